@@ -1,0 +1,162 @@
+"""The SIP grammar (RFC 3261 section 25) as commented regular-expression fragments.
+
+Every rule the parser needs lives here, built rule by rule and named after the
+ABNF it implements, so that the rest of the core never writes a character class
+of its own. Where we depart from the RFC, the comment says so and why.
+
+All patterns work on ``str`` decoded as UTF-8 with ``surrogateescape``: text in
+UTF-8 (display names, reason phrases) comes out as text, and any other octet
+survives as a lone surrogate that encodes back to the same byte.
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- basic rules (25.1) --------------------------------------------------------
+
+# alphanum = ALPHA / DIGIT
+ALPHANUM = r"A-Za-z0-9"
+# mark = "-" / "_" / "." / "!" / "~" / "*" / "'" / "(" / ")"
+MARK = r"\-_.!~*'()"
+# unreserved = alphanum / mark
+UNRESERVED = ALPHANUM + MARK
+# escaped = "%" HEXDIG HEXDIG
+ESCAPED = r"%[0-9A-Fa-f]{2}"
+
+# token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
+TOKEN_CHARS = ALPHANUM + r"\-.!%*_+`'~"
+TOKEN = rf"[{TOKEN_CHARS}]+"
+
+# word = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" /
+#           "(" / ")" / "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" / "?" / "{" / "}")
+WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"
+
+# LWS = [*WSP CRLF] 1*WSP. Header values reach the grammar already unfolded, so
+# linear white space is plain spaces and tabs here.
+LWS = r"[ \t]+"
+SWS = r"[ \t]*"
+
+# quoted-string = SWS DQUOTE *(qdtext / quoted-pair) DQUOTE
+# qdtext = LWS / %x21 / %x23-5B / %x5D-7E / UTF8-NONASCII
+# quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
+# UTF8-NONASCII is any non-ASCII character (escaped odd octets included);
+# insisting on well-formed UTF-8 would reject nothing a UA acts on differently.
+NONASCII = "\x80-\U0010ffff"
+QDTEXT = rf"[ \t\x21\x23-\x5b\x5d-\x7e{NONASCII}]"
+QUOTED_PAIR = r"\\[\x00-\x09\x0b\x0c\x0e-\x7f]"
+QUOTED_STRING = rf'"(?:{QDTEXT}|{QUOTED_PAIR})*"'
+
+# --- URIs (25.1, 19.1) -----------------------------------------------------------
+
+# user-unreserved = "&" / "=" / "+" / "$" / "," / ";" / "?" / "/"
+# user = 1*(unreserved / escaped / user-unreserved)
+USER = rf"(?:[{UNRESERVED}&=+$,;?/]|{ESCAPED})+"
+# password = *(unreserved / escaped / "&" / "=" / "+" / "$" / ",")
+PASSWORD = rf"(?:[{UNRESERVED}&=+$,]|{ESCAPED})*"
+
+# hostname = *(domainlabel ".") toplabel ["."]; IPv4address; IPv6reference.
+# Departure: labels may hold "_" and a toplabel may start with a digit, because
+# deployed servers use such names and nothing in a UA depends on the difference.
+HOSTNAME = r"[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_])?)*\.?"
+IPV6_REFERENCE = r"\[[0-9A-Fa-f:.]+\]"
+HOST = rf"(?:{HOSTNAME}|{IPV6_REFERENCE})"
+PORT = r"[0-9]{1,5}"
+
+# param-unreserved = "[" / "]" / "/" / ":" / "&" / "+" / "$"
+# paramchar = param-unreserved / unreserved / escaped
+PARAMCHAR = rf"(?:[{UNRESERVED}\[\]/:&+$]|{ESCAPED})"
+# uri-parameters = *( ";" uri-parameter); uri-parameter = pname [ "=" pvalue ]
+URI_PARAMS = rf"(?:;{PARAMCHAR}+(?:={PARAMCHAR}*)?)*"
+# hnv-unreserved = "[" / "]" / "/" / "?" / ":" / "+" / "$"
+# headers = "?" header *( "&" header ); header = hname "=" hvalue
+HNVCHAR = rf"(?:[{UNRESERVED}\[\]/?:+$]|{ESCAPED})"
+URI_HEADERS = rf"{HNVCHAR}+={HNVCHAR}*(?:&{HNVCHAR}+={HNVCHAR}*)*"
+
+# SIP-URI / SIPS-URI (19.1.1); scheme names are case-insensitive.
+SIP_URI = re.compile(
+    rf"(?P<scheme>[sS][iI][pP][sS]?):"
+    rf"(?:(?P<user>{USER})(?::(?P<password>{PASSWORD}))?@)?"
+    rf"(?P<host>{HOST})(?::(?P<port>{PORT}))?"
+    rf"(?P<params>{URI_PARAMS})"
+    rf"(?:\?(?P<headers>{URI_HEADERS}))?"
+)
+
+# tel URI (RFC 3966), kept loose: a global (+digits) or local number with
+# visual separators, then parameters. The number itself is not interpreted.
+TEL_URI = re.compile(
+    rf"(?P<scheme>[tT][eE][lL]):(?P<number>\+?[0-9A-Fa-f*#().\-]+)(?P<params>{URI_PARAMS})"
+)
+
+# absoluteURI = scheme ":" ( hier-part / opaque-part ), for schemes we carry
+# without understanding (RFC 4475 3.3.4). uric = reserved / unreserved / escaped.
+SCHEME = r"[A-Za-z][A-Za-z0-9+\-.]*"
+URIC = rf"(?:[;/?:@&=+$,{UNRESERVED}]|{ESCAPED})"
+ABSOLUTE_URI = re.compile(rf"(?P<scheme>{SCHEME}):(?P<rest>{URIC}+)")
+
+# --- start lines (7.1, 7.2) ---------------------------------------------------------
+
+# Request-Line = Method SP Request-URI SP SIP-Version CRLF. Exactly one SP
+# between the parts and none at the end (RFC 4475 3.1.2.9, 3.1.2.10).
+REQUEST_LINE = re.compile(rf"({TOKEN}) ([^ \t]+) ([sS][iI][pP]/[0-9]+\.[0-9]+)")
+# Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF
+# Reason-Phrase = *(reserved / unreserved / escaped / UTF8-NONASCII / UTF8-CONT / SP / HTAB)
+# Departure: a missing SP before an empty reason phrase is accepted (RFC 4475
+# 3.1.1.13 shows senders that omit it).
+STATUS_LINE = re.compile(r"([sS][iI][pP]/[0-9]+\.[0-9]+) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?")
+
+SIP_VERSION = "SIP/2.0"
+
+# --- headers (7.3) -----------------------------------------------------------------
+
+# message-header = header-name HCOLON header-value; HCOLON = *( SP / HTAB ) ":" SWS
+HEADER_LINE = re.compile(rf"({TOKEN})[ \t]*:[ \t]*(.*)", re.S)
+
+# generic-param = token [ EQUAL gen-value ]; gen-value = token / host / quoted-string.
+# SEMI and EQUAL carry optional white space on both sides.
+GEN_VALUE = rf"(?:{TOKEN}|{HOST}|{QUOTED_STRING})"
+GENERIC_PARAM = re.compile(rf"{SWS};{SWS}({TOKEN})(?:{SWS}={SWS}({GEN_VALUE}))?")
+
+# display-name = *(token LWS) / quoted-string
+DISPLAY_TOKENS = re.compile(rf"{TOKEN}(?:{LWS}{TOKEN})*")
+QUOTED = re.compile(QUOTED_STRING)
+
+# Via: sent-protocol = protocol-name SLASH protocol-version SLASH transport
+VIA = re.compile(
+    rf"({TOKEN}){SWS}/{SWS}({TOKEN}){SWS}/{SWS}({TOKEN}){LWS}({HOST})(?:{SWS}:{SWS}({PORT}))?"
+)
+# CSeq = 1*DIGIT LWS Method
+CSEQ = re.compile(rf"([0-9]+){LWS}({TOKEN})")
+# callid = word [ "@" word ]
+CALL_ID = re.compile(rf"{WORD}(?:@{WORD})?")
+DIGITS = re.compile(r"[0-9]+")
+TOKEN_RE = re.compile(TOKEN)
+# media-type = m-type SLASH m-subtype *(SEMI m-parameter); Accept allows "*".
+MEDIA_TYPE = re.compile(rf"({TOKEN}){SWS}/{SWS}({TOKEN})")
+
+# SIP-date = rfc1123-date = wkday "," SP date1 SP time SP "GMT" (RFC 3261 20.17);
+# only GMT is allowed (RFC 4475 3.1.2.12).
+SIP_DATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT"
+)
+
+# Characters that never belong in a header value or URI the application gives us:
+# control characters other than HTAB (header injection, RFC 3261 25.1 TEXT-UTF8).
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def unquote(quoted: str) -> str:
+    """Strip the quotes of a quoted-string and resolve its quoted-pairs."""
+    inner = quoted[1:-1]
+    if "\\" not in inner:
+        return inner
+    return re.sub(r"\\(.)", r"\1", inner, flags=re.S)
+
+
+_NEEDS_PAIR = re.compile(r'(["\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f])')
+
+
+def quote(text: str) -> str:
+    """Make a quoted-string of ``text``; quote, backslash and controls become quoted-pairs."""
+    return '"' + _NEEDS_PAIR.sub(r"\\\1", text) + '"'

@@ -1,0 +1,591 @@
+"""Header names, typed header values and the ordered header list of a message.
+
+Headers the stack acts on are parsed into small frozen values when the message
+is read (Via, From/To/Contact and other name-addr headers, CSeq, Call-ID, the
+integer headers, Content-Type, option tags), so that a malformed one is refused
+at once and nothing downstream re-parses text. Every other header is kept as
+its text, in order, exactly as received (after unfolding).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Union
+
+from . import _abnf
+from ._errors import SipParseError
+from ._uri import Params, SipUri, Uri, _trusted, parse_uri
+
+__all__ = [
+    "Headers",
+    "NameAddr",
+    "Via",
+    "CSeq",
+    "MediaType",
+    "canonical_name",
+    "parse_header_values",
+]
+
+# --- names -----------------------------------------------------------------------
+
+_CANONICAL = {
+    name.lower(): name
+    for name in (
+        "Accept Accept-Contact Accept-Encoding Accept-Language Alert-Info Allow Allow-Events "
+        "Authentication-Info Authorization Call-ID Call-Info Contact Content-Disposition "
+        "Content-Encoding Content-ID Content-Language Content-Length Content-Type CSeq Date "
+        "Error-Info Event Expires From History-Info Identity Identity-Info In-Reply-To "
+        "Max-Forwards Min-Expires Min-SE MIME-Version Organization P-Asserted-Identity "
+        "P-Preferred-Identity Path Priority Privacy Proxy-Authenticate Proxy-Authorization "
+        "Proxy-Require RAck Reason Record-Route Refer-Sub Refer-To Referred-By Reject-Contact "
+        "Replaces Reply-To Request-Disposition Require Retry-After Route RSeq Server "
+        "Service-Route Session-Expires Subject Subscription-State Supported Target-Dialog "
+        "Timestamp To Unsupported User-Agent Via Warning WWW-Authenticate"
+    ).split()
+}
+# Compact forms (RFC 3261 7.3.3 and the extensions that define one).
+_COMPACT = {
+    "a": "Accept-Contact", "b": "Referred-By", "c": "Content-Type", "d": "Request-Disposition",
+    "e": "Content-Encoding", "f": "From", "i": "Call-ID", "j": "Reject-Contact", "k": "Supported",
+    "l": "Content-Length", "m": "Contact", "n": "Identity-Info", "o": "Event", "r": "Refer-To",
+    "s": "Subject", "t": "To", "u": "Allow-Events", "v": "Via", "x": "Session-Expires", "y": "Identity",
+}
+_CANONICAL.update(_COMPACT)
+
+
+def canonical_name(name: str) -> str:
+    """The long, conventionally capitalised form of a header name.
+
+    Unknown names come back as given: their case is the sender's choice and
+    comparisons are case-insensitive anyway.
+    """
+    return _CANONICAL.get(name.lower(), name)
+
+
+# --- typed values ----------------------------------------------------------------
+
+
+def _check_text(value: str, what: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if _abnf.CONTROL_CHARS.search(value):
+        raise ValueError(f"{what} contains a control character (CR, LF or similar): {value!r}")
+
+
+def _coerce_params(params) -> Params:
+    if isinstance(params, Params):
+        return params
+    if isinstance(params, dict):
+        params = params.items()
+    out = Params(params)
+    for name, value in out:
+        if not _abnf.TOKEN_RE.fullmatch(name) or (value is not None and not _GEN_VALUE_RE.fullmatch(value)):
+            raise ValueError(f"invalid header parameter {name!r}={value!r}")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class NameAddr:
+    """``"Display" <uri>;param=value``: From, To, Contact, Route and their kin.
+
+    ``params`` are the header parameters (``tag``, ``expires``, ``q``...), kept
+    apart from the URI's own parameters inside the angle brackets (RFC 4475
+    3.3.12, 3.3.13). Always written with angle brackets.
+    """
+
+    uri: Uri
+    display_name: str | None = None
+    params: Params = field(default_factory=Params)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.uri, str):
+            object.__setattr__(self, "uri", parse_uri(self.uri))
+        if self.display_name is not None:
+            _check_text(self.display_name, "display name")
+        object.__setattr__(self, "params", _coerce_params(self.params))
+
+    @property
+    def tag(self) -> str | None:
+        return self.params.get("tag")
+
+    def with_tag(self, tag: str) -> "NameAddr":
+        return NameAddr(self.uri, self.display_name, self.params.set("tag", tag))
+
+    def with_params(self, **changes: str | None) -> "NameAddr":
+        params = self.params
+        for name, value in changes.items():
+            params = params.set(name.replace("_", "-"), value)
+        return NameAddr(self.uri, self.display_name, params)
+
+    @property
+    def expires(self) -> int | None:
+        value = self.params.get("expires")
+        return int(value) if value and value.isdigit() else None
+
+    def __str__(self) -> str:
+        uri = f"<{self.uri}>{self.params}"
+        return uri if not self.display_name else f"{_abnf.quote(self.display_name)} {uri}"
+
+
+#: A Contact of ``*`` (RFC 3261 10.2.2, removing all bindings).
+STAR = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """One Via entry: ``SIP/2.0/WSS host:port;branch=...;rport``."""
+
+    transport: str
+    host: str
+    port: int | None = None
+    params: Params = field(default_factory=Params)
+    protocol: str = "SIP/2.0"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.transport, str) or not _abnf.TOKEN_RE.fullmatch(self.transport):
+            raise ValueError(f"invalid Via transport {self.transport!r}")
+        if not isinstance(self.host, str) or not re.fullmatch(_abnf.HOST, self.host):
+            raise ValueError(f"invalid Via host {self.host!r}")
+        if self.port is not None and not (isinstance(self.port, int) and 0 <= self.port <= 65535):
+            raise ValueError(f"invalid Via port {self.port!r}")
+        object.__setattr__(self, "params", _coerce_params(self.params))
+
+    @property
+    def branch(self) -> str | None:
+        return self.params.get("branch")
+
+    @property
+    def sent_by(self) -> str:
+        return self.host if self.port is None else f"{self.host}:{self.port}"
+
+    @property
+    def received(self) -> str | None:
+        return self.params.get("received")
+
+    @property
+    def rport(self) -> str | None:
+        return self.params.get("rport")
+
+    def __str__(self) -> str:
+        return f"{self.protocol}/{self.transport} {self.sent_by}{self.params}"
+
+
+@dataclass(frozen=True, slots=True)
+class CSeq:
+    """``CSeq: 314159 INVITE``; the number is below 2**31 (RFC 3261 8.1.1.5)."""
+
+    seq: int
+    method: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seq, int) or not 0 <= self.seq < 2**31:
+            raise ValueError(f"CSeq number must be an integer in 0..2**31-1, not {self.seq!r}")
+        if not isinstance(self.method, str) or not _abnf.TOKEN_RE.fullmatch(self.method):
+            raise ValueError(f"invalid CSeq method {self.method!r}")
+
+    def __str__(self) -> str:
+        return f"{self.seq} {self.method}"
+
+
+@dataclass(frozen=True, slots=True)
+class MediaType:
+    """``type/subtype;param=value`` of Content-Type and Accept (``*`` allowed in Accept).
+
+    Parameter values keep their quotes as written; :meth:`param` unquotes.
+    """
+
+    type: str
+    subtype: str
+    params: Params = field(default_factory=Params)
+
+    def __post_init__(self) -> None:
+        for part in (self.type, self.subtype):
+            if not isinstance(part, str) or not _abnf.TOKEN_RE.fullmatch(part):
+                raise ValueError(f"invalid media type part {part!r}")
+        object.__setattr__(self, "params", _coerce_params(self.params))
+
+    @property
+    def mime(self) -> str:
+        """``type/subtype`` in lower case, for comparisons."""
+        return f"{self.type}/{self.subtype}".lower()
+
+    def param(self, name: str) -> str | None:
+        value = self.params.get(name)
+        if value and value.startswith('"'):
+            return _abnf.unquote(value)
+        return value
+
+    def matches(self, mime: str) -> bool:
+        """Whether this media range (from Accept) admits ``mime``."""
+        want_type, _, want_sub = mime.lower().partition("/")
+        mine_type, mine_sub = self.type.lower(), self.subtype.lower()
+        return mine_type in ("*", want_type) and mine_sub in ("*", want_sub)
+
+    def __str__(self) -> str:
+        return f"{self.type}/{self.subtype}{self.params}"
+
+
+HeaderValue = Union[str, int, NameAddr, Via, CSeq, MediaType]
+
+# --- value parsers -------------------------------------------------------------------
+
+# gen-value also admits a bare IPv6 address, which is what Via received= carries.
+_GEN_VALUE_RE = re.compile(rf"{_abnf.GEN_VALUE}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+")
+_PARAM_RE = re.compile(
+    rf"{_abnf.SWS};{_abnf.SWS}({_abnf.TOKEN})(?:{_abnf.SWS}={_abnf.SWS}({_GEN_VALUE_RE.pattern}))?"
+)
+_WS = re.compile(_abnf.SWS)
+
+
+def _parse_params(text: str, pos: int, what: str) -> Params:
+    """``*( SEMI generic-param )`` from ``pos`` to the end of ``text``."""
+    out = []
+    end = len(text)
+    while pos < end:
+        m = _PARAM_RE.match(text, pos)
+        if m is None:
+            if not text[pos:].strip():
+                break
+            raise SipParseError(f"malformed parameters in {what}: {text[pos:pos + 40]!r}")
+        out.append((m.group(1), m.group(2)))
+        pos = m.end()
+    return Params(out) if out else _EMPTY_PARAMS
+
+
+_EMPTY_PARAMS = Params()
+
+
+def _split_commas(value: str, what: str) -> list[str]:
+    """Split a header value on the commas that separate values.
+
+    Commas inside quoted strings and inside ``<...>`` belong to the value. An
+    empty element (``a,,b`` or a trailing comma) is refused (RFC 4475 3.1.2.1).
+    """
+    if "," not in value:
+        return [value.strip()]
+    parts, start, i, n = [], 0, 0, len(value)
+    in_angle = False
+    while i < n:
+        c = value[i]
+        if c == '"':
+            i += 1
+            while i < n and value[i] != '"':
+                i += 2 if value[i] == "\\" else 1
+        elif c == "<":
+            in_angle = True
+        elif c == ">":
+            in_angle = False
+        elif c == "," and not in_angle:
+            parts.append(value[start:i].strip())
+            start = i + 1
+        i += 1
+    parts.append(value[start:].strip())
+    if any(not p for p in parts):
+        raise SipParseError(f"empty element in the comma-separated list of {what}")
+    return parts
+
+
+def parse_name_addr(text: str, what: str = "header") -> NameAddr:
+    """One ``name-addr`` or ``addr-spec`` with its header parameters (RFC 3261 20.10)."""
+    text = text.strip()
+    display = None
+    if text.startswith('"'):
+        m = _abnf.QUOTED.match(text)
+        if m is None:
+            raise SipParseError(f"unterminated quoted display name in {what}")
+        display = _abnf.unquote(m.group())
+        lt = _WS.match(text, m.end()).end()
+        if not text.startswith("<", lt):
+            raise SipParseError(f"expected '<' after the display name in {what}")
+    else:
+        lt = text.find("<")
+        if lt > 0:
+            display = text[:lt].strip()
+            if not _abnf.DISPLAY_TOKENS.fullmatch(display):
+                raise SipParseError(f"display name {display!r} in {what} must be quoted")
+    if lt >= 0:
+        gt = text.find(">", lt)
+        if gt < 0:
+            raise SipParseError(f"missing '>' in {what}")
+        uri = _parse_uri_in(text[lt + 1:gt], what)
+        params = _parse_params(text, gt + 1, what)
+    else:
+        # addr-spec form: the URI ends at the first ';', and may hold no ',', '?'.
+        semi = text.find(";")
+        spec = (text if semi < 0 else text[:semi]).rstrip(" \t")
+        if "?" in spec or " " in spec or "\t" in spec:
+            raise SipParseError(f"a URI with headers or spaces in {what} must be enclosed in <>")
+        uri = _parse_uri_in(spec, what)
+        params = _parse_params(text, len(spec), what)
+    return _trusted(NameAddr, uri=uri, display_name=display, params=params)
+
+
+def _parse_uri_in(text: str, what: str) -> Uri:
+    try:
+        return parse_uri(text)
+    except SipParseError as exc:
+        raise SipParseError(f"{exc} in {what}") from None
+
+
+def _parse_contact(text: str, what: str) -> NameAddr | str:
+    return STAR if text.strip() == STAR else parse_name_addr(text, what)
+
+
+def _parse_via(text: str, what: str) -> Via:
+    m = _abnf.VIA.match(text)
+    if m is None:
+        raise SipParseError(f"malformed {what}: {text[:60]!r}")
+    protocol = f"{m.group(1)}/{m.group(2)}"
+    port = m.group(5)
+    if port is not None and int(port) > 65535:
+        raise SipParseError(f"port out of range in {what}")
+    return _trusted(
+        Via,
+        transport=m.group(3).upper(),
+        host=m.group(4),
+        port=int(port) if port is not None else None,
+        params=_parse_params(text, m.end(), what),
+        protocol=protocol.upper() if protocol.upper() == "SIP/2.0" else protocol,
+    )
+
+
+def _parse_cseq(text: str, what: str) -> CSeq:
+    m = _abnf.CSEQ.fullmatch(text.strip())
+    if m is None:
+        raise SipParseError(f"malformed CSeq {text[:40]!r}")
+    seq = m.group(1)
+    if len(seq) > 10 or int(seq) >= 2**31:
+        raise SipParseError(f"CSeq number {seq[:20]} is out of range (must be below 2**31)")
+    return _trusted(CSeq, seq=int(seq), method=m.group(2))
+
+
+def _parse_call_id(text: str, what: str) -> str:
+    text = text.strip()
+    if not _abnf.CALL_ID.fullmatch(text):
+        raise SipParseError(f"malformed Call-ID {text[:40]!r}")
+    return text
+
+
+def _int_parser(limit: int) -> Callable[[str, str], int]:
+    def parse(text: str, what: str) -> int:
+        text = text.strip()
+        if not _abnf.DIGITS.fullmatch(text):
+            raise SipParseError(f"{what} must be a non-negative integer, not {text[:30]!r}")
+        if len(text) > 12 or int(text) > limit:
+            raise SipParseError(f"{what} value {text[:20]} is out of range (at most {limit})")
+        return int(text)
+
+    return parse
+
+
+def _parse_media_type(text: str, what: str) -> MediaType:
+    m = _abnf.MEDIA_TYPE.match(text.strip()) if text.strip() != "*" else None
+    stripped = text.strip()
+    if m is None:
+        raise SipParseError(f"malformed media type in {what}: {stripped[:40]!r}")
+    return _trusted(
+        MediaType, type=m.group(1), subtype=m.group(2), params=_parse_params(stripped, m.end(), what)
+    )
+
+
+def _parse_token(text: str, what: str) -> str:
+    text = text.strip()
+    if not _abnf.TOKEN_RE.fullmatch(text):
+        raise SipParseError(f"malformed option or method token {text[:30]!r} in {what}")
+    return text
+
+
+def _parse_text(text: str, what: str) -> str:
+    return text
+
+
+def _parse_date(text: str, what: str) -> str:
+    if not _abnf.SIP_DATE.fullmatch(text.strip()):
+        raise SipParseError(f"Date {text[:40]!r} is not an RFC 1123 date in GMT")
+    return text.strip()
+
+
+# How each known header's value is read: (parser, is a comma-separated list, single-valued).
+_SPEC: dict[str, tuple[Callable[[str, str], HeaderValue], bool, bool]] = {
+    "Via": (_parse_via, True, False),
+    "From": (parse_name_addr, False, True),
+    "To": (parse_name_addr, False, True),
+    "Contact": (_parse_contact, True, False),
+    "Route": (parse_name_addr, True, False),
+    "Record-Route": (parse_name_addr, True, False),
+    "Path": (parse_name_addr, True, False),
+    "Service-Route": (parse_name_addr, True, False),
+    "P-Asserted-Identity": (parse_name_addr, True, False),
+    "P-Preferred-Identity": (parse_name_addr, True, False),
+    "Refer-To": (parse_name_addr, False, True),
+    "Referred-By": (parse_name_addr, False, True),
+    "Reply-To": (parse_name_addr, False, True),
+    "CSeq": (_parse_cseq, False, True),
+    "Call-ID": (_parse_call_id, False, True),
+    "Content-Length": (_int_parser(2**31 - 1), False, True),
+    "Max-Forwards": (_int_parser(255), False, True),
+    "Expires": (_int_parser(2**32 - 1), False, True),
+    "Min-Expires": (_int_parser(2**32 - 1), False, True),
+    "RSeq": (_int_parser(2**32 - 1), False, True),
+    "Content-Type": (_parse_media_type, False, True),
+    "Date": (_parse_date, False, True),
+    "Accept": (_parse_media_type, True, False),
+    "Allow": (_parse_token, True, False),
+    "Supported": (_parse_token, True, False),
+    "Require": (_parse_token, True, False),
+    "Proxy-Require": (_parse_token, True, False),
+    "Unsupported": (_parse_token, True, False),
+    "Allow-Events": (_parse_token, True, False),
+    "Content-Encoding": (_parse_token, True, False),
+    "Accept-Encoding": (_parse_text, True, False),
+    "Accept-Language": (_parse_text, True, False),
+    "Content-Language": (_parse_text, True, False),
+    "Alert-Info": (_parse_text, True, False),
+    "Call-Info": (_parse_text, True, False),
+    "Error-Info": (_parse_text, True, False),
+    "In-Reply-To": (_parse_text, True, False),
+    "Warning": (_parse_text, True, False),
+    "Reason": (_parse_text, True, False),
+}
+
+#: Headers that may appear at most once (RFC 4475 3.3.8, 3.3.9).
+SINGLE_VALUED = frozenset(name for name, (_, _, single) in _SPEC.items() if single)
+
+
+def parse_header_values(name: str, value: str) -> list[HeaderValue]:
+    """The values one header line holds, typed where the stack knows the header.
+
+    ``name`` must already be canonical. A list header with an empty value
+    (``Accept:``, meaning "nothing") yields one empty string, so it survives.
+    """
+    spec = _SPEC.get(name)
+    if spec is None:
+        return [value]
+    parse, is_list, _ = spec
+    if is_list:
+        if not value.strip():
+            return [""]
+        return [parse(part, name) for part in _split_commas(value, name)]
+    return [parse(value, name)]
+
+
+def format_value(value: HeaderValue) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+#: List headers whose values are written on one line, comma-separated; the
+#: others (Via, Contact, Route...) get a line each, which is easier to read.
+JOINED_ON_WRITE = frozenset(
+    "Accept Accept-Encoding Accept-Language Allow Allow-Events Content-Encoding "
+    "Content-Language Proxy-Require Require Supported Unsupported".split()
+)
+
+
+def format_headers(headers: "Headers") -> list[str]:
+    """Header lines for the wire, joining consecutive values of JOINED_ON_WRITE."""
+    lines: list[str] = []
+    last = None
+    for name, value in headers:
+        text = format_value(value)
+        if name is last and name in JOINED_ON_WRITE and text and not lines[-1].endswith(": "):
+            lines[-1] = f"{lines[-1]}, {text}"
+        else:
+            lines.append(f"{name}: {text}")
+        last = name
+    return lines
+
+
+# --- the header list ------------------------------------------------------------------
+
+
+class Headers(tuple):
+    """The ordered ``(name, value)`` pairs of a message, one value per pair.
+
+    Names are canonical (:func:`canonical_name`); lookups are case-insensitive
+    and accept compact forms. Values are typed for the headers the stack uses
+    (see the module docstring) and text for the rest. Immutable: the editing
+    methods return a new list.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, items: Iterable[tuple[str, HeaderValue]] = ()) -> "Headers":
+        return tuple.__new__(cls, items)
+
+    @classmethod
+    def build(cls, items: Iterable[tuple[str, HeaderValue]]) -> "Headers":
+        """Headers from application values, each checked (text values parsed)."""
+        out = []
+        for name, value in items:
+            out.extend(_checked(name, value))
+        return cls(out)
+
+    def get(self, name: str, default=None):
+        """The first value of header ``name``."""
+        key = canonical_name(name)
+        lkey = key.lower()
+        for n, v in self:
+            if n is key or n.lower() == lkey:
+                return v
+        return default
+
+    def get_all(self, name: str) -> list:
+        key = canonical_name(name).lower()
+        return [v for n, v in self if n.lower() == key]
+
+    def has(self, name: str) -> bool:
+        key = canonical_name(name).lower()
+        return any(n.lower() == key for n, _ in self)
+
+    def add(self, name: str, value: HeaderValue) -> "Headers":
+        return Headers((*self, *_checked(name, value)))
+
+    def prepend(self, name: str, value: HeaderValue) -> "Headers":
+        return Headers((*_checked(name, value), *self))
+
+    def set(self, name: str, value: HeaderValue | None) -> "Headers":
+        """Replace every ``name`` header by ``value`` at the first one's place (or append)."""
+        key = canonical_name(name).lower()
+        new = _checked(name, value) if value is not None else []
+        out, placed = [], False
+        for n, v in self:
+            if n.lower() == key:
+                if not placed:
+                    out.extend(new)
+                    placed = True
+            else:
+                out.append((n, v))
+        if not placed:
+            out.extend(new)
+        return Headers(out)
+
+    def remove(self, name: str) -> "Headers":
+        return self.set(name, None)
+
+    def names(self) -> Iterator[str]:
+        return (n for n, _ in self)
+
+    def __repr__(self) -> str:
+        return f"Headers({list(self)!r})"
+
+
+def _checked(name: str, value: HeaderValue) -> list[tuple[str, HeaderValue]]:
+    """Check an application-supplied header, parsing text for typed headers."""
+    if not isinstance(name, str) or not _abnf.TOKEN_RE.fullmatch(name):
+        raise ValueError(f"invalid header name {name!r}")
+    key = canonical_name(name)
+    if key == "Content-Length":
+        raise ValueError("Content-Length is computed from the body; do not set it")
+    if isinstance(value, str):
+        _check_text(value, f"value of header {key}")
+        try:
+            return [(key, v) for v in parse_header_values(key, value)]
+        except SipParseError as exc:
+            raise ValueError(str(exc)) from None
+    spec = _SPEC.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, NameAddr, Via, CSeq, MediaType)):
+        raise TypeError(f"value of header {key} must be str or a header type, not {type(value).__name__}")
+    if spec is not None:
+        return [(key, parse_header_values(key, format_value(value))[0])]
+    return [(key, format_value(value))]

@@ -1,0 +1,113 @@
+"""What a UAS core checks before it acts on a request (RFC 3261 8.2).
+
+The checks run in the RFC's order (method, Request-URI, Require, content) and
+each failure becomes the response the RFC prescribes, with the header that tells
+the client how to do better (Allow, Unsupported, Accept). A request the parser
+refused still gets an answer when enough of it could be read to route one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import _abnf
+from ._errors import SipParseError
+from ._headers import Headers, parse_header_values
+from ._message import Request, Response
+from ._uri import SipUri
+
+__all__ = ["UasPolicy", "check_request", "response_for_parse_error"]
+
+
+@dataclass(frozen=True, slots=True)
+class UasPolicy:
+    """What this UA serves: its methods, extensions, body types and URI schemes."""
+
+    methods: frozenset[str] = frozenset(
+        {"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "REFER", "NOTIFY", "MESSAGE"}
+    )
+    extensions: frozenset[str] = frozenset({"replaces", "outbound", "timer", "norefersub"})
+    body_types: frozenset[str] = frozenset(
+        {"application/sdp", "application/dtmf-relay", "application/dtmf", "message/sipfrag", "text/plain"}
+    )
+    uri_schemes: frozenset[str] = frozenset({"sip", "sips"})
+    #: Methods whose answer carries an SDP body (offer/answer, RFC 3264).
+    sdp_methods: frozenset[str] = field(default=frozenset({"INVITE", "UPDATE"}))
+
+    def allow_value(self) -> str:
+        return ", ".join(sorted(self.methods))
+
+
+DEFAULT_POLICY = UasPolicy()
+
+
+def check_request(request: Request, policy: UasPolicy = DEFAULT_POLICY) -> Response | None:
+    """The error response ``request`` must get, or ``None`` when it may be served.
+
+    ACK never gets a response (RFC 3261 17.1.1.3). Max-Forwards 0 is no reason
+    to refuse: a UAS serves the request (RFC 4475 3.3.11); only proxies refuse.
+    """
+    method = request.method
+    if method == "ACK":
+        return None
+    if method not in policy.methods:
+        return request.response(405, headers=[("Allow", policy.allow_value())])
+    if request.uri.scheme.lower() not in policy.uri_schemes:
+        return request.response(416)
+    if method == "CANCEL":
+        return None
+    unsupported = [tag for tag in request.header_all("Require") if tag and tag.lower() not in policy.extensions]
+    if unsupported:
+        return request.response(420, headers=[("Unsupported", ", ".join(unsupported))])
+    if request.body:
+        content_type = request.content_type
+        mime = content_type.mime if content_type is not None else "application/sdp"
+        encodings = [e for e in request.header_all("Content-Encoding") if e and e.lower() != "identity"]
+        if not _body_type_served(mime, policy) or encodings:
+            return request.response(
+                415,
+                headers=[("Accept", ", ".join(sorted(policy.body_types))), ("Accept-Encoding", "identity")],
+            )
+    if method in policy.sdp_methods and request.headers.has("Accept"):
+        ranges = [r for r in request.header_all("Accept") if r]
+        if not any(r.matches("application/sdp") for r in ranges):
+            return request.response(406)
+    return None
+
+
+def _body_type_served(mime: str, policy: UasPolicy) -> bool:
+    if mime in policy.body_types:
+        return True
+    # A multipart body is served when we understand at least its container;
+    # the parts we do not understand are ignored (RFC 5621 allows it).
+    return mime.startswith("multipart/") and mime in ("multipart/mixed", "multipart/alternative")
+
+
+_RESPONSE_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
+
+
+def response_for_parse_error(error: SipParseError) -> Response | None:
+    """The response to a request the parser refused, when one can be routed.
+
+    It needs the request's Via (to know where the response goes); From, To,
+    Call-ID and CSeq are copied when readable, first occurrence only. A
+    ``Warning: 399`` carries the parser's reason, for the sender's logs.
+    Nothing is answered for responses, for ACK, or without a readable Via.
+    """
+    if error.is_request is not True or error.method == "ACK":
+        return None
+    items = []
+    seen = set()
+    for name, raw in error.headers:
+        if name not in _RESPONSE_HEADERS or (name != "Via" and name in seen):
+            continue
+        try:
+            values = parse_header_values(name, raw)
+        except SipParseError:
+            continue
+        seen.add(name)
+        items.extend((name, v) for v in values)
+    if "Via" not in seen:
+        return None
+    items.append(("Warning", f"399 webvoice {_abnf.quote(error.reason[:200])}"))
+    return Response(error.status_code, None, Headers(items))
