@@ -103,6 +103,8 @@ class NameAddr:
             object.__setattr__(self, "uri", parse_uri(self.uri))
         if self.display_name is not None:
             _check_text(self.display_name, "display name")
+            if not self.display_name:  # written without one, so read back as None
+                object.__setattr__(self, "display_name", None)
         object.__setattr__(self, "params", _coerce_params(self.params))
 
     @property
