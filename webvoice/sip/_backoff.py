@@ -1,0 +1,72 @@
+"""When to try the connection to the SIP server again after it was lost.
+
+Exponential backoff with full jitter, bounded both ways, and a hard cap on
+attempts per minute so that a server that accepts and drops connections at once
+cannot make us hammer it. Sans-IO: the caller says when attempts happen and
+asks for the next delay; randomness is injectable for tests.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+__all__ = ["ReconnectPolicy", "Backoff"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectPolicy:
+    """Bounds of the backoff, settable through ``ua_config``.
+
+    The n-th retry waits a random time in ``[base*factor**n/2, base*factor**n]``
+    (at most ``max_delay``), and never more than ``max_per_minute`` attempts
+    start within any 60 seconds.
+    """
+
+    min_delay: float = 1.0
+    max_delay: float = 30.0
+    factor: float = 2.0
+    max_per_minute: int = 6
+
+    def __post_init__(self) -> None:
+        if not (0 < self.min_delay <= self.max_delay):
+            raise ValueError("reconnect delays need 0 < min_delay <= max_delay")
+        if self.factor < 1:
+            raise ValueError("reconnect factor must be at least 1")
+        if not 1 <= self.max_per_minute <= 60:
+            raise ValueError("max_per_minute must be between 1 and 60")
+
+
+@dataclass(slots=True)
+class Backoff:
+    """The retry schedule of one connection."""
+
+    policy: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    random: Callable[[], float] = random.random
+    failures: int = 0
+    _attempts: deque = field(default_factory=deque)
+
+    def attempt(self, now: float) -> None:
+        """Record that a connection attempt starts at ``now``."""
+        self._attempts.append(now)
+        while self._attempts and self._attempts[0] <= now - 60.0:
+            self._attempts.popleft()
+
+    def connected(self) -> None:
+        """The connection is up: the next loss starts the schedule over."""
+        self.failures = 0
+
+    def next_delay(self, now: float) -> float:
+        """Seconds to wait before the next attempt, after a failure or loss at ``now``."""
+        policy = self.policy
+        ceiling = min(policy.max_delay, policy.min_delay * policy.factor**self.failures)
+        self.failures += 1
+        delay = ceiling / 2 + self.random() * ceiling / 2
+        delay = max(policy.min_delay, delay)
+        # The per-minute cap: if the window is full, wait until its oldest attempt ages out.
+        recent = [t for t in self._attempts if t > now - 60.0]
+        if len(recent) >= policy.max_per_minute:
+            delay = max(delay, recent[-policy.max_per_minute] + 60.0 - now)
+        return delay
