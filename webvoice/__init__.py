@@ -1,9 +1,72 @@
 """webvoice: a SIP/WebRTC softphone SDK in Python for the browser.
 
 The protocol core lives in :mod:`webvoice.sip` (pure Python, sans-IO); the
-browser glue in :mod:`webvoice.browser` (the only code touching ``js``).
+browser glue in :mod:`webvoice.browser` (the only code touching ``js``); this
+package's top level is the API of the JavaScript Web Voice SDK in Python names.
 """
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, Callable, Mapping
+
+from ._config import make_settings
+from ._errors import NotConnectedError, RegistrationError, WebVoiceError
+from ._instance import DisconnectedEvent, RegisteredEvent, SipInstance
+from ._transport import TransportFactory
+from .sip._causes import Cause
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "Cause",
+    "DisconnectedEvent",
+    "NotConnectedError",
+    "RegisteredEvent",
+    "RegistrationError",
+    "SipInstance",
+    "WebVoiceError",
+    "__version__",
+    "create_sip_instance",
+]
+
+# A library logs; the application decides what is shown. Without debug=True
+# nothing of webvoice's reaches the console.
+logging.getLogger("webvoice").addHandler(logging.NullHandler())
+
+
+def create_sip_instance(
+    *,
+    sip_login: str,
+    sip_password: str,
+    ws_url: str | None = None,
+    realm: str | None = None,
+    ssl: bool = False,
+    max_lines: int | None = None,
+    debug: bool = False,
+    stun_servers: list[str] | None = None,
+    ua_config: Mapping[str, Any] | None = None,
+    call_options: Mapping[str, Any] | None = None,
+    line_events: Mapping[str, Callable] | None = None,
+    transport_factory: TransportFactory | None = None,
+) -> SipInstance:
+    """Create a SIP account instance (JS: ``createSipInstance``). Nothing is sent yet.
+
+    Every argument is checked now: a bad one raises ``ValueError``/``TypeError``
+    naming it. Without ``ws_url`` the server is ``wss://<realm>`` (``ws://``
+    when ``ssl`` is False). ``transport_factory`` is for running outside a
+    browser (tests); in Pyodide the browser's WebSocket is used.
+    """
+    settings = make_settings(
+        sip_login=sip_login, sip_password=sip_password, ws_url=ws_url, realm=realm, ssl=ssl,
+        max_lines=max_lines, debug=debug, stun_servers=stun_servers, ua_config=ua_config,
+        call_options=call_options, line_events=line_events,
+    )
+    if transport_factory is None:
+        if sys.platform != "emscripten":
+            raise RuntimeError("outside a browser, pass transport_factory= (webvoice runs in Pyodide)")
+        from .browser import WebSocketTransport
+
+        transport_factory = WebSocketTransport
+    return SipInstance(settings, transport_factory)

@@ -1,0 +1,1 @@
+from tests.support.kamailio_server import fresh_kamailio, kamailio, pytest_runtest_makereport  # noqa: F401

@@ -1,0 +1,199 @@
+"""The keywords of ``create_sip_instance``, checked before anything is sent.
+
+Every argument is validated here, once, so a bad value fails at once with a
+message naming the argument, and the rest of the SDK can trust its settings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+from .sip._abnf import CONTROL_CHARS
+from .sip._backoff import ReconnectPolicy
+from .sip._timers import TimerConfig
+from .sip._uri import SipUri
+
+__all__ = ["InstanceSettings", "make_settings", "UA_CONFIG_KEYS", "LINE_EVENT_KEYS"]
+
+#: ua_config keys webvoice understands, with what each must be.
+UA_CONFIG_KEYS: dict[str, str] = {
+    "register_expires": "seconds a registration lasts (int, default 600)",
+    "register": "register as soon as the instance connects (bool, default False)",
+    "display_name": "the display name in From (str)",
+    "authorization_user": "the user name for digest authentication, if not the login (str)",
+    "user_agent": "the User-Agent header (str)",
+    "session_timers": "use RFC 4028 session timers when the peer asks (bool, default True)",
+    "use_preloaded_route": "accepted for JsSIP compatibility; the server's Record-Route is always used (bool)",
+    "no_answer_timeout": "seconds an incoming call may ring unanswered (int, default 60)",
+    "keep_alive_interval": "seconds between CRLF keep-alives, 0 for none (number, default 30)",
+    "connection_recovery_min_interval": "first reconnect delay in seconds (number, default 1)",
+    "connection_recovery_max_interval": "longest reconnect delay in seconds (number, default 30)",
+    "connection_recovery_max_per_minute": "most reconnect attempts in any minute (int, default 6)",
+    "t1": "RFC 3261 T1 in seconds (number, default 0.5)",
+    "instance_id": "the RFC 5626 instance UUID (str; default: new per instance)",
+}
+LINE_EVENT_KEYS = ("on_line_added", "on_line_removed", "on_line_changed", "on_active_line_changed")
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSettings:
+    user: str
+    password: str = field(repr=False)
+    domain: str
+    ws_url: str
+    ssl: bool
+    max_lines: int | None
+    debug: bool
+    stun_servers: tuple[str, ...]
+    ua: Mapping[str, Any]
+    call_options: Mapping[str, Any]
+    line_events: Mapping[str, Callable]
+
+    @property
+    def timers(self) -> TimerConfig:
+        t1 = self.ua.get("t1")
+        return TimerConfig(t1=t1) if t1 is not None else TimerConfig()
+
+    @property
+    def reconnect(self) -> ReconnectPolicy:
+        ua = self.ua
+        return ReconnectPolicy(
+            min_delay=ua.get("connection_recovery_min_interval", 1.0),
+            max_delay=ua.get("connection_recovery_max_interval", 30.0),
+            max_per_minute=ua.get("connection_recovery_max_per_minute", 6),
+        )
+
+
+def _text(name: str, value: Any, *, empty_ok: bool = False) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    if not value and not empty_ok:
+        raise ValueError(f"{name} must not be empty")
+    if CONTROL_CHARS.search(value):
+        raise ValueError(f"{name} contains a control character (CR, LF or similar)")
+    return value
+
+
+def _number(name: str, value: Any, *, integer: bool = False, minimum: float = 0.0) -> float:
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value < minimum:
+        kind = "an integer" if integer else "a number"
+        raise ValueError(f"{name} must be {kind} >= {minimum:g}, not {value!r}")
+    return value
+
+
+def _check_ua_config(ua_config: Mapping[str, Any] | None) -> dict[str, Any]:
+    if ua_config is None:
+        return {}
+    if not isinstance(ua_config, Mapping):
+        raise TypeError(f"ua_config must be a dict, not {type(ua_config).__name__}")
+    unknown = sorted(set(ua_config) - set(UA_CONFIG_KEYS))
+    if unknown:
+        raise ValueError(f"unknown ua_config key(s) {', '.join(map(repr, unknown))}; known: {', '.join(UA_CONFIG_KEYS)}")
+    out = dict(ua_config)
+    for key in ("register", "session_timers", "use_preloaded_route"):
+        if key in out and not isinstance(out[key], bool):
+            raise TypeError(f"ua_config[{key!r}] must be a bool")
+    for key in ("display_name", "authorization_user", "user_agent"):
+        if key in out:
+            _text(f"ua_config[{key!r}]", out[key])
+    if "register_expires" in out:
+        _number("ua_config['register_expires']", out["register_expires"], integer=True, minimum=1)
+    if "no_answer_timeout" in out:
+        _number("ua_config['no_answer_timeout']", out["no_answer_timeout"], integer=True, minimum=1)
+    if "connection_recovery_max_per_minute" in out:
+        _number("ua_config['connection_recovery_max_per_minute']", out["connection_recovery_max_per_minute"], integer=True, minimum=1)
+    for key in ("keep_alive_interval", "connection_recovery_min_interval", "connection_recovery_max_interval", "t1"):
+        if key in out:
+            _number(f"ua_config[{key!r}]", out[key], minimum=0 if key == "keep_alive_interval" else 0.001)
+    if "instance_id" in out and not (isinstance(out["instance_id"], str) and _UUID.fullmatch(out["instance_id"])):
+        raise ValueError("ua_config['instance_id'] must be a UUID string")
+    ReconnectPolicy(
+        min_delay=out.get("connection_recovery_min_interval", 1.0),
+        max_delay=out.get("connection_recovery_max_interval", 30.0),
+        max_per_minute=out.get("connection_recovery_max_per_minute", 6),
+    )
+    return out
+
+
+def make_settings(
+    *,
+    sip_login: str,
+    sip_password: str,
+    ws_url: str | None = None,
+    realm: str | None = None,
+    ssl: bool = False,
+    max_lines: int | None = None,
+    debug: bool = False,
+    stun_servers: list[str] | None = None,
+    ua_config: Mapping[str, Any] | None = None,
+    call_options: Mapping[str, Any] | None = None,
+    line_events: Mapping[str, Callable] | None = None,
+) -> InstanceSettings:
+    """Check every keyword of ``create_sip_instance`` and derive what is implied.
+
+    ``sip_login`` may be ``user`` or ``user@domain``; the domain is ``realm``,
+    else the login's domain, else the ``ws_url`` host. Without ``ws_url`` the
+    server is ``wss://<realm>`` (``ws://`` when ``ssl`` is False): webvoice has
+    no vendor server of its own to fall back on.
+    """
+    user = _text("sip_login", sip_login)
+    login_domain = None
+    if "@" in user:
+        user, _, login_domain = user.rpartition("@")
+    password = _text("sip_password", sip_password, empty_ok=True)
+    if not isinstance(ssl, bool):
+        raise TypeError("ssl must be True or False")
+    if not isinstance(debug, bool):
+        raise TypeError("debug must be True or False")
+    if realm is not None:
+        _text("realm", realm)
+    if ws_url is not None:
+        _text("ws_url", ws_url)
+        parts = urlsplit(ws_url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"ws_url must be a ws:// or wss:// URL, not {ws_url!r}")
+        if ssl and parts.scheme == "ws" and parts.hostname not in _LOCAL_HOSTS:
+            raise ValueError(f"ssl=True refuses the unencrypted {ws_url!r}: use wss:// (ws:// only for localhost)")
+    domain = realm or login_domain or (urlsplit(ws_url).hostname if ws_url else None)
+    if not domain:
+        raise ValueError("give realm (the SIP domain), or a sip_login of the form user@domain")
+    try:
+        SipUri(user=user, host=domain)
+    except ValueError as exc:
+        raise ValueError(f"sip_login/realm do not make a SIP address: {exc}") from None
+    if ws_url is None:
+        ws_url = f"{'wss' if ssl else 'ws'}://{domain}"
+    if max_lines is not None:
+        _number("max_lines", max_lines, integer=True, minimum=1)
+    servers: tuple[str, ...] = ()
+    if stun_servers is not None:
+        if isinstance(stun_servers, str) or not all(isinstance(s, str) for s in stun_servers):
+            raise TypeError("stun_servers must be a list of 'stun:host:port' strings")
+        for server in stun_servers:
+            _text("a STUN server", server)
+            if not server.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(f"STUN server {server!r} must start with 'stun:' (or 'turn:')")
+        servers = tuple(stun_servers)
+    if call_options is not None and not isinstance(call_options, Mapping):
+        raise TypeError("call_options must be a dict")
+    events: dict[str, Callable] = {}
+    if line_events is not None:
+        if not isinstance(line_events, Mapping):
+            raise TypeError("line_events must be a dict")
+        for key, handler in line_events.items():
+            if key not in LINE_EVENT_KEYS:
+                raise ValueError(f"unknown line event {key!r}; known: {', '.join(LINE_EVENT_KEYS)}")
+            if not callable(handler):
+                raise TypeError(f"line_events[{key!r}] must be callable")
+            events[key] = handler
+    return InstanceSettings(
+        user=user, password=password, domain=domain, ws_url=ws_url, ssl=ssl, max_lines=max_lines,
+        debug=debug, stun_servers=servers, ua=_check_ua_config(ua_config),
+        call_options=dict(call_options or {}), line_events=events,
+    )

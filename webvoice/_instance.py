@@ -1,0 +1,375 @@
+"""The SIP instance an application holds: the sans-IO core driven by asyncio.
+
+It owns the connection (through a :class:`~webvoice._transport.Transport`, a
+browser WebSocket in Pyodide), the clock (the event loop's), the reconnection
+schedule and the application's callbacks. It makes no SIP decisions: those are
+the core's (:class:`webvoice.sip._ua.UserAgent`). Every entry point runs the
+core, then :meth:`_pump` sends what it produced, delivers its events and
+re-arms its timer; so nothing waits on a poll loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from ._config import InstanceSettings
+from ._errors import NotConnectedError, RegistrationError
+from ._transport import Transport, TransportFactory
+from .sip._auth import redact_authorization
+from .sip._backoff import Backoff
+from .sip._causes import Cause
+from .sip._message import Request, Response
+from .sip._registration import Registered, RegistrationExpiring, RegistrationFailed, Unregistered
+from .sip._ua import MessageRefused, UaConfig, UserAgent
+
+__all__ = ["SipInstance", "CONNECTION_EVENTS", "RegisteredEvent", "DisconnectedEvent", "ExpiringEvent"]
+
+log = logging.getLogger("webvoice")
+
+CONNECTION_EVENTS = (
+    "connecting", "connected", "disconnected", "registered", "registration_expiring",
+    "registration_failed", "unregistered",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredEvent:
+    """What ``registered`` handlers get (JS: ``{expires, contact}``)."""
+
+    expires: int
+    contact: str
+
+
+@dataclass(frozen=True, slots=True)
+class DisconnectedEvent:
+    """What ``disconnected`` handlers get: ``cause`` is the JS SDK's string."""
+
+    cause: str
+    code: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiringEvent:
+    """What ``registration_expiring`` handlers get."""
+
+    expires_in: float
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationFailedEvent:
+    status_code: int | None
+    cause: str
+
+
+def _redacted(text: str) -> str:
+    """A message's text for the log: digest answers replaced, nothing else."""
+    lines = text.split("\r\n")
+    for i, line in enumerate(lines):
+        name, colon, value = line.partition(":")
+        if colon and name.strip().lower() in ("authorization", "proxy-authorization"):
+            lines[i] = f"{name}: {redact_authorization(value.strip())}"
+    return "\r\n".join(lines)
+
+
+class SipInstance:
+    """A SIP account in a page: connection, registration and (later) calls."""
+
+    def __init__(self, settings: InstanceSettings, transport_factory: TransportFactory) -> None:
+        self._settings = settings
+        self._transport_factory = transport_factory
+        ua = settings.ua
+        self._ua = UserAgent(UaConfig(
+            user=settings.user,
+            domain=settings.domain,
+            password=settings.password,
+            display_name=ua.get("display_name"),
+            auth_user=ua.get("authorization_user"),
+            register_expires=ua.get("register_expires", 600),
+            user_agent=ua.get("user_agent", "webvoice"),
+            keep_alive_interval=ua.get("keep_alive_interval", 30.0),
+            timers=settings.timers,
+            **({"instance_id": ua["instance_id"]} if "instance_id" in ua else {}),
+        ))
+        self._handlers: dict[str, Callable] = {}
+        self._transport: Transport | None = None
+        self._connected = False
+        self._want_connection = False
+        self._backoff = Backoff(settings.reconnect)
+        self._reconnect_handle: asyncio.TimerHandle | None = None
+        self._timer_handle: asyncio.TimerHandle | None = None
+        self._open_waiters: list[asyncio.Future] = []
+        self._register_waiters: list[asyncio.Future] = []
+        self._unregister_waiters: list[asyncio.Future] = []
+        self._loop_ref: asyncio.AbstractEventLoop | None = None
+        if settings.debug:
+            _enable_debug_logging()
+
+    def __repr__(self) -> str:
+        state = "registered" if self.is_registered() else "connected" if self.is_connected() else "idle"
+        return f"<SipInstance {self._settings.user}@{self._settings.domain} via {self._settings.ws_url} {state}>"
+
+    # --- the public API (connection and registration) ------------------------------------
+
+    def on_connection_event(self, handlers: Mapping[str, Callable]) -> None:
+        """Set handlers for connection events; plain functions or ``async def``."""
+        if not isinstance(handlers, Mapping):
+            raise TypeError("on_connection_event takes a dict of event name to handler")
+        for name, handler in handlers.items():
+            if name not in CONNECTION_EVENTS:
+                raise ValueError(f"unknown connection event {name!r}; known: {', '.join(CONNECTION_EVENTS)}")
+            if not callable(handler):
+                raise TypeError(f"the handler for {name!r} must be callable")
+        self._handlers.update(handlers)
+
+    def is_connected(self) -> bool:
+        return self._connected
+
+    def is_registered(self) -> bool:
+        return self._ua.registration.is_registered
+
+    @property
+    def instance_id(self) -> str:
+        return self._ua.config.instance_id
+
+    async def connect(self) -> None:
+        """Open the connection to the SIP server (``register()`` does it for you)."""
+        self._want_connection = True
+        if self._connected:
+            return
+        waiter = self._loop.create_future()
+        self._open_waiters.append(waiter)
+        if self._transport is None and self._reconnect_handle is None:
+            self._open()
+        elif self._reconnect_handle is not None:  # waiting to retry: retry now
+            self._reconnect_handle.cancel()
+            self._reconnect_handle = None
+            self._open()
+        await waiter
+
+    async def register(self) -> RegisteredEvent:
+        """Register with the server; resolves on 200 OK with the granted expiry.
+
+        Raises :class:`RegistrationError` on a final failure (wrong password
+        after the challenge, 403, 404, no answer, connection refused).
+        """
+        try:
+            await self.connect()
+        except NotConnectedError as exc:
+            raise RegistrationError(str(exc), status_code=None, cause=Cause.CONNECTION_ERROR) from None
+        waiter = self._loop.create_future()
+        self._register_waiters.append(waiter)
+        self._ua.register(self._now())
+        self._pump()
+        return await waiter
+
+    async def unregister(self) -> None:
+        """Remove this instance's binding from the server (others stay)."""
+        if not self._connected:
+            self._ua.registration.connection_lost(self._now())
+            self._pump()
+            return
+        waiter = self._loop.create_future()
+        self._unregister_waiters.append(waiter)
+        self._ua.unregister(self._now())
+        self._pump()
+        await waiter
+
+    async def close(self) -> None:
+        """Unregister if registered, then close the connection for good."""
+        if self.is_registered():
+            try:
+                await asyncio.wait_for(self.unregister(), 5.0)
+            except (asyncio.TimeoutError, RegistrationError, NotConnectedError):
+                pass
+        self._want_connection = False
+        if self._reconnect_handle is not None:
+            self._reconnect_handle.cancel()
+            self._reconnect_handle = None
+        if self._transport is not None:
+            self._transport.close()
+
+    # --- transport callbacks ---------------------------------------------------------------
+
+    def on_open(self) -> None:
+        self._connected = True
+        self._backoff.connected()
+        self._emit("connected")
+        for waiter in self._take(self._open_waiters):
+            waiter.set_result(None)
+        self._ua.connection_made(self._now(), self._transport.via_transport if self._transport else "WS")
+        self._pump()
+
+    def on_data(self, data: bytes) -> None:
+        if self._settings.debug:
+            log.debug("received from %s:\n%s", self._settings.ws_url, _redacted(data.decode("utf-8", "replace")))
+        try:
+            self._ua.receive_data(data, self._now())
+        except Exception:  # the core must never take the page down; say so loudly
+            log.exception("webvoice: internal error while handling a message from the server")
+        self._pump()
+
+    def on_close(self, code: int, reason: str) -> None:
+        was_connected = self._connected
+        self._connected = False
+        self._transport = None
+        self._ua.connection_lost(self._now())
+        self._pump()
+        cause = Cause.TERMINATED if (code == 1000 and not self._want_connection) else Cause.CONNECTION_ERROR
+        if was_connected or not self._want_connection:
+            self._emit("disconnected", DisconnectedEvent(cause, code, reason))
+        error = NotConnectedError(f"could not connect to {self._settings.ws_url} (code {code})")
+        for waiter in self._take(self._open_waiters):
+            waiter.set_exception(error)
+        if self._want_connection:
+            self._schedule_reconnect()
+
+    # --- inside ----------------------------------------------------------------------------------
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop_ref is None:
+            try:
+                self._loop_ref = asyncio.get_running_loop()
+            except RuntimeError:
+                self._loop_ref = asyncio.get_event_loop()
+        return self._loop_ref
+
+    def _now(self) -> float:
+        return self._loop.time()
+
+    def _open(self) -> None:
+        self._emit("connecting")
+        self._backoff.attempt(self._now())
+        self._transport = self._transport_factory(self._settings.ws_url, self)
+        try:
+            self._transport.open()
+        except Exception as exc:  # e.g. a URL the browser refuses outright
+            log.warning("webvoice: cannot open %s: %s", self._settings.ws_url, exc)
+            self._transport = None
+            self.on_close(1006, str(exc))
+
+    def _schedule_reconnect(self) -> None:
+        if self._reconnect_handle is not None:
+            return
+        delay = self._backoff.next_delay(self._now())
+        log.info("webvoice: reconnecting to %s in %.1f s", self._settings.ws_url, delay)
+        self._reconnect_handle = self._loop.call_later(delay, self._reconnect)
+
+    def _reconnect(self) -> None:
+        self._reconnect_handle = None
+        if self._want_connection and self._transport is None:
+            self._open()
+
+    def _pump(self) -> None:
+        """Send what the core produced, deliver its events, re-arm its timer."""
+        transport = self._transport
+        for item in self._ua.outgoing():
+            data = item if isinstance(item, bytes) else bytes(item)
+            if self._settings.debug and not isinstance(item, bytes):
+                log.debug("sending to %s:\n%s", self._settings.ws_url, _redacted(str(item)))
+            if transport is None or not self._connected:
+                continue
+            try:
+                transport.send(data)
+            except ConnectionError:
+                break  # the close event follows and fails what was pending
+        for event in self._ua.events():
+            self._deliver(event)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        if self._timer_handle is not None:
+            self._timer_handle.cancel()
+            self._timer_handle = None
+        deadline = self._ua.get_timer()
+        if deadline is not None:
+            self._timer_handle = self._loop.call_later(max(0.0, deadline - self._now()), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer_handle = None
+        self._ua.handle_timer(self._now())
+        self._pump()
+
+    def _deliver(self, event: object) -> None:
+        if isinstance(event, Registered):
+            public = RegisteredEvent(event.expires, str(event.contact.uri))
+            for waiter in self._take(self._register_waiters):
+                waiter.set_result(public)
+            self._emit("registered", public)
+        elif isinstance(event, RegistrationFailed):
+            error = RegistrationError(
+                f"registration failed: {event.reason or event.cause}", status_code=event.status_code, cause=event.cause)
+            for waiter in self._take(self._register_waiters) + self._take(self._unregister_waiters):
+                waiter.set_exception(error)
+            self._emit("registration_failed", RegistrationFailedEvent(event.status_code, event.cause))
+        elif isinstance(event, Unregistered):
+            for waiter in self._take(self._unregister_waiters):
+                waiter.set_result(None)
+            for waiter in self._take(self._register_waiters):
+                waiter.set_exception(RegistrationError(
+                    "registration lost", status_code=None, cause=event.cause or Cause.TERMINATED))
+            self._emit("unregistered", event)
+        elif isinstance(event, RegistrationExpiring):
+            self._emit("registration_expiring", ExpiringEvent(max(0.0, event.expires_at - self._now())))
+        elif isinstance(event, MessageRefused):
+            log.warning("webvoice: refused a message from the server: %s", event.reason)
+
+    @staticmethod
+    def _take(waiters: list[asyncio.Future]) -> list[asyncio.Future]:
+        out = [w for w in waiters if not w.done()]
+        waiters.clear()
+        return out
+
+    def _emit(self, name: str, *args: Any) -> None:
+        handler = self._handlers.get(name)
+        if handler is not None:
+            call_handler(handler, *args, what=f"the {name!r} handler")
+
+
+def call_handler(handler: Callable, *args: Any, what: str) -> None:
+    """Call an application handler, plain or ``async def``, shielding the SDK from it.
+
+    A handler that takes no arguments is called without them, as JavaScript
+    callbacks often are. Its exceptions are logged, never propagated into the
+    protocol machinery.
+    """
+    try:
+        try:
+            result = handler(*args)
+        except TypeError as exc:
+            if args and _takes_no_arguments(handler):
+                result = handler()
+            else:
+                raise exc
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            task.add_done_callback(lambda t: _log_task_error(t, what))
+    except Exception:
+        log.exception("webvoice: %s raised", what)
+
+
+def _takes_no_arguments(handler: Callable) -> bool:
+    try:
+        return not inspect.signature(handler).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _log_task_error(task: asyncio.Future, what: str) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("webvoice: %s raised", what, exc_info=task.exception())
+
+
+def _enable_debug_logging() -> None:
+    """``debug=True``: log SIP traffic at DEBUG on logger ``webvoice``, with a handler
+    if the application configured none (in a browser, stderr is the console)."""
+    log.setLevel(logging.DEBUG)
+    if not any(not isinstance(h, logging.NullHandler) for h in log.handlers) and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
