@@ -16,23 +16,29 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from ._auth import DigestClient
+from ._call import CallSession
+from ._dialog_state import RequestRejected
+from ._dialog_store import DialogStore
 from ._errors import SipParseError
-from ._headers import NameAddr, Via
+from ._headers import HeaderValue, NameAddr, Via
 from ._message import Message, Request, Response
 from ._parser import ParserLimits, parse_message
 from ._registration import Registration
 from ._timers import TimerConfig
-from ._transaction import ClientTransaction
+from ._transaction import ClientTransaction, InviteClientTransaction, ServerTransaction
 from ._transaction_events import (
+    AckReceived,
     CancelReceived,
     RequestReceived,
     ResponseReceived,
+    StrayResponse,
+    TransactionTerminated,
     TransactionTimeout,
     TransportFailed,
 )
 from ._transaction_layer import TransactionLayer
 from ._uas import UasPolicy, check_request, response_for_parse_error
-from ._uri import Params, SipUri
+from ._uri import Params, SipUri, Uri
 
 __all__ = ["UaConfig", "UserAgent", "MessageRefused"]
 
@@ -61,6 +67,10 @@ class UaConfig:
     #: RFC 5626 instance id, stable for the page's lifetime (one per instance).
     instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     keep_alive_interval: float = 30.0
+    #: Most calls at once; an INVITE beyond it is answered 486 (None: no limit).
+    max_calls: int | None = None
+    no_answer_timeout: float = 60.0
+    session_timers: bool = True
     timers: TimerConfig = field(default_factory=TimerConfig)
     limits: ParserLimits = field(default_factory=ParserLimits)
     policy: UasPolicy = field(default_factory=UasPolicy)
@@ -116,6 +126,11 @@ class UserAgent:
         self._keepalive_at: float | None = None
         # REGISTER client transactions and the request Registration knows them by.
         self._register_tx: dict[ClientTransaction, Request] = {}
+        # Calls: the dialogs of all of them, the live sessions, and which session
+        # owns each client transaction it started.
+        self.dialogs = DialogStore()
+        self.sessions: list[CallSession] = []
+        self._tx_owner: dict[ClientTransaction, CallSession] = {}
 
     # --- the contact -----------------------------------------------------------------------
 
@@ -145,7 +160,8 @@ class UserAgent:
 
     def get_timer(self) -> float | None:
         deadlines = [
-            t for t in (self.transactions.get_timer(), self.registration.get_timer(), self._keepalive_at)
+            t for t in (self.transactions.get_timer(), self.registration.get_timer(), self._keepalive_at,
+                        *(session.get_timer() for session in self.sessions))
             if t is not None
         ]
         return min(deadlines) if deadlines else None
@@ -153,6 +169,8 @@ class UserAgent:
     def handle_timer(self, now: float) -> None:
         self.transactions.handle_timer(now)
         self.registration.handle_timer(now)
+        for session in list(self.sessions):
+            session.handle_timer(now)
         if self._keepalive_at is not None and now >= self._keepalive_at:
             self._out.append(PING)
             self._schedule_keepalive(now)
@@ -202,6 +220,90 @@ class UserAgent:
         self.registration.unregister(now)
         self._pump(now)
 
+    # --- calls -------------------------------------------------------------------------------------
+
+    def call(self, target: Uri, offer: str, now: float, *, headers: tuple[tuple[str, HeaderValue], ...] = ()) -> CallSession:
+        """Place a call to ``target`` with our SDP ``offer``."""
+        if self.config.max_calls is not None and len(self.sessions) >= self.config.max_calls:
+            raise RuntimeError(f"no free line: {len(self.sessions)} of {self.config.max_calls} in use")
+        from_ = NameAddr(self.config.aor, self.config.display_name)
+        session = CallSession.outgoing(self, from_=from_, target=target, offer=offer, now=now, headers=headers)
+        if not session.is_ended:
+            self.sessions.append(session)
+        self._pump(now)
+        return session
+
+    def session_call(self, session: CallSession, action, now: float) -> None:
+        """Run ``action(session)`` (an application's request) and move what it produced."""
+        action(session)
+        self._pump(now)
+
+    # CallContext, for the sessions:
+
+    @property
+    def t1(self) -> float:
+        return self.config.timers.t1
+
+    @property
+    def t2(self) -> float:
+        return self.config.timers.t2
+
+    @property
+    def user_agent(self) -> str:
+        return self.config.user_agent
+
+    @property
+    def allow(self) -> str:
+        return self.config.policy.allow_value()
+
+    @property
+    def supported(self) -> str:
+        return ", ".join(sorted(self.config.policy.extensions))
+
+    @property
+    def session_timers(self) -> bool:
+        return self.config.session_timers
+
+    def new_tag(self) -> str:
+        return self.transactions.new_tag()
+
+    def new_call_id(self) -> str:
+        return _random_token(self._rng, 22)
+
+    def send_request(self, request: Request, now: float, owner: CallSession) -> ClientTransaction | None:
+        if not self.connected:
+            return None
+        tx = self.transactions.send_request(request, now)
+        self._tx_owner[tx] = owner
+        return tx
+
+    def send_response(self, transaction: ServerTransaction, response: Response, now: float) -> None:
+        if self.connected:
+            self.transactions.send_response(transaction, response, now)
+
+    def send_stateless(self, message: Request | Response) -> None:
+        if self.connected:
+            self.transactions.send_stateless(message)
+
+    def cancel(self, transaction: InviteClientTransaction, now: float) -> None:
+        if self.connected and not transaction.terminated:
+            cancel_tx = self.transactions.cancel(transaction, now)
+            if cancel_tx is not None:
+                self._tx_owner.pop(cancel_tx, None)
+
+    def emit(self, event: object) -> None:
+        self._events.append(event)
+
+    def forget(self, session: CallSession) -> None:
+        if session in self.sessions:
+            self.sessions.remove(session)
+
+    def _session_for(self, call_id: str | None, local_tag: str | None) -> CallSession | None:
+        for session in self.sessions:
+            if session.call_id == call_id and session.local_tag == local_tag:
+                return session
+        return None
+
     # --- inside -------------------------------------------------------------------------------------
 
     def _schedule_keepalive(self, now: float) -> None:
@@ -209,7 +311,8 @@ class UserAgent:
         self._keepalive_at = now + interval if interval and self.connected else None
 
     def _send_request(self, request: Request, now: float) -> ClientTransaction | None:
-        request = request.replace(headers=request.headers.prepend("Via", self.new_via()))
+        if request.top_via is None:
+            request = request.replace(headers=request.headers.prepend("Via", self.new_via()))
         if not self.connected:
             return None
         return self.transactions.send_request(request, now)
@@ -243,29 +346,79 @@ class UserAgent:
                 if event.response.status_code >= 200:
                     del self._register_tx[event.transaction]
                 self.registration.receive_response(request, event.response, now)
+            elif (owner := self._tx_owner.get(event.transaction)) is not None:
+                owner.receive_response(event.transaction, event.response, now)
         elif isinstance(event, (TransactionTimeout, TransportFailed)):
+            timeout = isinstance(event, TransactionTimeout)
             request = self._register_tx.pop(event.transaction, None)
             if request is not None:
-                self.registration.request_failed(request, now, timeout=isinstance(event, TransactionTimeout))
+                self.registration.request_failed(request, now, timeout=timeout)
+            elif (owner := self._tx_owner.pop(event.transaction, None)) is not None:
+                owner.transaction_failed(event.transaction, now, timeout=timeout)
+            elif isinstance(event.transaction, ServerTransaction):
+                for session in list(self.sessions):
+                    if session._server_tx is event.transaction:
+                        session.server_transaction_failed(now)
+        elif isinstance(event, TransactionTerminated):
+            self._tx_owner.pop(event.transaction, None)
+            self._register_tx.pop(event.transaction, None)
         elif isinstance(event, RequestReceived):
             self._on_request(event, now)
+        elif isinstance(event, AckReceived):
+            ack = event.request
+            session = self._session_for(ack.call_id, ack.to.tag if ack.to else None)
+            if session is not None:
+                session.ack_received(ack, now)
         elif isinstance(event, CancelReceived):
             invite = event.transaction.request
-            self.transactions.send_response(
-                event.transaction, invite.response(487, to_tag=event.transaction.to_tag), now)
+            session = next((s for s in self.sessions if s._server_tx is event.transaction), None)
+            if session is not None:
+                session.cancel_received(now)
+            else:
+                self.transactions.send_response(
+                    event.transaction, invite.response(487, to_tag=event.transaction.to_tag), now)
+        elif isinstance(event, StrayResponse):
+            response = event.response
+            session = self._session_for(response.call_id, response.from_.tag if response.from_ else None)
+            if session is not None:
+                session.stray_2xx(response, now)
 
     def _on_request(self, event: RequestReceived, now: float) -> None:
-        request = event.request
+        request, tx = event.request, event.transaction
         refusal = check_request(request, self.config.policy)
         if refusal is not None:
-            self.transactions.send_response(event.transaction, refusal, now)
+            self.transactions.send_response(tx, refusal, now)
             return
-        if request.method == "OPTIONS":
-            self.transactions.send_response(event.transaction, self._options_answer(request), now)
+        if request.to is not None and request.to.tag:
+            self._on_dialog_request(tx, request, now)
+        elif request.method == "OPTIONS":
+            self.transactions.send_response(tx, self._options_answer(request), now)
+        elif request.method == "INVITE":
+            self._on_new_invite(tx, request, now)
+        else:
+            # Out-of-dialog requests we serve no further (MESSAGE, REFER...).
+            self.transactions.send_response(tx, request.response(480 if request.method == "MESSAGE" else 405,
+                                                                 headers=[("Allow", self.allow)]), now)
+
+    def _on_new_invite(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        limit = self.config.max_calls
+        if limit is not None and len(self.sessions) >= limit:
+            self.transactions.send_response(tx, request.response(486, to_tag=tx.to_tag), now)
             return
-        # Requests for dialogs and calls: no dialog here yet, so none can match.
-        status = 481 if request.to is not None and request.to.tag else 480
-        self.transactions.send_response(event.transaction, request.response(status, to_tag=self.transactions.new_tag()), now)
+        session = CallSession.incoming(self, tx, request, now, self.config.no_answer_timeout)
+        self.sessions.append(session)
+
+    def _on_dialog_request(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        found = self.dialogs.receive_request(request)
+        if isinstance(found, RequestRejected):
+            if found.response is not None:
+                self.transactions.send_response(tx, found.response, now)
+            return
+        session = self._session_for(request.call_id, request.to.tag) if found is not None else None
+        if session is None:
+            self.transactions.send_response(tx, request.response(481), now)
+            return
+        session.receive_request(tx, request, now)
 
     def _options_answer(self, request: Request) -> Response:
         policy = self.config.policy

@@ -1,0 +1,363 @@
+"""Calls between two UA cores over a fake wire with a fake clock.
+
+Every message crosses as bytes and is parsed again, so what is tested is what
+would go on a WebSocket. The "proxy" is a plain pipe between the two UAs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+
+from webvoice.sip import parse_message
+from webvoice.sip._call import CallState
+from webvoice.sip._call_events import (
+    CallConfirmed,
+    CallEnded,
+    CallFailed,
+    CallProgress,
+    DtmfReceived,
+    IncomingCall,
+    ReofferAnswered,
+    RemoteAnswer,
+    RemoteHold,
+    RemoteOffer,
+)
+from webvoice.sip._auth import verify_digest
+from webvoice.sip._ua import UaConfig, UserAgent
+from webvoice.sip._uri import parse_uri
+
+OFFER = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
+ANSWER = OFFER.replace("192.0.2.1", "192.0.2.2").replace("4000", "5000")
+HOLD = OFFER.replace("o=- 1 1", "o=- 1 2").replace("a=sendrecv", "a=sendonly")
+HOLD_ANSWER = ANSWER.replace("o=- 1 1", "o=- 1 2").replace("a=sendrecv", "a=recvonly")
+
+
+class Wire:
+    """Two UAs joined back to back, a clock, and a record of what crossed."""
+
+    def __init__(self, **config):
+        self.now = 0.0
+        self.a = UserAgent(UaConfig(user="alice", domain="webvoice.test", password="pa", **config),
+                           rng=random.Random(1))
+        self.b = UserAgent(UaConfig(user="bob", domain="webvoice.test", password="pb", **config),
+                           rng=random.Random(2))
+        for ua in (self.a, self.b):
+            ua.connection_made(self.now)
+        self.log: list[tuple[str, object]] = []
+        self.events = {"a": [], "b": []}
+        self.drop = lambda sender, message: False
+        self.challenge_invites = False
+
+    def flush(self, rounds: int = 50) -> None:
+        for _ in range(rounds):
+            moved = False
+            for name, ua, peer in (("a", self.a, self.b), ("b", self.b, self.a)):
+                for item in ua.outgoing():
+                    if isinstance(item, bytes):
+                        continue
+                    message = parse_message(bytes(item))
+                    self.log.append((name, message))
+                    if self.drop(name, message):
+                        continue
+                    if self.challenge_invites and name == "a" and getattr(message, "method", "") == "INVITE" \
+                            and not message.header("Proxy-Authorization"):
+                        answer = message.response(407, to_tag="proxy", headers=[(
+                            "Proxy-Authenticate", 'Digest realm="webvoice.test", nonce="abc", qop="auth"')])
+                        self.a.receive_data(bytes(answer), self.now)
+                        moved = True
+                        continue
+                    peer.receive_data(bytes(message), self.now)
+                    moved = True
+                self.events[name].extend(ua.events())
+            if not moved:
+                return
+
+    def advance(self, seconds: float, step: float = 0.05) -> None:
+        end = self.now + seconds
+        while True:
+            deadlines = [t for t in (self.a.get_timer(), self.b.get_timer()) if t is not None and t <= end]
+            if not deadlines:
+                break
+            self.now = max(self.now, min(deadlines))
+            for ua in (self.a, self.b):
+                timer = ua.get_timer()
+                if timer is not None and timer <= self.now:
+                    ua.handle_timer(self.now)
+            self.flush()
+        self.now = end
+        self.flush()
+
+    def of(self, side: str, kind):
+        return [e for e in self.events[side] if isinstance(e, kind)]
+
+    def sent(self, side: str, method_or_code):
+        return [m for s, m in self.log if s == side and (getattr(m, "method", None) == method_or_code
+                                                          or getattr(m, "status_code", None) == method_or_code)]
+
+    def call(self):
+        session = self.a.call(parse_uri("sip:bob@webvoice.test"), OFFER, self.now)
+        self.flush()
+        incoming = self.of("b", IncomingCall)[-1]
+        return session, incoming.session
+
+    def established(self):
+        a, b = self.call()
+        b.accept(ANSWER, self.now)
+        self.b._pump(self.now)
+        self.flush()
+        assert a.is_established and b.is_established
+        return a, b
+
+
+def run(ua: UserAgent, wire: Wire, action) -> None:
+    action()
+    ua._pump(wire.now)
+    wire.flush()
+
+
+def test_basic_call_and_bye_from_caller():
+    w = Wire()
+    a, b = w.call()
+    [incoming] = w.of("b", IncomingCall)
+    assert incoming.offer == OFFER
+    assert str(incoming.request.from_.uri) == "sip:alice@webvoice.test"
+    assert b.state is CallState.INCOMING
+    [ringing] = w.of("a", CallProgress)
+    assert ringing.response.status_code == 180 and a.state is CallState.RINGING
+    run(w.b, w, lambda: b.accept(ANSWER, w.now))
+    [confirmed_a] = w.of("a", CallConfirmed)
+    [confirmed_b] = w.of("b", CallConfirmed)
+    assert confirmed_a.sdp == ANSWER and confirmed_b.sdp is None
+    assert len(w.sent("a", "ACK")) == 1
+    run(w.a, w, lambda: a.terminate(w.now))
+    assert w.of("b", CallEnded)[0].cause == "Bye" and w.of("b", CallEnded)[0].originator == "remote"
+    assert w.of("a", CallEnded)[0].cause == "Terminated"
+    assert w.sent("b", 200)[-1].cseq.method == "BYE"
+    assert a.is_ended and b.is_ended
+    assert w.a.sessions == [] and w.b.sessions == [] and len(w.a.dialogs) == 0 and len(w.b.dialogs) == 0
+
+
+def test_bye_from_callee():
+    w = Wire()
+    a, b = w.established()
+    run(w.b, w, lambda: b.terminate(w.now))
+    assert w.of("a", CallEnded)[0].cause == "Bye"
+    assert w.of("b", CallEnded)[0].originator == "local"
+
+
+def test_decline_is_busy():
+    w = Wire()
+    a, b = w.call()
+    run(w.b, w, lambda: b.reject(486, w.now))
+    [failed] = w.of("a", CallFailed)
+    assert (failed.cause, failed.status_code) == ("Busy", 486)
+    assert len(w.sent("a", "ACK")) == 1  # the ACK of the 486, from the transaction
+    assert w.a.sessions == [] and w.b.sessions == []
+
+
+def test_cancel_before_answer():
+    w = Wire()
+    a, b = w.call()
+    run(w.a, w, lambda: a.terminate(w.now))
+    assert len(w.sent("a", "CANCEL")) == 1
+    [b_failed] = w.of("b", CallFailed)
+    assert b_failed.cause == "Canceled"
+    [a_failed] = w.of("a", CallFailed)
+    assert a_failed.cause == "Canceled" and a_failed.originator == "local"
+
+
+def test_cancel_waits_for_a_provisional():
+    w = Wire()
+    w.drop = lambda side, m: side == "b" and getattr(m, "status_code", 0) in (100, 180)
+    a, b = w.call()
+    run(w.a, w, lambda: a.terminate(w.now))
+    assert w.sent("a", "CANCEL") == []
+    w.drop = lambda side, m: False
+    b.ctx.send_response(b._server_tx, b._invite.response(180, to_tag=b.local_tag), w.now)
+    w.b._pump(w.now)
+    w.flush()
+    assert len(w.sent("a", "CANCEL")) == 1
+    assert w.of("a", CallFailed)[0].cause == "Canceled"
+
+
+def test_no_answer():
+    w = Wire(no_answer_timeout=30)
+    a, b = w.call()
+    w.advance(31)
+    assert w.of("b", CallFailed)[0].cause == "No Answer"
+    assert w.of("a", CallFailed)[0].status_code == 480
+
+
+def test_200_is_retransmitted_until_the_ack():
+    w = Wire()
+    a, b = w.call()
+    acks = []
+    w.drop = lambda side, m: side == "a" and getattr(m, "method", "") == "ACK" and len(acks) < 2 and not acks.append(m)
+    run(w.b, w, lambda: b.accept(ANSWER, w.now))
+    assert b.state is CallState.ANSWERED
+    w.advance(0.5)
+    assert len([m for m in w.sent("b", 200) if m.cseq.method == "INVITE"]) == 2
+    w.advance(1.0)
+    assert b.state is CallState.ESTABLISHED  # the third 200 got its ACK through
+
+
+def test_no_ack_ends_the_call():
+    w = Wire()
+    a, b = w.call()
+    w.drop = lambda side, m: side == "a" and getattr(m, "method", "") == "ACK"
+    run(w.b, w, lambda: b.accept(ANSWER, w.now))
+    w.advance(40)
+    assert w.of("b", CallEnded)[0].cause == "No ACK"
+    assert len(w.sent("b", "BYE")) == 1
+
+
+def test_hold_by_reinvite_and_unhold():
+    w = Wire()
+    a, b = w.established()
+    run(w.a, w, lambda: a.reoffer(HOLD, w.now))
+    [offer] = w.of("b", RemoteOffer)
+    assert offer.sdp == HOLD and offer.method == "INVITE"
+    assert w.of("b", RemoteHold)[-1].held is True
+    assert not a.is_ready_to_reoffer
+    run(w.b, w, lambda: b.answer_offer(HOLD_ANSWER, w.now))
+    [answered] = w.of("a", ReofferAnswered)
+    assert answered.sdp == HOLD_ANSWER
+    assert len(w.sent("a", "ACK")) == 2 and a.is_ready_to_reoffer
+    run(w.a, w, lambda: a.reoffer(OFFER.replace("o=- 1 1", "o=- 1 3"), w.now))
+    assert w.of("b", RemoteHold)[-1].held is False
+
+
+def test_hold_by_update():
+    w = Wire()
+    a, b = w.established()
+    run(w.a, w, lambda: a.reoffer(HOLD, w.now, use_update=True))
+    assert w.of("b", RemoteOffer)[0].method == "UPDATE"
+    run(w.b, w, lambda: b.answer_offer(HOLD_ANSWER, w.now))
+    assert w.of("a", ReofferAnswered)[0].sdp == HOLD_ANSWER
+    assert len(w.sent("a", "ACK")) == 1  # UPDATE needs none
+
+
+def test_glare_is_resolved_by_491_and_retry():
+    w = Wire()
+    a, b = w.established()
+    a.reoffer(HOLD, w.now)
+    b.reoffer(HOLD.replace("192.0.2.1", "192.0.2.2"), w.now)
+    w.a._pump(w.now)
+    w.b._pump(w.now)
+    w.flush()
+    assert len([m for m in w.sent("a", 491) + w.sent("b", 491)]) == 2
+    # each side waits (14.1) and retries; answer whatever offer arrives
+    for _ in range(10):
+        w.advance(1.0)
+        for side, session, ua in (("a", a, w.a), ("b", b, w.b)):
+            if session._remote_offer_tx is not None:
+                run(ua, w, lambda: session.answer_offer(HOLD_ANSWER, w.now))
+    assert w.of("a", ReofferAnswered) and w.of("b", ReofferAnswered)
+
+
+def test_info_dtmf_both_ways():
+    w = Wire()
+    a, b = w.established()
+    for tone in "123#":
+        run(w.a, w, lambda: a.send_info("application/dtmf-relay", f"Signal={tone}\r\nDuration=160\r\n".encode(), w.now))
+    assert [(e.tone, e.duration) for e in w.of("b", DtmfReceived)] == [("1", 160), ("2", 160), ("3", 160), ("#", 160)]
+    run(w.b, w, lambda: b.send_info("application/dtmf-relay", b"Signal=*\r\nDuration=100\r\n", w.now))
+    assert [e.tone for e in w.of("a", DtmfReceived)] == ["*"]
+
+
+def test_offerless_invite_offer_in_200_answer_in_ack():
+    w = Wire()
+    session = w.a.call(parse_uri("sip:bob@webvoice.test"), OFFER, w.now)
+    # Rewrite the INVITE on the wire to carry no SDP.
+    original = w.drop
+    w.drop = lambda side, m: False
+    outgoing = [m for m in w.a.outgoing() if not isinstance(m, bytes)]
+    invite = outgoing[0]
+    bare = invite.replace(body=b"").with_header_set("Content-Type", None)
+    w.b.receive_data(bytes(bare), w.now)
+    w.flush()
+    w.drop = original
+    [incoming] = w.of("b", IncomingCall)
+    assert incoming.offer is None
+    assert incoming.session._offer_in_ok
+
+
+def test_invite_answered_with_proxy_credentials():
+    w = Wire()
+    w.challenge_invites = True
+    a, b = w.call()
+    invites = w.sent("a", "INVITE")
+    assert len(invites) == 2 and invites[1].cseq.seq == invites[0].cseq.seq + 1
+    assert verify_digest(invites[1].header("Proxy-Authorization"), method="INVITE", uri=str(invites[1].uri), password="pa")
+    run(w.b, w, lambda: b.accept(ANSWER, w.now))
+    assert a.is_established
+
+
+def test_max_calls_answers_486_without_telling_the_application():
+    w = Wire(max_calls=1)
+    w.a.config = dataclasses.replace(w.a.config, max_calls=None)
+    w.established()
+    w.a.call(parse_uri("sip:bob@webvoice.test"), OFFER, w.now)
+    w.flush()
+    assert len(w.of("b", IncomingCall)) == 1
+    assert w.of("a", CallFailed)[-1].status_code == 486
+    with pytest.raises(RuntimeError, match="no free line"):
+        w.b.call(parse_uri("sip:alice@webvoice.test"), OFFER, w.now)
+
+
+def test_session_timer_refresh_by_update_and_expiry():
+    w = Wire()
+    session = w.a.call(parse_uri("sip:bob@webvoice.test"), OFFER, w.now,
+                       headers=(("Session-Expires", "90"), ("Min-SE", "90")))
+    w.flush()
+    b = w.of("b", IncomingCall)[0].session
+    run(w.b, w, lambda: b.accept(ANSWER, w.now))
+    ok = [m for m in w.sent("b", 200) if m.cseq.method == "INVITE"][0]
+    assert ok.header("Session-Expires") == "90;refresher=uac" and "timer" in ok.header_all("Require")
+    w.advance(46)
+    updates = w.sent("a", "UPDATE")
+    assert len(updates) == 1 and updates[0].body == b""
+    assert session.is_established and b.is_established
+    # alice stops refreshing: bob ends the call before the interval runs out
+    w.drop = lambda side, m: side == "a" and getattr(m, "method", "") == "UPDATE"
+    w.advance(90)
+    assert w.of("b", CallEnded)[0].cause == "Request Timeout"
+
+
+def test_in_dialog_request_for_unknown_dialog_gets_481():
+    w = Wire()
+    a, b = w.established()
+    bye = a.dialog.create_request("BYE", via=w.a.new_via())
+    w.b.receive_data(bytes(bye.with_header_set("Call-ID", "unknown@x")), w.now)
+    w.flush()
+    assert w.sent("b", 481)
+
+
+def test_options_in_dialog():
+    w = Wire()
+    a, b = w.established()
+    options = a.dialog.create_request("OPTIONS", via=w.a.new_via())
+    w.a.transactions.send_request(options, w.now)
+    w.flush()
+    assert w.sent("b", 200)[-1].cseq.method == "OPTIONS"
+
+
+def test_remote_answer_in_ack_after_offerless_reinvite():
+    w = Wire()
+    a, b = w.established()
+    reinvite = b.dialog.create_request("INVITE", via=w.b.new_via(), contact=w.b.contact())
+    w.b.transactions.send_request(reinvite, w.now)
+    w.flush()
+    [offer] = w.of("a", RemoteOffer)
+    assert offer.sdp is None
+    run(w.a, w, lambda: a.answer_offer(OFFER.replace("o=- 1 1", "o=- 1 2"), w.now))
+    # bob's side would ACK with an answer; do it by hand with a body
+    ok = [m for m in w.log if m[0] == "a" and getattr(m[1], "status_code", 0) == 200 and m[1].cseq.method == "INVITE"][-1][1]
+    b.dialog.receive_response(reinvite, ok)
+    ack = b.dialog.create_ack(reinvite, via=w.b.new_via(), body=ANSWER.encode(), content_type="application/sdp")
+    w.a.receive_data(bytes(ack), w.now)
+    w.flush()
+    assert w.of("a", RemoteAnswer)[0].sdp == ANSWER
