@@ -13,14 +13,33 @@ from typing import Any, Callable, Mapping
 
 from ._config import make_settings
 from ._errors import NotConnectedError, RegistrationError, WebVoiceError
+from ._calls import Call, EndEvent, Identity, IncomingCallRequest
 from ._instance import DisconnectedEvent, RegisteredEvent, SipInstance
+from ._media import (
+    AudioDevice,
+    DeviceNotFoundError,
+    MediaBackend,
+    MediaError,
+    MediaPermissionError,
+    NotSupportedError,
+)
 from ._transport import TransportFactory
 from .sip._causes import Cause
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AudioDevice",
+    "Call",
     "Cause",
+    "DeviceNotFoundError",
+    "EndEvent",
+    "Identity",
+    "IncomingCallRequest",
+    "MediaBackend",
+    "MediaError",
+    "MediaPermissionError",
+    "NotSupportedError",
     "DisconnectedEvent",
     "NotConnectedError",
     "RegisteredEvent",
@@ -50,13 +69,15 @@ def create_sip_instance(
     call_options: Mapping[str, Any] | None = None,
     line_events: Mapping[str, Callable] | None = None,
     transport_factory: TransportFactory | None = None,
+    media_backend: MediaBackend | None = None,
 ) -> SipInstance:
     """Create a SIP account instance (JS: ``createSipInstance``). Nothing is sent yet.
 
     Every argument is checked now: a bad one raises ``ValueError``/``TypeError``
     naming it. Without ``ws_url`` the server is ``wss://<realm>`` (``ws://``
-    when ``ssl`` is False). ``transport_factory`` is for running outside a
-    browser (tests); in Pyodide the browser's WebSocket is used.
+    when ``ssl`` is False). ``transport_factory`` and ``media_backend`` are for
+    running outside a browser (tests); in Pyodide the browser's WebSocket and
+    WebRTC are used.
     """
     settings = make_settings(
         sip_login=sip_login, sip_password=sip_password, ws_url=ws_url, realm=realm, ssl=ssl,
@@ -69,4 +90,4 @@ def create_sip_instance(
         from .browser import WebSocketTransport
 
         transport_factory = WebSocketTransport
-    return SipInstance(settings, transport_factory)
+    return SipInstance(settings, transport_factory, media_backend)

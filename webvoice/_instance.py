@@ -16,15 +16,20 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from ._calls import Call, IncomingCallRequest, normalize_target
 from ._config import InstanceSettings
 from ._errors import NotConnectedError, RegistrationError
+from ._media import MediaBackend, MediaEventHandler, MediaSession
 from ._transport import Transport, TransportFactory
 from .sip._auth import redact_authorization
 from .sip._backoff import Backoff
 from .sip._causes import Cause
 from .sip._message import Request, Response
+from .sip._call import CallSession
+from .sip._call_events import IncomingCall
 from .sip._registration import Registered, RegistrationExpiring, RegistrationFailed, Unregistered
 from .sip._ua import MessageRefused, UaConfig, UserAgent
+from .sip._uri import SipUri, Uri
 
 __all__ = ["SipInstance", "CONNECTION_EVENTS", "RegisteredEvent", "DisconnectedEvent", "ExpiringEvent"]
 
@@ -79,9 +84,11 @@ def _redacted(text: str) -> str:
 class SipInstance:
     """A SIP account in a page: connection, registration and (later) calls."""
 
-    def __init__(self, settings: InstanceSettings, transport_factory: TransportFactory) -> None:
+    def __init__(self, settings: InstanceSettings, transport_factory: TransportFactory,
+                 media_backend: MediaBackend | Callable[[], MediaBackend] | None = None) -> None:
         self._settings = settings
         self._transport_factory = transport_factory
+        self._media_backend = media_backend
         ua = settings.ua
         self._ua = UserAgent(UaConfig(
             user=settings.user,
@@ -92,6 +99,9 @@ class SipInstance:
             register_expires=ua.get("register_expires", 600),
             user_agent=ua.get("user_agent", "webvoice"),
             keep_alive_interval=ua.get("keep_alive_interval", 30.0),
+            max_calls=settings.max_lines,
+            no_answer_timeout=ua.get("no_answer_timeout", 60),
+            session_timers=ua.get("session_timers", True),
             timers=settings.timers,
             **({"instance_id": ua["instance_id"]} if "instance_id" in ua else {}),
         ))
@@ -106,6 +116,10 @@ class SipInstance:
         self._register_waiters: list[asyncio.Future] = []
         self._unregister_waiters: list[asyncio.Future] = []
         self._loop_ref: asyncio.AbstractEventLoop | None = None
+        self._incoming_handler: Callable | None = None
+        self._calls: dict[CallSession, Call] = {}
+        self._lines: dict[str, Call] = {}
+        self._next_line = 1
         if settings.debug:
             _enable_debug_logging()
 
@@ -192,6 +206,98 @@ class SipInstance:
             self._reconnect_handle = None
         if self._transport is not None:
             self._transport.close()
+
+    # --- the public API (calls) ---------------------------------------------------------------
+
+    def on_incoming_call(self, handler: Callable) -> None:
+        """``handler(incoming)`` for each new call: ``incoming.accept()``, ``.decline()``,
+        ``.event.session.remote_identity``; plain or ``async def``."""
+        if not callable(handler):
+            raise TypeError("on_incoming_call takes a callable")
+        self._incoming_handler = handler
+
+    async def call(self, target: str, events: Mapping[str, Callable] | None = None) -> Call:
+        """Call ``target`` (a sip:/sips:/tel: URI, a user or a number completed with the
+        realm). Returns the :class:`Call` once the INVITE is on its way; its events
+        tell the rest. A bad target raises ValueError before anything is sent."""
+        uri = normalize_target(target, self._settings.domain)
+        limit = self._settings.max_lines
+        if limit is not None and len(self._lines) >= limit:
+            raise RuntimeError(f"no free line: all {limit} lines are in use (max_lines={limit})")
+        call = Call(self, self._new_line_id(), "outgoing", events)
+        self._lines[call.get_line_id()] = call
+        if not self._connected:
+            await self.connect()
+        await call._place(uri)
+        return call
+
+    def terminate_sessions(self) -> None:
+        """Hang up every call."""
+        for call in list(self._lines.values()):
+            call.terminate()
+
+    # --- for Call objects ------------------------------------------------------------------------
+
+    def _new_line_id(self) -> str:
+        line_id = str(self._next_line)
+        self._next_line += 1
+        return line_id
+
+    def _current_line_id(self) -> str | None:
+        live = [line_id for line_id, call in self._lines.items() if not call.is_ended()]
+        return live[-1] if live else None
+
+    def _aor(self) -> SipUri:
+        return self._ua.config.aor
+
+    def _display_name(self) -> str | None:
+        return self._ua.config.display_name
+
+    def _run_core(self, action: Callable[[float], None]) -> None:
+        """Run an action on the core now, then send and deliver what it produced."""
+        action(self._now())
+        self._pump()
+
+    def _start_core_call(self, call: Call, target: Uri, offer: str) -> CallSession | None:
+        if not self._connected:
+            return None
+        try:
+            session = self._ua.call(target, offer, self._now())
+        except RuntimeError:
+            return None
+        call.core = session
+        self._calls[session] = call
+        self._pump()
+        return session
+
+    def _media(self) -> MediaBackend:
+        backend = self._media_backend
+        if backend is None:
+            from .browser import default_media_backend
+
+            backend = self._media_backend = default_media_backend()
+        elif callable(backend) and not hasattr(backend, "open_session"):
+            backend = self._media_backend = backend()
+        return backend
+
+    async def _open_media(self, line_id: str, on_event: MediaEventHandler) -> MediaSession:
+        options = self._settings.call_options
+        constraints = options.get("media_constraints", options.get("mediaConstraints", {"audio": True}))
+        audio = constraints.get("audio", True) if isinstance(constraints, Mapping) else True
+        return await self._media().open_session(
+            line_id, ice_servers=list(self._settings.stun_servers),
+            constraints=audio if isinstance(audio, Mapping) else {},
+            microphone=getattr(self, "_microphone", None), speaker=getattr(self, "_speaker", None),
+            on_event=on_event,
+        )
+
+    async def _accept_incoming(self, call: Call, offer: str | None) -> None:
+        await call._answer(offer)
+
+    def _call_finished(self, call: Call) -> None:
+        self._lines.pop(call.get_line_id(), None)
+        if call.core is not None:
+            self._calls.pop(call.core, None)
 
     # --- transport callbacks ---------------------------------------------------------------
 
@@ -318,6 +424,25 @@ class SipInstance:
             self._emit("registration_expiring", ExpiringEvent(max(0.0, event.expires_at - self._now())))
         elif isinstance(event, MessageRefused):
             log.warning("webvoice: refused a message from the server: %s", event.reason)
+        elif isinstance(event, IncomingCall):
+            self._on_incoming(event)
+        elif (call := self._calls.get(getattr(event, "session", None))) is not None:
+            call._on_core_event(event)
+
+    def _on_incoming(self, event: IncomingCall) -> None:
+        core = event.session
+        if self._incoming_handler is None:
+            core.reject(480, self._now())
+            return
+        call = Call(self, self._new_line_id(), "incoming")
+        call.core = core
+        call._remote = _identity(core.remote_identity)
+        call._local = _identity(core.local_identity)
+        call._status = "progress"
+        self._calls[core] = call
+        self._lines[call.get_line_id()] = call
+        call_handler(self._incoming_handler, IncomingCallRequest(call, event.offer, event.request),
+                     what="the incoming-call handler")
 
     @staticmethod
     def _take(waiters: list[asyncio.Future]) -> list[asyncio.Future]:
@@ -329,6 +454,12 @@ class SipInstance:
         handler = self._handlers.get(name)
         if handler is not None:
             call_handler(handler, *args, what=f"the {name!r} handler")
+
+
+def _identity(name_addr):
+    from ._calls import Identity
+
+    return Identity.of(name_addr)
 
 
 def call_handler(handler: Callable, *args: Any, what: str) -> None:

@@ -1,0 +1,105 @@
+"""A media backend without a browser: plausible SDP, recorded actions.
+
+For CPython tests of the call layer: everything SIP is real (the driver, the
+core, Kamailio); only the browser's offer/answer making is stood in for. The
+browser tiers test the real backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from webvoice._media import AudioDevice, MediaPermissionError
+
+_versions = itertools.count(1)
+
+
+def _sdp(direction: str, port: int, version: int) -> str:
+    return (
+        f"v=0\r\no=- 4242 {version} IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+        f"m=audio {port} UDP/TLS/RTP/SAVPF 111 126\r\nc=IN IP4 127.0.0.1\r\n"
+        "a=rtpmap:111 opus/48000/2\r\na=rtpmap:126 telephone-event/8000\r\n"
+        f"a=candidate:1 1 udp 2122260223 127.0.0.1 {port} typ host\r\na=ice-ufrag:abcd\r\n"
+        f"a={direction}\r\n"
+    )
+
+
+class FakeMediaSession:
+    def __init__(self, backend: "FakeMediaBackend", line_id: str) -> None:
+        self.backend, self.line_id = backend, line_id
+        self.port = 40000 + len(backend.sessions) * 2
+        self.held = False
+        self.muted = False
+        self.closed = False
+        self.remote: list[tuple[str, str]] = []
+        self.dtmf: list[str] = []
+        self.log: list[str] = []
+
+    async def create_offer(self, *, ice_restart: bool = False) -> str:
+        await asyncio.sleep(0)
+        self.log.append("offer")
+        return _sdp("sendonly" if self.held else "sendrecv", self.port, next(_versions))
+
+    async def create_answer(self, remote_offer: str) -> str:
+        await asyncio.sleep(0)
+        self.remote.append(("offer", remote_offer))
+        offered = "sendonly" if "a=sendonly" in remote_offer else "inactive" if "a=inactive" in remote_offer else "sendrecv"
+        mine = {"sendonly": "recvonly", "inactive": "inactive"}.get(offered, "sendonly" if self.held else "sendrecv")
+        self.log.append("answer")
+        return _sdp(mine, self.port, next(_versions))
+
+    async def apply_answer(self, sdp: str, *, provisional: bool = False) -> None:
+        self.remote.append(("pranswer" if provisional else "answer", sdp))
+
+    async def rollback(self) -> None:
+        self.log.append("rollback")
+
+    def set_hold(self, held: bool) -> None:
+        self.held = held
+
+    def set_muted(self, muted: bool) -> None:
+        self.muted = muted
+
+    async def send_dtmf(self, tones: str, duration: int, inter_tone_gap: int) -> None:
+        self.dtmf.append(tones)
+
+    async def get_stats(self) -> dict:
+        return {"inbound": {"packets_received": 0}, "outbound": {"packets_sent": 0}, "round_trip_time": None}
+
+    async def replace_microphone(self, device_id):
+        self.log.append(f"mic:{device_id}")
+
+    async def set_speaker(self, device_id):
+        self.log.append(f"speaker:{device_id}")
+
+    async def reset_local_media(self) -> None:
+        self.log.append("reset")
+
+    def connection(self):
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeMediaBackend:
+    def __init__(self, *, deny: bool = False) -> None:
+        self.deny = deny
+        self.sessions: list[FakeMediaSession] = []
+
+    async def open_session(self, line_id, *, ice_servers, constraints, microphone, speaker, on_event):
+        if self.deny:
+            raise MediaPermissionError("Permission denied")
+        session = FakeMediaSession(self, line_id)
+        self.sessions.append(session)
+        return session
+
+    async def list_devices(self):
+        return [AudioDevice("default", "Fake microphone", "audioinput"), AudioDevice("default", "Fake speaker", "audiooutput")]
+
+    def supports_speaker_selection(self) -> bool:
+        return True
+
+    def on_devices_changed(self, handler) -> None:
+        pass

@@ -1,0 +1,630 @@
+"""Calls as applications see them: the JS SDK's session API in Python.
+
+A :class:`Call` joins a core :class:`~webvoice.sip._call.CallSession` (SIP) to
+a :class:`~webvoice._media.MediaSession` (the browser's WebRTC) and to the
+application's event handlers. Methods that need the browser (hold, DTMF,
+renegotiation) start the work at once and return an ``asyncio.Task``: await it
+to know the outcome, or ignore it as JavaScript code ignores the promise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from ._media import MediaError, MediaPermissionError, MediaSession
+from .sip._abnf import CONTROL_CHARS
+from .sip._call import CallSession, CallState
+from .sip._call_events import (
+    CallConfirmed,
+    CallEnded,
+    CallFailed,
+    CallProgress,
+    DtmfReceived,
+    InfoReceived,
+    ReofferAnswered,
+    ReofferFailed,
+    RemoteAnswer,
+    RemoteHold,
+    RemoteOffer,
+)
+from .sip._causes import Cause
+from .sip._headers import NameAddr
+from .sip._uri import SipUri, TelUri, Uri, parse_uri
+
+if TYPE_CHECKING:
+    from ._instance import SipInstance
+
+__all__ = ["Call", "IncomingCallRequest", "CALL_EVENTS", "Identity", "EndEvent", "DtmfEvent", "normalize_target"]
+
+log = logging.getLogger("webvoice")
+
+CALL_EVENTS = (
+    "connecting", "progress", "confirmed", "ended", "failed", "muted", "unmuted", "held", "unheld",
+    "new_dtmf", "refer", "replaces", "icecandidate", "sdp",
+)
+# JavaScript spellings accepted too, so code ported from the JS SDK keeps working.
+_JS_NAMES = {"newDTMF": "new_dtmf"}
+_DTMF_TONES = re.compile(r"[0-9A-Da-d*#,]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A party of a call: ``uri`` (a string, as JsSIP's ``uri.toString()``) and ``display_name``."""
+
+    uri: str
+    display_name: str | None = None
+
+    @classmethod
+    def of(cls, name_addr: NameAddr | None) -> "Identity | None":
+        return None if name_addr is None else cls(str(name_addr.uri), name_addr.display_name)
+
+    def __str__(self) -> str:
+        return self.uri if not self.display_name else f'"{self.display_name}" <{self.uri}>'
+
+
+@dataclass(frozen=True, slots=True)
+class EndEvent:
+    """What ``ended`` and ``failed`` handlers get."""
+
+    cause: str
+    originator: str
+    status_code: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfEvent:
+    """What ``new_dtmf`` handlers get (JS: ``event.dtmf.tone``, ``.duration``)."""
+
+    tone: str
+    duration: int
+    originator: str = "remote"
+
+    @property
+    def dtmf(self) -> "DtmfEvent":  # JS code reads event.dtmf.tone
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class HoldEvent:
+    originator: str  # "local" | "remote"
+
+
+@dataclass(frozen=True, slots=True)
+class HoldState:
+    """``is_on_hold()``: who holds the call; true when anyone does."""
+
+    local: bool
+    remote: bool
+
+    def __bool__(self) -> bool:
+        return self.local or self.remote
+
+
+@dataclass(frozen=True, slots=True)
+class MuteState:
+    """``is_muted()``: JS returns ``{audio, video}``; true when audio is muted."""
+
+    audio: bool
+    video: bool = False
+
+    def __bool__(self) -> bool:
+        return self.audio
+
+
+def normalize_target(target: str, realm: str) -> Uri:
+    """A ``sip:``/``sips:``/``tel:`` URI, or a bare user or number completed with ``realm``.
+
+    Raises ``ValueError`` for control characters or anything that is not a URI
+    once completed, before anything is sent.
+    """
+    if not isinstance(target, str):
+        raise TypeError(f"a call target is a str, not {type(target).__name__}")
+    text = target.strip()
+    if not text:
+        raise ValueError("the call target is empty")
+    if CONTROL_CHARS.search(target):
+        raise ValueError(f"the call target contains a control character (CR, LF or similar): {target!r}")
+    if text.lower().startswith(("sip:", "sips:", "tel:")):
+        uri = parse_uri(text)
+        if isinstance(uri, SipUri) and uri.headers:
+            raise ValueError("a call target may not carry URI headers (?...)")
+        return uri
+    if "@" in text:
+        return parse_uri(f"sip:{text}")
+    user = re.sub(r"[\s\-().]", "", text) if re.fullmatch(r"\+?[0-9\s\-().]+", text) else text
+    try:
+        return SipUri(user=user, host=realm)
+    except ValueError as exc:
+        raise ValueError(f"{target!r} is not a user, number or URI: {exc}") from None
+
+
+class Call:
+    """One call (the JS SDK's RTCSession wrapper)."""
+
+    def __init__(self, instance: "SipInstance", line_id: str, direction: str,
+                 events: Mapping[str, Callable] | None = None) -> None:
+        self._instance = instance
+        self._line_id = line_id
+        self._direction = direction
+        self._handlers: dict[str, list[Callable]] = {}
+        self.session = _SessionView(self)
+        self.core: CallSession | None = None
+        self.media: MediaSession | None = None
+        self._start: datetime.datetime | None = None
+        self._end: datetime.datetime | None = None
+        self._muted = False
+        self._local_hold = False
+        self._remote_hold = False
+        self._ended = False
+        self._status = "connecting"
+        self._reoffer_waiter: asyncio.Future | None = None
+        self._remote_answer_pending = False
+        self._early_applied: str | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._remote: Identity | None = None
+        self._local: Identity | None = None
+        if events:
+            self.add_handlers(events)
+
+    def __repr__(self) -> str:
+        return f"<Call line={self._line_id} {self._direction} {self._status} remote={self._remote}>"
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def add_handlers(self, events: Mapping[str, Callable]) -> None:
+        if not isinstance(events, Mapping):
+            raise TypeError("call events are a dict of event name to handler")
+        for name, handler in events.items():
+            self.on(name, handler)
+
+    def on(self, name: str, handler: Callable) -> None:
+        """Add a handler for a call event (Python or JS name: ``new_dtmf``/``newDTMF``)."""
+        name = _JS_NAMES.get(name, name)
+        if name not in CALL_EVENTS:
+            raise ValueError(f"unknown call event {name!r}; known: {', '.join(CALL_EVENTS)}")
+        if not callable(handler):
+            raise TypeError(f"the handler for {name!r} must be callable")
+        self._handlers.setdefault(name, []).append(handler)
+
+    def _emit(self, name: str, *args: Any) -> None:
+        from ._instance import call_handler
+
+        for handler in list(self._handlers.get(name, ())):
+            call_handler(handler, *args, what=f"the call's {name!r} handler")
+
+    # --- state ----------------------------------------------------------------------------------
+
+    def is_on_hold(self) -> HoldState:
+        return HoldState(self._local_hold, self._remote_hold)
+
+    def is_muted(self) -> MuteState:
+        return MuteState(self._muted)
+
+    def is_established(self) -> bool:
+        return self.core is not None and self.core.is_established and not self._ended
+
+    def is_ended(self) -> bool:
+        return self._ended
+
+    def is_in_progress(self) -> bool:
+        return not self._ended and not self.is_established()
+
+    def is_ready_to_reoffer(self) -> bool:
+        return (self.core is not None and self.core.is_ready_to_reoffer and self.media is not None
+                and self._reoffer_waiter is None)
+
+    def get_start_time(self) -> datetime.datetime | None:
+        return self._start
+
+    def get_end_time(self) -> datetime.datetime | None:
+        return self._end
+
+    def get_direction(self) -> str:
+        return self._direction
+
+    def get_status(self) -> str:
+        return self._status
+
+    def get_remote_identity(self) -> Identity | None:
+        return self._remote
+
+    def get_local_identity(self) -> Identity | None:
+        return self._local
+
+    def get_connection(self) -> Any:
+        return None if self.media is None else self.media.connection()
+
+    def get_line_id(self) -> str:
+        return self._line_id
+
+    def is_current_line(self) -> bool:
+        return self._instance._current_line_id() == self._line_id
+
+    async def get_stats(self) -> dict[str, Any]:
+        """Inbound and outbound RTP figures and the round-trip time, as a plain dict."""
+        if self.media is None:
+            return {"inbound": {}, "outbound": {}, "round_trip_time": None}
+        return await self.media.get_stats()
+
+    # --- controls -----------------------------------------------------------------------------------
+
+    def mute(self) -> bool:
+        """Stop sending microphone audio; ``muted`` fires once (idempotent)."""
+        if self._muted or self._ended:
+            return False
+        self._muted = True
+        if self.media is not None:
+            self.media.set_muted(True)
+        self._emit("muted", {"audio": True, "video": False})
+        return True
+
+    def unmute(self) -> bool:
+        if not self._muted or self._ended:
+            return False
+        self._muted = False
+        if self.media is not None:
+            self.media.set_muted(False)
+        self._emit("unmuted", {"audio": True, "video": False})
+        return True
+
+    def mute_with_constraints(self, constraints: Mapping[str, Any] | None = None) -> bool:
+        """JS ``muteWithConstraints({audio: true})``: audio is all webvoice carries."""
+        if constraints is not None and not isinstance(constraints, Mapping):
+            raise TypeError("constraints must be a dict such as {'audio': True}")
+        return self.mute() if (constraints or {"audio": True}).get("audio", False) else False
+
+    def unmute_with_constraints(self, constraints: Mapping[str, Any] | None = None) -> bool:
+        if constraints is not None and not isinstance(constraints, Mapping):
+            raise TypeError("constraints must be a dict such as {'audio': True}")
+        return self.unmute() if (constraints or {"audio": True}).get("audio", False) else False
+
+    def hold(self) -> asyncio.Task:
+        """Put the call on hold by re-INVITE with ``a=sendonly``; resolves to True when held."""
+        return self._spawn(self._set_hold(True, use_update=False))
+
+    def unhold(self) -> asyncio.Task:
+        return self._spawn(self._set_hold(False, use_update=False))
+
+    def hold_with_options(self, options: Mapping[str, Any] | None = None, done: Callable | None = None) -> asyncio.Task:
+        """JS ``holdWithOptions({useUpdate}, done)``: ``{"use_update": True}`` holds by UPDATE."""
+        return self._spawn(self._set_hold(True, use_update=_use_update(options)), done)
+
+    def unhold_with_options(self, options: Mapping[str, Any] | None = None, done: Callable | None = None) -> asyncio.Task:
+        return self._spawn(self._set_hold(False, use_update=_use_update(options)), done)
+
+    def renegotiate(self, *, ice_restart: bool = False, use_update: bool = False) -> asyncio.Task:
+        """Send a fresh offer (e.g. after a network change); resolves to True when answered."""
+        return self._spawn(self._reoffer(use_update=use_update, ice_restart=ice_restart))
+
+    def reset_local_media(self) -> asyncio.Task:
+        """Capture the microphone again (same constraints) and send from it."""
+        return self._spawn(self._reset_local_media())
+
+    def send_dtmf(self, tones: str, duration: int = 100, inter_tone_gap: int = 70,
+                  transport_type: str = "RFC2833") -> asyncio.Task:
+        """Send DTMF: RFC 4733 events through the browser ("RFC2833") or SIP INFO ("INFO").
+
+        ``tones`` is 0-9, A-D, * and #, with ``,`` for a two-second pause. Bad
+        arguments raise ValueError at once.
+        """
+        if not isinstance(tones, str) or not _DTMF_TONES.fullmatch(tones):
+            raise ValueError(f"DTMF tones are 0-9, A-D, *, # and ',' only, not {tones!r}")
+        for name, value, low, high in (("duration", duration, 40, 6000), ("inter_tone_gap", inter_tone_gap, 30, 6000)):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name} must be an integer number of ms in {low}..{high}, not {value!r}")
+        if transport_type not in ("RFC2833", "INFO"):
+            raise ValueError(f"transport_type must be 'RFC2833' or 'INFO', not {transport_type!r}")
+        if not self.is_established():
+            raise RuntimeError(f"DTMF needs an established call; this one is {self._status}")
+        return self._spawn(self._send_dtmf(tones.upper(), duration, inter_tone_gap, transport_type))
+
+    def terminate(self) -> None:
+        """Hang up: CANCEL before an answer, BYE after, 486 for an unanswered incoming call."""
+        if self._ended:
+            return
+        if self.core is None:  # still getting the microphone or the offer
+            self._finish("failed", EndEvent(Cause.CANCELED, "local"))
+            return
+        self._instance._run_core(lambda now: self.core.terminate(now))
+
+    # --- outgoing -------------------------------------------------------------------------------------
+
+    async def _place(self, target: Uri) -> None:
+        self._remote = Identity(str(target))
+        self._local = Identity(str(self._instance._aor()), self._instance._display_name())
+        self._emit("connecting", {"request": None})
+        if not await self._open_media():
+            return
+        try:
+            offer = await self.media.create_offer()
+        except MediaError as exc:
+            self._finish("failed", EndEvent(Cause.WEBRTC_ERROR, "local", reason=str(exc)))
+            return
+        if self._ended:  # terminated while the offer was being made
+            return
+        self._emit("sdp", {"originator": "local", "type": "offer", "sdp": offer})
+        core = self._instance._start_core_call(self, target, offer)
+        if core is None:
+            self._finish("failed", EndEvent(Cause.CONNECTION_ERROR, "local", reason="not connected"))
+
+    async def _open_media(self) -> bool:
+        try:
+            self.media = await self._instance._open_media(self._line_id, self._on_media_event)
+        except MediaPermissionError as exc:
+            self._finish("failed", EndEvent(Cause.USER_DENIED_MEDIA_ACCESS, "local", reason=str(exc)))
+            return False
+        except MediaError as exc:
+            self._finish("failed", EndEvent(Cause.WEBRTC_ERROR, "local", reason=str(exc)))
+            return False
+        if self._ended:
+            self.media.close()
+            return False
+        return True
+
+    # --- incoming -------------------------------------------------------------------------------------
+
+    async def _answer(self, offer: str | None) -> None:
+        if not await self._open_media():
+            if not self.core.is_ended:
+                self._instance._run_core(lambda now: self.core.reject(
+                    488 if self._status == "failed" else 480, now, cause=Cause.USER_DENIED_MEDIA_ACCESS))
+            return
+        try:
+            if offer is not None:
+                self._emit("sdp", {"originator": "remote", "type": "offer", "sdp": offer})
+                sdp = await self.media.create_answer(offer)
+                kind = "answer"
+            else:
+                sdp = await self.media.create_offer()
+                kind = "offer"
+        except MediaError as exc:
+            self._instance._run_core(lambda now: self.core.reject(488, now, cause=Cause.WEBRTC_ERROR))
+            self._finish("failed", EndEvent(Cause.WEBRTC_ERROR, "local", 488, str(exc)))
+            return
+        if self.core.state is not CallState.INCOMING:  # cancelled meanwhile
+            return
+        self._emit("sdp", {"originator": "local", "type": kind, "sdp": sdp})
+        self._remote_answer_pending = offer is None
+        self._instance._run_core(lambda now: self.core.accept(sdp, now))
+
+    # --- from the core ----------------------------------------------------------------------------------
+
+    def _on_core_event(self, event: object) -> None:
+        if isinstance(event, CallProgress):
+            self._status = "progress"
+            self._emit("progress", {"originator": "remote", "response": event.response,
+                                    "status_code": event.response.status_code})
+            if event.sdp is not None and self.media is not None:
+                self._early_applied = event.sdp
+                self._emit("sdp", {"originator": "remote", "type": "pranswer", "sdp": event.sdp})
+                self._spawn(self._apply_answer(event.sdp, provisional=True))
+        elif isinstance(event, CallConfirmed):
+            self._status = "confirmed"
+            self._start = datetime.datetime.now(datetime.timezone.utc)
+            if self._direction == "outgoing" and self.media is not None:
+                sdp = event.sdp or self._early_applied
+                if sdp is not None:
+                    self._emit("sdp", {"originator": "remote", "type": "answer", "sdp": sdp})
+                    self._spawn(self._apply_answer(sdp))
+            elif self._remote_answer_pending and event.sdp is not None:
+                self._remote_answer_pending = False
+                self._spawn(self._apply_answer(event.sdp))
+            self._remote = Identity.of(self.core.remote_identity) or self._remote
+            self._emit("confirmed", {"originator": "remote" if self._direction == "outgoing" else "local"})
+        elif isinstance(event, CallFailed):
+            self._finish("failed", EndEvent(event.cause, event.originator, event.status_code, event.reason))
+        elif isinstance(event, CallEnded):
+            self._finish("ended", EndEvent(event.cause, event.originator, event.status_code))
+        elif isinstance(event, RemoteHold):
+            self._remote_hold = event.held
+            self._emit("held" if event.held else "unheld", HoldEvent("remote"))
+        elif isinstance(event, RemoteOffer):
+            self._spawn(self._answer_remote_offer(event.sdp))
+        elif isinstance(event, RemoteAnswer):
+            self._spawn(self._apply_answer(event.sdp))
+        elif isinstance(event, (ReofferAnswered, ReofferFailed)):
+            waiter, self._reoffer_waiter = self._reoffer_waiter, None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(event)
+        elif isinstance(event, DtmfReceived):
+            self._emit("new_dtmf", DtmfEvent(event.tone, event.duration))
+        elif isinstance(event, InfoReceived):
+            log.debug("webvoice: INFO %s on line %s", event.content_type, self._line_id)
+
+    def _on_media_event(self, name: str, data: dict) -> None:
+        if name == "icecandidate":
+            self._emit("icecandidate", data)
+        elif name == "connectionstatechange" and data.get("state") == "failed" and self.is_established():
+            log.warning("webvoice: media connection of line %s failed", self._line_id)
+
+    # --- the work that needs the browser ------------------------------------------------------------------
+
+    async def _apply_answer(self, sdp: str, provisional: bool = False) -> None:
+        try:
+            await self.media.apply_answer(sdp, provisional=provisional)
+        except MediaError as exc:
+            log.warning("webvoice: the answer could not be applied on line %s: %s", self._line_id, exc)
+            if not provisional and not self._ended:
+                self.terminate()
+
+    async def _answer_remote_offer(self, sdp: str | None) -> None:
+        try:
+            if sdp is None:
+                local = await self.media.create_offer()
+                self._remote_answer_pending = True
+            else:
+                self._emit("sdp", {"originator": "remote", "type": "offer", "sdp": sdp})
+                local = await self.media.create_answer(sdp)
+        except MediaError as exc:
+            log.warning("webvoice: cannot answer the re-offer on line %s: %s", self._line_id, exc)
+            self._instance._run_core(lambda now: self.core.reject_offer(488, now))
+            return
+        if self._ended:
+            return
+        self._emit("sdp", {"originator": "local", "type": "offer" if sdp is None else "answer", "sdp": local})
+        self._instance._run_core(lambda now: self.core.answer_offer(local, now))
+
+    async def _set_hold(self, held: bool, *, use_update: bool) -> bool:
+        if self._local_hold == held or not self.is_established():
+            return False
+        self.media.set_hold(held)
+        ok = await self._reoffer(use_update=use_update)
+        if ok:
+            self._local_hold = held
+            self._emit("held" if held else "unheld", HoldEvent("local"))
+        else:
+            self.media.set_hold(not held)
+        return ok
+
+    async def _reoffer(self, *, use_update: bool, ice_restart: bool = False) -> bool:
+        for _ in range(50):  # wait (bounded) for a pending offer exchange to finish
+            if self.is_ready_to_reoffer():
+                break
+            if self._ended:
+                return False
+            await asyncio.sleep(0.1)
+        else:
+            return False
+        try:
+            offer = await self.media.create_offer(ice_restart=ice_restart)
+        except MediaError as exc:
+            log.warning("webvoice: cannot re-offer on line %s: %s", self._line_id, exc)
+            return False
+        self._emit("sdp", {"originator": "local", "type": "offer", "sdp": offer})
+        self._reoffer_waiter = asyncio.get_running_loop().create_future()
+        waiter = self._reoffer_waiter
+        self._instance._run_core(lambda now: self.core.reoffer(offer, now, use_update=use_update))
+        result = await waiter
+        if isinstance(result, ReofferAnswered) and result.sdp is not None:
+            self._emit("sdp", {"originator": "remote", "type": "answer", "sdp": result.sdp})
+            await self.media.apply_answer(result.sdp)
+            return True
+        await self.media.rollback()
+        return False
+
+    async def _send_dtmf(self, tones: str, duration: int, gap: int, transport_type: str) -> bool:
+        if transport_type == "RFC2833":
+            await self.media.send_dtmf(tones, duration, gap)
+            return True
+        for tone in tones:
+            if self._ended:
+                return False
+            if tone == ",":
+                await asyncio.sleep(2.0)
+                continue
+            body = f"Signal={tone}\r\nDuration={duration}\r\n".encode()
+            self._instance._run_core(lambda now: self.core.send_info("application/dtmf-relay", body, now))
+            await asyncio.sleep((duration + gap) / 1000)
+        return True
+
+    async def _reset_local_media(self) -> bool:
+        await self.media.reset_local_media()
+        if self._muted:
+            self.media.set_muted(True)
+        return True
+
+    # --- inside -------------------------------------------------------------------------------------------
+
+    def _spawn(self, coro, done: Callable | None = None) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def finished(t: asyncio.Task) -> None:
+            self._tasks.discard(t)
+            if t.cancelled():
+                return
+            if t.exception() is not None:
+                log.error("webvoice: call operation on line %s failed", self._line_id, exc_info=t.exception())
+            elif done is not None:
+                from ._instance import call_handler
+
+                call_handler(done, t.result(), what="the done callback")
+
+        task.add_done_callback(finished)
+        return task
+
+    def _finish(self, status: str, event: EndEvent) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self._status = status
+        self._end = datetime.datetime.now(datetime.timezone.utc)
+        if self.media is not None:
+            self.media.close()
+        waiter, self._reoffer_waiter = self._reoffer_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(ReofferFailed(self.core, None, event.cause))
+        self._instance._call_finished(self)
+        self._emit(status, event)
+
+
+def _use_update(options: Mapping[str, Any] | None) -> bool:
+    if options is None:
+        return False
+    if not isinstance(options, Mapping):
+        raise TypeError("options must be a dict such as {'use_update': True}")
+    return bool(options.get("use_update", options.get("useUpdate", False)))
+
+
+class _SessionView:
+    """``call.session``: the JS SDK's session object (identities and ``on``)."""
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+
+    @property
+    def remote_identity(self) -> Identity | None:
+        return self._call.get_remote_identity()
+
+    @property
+    def local_identity(self) -> Identity | None:
+        return self._call.get_local_identity()
+
+    @property
+    def direction(self) -> str:
+        return self._call.get_direction()
+
+    def on(self, name: str, handler: Callable) -> None:
+        self._call.on(name, handler)
+
+    def connection(self) -> Any:
+        return self._call.get_connection()
+
+
+@dataclass(frozen=True, slots=True)
+class _IncomingEvent:
+    session: _SessionView
+    request: Any
+
+
+class IncomingCallRequest:
+    """What ``on_incoming_call`` handlers get: ``accept()``, ``decline()``, ``event``, ``call``."""
+
+    def __init__(self, call: Call, offer: str | None, request: Any) -> None:
+        self.call = call
+        self._offer = offer
+        self.event = _IncomingEvent(call.session, request)
+
+    @property
+    def remote_identity(self) -> Identity | None:
+        return self.call.get_remote_identity()
+
+    def accept(self, events: Mapping[str, Callable] | None = None) -> asyncio.Task:
+        """Answer: get the microphone, answer the offer, send 200 OK."""
+        if events:
+            self.call.add_handlers(events)
+        if self.call.core is None or self.call.core.state is not CallState.INCOMING:
+            raise RuntimeError(f"this call can no longer be accepted (it is {self.call.get_status()})")
+        return self.call._spawn(self.call._instance._accept_incoming(self.call, self._offer))
+
+    def decline(self) -> None:
+        """Refuse with 486 Busy Here."""
+        core = self.call.core
+        if core is not None and core.state is CallState.INCOMING:
+            self.call._instance._run_core(lambda now: core.reject(486, now, cause=Cause.REJECTED))

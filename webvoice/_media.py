@@ -1,0 +1,119 @@
+"""The one interface between call logic and the browser's media.
+
+Calls never touch ``js``: they ask a :class:`MediaBackend` for a
+:class:`MediaSession` per line and drive offer/answer, hold, mute, DTMF, stats
+and devices through it. Two backends implement it: *direct* (Python on the
+page's main thread, calling RTCPeerConnection itself) and *bridged* (Python in
+a Web Worker, driving a small agent on the main thread by messages). Keeping
+the surface this small, and its values plain (str, dict, list), is what lets
+the bridged backend exist at all: everything here must cross postMessage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+__all__ = ["MediaBackend", "MediaSession", "MediaError", "MediaPermissionError", "DeviceNotFoundError",
+           "NotSupportedError", "AudioDevice", "MediaEventHandler"]
+
+
+class MediaError(Exception):
+    """The browser's media stack failed (the JS SDK's "WebRTC Error")."""
+
+
+class MediaPermissionError(MediaError):
+    """The user or the browser denied the microphone ("User Denied Media Access")."""
+
+
+class DeviceNotFoundError(MediaError):
+    """No audio device has the id asked for."""
+
+
+class NotSupportedError(MediaError):
+    """This browser cannot do it (e.g. no ``setSinkId`` to choose the speaker)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDevice:
+    """An audio input or output (JS: ``{deviceId, label, kind}``)."""
+
+    device_id: str
+    label: str
+    kind: str  # "audioinput" | "audiooutput"
+
+
+#: ``handler(name, data)``: "icecandidate" {candidate, sdp_mid}, "track" {},
+#: "connectionstatechange" {state}, "devicechange" {}, "ended" {reason}.
+MediaEventHandler = Callable[[str, dict], None]
+
+
+class MediaSession(Protocol):
+    """The media of one line: a peer connection, its microphone track, its speaker.
+
+    Descriptions go in and out as SDP strings. ``create_offer`` and
+    ``create_answer`` return the *local* description once it holds usable ICE
+    candidates (gathering completes, or host candidates are ready and the
+    bounded wait for server-reflexive ones is over): SIP carries no trickle.
+    """
+
+    async def create_offer(self, *, ice_restart: bool = False) -> str: ...
+
+    async def create_answer(self, remote_offer: str) -> str:
+        """Apply the remote offer, answer it, return our answer."""
+
+    async def apply_answer(self, sdp: str, *, provisional: bool = False) -> None:
+        """Apply the remote answer (``provisional``: early media, a pranswer)."""
+
+    async def rollback(self) -> None:
+        """Abandon our pending offer (the peer refused it)."""
+
+    def set_hold(self, held: bool) -> None:
+        """Make the next offer hold (``sendonly``/``inactive``) or resume."""
+
+    def set_muted(self, muted: bool) -> None:
+        """Stop or resume sending microphone audio (the track stays)."""
+
+    async def send_dtmf(self, tones: str, duration: int, inter_tone_gap: int) -> None:
+        """RFC 4733 telephone-events through RTCDTMFSender."""
+
+    async def get_stats(self) -> dict[str, Any]:
+        """Plain figures: {"inbound": {...}, "outbound": {...}, "round_trip_time": float|None}."""
+
+    async def replace_microphone(self, device_id: str | None) -> None:
+        """Send from another microphone (``replaceTrack``); None: the default."""
+
+    async def set_speaker(self, device_id: str | None) -> None:
+        """Play this line on another output (``setSinkId``)."""
+
+    async def reset_local_media(self) -> None:
+        """Get the microphone again with the same constraints and send from it."""
+
+    def connection(self) -> Any:
+        """The RTCPeerConnection (direct backend) or None (bridged)."""
+
+    def close(self) -> None:
+        """Stop local tracks, close the connection, remove the audio element."""
+
+
+class MediaBackend(Protocol):
+    """Makes media sessions and answers for the page's audio devices."""
+
+    async def open_session(
+        self,
+        line_id: str,
+        *,
+        ice_servers: list[str],
+        constraints: dict[str, Any],
+        microphone: str | None,
+        speaker: str | None,
+        on_event: MediaEventHandler,
+    ) -> MediaSession:
+        """A new session with the microphone captured (raises MediaPermissionError
+        when denied, DeviceNotFoundError for an unknown microphone)."""
+
+    async def list_devices(self) -> list[AudioDevice]: ...
+
+    def supports_speaker_selection(self) -> bool: ...
+
+    def on_devices_changed(self, handler: Callable[[], None]) -> None: ...
