@@ -444,8 +444,10 @@ def _check(text: str | bytes) -> None:
         return
     assert parse_sdp(str(d)) == d and parse_sdp(d.to_bytes()) == d
     for m in d.media:  # the helpers never fail on what the parser accepted
-        m.direction, m.connection_address, m.rtpmap, m.has_telephone_event, m.mid  # noqa: B018
-    remote_hold_state(d), session_version(d), d.with_direction("inactive", ("audio", "video"))  # noqa: B018
+        assert m.direction in DIRECTIONS and isinstance(m.rtpmap, dict) and m.has_telephone_event in (True, False)
+        assert m.connection_address is None or isinstance(m.connection_address, str)
+    assert remote_hold_state(d) in (True, False) and session_version(d) != -1
+    assert parse_sdp(str(d.with_direction("inactive", ("audio", "video")))) is not None
 
 
 @PROPERTY

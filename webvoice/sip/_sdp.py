@@ -248,10 +248,10 @@ class MediaSection:
                 pt = int(m[1])
                 declared.setdefault(pt, RtpMap(pt, m[2], int(m[3]), int(m[4]) if m[4] else None))
         found = {}
-        for fmt in self.formats:
-            if "RTP" in self.proto and fmt.isdigit() and len(fmt) <= 3:
-                if entry := declared.get(int(fmt)) or _STATIC.get(int(fmt)):
-                    found[int(fmt)] = entry
+        for fmt in self.formats if "RTP" in self.proto else ():
+            pt = int(fmt) if fmt.isdigit() and len(fmt) <= 3 else -1
+            if entry := declared.get(pt) or _STATIC.get(pt):
+                found[pt] = entry
         return found
 
     @property
@@ -390,7 +390,7 @@ def parse_sdp(
     session: list[SdpLine] = []
     sections: list[list[SdpLine]] = []
     for number, item in enumerate(raw, 1):
-        line = _read_line(item[:-1] if item.endswith("\r") else item, number)
+        line = _read_line(item.removesuffix("\r"), number)
         if line.type == "m":
             sections.append([line])
         else:
