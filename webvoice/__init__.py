@@ -15,6 +15,7 @@ from ._config import make_settings
 from ._errors import NotConnectedError, RegistrationError, WebVoiceError
 from ._calls import Call, EndEvent, Identity, IncomingCallRequest
 from ._instance import DisconnectedEvent, RegisteredEvent, SipInstance
+from ._lines import CallLine, LineNotFoundError
 from ._media import (
     AudioDevice,
     DeviceNotFoundError,
@@ -31,11 +32,13 @@ __version__ = "0.1.0"
 __all__ = [
     "AudioDevice",
     "Call",
+    "CallLine",
     "Cause",
     "DeviceNotFoundError",
     "EndEvent",
     "Identity",
     "IncomingCallRequest",
+    "LineNotFoundError",
     "MediaBackend",
     "MediaError",
     "MediaPermissionError",

@@ -195,6 +195,8 @@ class Call:
     def _emit(self, name: str, *args: Any) -> None:
         from ._instance import call_handler
 
+        if name in ("progress", "confirmed", "held", "unheld"):
+            self._instance._line_changed(self)
         for handler in list(self._handlers.get(name, ())):
             call_handler(handler, *args, what=f"the call's {name!r} handler")
 
@@ -336,7 +338,6 @@ class Call:
     # --- outgoing -------------------------------------------------------------------------------------
 
     async def _place(self, target: Uri) -> None:
-        self._remote = Identity(str(target))
         self._local = Identity(str(self._instance._aor()), self._instance._display_name())
         self._emit("connecting", {"request": None})
         if not await self._open_media():

@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping
 
 from ._calls import Call, IncomingCallRequest, normalize_target
 from ._config import InstanceSettings
+from ._lines import CallLine, LineRegistry
 from ._errors import NotConnectedError, RegistrationError
 from ._media import MediaBackend, MediaEventHandler, MediaSession
 from ._transport import Transport, TransportFactory
@@ -118,8 +119,7 @@ class SipInstance:
         self._loop_ref: asyncio.AbstractEventLoop | None = None
         self._incoming_handler: Callable | None = None
         self._calls: dict[CallSession, Call] = {}
-        self._lines: dict[str, Call] = {}
-        self._next_line = 1
+        self._lines = LineRegistry(settings.line_events)
         if settings.debug:
             _enable_debug_logging()
 
@@ -221,31 +221,79 @@ class SipInstance:
         realm). Returns the :class:`Call` once the INVITE is on its way; its events
         tell the rest. A bad target raises ValueError before anything is sent."""
         uri = normalize_target(target, self._settings.domain)
-        limit = self._settings.max_lines
-        if limit is not None and len(self._lines) >= limit:
+        if not self.can_add_line():
+            limit = self._settings.max_lines
             raise RuntimeError(f"no free line: all {limit} lines are in use (max_lines={limit})")
-        call = Call(self, self._new_line_id(), "outgoing", events)
-        self._lines[call.get_line_id()] = call
         if not self._connected:
             await self.connect()
+        await self._hold_active()
+        call = Call(self, self._lines.new_id(), "outgoing", events)
+        call._remote = _identity_of_uri(uri)
+        self._lines.add(call)
+        self._lines.set_active(call.get_line_id())
         await call._place(uri)
         return call
 
     def terminate_sessions(self) -> None:
         """Hang up every call."""
-        for call in list(self._lines.values()):
+        for call in self._lines.calls():
             call.terminate()
+
+    # --- the public API (lines) ---------------------------------------------------------------
+
+    def get_call_lines(self) -> list[CallLine]:
+        """Every line, in order of creation."""
+        return self._lines.lines()
+
+    def get_current_line(self) -> CallLine | None:
+        """The active line, or None."""
+        active = self._lines.active
+        return None if active is None else self._lines.snapshot(self._lines.get(active))
+
+    def get_line(self, line_id: str) -> Call:
+        """The :class:`Call` on line ``line_id`` (raises LineNotFoundError)."""
+        return self._lines.get(line_id)
+
+    def find_line_by_target(self, target: str) -> CallLine | None:
+        """The line talking to ``target`` (``sip:bob@x``, ``bob`` and
+        ``sip:bob@x;transport=ws`` all name the same party), or None."""
+        return self._lines.find(normalize_target(target, self._settings.domain))
+
+    def can_add_line(self) -> bool:
+        limit = self._settings.max_lines
+        return limit is None or len(self._lines) < limit
+
+    def terminate_line(self, line_id: str) -> None:
+        self._lines.get(line_id).terminate()
+
+    async def switch_line(self, line_id: str) -> None:
+        """Hold the active line, resume ``line_id``, and only then make it the active line."""
+        call = self._lines.get(line_id)
+        if call.is_ended():
+            raise RuntimeError(f"line {line_id} has ended")
+        if self._lines.active == call.get_line_id():
+            return
+        await self._hold_active()
+        if call.is_on_hold().local:
+            if not await call.unhold():
+                raise RuntimeError(f"line {line_id} could not be resumed")
+        self._lines.set_active(call.get_line_id())
+
+    async def _hold_active(self) -> None:
+        active = self._lines.active
+        if active is None or active not in self._lines:
+            return
+        current = self._lines.get(active)
+        if current.is_established() and not current.is_on_hold().local:
+            await current.hold()
 
     # --- for Call objects ------------------------------------------------------------------------
 
-    def _new_line_id(self) -> str:
-        line_id = str(self._next_line)
-        self._next_line += 1
-        return line_id
-
     def _current_line_id(self) -> str | None:
-        live = [line_id for line_id, call in self._lines.items() if not call.is_ended()]
-        return live[-1] if live else None
+        return self._lines.active
+
+    def _line_changed(self, call: Call) -> None:
+        self._lines.changed(call)
 
     def _aor(self) -> SipUri:
         return self._ua.config.aor
@@ -292,10 +340,13 @@ class SipInstance:
         )
 
     async def _accept_incoming(self, call: Call, offer: str | None) -> None:
+        if self._lines.active != call.get_line_id():
+            await self._hold_active()
+            self._lines.set_active(call.get_line_id())
         await call._answer(offer)
 
     def _call_finished(self, call: Call) -> None:
-        self._lines.pop(call.get_line_id(), None)
+        self._lines.remove(call)
         if call.core is not None:
             self._calls.pop(call.core, None)
 
@@ -434,13 +485,13 @@ class SipInstance:
         if self._incoming_handler is None:
             core.reject(480, self._now())
             return
-        call = Call(self, self._new_line_id(), "incoming")
+        call = Call(self, self._lines.new_id(), "incoming")
         call.core = core
         call._remote = _identity(core.remote_identity)
         call._local = _identity(core.local_identity)
-        call._status = "progress"
+        call._status = "ringing"
         self._calls[core] = call
-        self._lines[call.get_line_id()] = call
+        self._lines.add(call)
         call_handler(self._incoming_handler, IncomingCallRequest(call, event.offer, event.request),
                      what="the incoming-call handler")
 
@@ -460,6 +511,12 @@ def _identity(name_addr):
     from ._calls import Identity
 
     return Identity.of(name_addr)
+
+
+def _identity_of_uri(uri):
+    from ._calls import Identity
+
+    return Identity(str(uri))
 
 
 def call_handler(handler: Callable, *args: Any, what: str) -> None:

@@ -1,0 +1,145 @@
+"""Lines: the calls of one instance as a call-centre agent sees them.
+
+Each call occupies a line (ids "1", "2", ... in order of creation); one line at
+a time is *active*, the others are held or ringing. This module keeps the
+registry and fires the JS SDK's line events, each exactly once per change and
+in order: added, changed..., removed; and active-line changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Mapping
+
+from .sip._uri import SipUri, TelUri, Uri, parse_uri
+
+if TYPE_CHECKING:
+    from ._calls import Call
+
+__all__ = ["CallLine", "LineNotFoundError", "LineRegistry", "same_party"]
+
+log = logging.getLogger("webvoice")
+
+
+class LineNotFoundError(LookupError):
+    """No line has the id asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallLine:
+    """A snapshot of a line (JS: ``{id, target, direction, status, isHeld}``)."""
+
+    id: str
+    target: str
+    direction: str
+    status: str
+    is_held: bool
+
+
+def _party(uri: Uri) -> tuple[str, str]:
+    if isinstance(uri, SipUri):
+        return ((uri.user_text or "").lower(), uri.host.lower())
+    if isinstance(uri, TelUri):
+        return (uri.digits, "")
+    return (str(uri).lower(), "")
+
+
+def same_party(a: Uri, b: Uri) -> bool:
+    """Whether two targets name the same party: user and host, whatever the
+    scheme, port or parameters (``sip:bob@x``, ``sip:bob@x;transport=ws``)."""
+    pa, pb = _party(a), _party(b)
+    if isinstance(a, TelUri) or isinstance(b, TelUri):
+        return pa[0] == pb[0]
+    return pa == pb
+
+
+class LineRegistry:
+    """The lines of an instance and the active one."""
+
+    def __init__(self, handlers: Mapping[str, Callable]) -> None:
+        self._handlers = dict(handlers)
+        self._calls: dict[str, "Call"] = {}
+        self._snapshots: dict[str, CallLine] = {}
+        self._next = 1
+        self.active: str | None = None
+
+    def new_id(self) -> str:
+        line_id = str(self._next)
+        self._next += 1
+        return line_id
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def __contains__(self, line_id: object) -> bool:
+        return line_id in self._calls
+
+    def calls(self) -> list["Call"]:
+        return list(self._calls.values())
+
+    def get(self, line_id: str) -> "Call":
+        if not isinstance(line_id, str):
+            line_id = str(line_id)
+        call = self._calls.get(line_id)
+        if call is None:
+            raise LineNotFoundError(f"no line {line_id!r}; lines: {', '.join(self._calls) or 'none'}")
+        return call
+
+    def snapshot(self, call: "Call") -> CallLine:
+        remote = call.get_remote_identity()
+        return CallLine(call.get_line_id(), remote.uri if remote else "", call.get_direction(),
+                        call.get_status(), call.is_on_hold().local)
+
+    def lines(self) -> list[CallLine]:
+        return [self.snapshot(call) for call in self._calls.values()]
+
+    def add(self, call: "Call") -> None:
+        line_id = call.get_line_id()
+        self._calls[line_id] = call
+        self._snapshots[line_id] = self.snapshot(call)
+        self._fire("on_line_added", self._snapshots[line_id])
+
+    def changed(self, call: "Call") -> None:
+        line_id = call.get_line_id()
+        if line_id not in self._calls:
+            return
+        now = self.snapshot(call)
+        if now != self._snapshots.get(line_id):
+            self._snapshots[line_id] = now
+            self._fire("on_line_changed", now)
+
+    def remove(self, call: "Call") -> None:
+        line_id = call.get_line_id()
+        if self._calls.get(line_id) is not call:
+            return
+        del self._calls[line_id]
+        self._snapshots.pop(line_id, None)
+        self._fire("on_line_removed", line_id)
+        if self.active == line_id:
+            self.set_active(None)
+
+    def set_active(self, line_id: str | None) -> None:
+        if line_id != self.active:
+            self.active = line_id
+            self._fire("on_active_line_changed", line_id)
+
+    def find(self, target: Uri) -> CallLine | None:
+        for call in self._calls.values():
+            remote = call.get_remote_identity()
+            if remote is None:
+                continue
+            try:
+                uri = parse_uri(remote.uri)
+            except ValueError:
+                continue
+            if same_party(uri, target):
+                return self.snapshot(call)
+        return None
+
+    def _fire(self, name: str, *args) -> None:
+        handler = self._handlers.get(name)
+        if handler is not None:
+            from ._instance import call_handler
+
+            call_handler(handler, *args, what=f"the {name!r} line handler")
