@@ -20,7 +20,14 @@ from ._calls import Call, IncomingCallRequest, normalize_target
 from ._config import InstanceSettings
 from ._lines import CallLine, LineRegistry
 from ._errors import NotConnectedError, RegistrationError
-from ._media import MediaBackend, MediaEventHandler, MediaSession
+from ._media import (
+    AudioDevice,
+    DeviceNotFoundError,
+    MediaBackend,
+    MediaEventHandler,
+    MediaSession,
+    NotSupportedError,
+)
 from ._transport import Transport, TransportFactory
 from .sip._auth import redact_authorization
 from .sip._backoff import Backoff
@@ -64,6 +71,15 @@ class ExpiringEvent:
     """What ``registration_expiring`` handlers get."""
 
     expires_in: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChangeEvent:
+    """What ``on_device_change`` handlers get: the devices now, and which chosen
+    devices (kind, id) disappeared so that the default is used instead."""
+
+    devices: tuple[AudioDevice, ...]
+    fallback: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +136,10 @@ class SipInstance:
         self._incoming_handler: Callable | None = None
         self._calls: dict[CallSession, Call] = {}
         self._lines = LineRegistry(settings.line_events)
+        self._microphone: str | None = None
+        self._speaker: str | None = None
+        self._device_handler: Callable | None = None
+        self._watching_devices = False
         if settings.debug:
             _enable_debug_logging()
 
@@ -287,6 +307,85 @@ class SipInstance:
         if current.is_established() and not current.is_on_hold().local:
             await current.hold()
 
+    # --- the public API (audio devices) ---------------------------------------------------------
+
+    async def get_audio_devices(self) -> list[AudioDevice]:
+        """Microphones and speakers (asking for permission first when labels are hidden)."""
+        self._watch_devices()
+        return await self._media().list_devices()
+
+    def get_current_microphone(self) -> str | None:
+        """The chosen microphone's device id (None: the browser's default)."""
+        return self._microphone
+
+    def get_current_speaker(self) -> str | None:
+        return self._speaker
+
+    async def set_microphone(self, device_id: str) -> None:
+        """Use this microphone on every live line (``replaceTrack``) and for new calls."""
+        await self._check_device(device_id, "audioinput")
+        for call in self._live_media_calls():
+            await call.media.replace_microphone(device_id)
+            if call.is_muted():
+                call.media.set_muted(True)
+        self._microphone = device_id
+
+    async def set_speaker(self, device_id: str) -> None:
+        """Play every line, and new ones, on this output (``setSinkId``)."""
+        if not self._media().supports_speaker_selection():
+            raise NotSupportedError("this browser cannot choose the speaker (no setSinkId)")
+        await self._check_device(device_id, "audiooutput")
+        for call in self._live_media_calls():
+            await call.media.set_speaker(device_id)
+        self._speaker = device_id
+
+    def on_device_change(self, handler: Callable) -> None:
+        """``handler(event)`` when devices come or go; ``event.fallback`` names what
+        fell back to the default because its device disappeared."""
+        if not callable(handler):
+            raise TypeError("on_device_change takes a callable")
+        self._device_handler = handler
+        self._watch_devices()
+
+    async def _check_device(self, device_id: str, kind: str) -> None:
+        if not isinstance(device_id, str) or not device_id:
+            raise ValueError(f"a device id is a non-empty str, not {device_id!r}")
+        self._watch_devices()
+        devices = await self._media().list_devices()
+        if not any(d.device_id == device_id and d.kind == kind for d in devices):
+            known = ", ".join(f"{d.device_id!r} ({d.label})" for d in devices if d.kind == kind) or "none"
+            raise DeviceNotFoundError(f"no {kind} with id {device_id!r}; available: {known}")
+
+    def _live_media_calls(self) -> list[Call]:
+        return [c for c in self._lines.calls() if c.media is not None and not c.is_ended()]
+
+    def _watch_devices(self) -> None:
+        if not self._watching_devices:
+            self._watching_devices = True
+            self._media().on_devices_changed(lambda: asyncio.ensure_future(self._devices_changed()))
+
+    async def _devices_changed(self) -> None:
+        """A device was plugged or unplugged: fall back to the default for a chosen
+        device that is gone, on every live line, and tell the application."""
+        devices = await self._media().list_devices()
+        present = {(d.kind, d.device_id) for d in devices}
+        fallback = []
+        if self._microphone is not None and ("audioinput", self._microphone) not in present:
+            fallback.append(("microphone", self._microphone))
+            self._microphone = None
+            for call in self._live_media_calls():
+                await call.media.replace_microphone(None)
+                if call.is_muted():
+                    call.media.set_muted(True)
+        if self._speaker is not None and ("audiooutput", self._speaker) not in present:
+            fallback.append(("speaker", self._speaker))
+            self._speaker = None
+            for call in self._live_media_calls():
+                await call.media.set_speaker(None)
+        if self._device_handler is not None:
+            call_handler(self._device_handler, DeviceChangeEvent(tuple(devices), tuple(fallback)),
+                         what="the device-change handler")
+
     # --- for Call objects ------------------------------------------------------------------------
 
     def _current_line_id(self) -> str | None:
@@ -335,7 +434,7 @@ class SipInstance:
         return await self._media().open_session(
             line_id, ice_servers=list(self._settings.stun_servers),
             constraints=audio if isinstance(audio, Mapping) else {},
-            microphone=getattr(self, "_microphone", None), speaker=getattr(self, "_speaker", None),
+            microphone=self._microphone, speaker=self._speaker,
             on_event=on_event,
         )
 

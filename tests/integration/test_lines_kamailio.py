@@ -87,3 +87,54 @@ def test_max_lines_one_rejects_a_second_incoming_call_unseen(kamailio):
             await sip.close()
 
     run(main())
+
+
+def test_audio_devices(kamailio):
+    from tests.support.fake_media import FakeMediaBackend
+
+    class TwoMics(FakeMediaBackend):
+        def __init__(self):
+            super().__init__()
+            self.devices = [webvoice.AudioDevice("mic-1", "Desk", "audioinput"),
+                            webvoice.AudioDevice("mic-2", "Headset", "audioinput"),
+                            webvoice.AudioDevice("spk-1", "Speakers", "audiooutput")]
+            self.changed = None
+
+        async def list_devices(self):
+            return list(self.devices)
+
+        def on_devices_changed(self, handler):
+            self.changed = handler
+
+    async def main():
+        media = TwoMics()
+        a, b = instance(kamailio, "grace", media=media), instance(kamailio, "heidi")
+        await a.register()
+        await b.register()
+        b.on_incoming_call(lambda r: r.accept())
+        devices = await a.get_audio_devices()
+        assert [d.kind for d in devices] == ["audioinput", "audioinput", "audiooutput"]
+        call = await a.call("heidi")
+        await until(call.is_established)
+        await a.set_microphone("mic-2")
+        assert a.get_current_microphone() == "mic-2" and media.sessions[0].log[-1] == "mic:mic-2"
+        await a.set_speaker("spk-1")
+        assert a.get_current_speaker() == "spk-1" and media.sessions[0].log[-1] == "speaker:spk-1"
+        with pytest.raises(webvoice.DeviceNotFoundError):
+            await a.set_microphone("nope")
+        with pytest.raises(webvoice.DeviceNotFoundError):
+            await a.set_speaker("mic-1")
+        # the headset is unplugged mid-call: back to the default, and the app is told
+        told = []
+        a.on_device_change(told.append)
+        media.devices = media.devices[:1] + media.devices[2:]
+        media.changed()
+        await until(lambda: told)
+        assert told[0].fallback == (("microphone", "mic-2"),) and a.get_current_microphone() is None
+        assert media.sessions[0].log[-1] == "mic:None"
+        call.terminate()
+        await until(call.is_ended)
+        await a.close()
+        await b.close()
+
+    run(main())
