@@ -1,0 +1,126 @@
+"""A static file server on loopback for the browser tests.
+
+Pages must come from http://127.0.0.1:<port>/ rather than file:// (module
+scripts, fetch() and WebAssembly streaming need an origin), and everything is
+served from this machine: there is no CDN at test time.
+
+    with StaticServer() as server:          # build/web at /, test pages at /test-pages/
+        page.goto(server.url("/test-pages/boot.html"))
+
+    StaticServer({"/": BUILD_WEB, "/demo/": REPO / "demo"})   # other mounts
+
+The server runs in a daemon thread of the test process (ThreadingHTTPServer,
+so a page's parallel fetches do not queue behind each other).  Responses say
+``Cache-Control: no-store`` so a rebuilt wheel is never served stale.
+"""
+
+from __future__ import annotations
+
+import http.server
+import posixpath
+import threading
+import urllib.parse
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD_WEB = REPO / "build" / "web"
+PAGES = Path(__file__).resolve().parent / "pages"
+
+DEFAULT_MOUNTS = {"/": BUILD_WEB, "/test-pages/": PAGES}
+
+# Types the browser insists on (wasm streaming compile needs application/wasm;
+# module scripts need a JavaScript type); the rest fall back to mimetypes.
+MIME_TYPES = {
+    ".wasm": "application/wasm",
+    ".mjs": "text/javascript",
+    ".js": "text/javascript",
+    ".json": "application/json",
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+    ".html": "text/html; charset=utf-8",
+    ".map": "application/json",
+    ".py": "text/x-python; charset=utf-8",
+    ".toml": "text/plain; charset=utf-8",
+}
+
+
+def _handler(mounts: dict[str, Path]):
+    # Longest prefix first, so "/demo/" wins over "/".
+    ordered = sorted(mounts.items(), key=lambda kv: len(kv[0]), reverse=True)
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                          **MIME_TYPES}
+
+        def translate_path(self, path: str) -> str:
+            path = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
+            path = posixpath.normpath(path) + ("/" if path.endswith("/") else "")
+            for prefix, root in ordered:
+                bare = prefix.rstrip("/")
+                if path == bare or path.startswith(bare + "/"):
+                    rel = path[len(bare):].lstrip("/")
+                    parts = [p for p in rel.split("/") if p not in ("", ".", "..")]
+                    return str(Path(root, *parts))
+            return str(Path("/nonexistent"))
+
+        def end_headers(self) -> None:
+            self.send_header("Cache-Control", "no-store")
+            super().end_headers()
+
+        def log_message(self, format: str, *args) -> None:
+            # Keep pytest output clean; failures show up in the page console.
+            self.server.request_log.append(format % args)
+
+    return Handler
+
+
+class StaticServer:
+    """Serve directories on 127.0.0.1 with a free port, in a background thread."""
+
+    def __init__(self, mounts: dict[str, Path] | None = None, host: str = "127.0.0.1"):
+        self.mounts = {k: Path(v) for k, v in (mounts or DEFAULT_MOUNTS).items()}
+        self._httpd = http.server.ThreadingHTTPServer((host, 0), _handler(self.mounts))
+        self._httpd.daemon_threads = True
+        self._httpd.request_log = []
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def request_log(self) -> list[str]:
+        """One line per request ('"GET /x HTTP/1.1" 200 -'), for debugging."""
+        return self._httpd.request_log
+
+    def url(self, path: str = "/") -> str:
+        return self.base_url + "/" + path.lstrip("/")
+
+    def start(self) -> "StaticServer":
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        name="static-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> "StaticServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+if __name__ == "__main__":  # manual poking: python -m tests.support.web
+    import time
+
+    with StaticServer() as srv:
+        print(f"serving {srv.mounts} at {srv.base_url}  (Ctrl-C stops)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Assemble build/web/: everything a browser needs to run webvoice, served locally.
+
+Run with the project venv (``.venv/bin/python tools/build_assets.py``); ``make
+assets`` does that.  There is no CDN and no network at run time, so every file
+a page loads must be here:
+
+build/web/pyodide/
+    Pyodide's core files (from node_modules/pyodide), plus the pure-Python
+    wheels we load into Pyodide (micropip and packaging for the SDK; pytest,
+    tblib and their deps for pytest-pyodide), plus a copy of the webvoice
+    wheel.  ``pyodide-lock.json`` is rewritten to describe exactly the files
+    that are here: entries for wheels we did not ship are dropped (a clear
+    "no known package" instead of a 404 from a missing file), and entries for
+    the wheels we ship point at the PyPI bytes (name and sha256 differ from
+    Pyodide's own build, and Pyodide checks the sha256).
+build/web/wheels/webvoice-<version>-py3-none-any.whl and index.json
+    For ``micropip.install(url)`` (PyScript, JupyterLite, our boot page);
+    index.json names the current wheel so pages need not hard-code a version.
+
+Downloads are cached under build/cache/ so a rebuild is quick and offline
+once warm; the webvoice wheel is always rebuilt because its source changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from email.parser import HeaderParser
+from importlib.metadata import version as host_version
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+ROOT = Path(__file__).resolve().parent.parent
+PYODIDE_NPM = ROOT / "node_modules" / "pyodide"
+BUILD = ROOT / "build"
+CACHE = BUILD / "cache" / "wheels"
+DIST = BUILD / "dist"
+WEB = BUILD / "web"
+
+# Wheels loaded into Pyodide besides webvoice, by their canonical name.  Each
+# is fetched at the version Pyodide's lock lists, except where overridden.
+# Their dependencies are read from the wheels' metadata and must be listed
+# here too (checked below), so nothing is loaded that we have not shipped.
+PYODIDE_EXTRAS = [
+    "micropip",  # installs webvoice from a URL (and anything users add)
+    "packaging",  # micropip's one dependency
+    # pytest-pyodide loads pytest (for assertion rewriting) and tblib (to
+    # send tracebacks back to the host) into Pyodide with every test.
+    "pytest",
+    "pluggy",
+    "iniconfig",
+    "pygments",
+    "tblib",
+]
+# pytest-pyodide rewrites the test's asserts with the *host* pytest and runs
+# the result against the pytest inside Pyodide: keep the two the same.
+VERSION_OVERRIDES = {"pytest": host_version("pytest")}
+
+
+def log(msg: str) -> None:
+    print(f"[build_assets] {msg}", flush=True)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run(cmd: list[str]) -> None:
+    """Run quietly; show the output only when the command fails."""
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    if proc.returncode:
+        sys.stdout.write(proc.stdout)
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}")
+
+
+def build_webvoice_wheel() -> Path:
+    """Build the pure-Python webvoice wheel from the work tree (no network)."""
+    for old in DIST.glob("webvoice-*.whl"):
+        old.unlink()
+    # --no-isolation: use the venv's flit_core rather than downloading one.
+    run([sys.executable, "-m", "build", "--wheel", "--no-isolation",
+         "--outdir", str(DIST), str(ROOT)])
+    (wheel,) = DIST.glob("webvoice-*-py3-none-any.whl")
+    return wheel
+
+
+def cached_wheel(name: str, version: str, python_version: str) -> Path:
+    """Return the PyPI wheel for name==version, downloading it once into CACHE."""
+    def find() -> Path | None:
+        for whl in CACHE.glob("*.whl"):
+            wname, wver, _, _ = parse_wheel_filename(whl.name)
+            if wname == name and str(wver) == version:
+                return whl
+        return None
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if found := find():
+        return found
+    log(f"downloading {name}=={version}")
+    # --python-version: pick the wheel for Pyodide's Python, not the host's
+    # (micropip 0.11 requires Python >= 3.13, the venv may be older).
+    run([sys.executable, "-m", "pip", "download", "--no-deps",
+         "--only-binary=:all:", "--disable-pip-version-check",
+         "--python-version", python_version, "--dest", str(CACHE),
+         f"{name}=={version}"])
+    if found := find():
+        return found
+    sys.exit(f"pip download gave no wheel for {name}=={version} in {CACHE}")
+
+
+def wheel_metadata(whl: Path):
+    with zipfile.ZipFile(whl) as zf:
+        meta = next(n for n in zf.namelist()
+                    if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
+        names = zf.namelist()
+        return HeaderParser().parsestr(zf.read(meta).decode()), names
+
+
+def top_level_imports(names: list[str]) -> list[str]:
+    """Importable top-level names of a wheel: what Pyodide's `imports` lists."""
+    tops = set()
+    for n in names:
+        head, _, rest = n.partition("/")
+        if head.endswith((".dist-info", ".data")):
+            continue
+        if rest == "__init__.py":
+            tops.add(head)
+        elif not rest and head.endswith(".py"):
+            tops.add(head[:-3])
+    return sorted(tops)
+
+
+def pyodide_depends(meta, environment: dict[str, str]) -> list[str]:
+    """Requires-Dist that apply inside Pyodide (markers evaluated for it)."""
+    deps = []
+    for spec in meta.get_all("Requires-Dist") or []:
+        req = Requirement(spec)
+        if req.marker is None or req.marker.evaluate({**environment, "extra": ""}):
+            deps.append(canonicalize_name(req.name))
+    return sorted(set(deps))
+
+
+def lock_entry(whl: Path, template: dict, environment: dict[str, str]) -> dict:
+    meta, names = wheel_metadata(whl)
+    return {
+        **template,
+        "name": meta["Name"],
+        "version": meta["Version"],
+        "file_name": whl.name,
+        "install_dir": "site",
+        "sha256": sha256(whl),
+        "package_type": "package",
+        "imports": top_level_imports(names),
+        "depends": pyodide_depends(meta, environment),
+        "unvendored_tests": False,
+    }
+
+
+def main() -> int:
+    t0 = time.monotonic()
+    if not (PYODIDE_NPM / "pyodide.mjs").exists():
+        sys.exit("node_modules/pyodide is missing: run tools/install_deps.sh first")
+    if not (ROOT / "README.md").exists():
+        # flit_core refuses to build without the readme pyproject names.
+        sys.exit("README.md is missing: pyproject.toml names it as the readme")
+
+    webvoice_whl = build_webvoice_wheel()
+    log(f"built {webvoice_whl.name}")
+
+    lock = json.loads((PYODIDE_NPM / "pyodide-lock.json").read_text())
+    py = lock["info"]["python"]  # e.g. "3.14.2"
+    environment = {  # PEP 508 marker values inside Pyodide
+        "python_version": ".".join(py.split(".")[:2]),
+        "python_full_version": py,
+        "sys_platform": "emscripten",
+        "platform_system": "Emscripten",
+        "platform_machine": "wasm32",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+    }
+
+    # Assemble into a fresh directory, then swap, so build/web is never half
+    # old and half new (and files removed upstream do not linger).
+    tmp = BUILD / "web.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    pyo, wheels = tmp / "pyodide", tmp / "wheels"
+    pyo.mkdir(parents=True)
+    wheels.mkdir()
+    for f in PYODIDE_NPM.iterdir():
+        if f.is_file() and f.name not in ("package.json", "README.md"):
+            shutil.copy2(f, pyo / f.name)
+
+    packages: dict[str, dict] = {}
+    for name in PYODIDE_EXTRAS:
+        upstream = lock["packages"][name]
+        version = VERSION_OVERRIDES.get(name, upstream["version"])
+        whl = cached_wheel(name, version, environment["python_version"])
+        shutil.copy2(whl, pyo / whl.name)
+        packages[name] = lock_entry(whl, upstream, environment)
+    # Pyodide's core (python_stdlib.zip) needs no lock entry to boot; every
+    # entry left must name a file that is really here.
+    for name, entry in packages.items():
+        missing = [d for d in entry["depends"] if d not in packages]
+        if missing:
+            sys.exit(f"{name} depends on {missing}: add them to PYODIDE_EXTRAS")
+
+    shutil.copy2(webvoice_whl, pyo / webvoice_whl.name)
+    shutil.copy2(webvoice_whl, wheels / webvoice_whl.name)
+    template = {"tool": {}}
+    packages["webvoice"] = lock_entry(webvoice_whl, template, environment)
+    if packages["webvoice"]["depends"]:
+        sys.exit("webvoice gained dependencies: ship them in build/web/pyodide too")
+
+    lock["packages"] = dict(sorted(packages.items()))
+    (pyo / "pyodide-lock.json").write_text(json.dumps(lock, indent=1) + "\n")
+
+    _, wv_version, _, _ = parse_wheel_filename(webvoice_whl.name)
+    index = {
+        "name": "webvoice",
+        "version": str(wv_version),
+        "wheel": webvoice_whl.name,
+        "sha256": packages["webvoice"]["sha256"],
+    }
+    (wheels / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+
+    shutil.rmtree(WEB, ignore_errors=True)
+    tmp.rename(WEB)
+    log(f"assembled {WEB.relative_to(ROOT)} with Pyodide "
+        f"{json.loads((PYODIDE_NPM / 'package.json').read_text())['version']} "
+        f"and {len(packages)} packages in {time.monotonic() - t0:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
