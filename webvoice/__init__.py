@@ -12,7 +12,7 @@ import sys
 from typing import Any, Callable, Mapping
 
 from ._config import make_settings
-from ._errors import NotConnectedError, RegistrationError, WebVoiceError
+from ._errors import NotConnectedError, RegistrationError, TransferError, WebVoiceError
 from ._calls import Call, EndEvent, Identity, IncomingCallRequest
 from ._instance import DisconnectedEvent, RegisteredEvent, SipInstance
 from ._lines import CallLine, LineNotFoundError
@@ -48,6 +48,7 @@ __all__ = [
     "RegisteredEvent",
     "RegistrationError",
     "SipInstance",
+    "TransferError",
     "WebVoiceError",
     "__version__",
     "create_sip_instance",

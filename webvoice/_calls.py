@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from ._errors import TransferError
 from ._media import MediaError, MediaPermissionError, MediaSession
 from .sip._abnf import CONTROL_CHARS
 from .sip._call import CallSession, CallState
@@ -26,6 +27,8 @@ from .sip._call_events import (
     CallProgress,
     DtmfReceived,
     InfoReceived,
+    ReferProgress,
+    ReferReceived,
     ReofferAnswered,
     ReofferFailed,
     RemoteAnswer,
@@ -39,7 +42,8 @@ from .sip._uri import SipUri, TelUri, Uri, parse_uri
 if TYPE_CHECKING:
     from ._instance import SipInstance
 
-__all__ = ["Call", "IncomingCallRequest", "CALL_EVENTS", "Identity", "EndEvent", "DtmfEvent", "normalize_target"]
+__all__ = ["Call", "IncomingCallRequest", "ReferRequest", "CALL_EVENTS", "Identity", "EndEvent", "DtmfEvent",
+           "normalize_target"]
 
 log = logging.getLogger("webvoice")
 
@@ -169,6 +173,8 @@ class Call:
         self._tasks: set[asyncio.Task] = set()
         self._remote: Identity | None = None
         self._local: Identity | None = None
+        self._refer_waiter: asyncio.Future | None = None
+        self._extra_headers: tuple = ()  # e.g. Replaces, when following a transfer
         if events:
             self.add_handlers(events)
 
@@ -326,6 +332,29 @@ class Call:
             raise RuntimeError(f"DTMF needs an established call; this one is {self._status}")
         return self._spawn(self._send_dtmf(tones.upper(), duration, inter_tone_gap, transport_type))
 
+    def refer(self, target: str | Uri) -> asyncio.Task:
+        """Ask the other party to call ``target`` (REFER, RFC 3515). The task resolves
+        to the final status the new call reached, or raises TransferError."""
+        uri = target if isinstance(target, (SipUri, TelUri)) else normalize_target(target, self._instance._settings.domain)
+        if not self.is_established():
+            raise RuntimeError(f"a transfer needs an established call; this one is {self._status}")
+        return self._spawn(self._refer(NameAddr(uri)))
+
+    async def _refer(self, refer_to: NameAddr) -> int:
+        if self._refer_waiter is not None:
+            raise RuntimeError("a transfer is already in progress on this call")
+        self._refer_waiter = asyncio.get_running_loop().create_future()
+        waiter = self._refer_waiter
+        try:
+            self._instance._run_core(lambda now: self.core.refer(refer_to, now))
+            progress: ReferProgress = await waiter
+        finally:
+            self._refer_waiter = None
+        if progress.status_code >= 300 or progress.refused:
+            raise TransferError(f"transfer failed: {progress.status_code} {progress.reason}".strip(),
+                                status_code=progress.status_code, reason=progress.reason)
+        return progress.status_code
+
     def terminate(self) -> None:
         """Hang up: CANCEL before an answer, BYE after, 486 for an unanswered incoming call."""
         if self._ended:
@@ -435,8 +464,26 @@ class Call:
                 waiter.set_result(event)
         elif isinstance(event, DtmfReceived):
             self._emit("new_dtmf", DtmfEvent(event.tone, event.duration))
+        elif isinstance(event, ReferProgress):
+            if event.final and self._refer_waiter is not None and not self._refer_waiter.done():
+                self._refer_waiter.set_result(event)
+        elif isinstance(event, ReferReceived):
+            self._on_refer_received(event)
         elif isinstance(event, InfoReceived):
             log.debug("webvoice: INFO %s on line %s", event.content_type, self._line_id)
+
+    def _on_refer_received(self, event: ReferReceived) -> None:
+        request = ReferRequest(self, event)
+        self._emit("refer", request)
+        if not request.decided:
+            # Default: follow a transfer within our own domain; one elsewhere needs the
+            # application's consent (a "refer" handler calling accept()).
+            uri = event.refer_to.uri
+            host = getattr(uri, "host", self._instance._settings.domain).lower()
+            if host == self._instance._settings.domain.lower() or isinstance(uri, TelUri):
+                request.accept()
+            else:
+                request.reject(403)
 
     def _on_media_event(self, name: str, data: dict) -> None:
         if name == "icecandidate":
@@ -563,6 +610,34 @@ class Call:
             waiter.set_result(ReofferFailed(self.core, None, event.cause))
         self._instance._call_finished(self)
         self._emit(status, event)
+
+
+class ReferRequest:
+    """What ``refer`` handlers get: the target, and ``accept()`` / ``reject()``."""
+
+    def __init__(self, call: Call, event: ReferReceived) -> None:
+        self.call = call
+        self._event = event
+        self.refer_to = Identity.of(event.refer_to)
+        self.referred_by = Identity.of(event.referred_by) if isinstance(event.referred_by, NameAddr) else None
+        self.decided = False
+
+    def accept(self, events: Mapping[str, Callable] | None = None) -> None:
+        """Follow the transfer: call the target, reporting progress to the transferor."""
+        if self.decided:
+            return
+        self.decided = True
+        instance = self.call._instance
+        instance._run_core(lambda now: self.call.core.accept_refer(now))
+        self.call._spawn(instance._follow_refer(self.call, self._event.refer_to.uri, events))
+
+    def reject(self, status_code: int = 603) -> None:
+        if self.decided:
+            return
+        if not 400 <= status_code <= 699:
+            raise ValueError(f"a REFER is rejected with a 4xx-6xx status, not {status_code}")
+        self.decided = True
+        self.call._instance._run_core(lambda now: self.call.core.reject_refer(status_code, now))
 
 
 def _use_update(options: Mapping[str, Any] | None) -> bool:

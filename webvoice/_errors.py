@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["WebVoiceError", "RegistrationError", "NotConnectedError"]
+__all__ = ["WebVoiceError", "RegistrationError", "NotConnectedError", "TransferError"]
 
 
 class WebVoiceError(Exception):
@@ -27,3 +27,14 @@ class RegistrationError(WebVoiceError):
 
 class NotConnectedError(WebVoiceError, ConnectionError):
     """The operation needs the connection to the SIP server, which is down."""
+
+
+class TransferError(WebVoiceError):
+    """A transfer failed; ``status_code`` is what the transfer target answered
+    (from the NOTIFY's message/sipfrag, or the REFER's own refusal). The lines
+    are left as they were."""
+
+    def __init__(self, message: str, *, status_code: int | None, reason: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.reason = reason

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 from ._calls import Call, IncomingCallRequest, normalize_target
 from ._config import InstanceSettings
 from ._lines import CallLine, LineRegistry
-from ._errors import NotConnectedError, RegistrationError
+from ._errors import NotConnectedError, RegistrationError, TransferError
 from ._media import (
     AudioDevice,
     DeviceNotFoundError,
@@ -37,6 +37,7 @@ from .sip._call import CallSession
 from .sip._call_events import IncomingCall
 from .sip._registration import Registered, RegistrationExpiring, RegistrationFailed, Unregistered
 from .sip._ua import MessageRefused, UaConfig, UserAgent
+from .sip._headers import NameAddr
 from .sip._uri import SipUri, Uri
 
 __all__ = ["SipInstance", "CONNECTION_EVENTS", "RegisteredEvent", "DisconnectedEvent", "ExpiringEvent"]
@@ -241,6 +242,9 @@ class SipInstance:
         realm). Returns the :class:`Call` once the INVITE is on its way; its events
         tell the rest. A bad target raises ValueError before anything is sent."""
         uri = normalize_target(target, self._settings.domain)
+        return await self._place_call(uri, events)
+
+    async def _place_call(self, uri: Uri, events, extra_headers: tuple = ()) -> Call:
         if not self.can_add_line():
             limit = self._settings.max_lines
             raise RuntimeError(f"no free line: all {limit} lines are in use (max_lines={limit})")
@@ -249,6 +253,7 @@ class SipInstance:
         await self._hold_active()
         call = Call(self, self._lines.new_id(), "outgoing", events)
         call._remote = _identity_of_uri(uri)
+        call._extra_headers = extra_headers
         self._lines.add(call)
         self._lines.set_active(call.get_line_id())
         await call._place(uri)
@@ -306,6 +311,70 @@ class SipInstance:
         current = self._lines.get(active)
         if current.is_established() and not current.is_on_hold().local:
             await current.hold()
+
+    # --- the public API (transfer) -----------------------------------------------------------------
+
+    async def transfer_call(self, from_line_id: str, to_line_id: str) -> None:
+        """Attended transfer: connect the party on ``from_line_id`` with the one on
+        ``to_line_id`` (REFER with Replaces, RFC 5589), then drop both local lines.
+        Raises TransferError (with the target's status) and leaves the lines as they were."""
+        source, target = self._lines.get(from_line_id), self._lines.get(to_line_id)
+        if source is target:
+            raise ValueError("a line cannot be transferred to itself")
+        for call in (source, target):
+            if not call.is_established():
+                raise RuntimeError(f"line {call.get_line_id()} is not an established call")
+        replaces = target.core.replaces_value()
+        remote = target.core.remote_identity.uri
+        if not isinstance(remote, SipUri):
+            raise RuntimeError("the transfer target has no SIP address to send the transferee to")
+        refer_to = SipUri(remote.scheme, remote.user, remote.host, remote.port,
+                          headers=(("Replaces", _uri_escape(replaces)),))
+        await source._refer(NameAddr(refer_to))
+        source.terminate()
+        for _ in range(40):  # the target hangs up the replaced dialog itself (RFC 3891)
+            if target.is_ended():
+                break
+            await asyncio.sleep(0.05)
+        target.terminate()
+
+    async def blind_transfer(self, line_id: str, target: str) -> None:
+        """Blind transfer: ask the party on ``line_id`` to call ``target``; on success
+        (a 2xx in the NOTIFY) the line ends. Raises TransferError otherwise."""
+        uri = normalize_target(target, self._settings.domain)
+        call = self._lines.get(line_id)
+        if not call.is_established():
+            raise RuntimeError(f"line {line_id} is not an established call")
+        await call._refer(NameAddr(uri))
+        call.terminate()
+
+    async def _follow_refer(self, referred: Call, refer_to: Uri, events) -> None:
+        """We accepted a REFER: place the call and report its progress by NOTIFY."""
+        headers: tuple = ()
+        if isinstance(refer_to, SipUri) and refer_to.headers:
+            headers = tuple((name, _uri_unescape(value)) for name, value in refer_to.headers
+                            if name.lower() == "replaces")
+            refer_to = SipUri(refer_to.scheme, refer_to.user, refer_to.host, refer_to.port, refer_to.params)
+        outcome = asyncio.get_running_loop().create_future()
+
+        def report(final_status: int, reason: str):
+            if not outcome.done():
+                outcome.set_result(None)
+            if referred.core is not None:
+                self._run_core(lambda now: referred.core.notify_refer(final_status, reason, now, final=True))
+
+        handlers = {"confirmed": lambda *_: report(200, "OK"),
+                    "failed": lambda e=None: report(getattr(e, "status_code", None) or 503,
+                                                    getattr(e, "cause", "") or "Service Unavailable")}
+        try:
+            new_call = await self._place_call(refer_to, events, extra_headers=headers)
+        except Exception as exc:  # noqa: BLE001  (any failure is reported to the transferor)
+            log.warning("webvoice: could not follow the transfer to %s: %s", refer_to, exc)
+            report(503, "Service Unavailable")
+            return
+        new_call.add_handlers(handlers)
+        if new_call.is_ended():
+            report(487, "Request Terminated")
 
     # --- the public API (audio devices) ---------------------------------------------------------
 
@@ -409,7 +478,7 @@ class SipInstance:
         if not self._connected:
             return None
         try:
-            session = self._ua.call(target, offer, self._now())
+            session = self._ua.call(target, offer, self._now(), headers=getattr(call, "_extra_headers", ()))
         except RuntimeError:
             return None
         call.core = session
@@ -581,7 +650,7 @@ class SipInstance:
 
     def _on_incoming(self, event: IncomingCall) -> None:
         core = event.session
-        if self._incoming_handler is None:
+        if self._incoming_handler is None and event.replaces is None:
             core.reject(480, self._now())
             return
         call = Call(self, self._lines.new_id(), "incoming")
@@ -591,8 +660,18 @@ class SipInstance:
         call._status = "ringing"
         self._calls[core] = call
         self._lines.add(call)
-        call_handler(self._incoming_handler, IncomingCallRequest(call, event.offer, event.request),
-                     what="the incoming-call handler")
+        request = IncomingCallRequest(call, event.offer, event.request)
+        old = self._calls.get(event.replaces) if event.replaces is not None else None
+        if old is not None:
+            # RFC 3891: the new call takes the old one's place, without asking again.
+            was_active = self._lines.active == old.get_line_id()
+            old._emit("replaces", {"new_call": call})
+            request.accept()
+            self._run_core(lambda now: old.core.replace_by(now))
+            if was_active:
+                self._lines.set_active(call.get_line_id())
+            return
+        call_handler(self._incoming_handler, request, what="the incoming-call handler")
 
     @staticmethod
     def _take(waiters: list[asyncio.Future]) -> list[asyncio.Future]:
@@ -604,6 +683,18 @@ class SipInstance:
         handler = self._handlers.get(name)
         if handler is not None:
             call_handler(handler, *args, what=f"the {name!r} handler")
+
+
+def _uri_escape(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+def _uri_unescape(text: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(text)
 
 
 def _identity(name_addr):

@@ -32,6 +32,8 @@ from ._call_events import (
     ReofferAnswered,
     ReofferFailed,
     RemoteAnswer,
+    ReferProgress,
+    ReferReceived,
     RemoteHold,
     RemoteOffer,
 )
@@ -132,6 +134,10 @@ class CallSession:
         self._refresh_at: float | None = None
         self._expire_at: float | None = None
         self._extra: tuple[tuple[str, HeaderValue], ...] = ()
+        # transfer (RFC 3515): our REFER and its implicit subscription, and theirs
+        self._refer_tx: ClientTransaction | None = None
+        self._refer_request: tuple[ServerTransaction, Request] | None = None
+        self._refer_subscription = False
         # other in-dialog client transactions: tx -> (request, auth retries)
         self._requests: dict[ClientTransaction, tuple[Request, int]] = {}
 
@@ -168,7 +174,7 @@ class CallSession:
 
     @classmethod
     def incoming(cls, ctx: CallContext, transaction: ServerTransaction, invite: Request, now: float,
-                 no_answer_timeout: float) -> "CallSession":
+                 no_answer_timeout: float, replaces: "CallSession | None" = None) -> "CallSession":
         """Take an INVITE that matched no dialog: ring, and tell the application."""
         session = cls(ctx, direction="incoming", call_id=invite.call_id, local_tag=transaction.to_tag or ctx.new_tag())
         session._server_tx = transaction
@@ -183,7 +189,7 @@ class CallSession:
         ctx.dialogs.add(session.dialog)
         ctx.send_response(transaction, session.dialog.send_response(invite, ringing), now)
         session._no_answer_at = now + no_answer_timeout
-        ctx.emit(IncomingCall(session, invite, offer))
+        ctx.emit(IncomingCall(session, invite, offer, replaces))
         return session
 
     # --- what the application does -------------------------------------------------------------
@@ -280,6 +286,49 @@ class CallSession:
         request = self.dialog.create_request("INFO", via=self.ctx.new_via(), body=body, content_type=content_type)
         self._send_tracked(request, now)
 
+    def refer(self, refer_to: NameAddr, now: float) -> None:
+        """Ask the peer to call ``refer_to`` (RFC 3515); progress comes as ReferProgress."""
+        if self.state is not CallState.ESTABLISHED:
+            raise RuntimeError(f"REFER needs an established call; this one is {self.state.value}")
+        if self._refer_tx is not None or self._refer_subscription:
+            raise RuntimeError("a transfer is already in progress on this call")
+        request = self.dialog.create_request(
+            "REFER", via=self.ctx.new_via(), contact=self.ctx.contact(),
+            headers=[("Refer-To", refer_to), ("Referred-By", NameAddr(self.local_identity.uri))])
+        self._refer_tx = self.ctx.send_request(request, now, self)
+        if self._refer_tx is None:
+            self.ctx.emit(ReferProgress(self, 503, "not connected", True, refused=True))
+
+    def accept_refer(self, now: float) -> None:
+        """Take the peer's REFER: 202 Accepted, then NOTIFY 100 Trying (RFC 3515 2.4.4)."""
+        tx, request = self._take_refer()
+        self.ctx.send_response(tx, request.response(202), now)
+        self._refer_subscription = True
+        self.notify_refer(100, "Trying", now, final=False)
+
+    def reject_refer(self, status_code: int, now: float) -> None:
+        tx, request = self._take_refer()
+        self.ctx.send_response(tx, request.response(status_code), now)
+
+    def notify_refer(self, status_code: int, reason: str, now: float, *, final: bool) -> None:
+        """Tell the peer how the call it asked for is going (message/sipfrag)."""
+        if not self._refer_subscription or self.dialog is None or self.dialog.state is DialogState.TERMINATED:
+            return
+        state = "terminated;reason=noresource" if final else "active;expires=60"
+        body = f"SIP/2.0 {status_code} {reason}\r\n".encode()
+        notify = self.dialog.create_request(
+            "NOTIFY", via=self.ctx.new_via(), body=body, content_type="message/sipfrag;version=2.0",
+            headers=[("Event", "refer"), ("Subscription-State", state)], contact=self.ctx.contact())
+        self._send_tracked(notify, now)
+        if final:
+            self._refer_subscription = False
+
+    def _take_refer(self) -> tuple[ServerTransaction, Request]:
+        if self._refer_request is None:
+            raise RuntimeError("there is no REFER from the other side to answer")
+        pending, self._refer_request = self._refer_request, None
+        return pending
+
     # --- what the network says --------------------------------------------------------------------
 
     def receive_response(self, transaction: ClientTransaction, response: Response, now: float) -> None:
@@ -287,6 +336,8 @@ class CallSession:
             self._on_invite_response(response, now)
         elif transaction is self._reoffer_tx:
             self._on_reoffer_response(transaction, response, now)
+        elif transaction is self._refer_tx:
+            self._on_refer_response(transaction, response, now)
         elif transaction in self._requests:
             self._on_other_response(transaction, response, now)
 
@@ -314,6 +365,9 @@ class CallSession:
             if timeout:
                 self._send_bye(now)
                 self._finish_ended(Cause.REQUEST_TIMEOUT, "local", 408)
+        elif transaction is self._refer_tx:
+            self._refer_tx = None
+            self.ctx.emit(ReferProgress(self, status, "no answer to REFER", True, refused=True))
         elif transaction in self._requests:
             request, _ = self._requests.pop(transaction)
             if request.method == "BYE":
@@ -335,9 +389,13 @@ class CallSession:
             self._on_info(transaction, request, now)
         elif method == "OPTIONS":
             self.ctx.send_response(transaction, request.response(200, headers=[("Allow", self.ctx.allow)]), now)
+        elif method == "REFER":
+            self._on_refer(transaction, request, now)
+        elif method == "NOTIFY":
+            self._on_notify(transaction, request, now)
         else:
             self.ctx.send_response(transaction, request.response(
-                501 if method in ("REFER", "NOTIFY", "PRACK") else 405, headers=[("Allow", self.ctx.allow)]), now)
+                501 if method == "PRACK" else 405, headers=[("Allow", self.ctx.allow)]), now)
 
     def ack_received(self, ack: Request, now: float) -> None:
         sdp = _sdp_of(ack)
@@ -585,6 +643,80 @@ class CallSession:
         else:
             self.ctx.send_response(tx, request.response(200), now)
             self.ctx.emit(InfoReceived(self, content_type, request.body))
+
+    def _on_refer(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        refer_to = request.header("Refer-To")
+        if self.state is not CallState.ESTABLISHED or self._refer_request is not None:
+            self.ctx.send_response(tx, request.response(491 if self._refer_request else 481), now)
+            return
+        if not isinstance(refer_to, NameAddr) or refer_to.uri.scheme not in ("sip", "sips", "tel"):
+            self.ctx.send_response(tx, request.response(400, "Bad Refer-To"), now)
+            return
+        self._refer_request = (tx, request)
+        self.ctx.emit(ReferReceived(self, refer_to, request.header("Referred-By"), request))
+
+    def _on_notify(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        event = (request.header("Event") or "").split(";")[0].strip().lower()
+        if event != "refer":
+            self.ctx.send_response(tx, request.response(489), now)
+            return
+        self.ctx.send_response(tx, request.response(200), now)
+        state = (request.header("Subscription-State") or "").split(";")[0].strip().lower()
+        m = re.match(rb"\s*SIP/2\.0 ([1-6][0-9][0-9]) ?([^\r\n]*)", request.body or b"")
+        if m is None:
+            return
+        code = int(m.group(1))
+        self.ctx.emit(ReferProgress(self, code, m.group(2).decode("utf-8", "replace"),
+                                    final=code >= 200 or state == "terminated"))
+
+    def _on_refer_response(self, tx: ClientTransaction, response: Response, now: float) -> None:
+        code = response.status_code
+        if code < 200:
+            return
+        self._refer_tx = None
+        if code in (401, 407) and self._retry_refer_with_credentials(tx.request, response, now):
+            return
+        if code >= 300:
+            self.ctx.emit(ReferProgress(self, code, response.reason or "", True, refused=True))
+
+    def _retry_refer_with_credentials(self, request: Request, response: Response, now: float) -> bool:
+        try:
+            fields = self.ctx.auth.respond(
+                method="REFER", uri=str(request.uri), www_authenticate=response.header_all("WWW-Authenticate"),
+                proxy_authenticate=response.header_all("Proxy-Authenticate"),
+                authorization=request.header_all("Authorization"),
+                proxy_authorization=request.header_all("Proxy-Authorization"))
+        except AuthenticationError:
+            return False
+        retry = self.dialog.create_request(
+            "REFER", via=self.ctx.new_via(), contact=self.ctx.contact(),
+            headers=[("Refer-To", request.header("Refer-To")), ("Referred-By", request.header("Referred-By")),
+                     *((f.name, f.value) for f in fields)])
+        self._refer_tx = self.ctx.send_request(retry, now, self)
+        return self._refer_tx is not None
+
+    def replace_by(self, now: float) -> None:
+        """Another dialog replaces this call (RFC 3891): hang up with BYE."""
+        if self.state is CallState.ESTABLISHED:
+            self._send_bye(now)
+            self._finish_ended(Cause.TERMINATED, "remote")
+        elif self.state in (CallState.CALLING, CallState.RINGING, CallState.INCOMING):
+            self.terminate(now)
+
+    def replaces_value(self) -> str:
+        """The Replaces header value naming this call's dialog as the peer sees it
+        (RFC 3891: to-tag is the peer's local tag, from-tag ours)."""
+        if self.dialog is None or self.dialog.remote_tag is None:
+            raise RuntimeError("the call has no confirmed dialog to replace")
+        return f"{self.call_id};to-tag={self.dialog.remote_tag};from-tag={self.local_tag}"
+
+    def matches_replaces(self, call_id: str, to_tag: str, from_tag: str) -> bool:
+        """Whether a Replaces header names this call's dialog (tags taken either way
+        round, as implementations differ)."""
+        if self.dialog is None or call_id != self.call_id:
+            return False
+        local, remote = self.local_tag, self.dialog.remote_tag
+        return (to_tag, from_tag) in ((local, remote), (remote, local))
 
     def _send_tracked(self, request: Request, now: float, retries: int = 0) -> None:
         tx = self.ctx.send_request(request, now, self)

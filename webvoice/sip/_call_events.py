@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "IncomingCall", "CallProgress", "CallConfirmed", "CallFailed", "CallEnded", "RemoteOffer",
     "RemoteAnswer", "ReofferAnswered", "ReofferFailed", "RemoteHold", "DtmfReceived", "InfoReceived",
-    "CallEvent",
+    "ReferReceived", "ReferProgress", "CallEvent",
 ]
 
 
@@ -30,6 +30,8 @@ class IncomingCall:
     session: "CallSession"
     request: Request
     offer: str | None
+    #: The session this call replaces (an INVITE with Replaces, RFC 3891), if any.
+    replaces: "CallSession | None" = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +140,31 @@ class InfoReceived:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class ReferReceived:
+    """The peer asks us to call ``refer_to`` (RFC 3515). The driver answers with
+    ``session.accept_refer(now)`` or ``session.reject_refer(status, now)``, then
+    reports the new call's progress with ``session.notify_refer(...)``."""
+
+    session: "CallSession"
+    refer_to: object  # NameAddr
+    referred_by: object | None
+    request: Request
+
+
+@dataclass(frozen=True, slots=True)
+class ReferProgress:
+    """How the call we asked the peer to make is going (NOTIFY message/sipfrag),
+    or the REFER itself was refused (``refused``)."""
+
+    session: "CallSession"
+    status_code: int
+    reason: str
+    final: bool
+    refused: bool = False
+
+
 CallEvent = (
     IncomingCall | CallProgress | CallConfirmed | CallFailed | CallEnded | RemoteOffer | RemoteAnswer
-    | ReofferAnswered | ReofferFailed | RemoteHold | DtmfReceived | InfoReceived
+    | ReofferAnswered | ReofferFailed | RemoteHold | DtmfReceived | InfoReceived | ReferReceived | ReferProgress
 )

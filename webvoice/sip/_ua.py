@@ -49,6 +49,18 @@ PONG = b"\r\n"
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
+def _parse_replaces(value: str) -> tuple[str, str, str] | None:
+    """``call-id;to-tag=X;from-tag=Y`` (RFC 3891 6.1) as (call-id, to-tag, from-tag)."""
+    call_id, _, rest = value.strip().partition(";")
+    params = {}
+    for part in rest.split(";"):
+        name, _, val = part.strip().partition("=")
+        params[name.strip().lower()] = val.strip()
+    if not call_id or "to-tag" not in params or "from-tag" not in params:
+        return None
+    return call_id.strip(), params["to-tag"], params["from-tag"]
+
+
 def _random_token(rng: random.Random, length: int) -> str:
     return "".join(rng.choice(_ALPHABET) for _ in range(length))
 
@@ -401,11 +413,22 @@ class UserAgent:
                                                                  headers=[("Allow", self.allow)]), now)
 
     def _on_new_invite(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        replaced = None
+        if request.headers.has("Replaces"):
+            # RFC 3891: the new call takes an existing dialog's place, or is refused.
+            parsed = _parse_replaces(request.header("Replaces"))
+            if parsed is None:
+                self.transactions.send_response(tx, request.response(400, "Bad Replaces"), now)
+                return
+            replaced = next((s for s in self.sessions if not s.is_ended and s.matches_replaces(*parsed)), None)
+            if replaced is None:
+                self.transactions.send_response(tx, request.response(481, to_tag=tx.to_tag), now)
+                return
         limit = self.config.max_calls
-        if limit is not None and len(self.sessions) >= limit:
+        if replaced is None and limit is not None and len(self.sessions) >= limit:
             self.transactions.send_response(tx, request.response(486, to_tag=tx.to_tag), now)
             return
-        session = CallSession.incoming(self, tx, request, now, self.config.no_answer_timeout)
+        session = CallSession.incoming(self, tx, request, now, self.config.no_answer_timeout, replaces=replaced)
         self.sessions.append(session)
 
     def _on_dialog_request(self, tx: ServerTransaction, request: Request, now: float) -> None:
