@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Iterator, Union
 
 from . import _abnf
 from ._errors import SipParseError
-from ._uri import Params, SipUri, Uri, _trusted, parse_uri
+from ._uri import Params, SipUri, Uri, _new, _set, _trusted, parse_uri
 
 __all__ = [
     "Headers",
@@ -52,6 +52,9 @@ _COMPACT = {
     "s": "Subject", "t": "To", "u": "Allow-Events", "v": "Via", "x": "Session-Expires", "y": "Identity",
 }
 _CANONICAL.update(_COMPACT)
+
+
+_KNOWN = frozenset(_CANONICAL.values())
 
 
 def canonical_name(name: str) -> str:
@@ -266,6 +269,11 @@ def _split_commas(value: str, what: str) -> list[str]:
     """
     if "," not in value:
         return [value.strip()]
+    if '"' not in value and "<" not in value:  # nothing can hide a comma: split in C
+        parts = [part.strip() for part in value.split(",")]
+        if not all(parts):
+            raise SipParseError(f"empty element in the comma-separated list of {what}")
+        return parts
     parts, start, i, n = [], 0, 0, len(value)
     in_angle = False
     while i < n:
@@ -320,7 +328,11 @@ def parse_name_addr(text: str, what: str = "header") -> NameAddr:
             raise SipParseError(f"a URI with headers or spaces in {what} must be enclosed in <>")
         uri = _parse_uri_in(spec, what)
         params = _parse_params(text, len(spec), what)
-    return _trusted(NameAddr, uri=uri, display_name=display, params=params)
+    obj = _new(NameAddr)
+    _set(obj, "uri", uri)
+    _set(obj, "display_name", display)
+    _set(obj, "params", params)
+    return obj
 
 
 def _parse_uri_in(text: str, what: str) -> Uri:
@@ -342,14 +354,13 @@ def _parse_via(text: str, what: str) -> Via:
     port = m.group(5)
     if port is not None and int(port) > 65535:
         raise SipParseError(f"port out of range in {what}")
-    return _trusted(
-        Via,
-        transport=m.group(3).upper(),
-        host=m.group(4),
-        port=int(port) if port is not None else None,
-        params=_parse_params(text, m.end(), what),
-        protocol=protocol.upper() if protocol.upper() == "SIP/2.0" else protocol,
-    )
+    obj = _new(Via)
+    _set(obj, "transport", m.group(3).upper())
+    _set(obj, "host", m.group(4))
+    _set(obj, "port", int(port) if port is not None else None)
+    _set(obj, "params", _parse_params(text, m.end(), what))
+    _set(obj, "protocol", "SIP/2.0" if protocol.upper() == "SIP/2.0" else protocol)
+    return obj
 
 
 def _parse_cseq(text: str, what: str) -> CSeq:
@@ -359,7 +370,10 @@ def _parse_cseq(text: str, what: str) -> CSeq:
     seq = m.group(1)
     if len(seq) > 10 or int(seq) >= 2**31:
         raise SipParseError(f"CSeq number {seq[:20]} is out of range (must be below 2**31)")
-    return _trusted(CSeq, seq=int(seq), method=m.group(2))
+    obj = _new(CSeq)
+    _set(obj, "seq", int(seq))
+    _set(obj, "method", m.group(2))
+    return obj
 
 
 def _parse_call_id(text: str, what: str) -> str:
@@ -455,6 +469,11 @@ _SPEC: dict[str, tuple[Callable[[str, str], HeaderValue], bool, bool]] = {
 SINGLE_VALUED = frozenset(name for name, (_, _, single) in _SPEC.items() if single)
 
 
+_TOKEN_LIST = re.compile(rf"{_abnf.TOKEN}(?:{_abnf.SWS},{_abnf.SWS}{_abnf.TOKEN})*")
+_TOKEN_LIST_HEADERS = frozenset(
+    ("Allow", "Supported", "Require", "Proxy-Require", "Unsupported", "Allow-Events", "Content-Encoding"))
+
+
 def parse_header_values(name: str, value: str) -> list[HeaderValue]:
     """The values one header line holds, typed where the stack knows the header.
 
@@ -468,6 +487,10 @@ def parse_header_values(name: str, value: str) -> list[HeaderValue]:
     if is_list:
         if not value.strip():
             return [""]
+        if name in _TOKEN_LIST_HEADERS:
+            stripped = value.strip()
+            if _TOKEN_LIST.fullmatch(stripped):  # the usual case, checked in one go
+                return [t.strip() for t in stripped.split(",")] if "," in stripped else [stripped]
         return [parse(part, name) for part in _split_commas(value, name)]
     return [parse(value, name)]
 
@@ -526,9 +549,14 @@ class Headers(tuple):
     def get(self, name: str, default=None):
         """The first value of header ``name``."""
         key = canonical_name(name)
+        if key in _KNOWN:  # stored under exactly this spelling: compare as is
+            for n, v in self:
+                if n == key:
+                    return v
+            return default
         lkey = key.lower()
         for n, v in self:
-            if n is key or n.lower() == lkey:
+            if n.lower() == lkey:
                 return v
         return default
 

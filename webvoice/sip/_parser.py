@@ -33,10 +33,15 @@ class ParserLimits:
 DEFAULT_LIMITS = ParserLimits()
 
 _REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")
+_TRACKED = frozenset(_REQUIRED)
+# Header names as written -> canonical name, for names already seen valid.
+_NAMES: dict[str, str] = {}
+_NAMES_MAX = 2048
 # Octets a header section never holds raw: controls other than HTAB, unless a
 # backslash makes them a quoted-pair (RFC 3261 25.1, RFC 4475 3.1.1.2), and CR
 # that is not a line end. The typed headers' grammar then decides whether a
 # backslash was really inside a quoted string.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BAD_OCTET = re.compile(r"(?<!\\)[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 
 
@@ -85,17 +90,20 @@ def _parse_at(data: bytes, pos: int, limits: ParserLimits, stream: bool):
             return None, pos
         raise SipParseError("no empty line ends the header section")
     head = data[pos:head_end].decode("utf-8", "surrogateescape")
-    bad = _BAD_OCTET.search(head)
-    if bad is not None:
-        line = head.count("\n", 0, bad.start()) + 1
-        raise SipParseError(f"control character {bad.group()!r} in line {line} of the header section")
+    # Fast path first (one C scan for controls, two counts for bare CRs); the
+    # exact search, which finds where and tolerates quoted-pairs, only if needed.
+    if _CONTROL.search(head) is not None or head.count("\r") != head.count("\r\n"):
+        bad = _BAD_OCTET.search(head)
+        if bad is not None:
+            line = head.count("\n", 0, bad.start()) + 1
+            raise SipParseError(f"control character {bad.group()!r} in line {line} of the header section")
     lines = head.split("\n")
     start_line = lines[0].rstrip("\r")
     message_kind, method, first = _parse_start_line(start_line)
 
     pairs = _header_pairs(lines, limits)
     try:
-        headers = _typed_headers(pairs, limits)
+        headers, first_values, length = _typed_headers(pairs, limits)
     except SipParseError as exc:
         raise SipParseError(
             exc.reason, status_code=exc.status_code, headers=tuple(pairs), method=method,
@@ -109,12 +117,11 @@ def _parse_at(data: bytes, pos: int, limits: ParserLimits, stream: bool):
 
     if isinstance(first, SipParseError):
         raise fail(first.reason, first.status_code)
-    missing = [name for name in _REQUIRED if headers.get(name) is None]
+    missing = [name for name in _REQUIRED if name not in first_values]
     if missing:
         raise fail(f"missing required header{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
 
     body_start = head_end + sep
-    length = headers.get("Content-Length")
     if length is None:
         body_end = body_start if stream else len(data)
     else:
@@ -123,12 +130,11 @@ def _parse_at(data: bytes, pos: int, limits: ParserLimits, stream: bool):
             if stream and body_end - pos <= limits.max_message_size:
                 return None, pos
             raise fail(f"body is {len(data) - body_start} octets, shorter than Content-Length {length}")
-        headers = headers.remove("Content-Length")
     body = data[body_start:body_end]
 
     if message_kind is Request:
         uri = first
-        cseq = headers.get("CSeq")
+        cseq = first_values["CSeq"]
         if cseq.method != method:
             raise fail(f"CSeq method {cseq.method} does not match the request method {method}")
         message = _trusted(Request, method=method, uri=uri, headers=headers, body=body)
@@ -191,27 +197,45 @@ def _header_pairs(lines: list[str], limits: ParserLimits) -> list[tuple[str, str
             pairs[-1] = (name, joined)
             continue
         name, colon, value = line.partition(":")
-        name = name.rstrip(" \t")
-        if not colon or not _abnf.TOKEN_RE.fullmatch(name):
-            raise SipParseError(f"malformed header line {index + 1}: {line[:60]!r}")
-        pairs.append((canonical_name(name), value.strip(" \t")))
+        canonical = _NAMES.get(name)
+        if canonical is None:
+            stripped = name.rstrip(" \t")
+            if not colon or not _abnf.TOKEN_RE.fullmatch(stripped):
+                raise SipParseError(f"malformed header line {index + 1}: {line[:60]!r}")
+            canonical = canonical_name(stripped)
+            if len(_NAMES) < _NAMES_MAX:  # bounded: a peer cannot grow it without end
+                _NAMES[name] = canonical
+        pairs.append((canonical, value.strip(" \t")))
         if len(pairs) > limits.max_header_count:
             raise SipParseError(f"more than {limits.max_header_count} header fields")
     return pairs
 
 
-def _typed_headers(pairs: list[tuple[str, str]], limits: ParserLimits) -> Headers:
-    items = []
+def _typed_headers(pairs: list[tuple[str, str]], limits: ParserLimits) -> tuple[Headers, dict, int | None]:
+    """The typed header list (without Content-Length, which framing consumes), the
+    first value of each required header, and the Content-Length if present."""
+    items: list = []
+    first: dict[str, object] = {}
     seen_single: set[str] = set()
+    length = None
     for name, value in pairs:
         if name in SINGLE_VALUED:
             if name in seen_single:
                 raise SipParseError(f"header {name} appears more than once")
             seen_single.add(name)
-        items.extend((name, v) for v in parse_header_values(name, value))
+        values = parse_header_values(name, value)
+        if name == "Content-Length":
+            length = values[0]
+            continue
+        if name in _TRACKED and name not in first:
+            first[name] = values[0]
+        if len(values) == 1:
+            items.append((name, values[0]))
+        else:
+            items.extend([(name, v) for v in values])
     if len(items) > limits.max_header_count:
         raise SipParseError(f"more than {limits.max_header_count} header values")
-    return Headers(items)
+    return Headers(items), first, length
 
 
 class MessageReader:

@@ -288,11 +288,31 @@ def _replace(uri: SipUri, **changes) -> SipUri:
     return SipUri(**values)
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
 def _trusted(cls, **values):
-    """Build a URI whose parts the grammar already checked, skipping re-validation."""
-    obj = object.__new__(cls)
+    """Build a value whose parts the grammar already checked, skipping re-validation.
+
+    The parser's hot path uses the positional makers below instead (no kwargs
+    dict); this generic form is for the rest.
+    """
+    obj = _new(cls)
     for name, value in values.items():
-        object.__setattr__(obj, name, value)
+        _set(obj, name, value)
+    return obj
+
+
+def _make_sip_uri(scheme, user, host, port, params, headers, password):
+    obj = _new(SipUri)
+    _set(obj, "scheme", scheme)
+    _set(obj, "user", user)
+    _set(obj, "host", host)
+    _set(obj, "port", port)
+    _set(obj, "params", params)
+    _set(obj, "headers", headers)
+    _set(obj, "password", password)
     return obj
 
 
@@ -312,16 +332,12 @@ def parse_uri(text: str) -> Uri:
         port = m.group("port")
         if port is not None and int(port) > 65535:
             raise SipParseError(f"port out of range in URI {_shorten(text)!r}")
-        headers = m.group("headers")
-        return _trusted(
-            SipUri,
-            scheme=scheme,
-            user=m.group("user"),
-            password=m.group("password"),
-            host=m.group("host"),
-            port=int(port) if port is not None else None,
-            params=parse_uri_params(m.group("params")),
-            headers=tuple(tuple(h.split("=", 1)) for h in headers.split("&")) if headers else (),
+        user, password, host, params, headers = m.group("user", "password", "host", "params", "headers")
+        return _make_sip_uri(
+            scheme, user, host, int(port) if port is not None else None,
+            parse_uri_params(params) if params else _NO_PARAMS,
+            tuple(tuple(h.split("=", 1)) for h in headers.split("&")) if headers else (),
+            password,
         )
     if scheme == "tel":
         m = _abnf.TEL_URI.fullmatch(text)
