@@ -1,0 +1,1 @@
+"""Build and development tools; a package so that ``tools.kamailio`` imports."""

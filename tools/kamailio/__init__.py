@@ -1,0 +1,1 @@
+"""The repo's Kamailio: config (kamailio.cfg) and controller (server.py)."""
