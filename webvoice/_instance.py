@@ -522,7 +522,7 @@ class SipInstance:
 
     def on_open(self) -> None:
         self._connected = True
-        self._backoff.connected()
+        self._backoff.connected(self._now())
         self._emit("connected")
         for waiter in self._take(self._open_waiters):
             waiter.set_result(None)

@@ -21,12 +21,23 @@ def test_jitter_stays_in_the_upper_half():
     assert backoff.next_delay(0.0) == 8.0
 
 
-def test_connected_starts_over():
+def test_a_stable_connection_starts_over():
     backoff = Backoff(ReconnectPolicy(max_per_minute=60), random=lambda: 1.0)
     for _ in range(4):
         backoff.next_delay(0.0)
-    backoff.connected()
+    backoff.connected(50.0)
     assert backoff.next_delay(100.0) == 1.0
+
+
+def test_a_connection_dropped_at_once_does_not_reset_the_schedule():
+    backoff = Backoff(ReconnectPolicy(max_per_minute=60), random=lambda: 1.0)
+    now, delays = 0.0, []
+    for _ in range(4):
+        backoff.connected(now)          # accepted...
+        delay = backoff.next_delay(now + 0.01)  # ...and dropped at once
+        delays.append(delay)
+        now += delay
+    assert delays == [1, 2, 4, 8]
 
 
 def test_never_more_than_the_cap_per_minute():

@@ -29,6 +29,9 @@ class ReconnectPolicy:
     max_delay: float = 30.0
     factor: float = 2.0
     max_per_minute: int = 6
+    #: A connection must stay up this long before its loss restarts the schedule:
+    #: a server that accepts and drops at once must not reset the backoff.
+    stable_after: float = 10.0
 
     def __post_init__(self) -> None:
         if not (0 < self.min_delay <= self.max_delay):
@@ -47,6 +50,7 @@ class Backoff:
     random: Callable[[], float] = random.random
     failures: int = 0
     _attempts: deque = field(default_factory=deque)
+    _up_since: float | None = None
 
     def attempt(self, now: float) -> None:
         """Record that a connection attempt starts at ``now``."""
@@ -54,13 +58,17 @@ class Backoff:
         while self._attempts and self._attempts[0] <= now - 60.0:
             self._attempts.popleft()
 
-    def connected(self) -> None:
-        """The connection is up: the next loss starts the schedule over."""
-        self.failures = 0
+    def connected(self, now: float) -> None:
+        """The connection is up. If it stays up ``stable_after`` seconds, its loss
+        starts the schedule over; a shorter life counts as one more failure."""
+        self._up_since = now
 
     def next_delay(self, now: float) -> float:
         """Seconds to wait before the next attempt, after a failure or loss at ``now``."""
         policy = self.policy
+        if self._up_since is not None and now - self._up_since >= policy.stable_after:
+            self.failures = 0
+        self._up_since = None
         ceiling = min(policy.max_delay, policy.min_delay * policy.factor**self.failures)
         self.failures += 1
         delay = ceiling / 2 + self.random() * ceiling / 2

@@ -260,6 +260,15 @@ class CallSession:
         self._reoffer = ("UPDATE" if use_update else "INVITE", sdp, refresh)
         self._send_reoffer(now)
 
+    def refresh_target(self, now: float) -> bool:
+        """Tell the peer where we are now (a target refresh by UPDATE without SDP,
+        RFC 3311), e.g. after a reconnection gave us a new flow through the proxy.
+        Returns False when an offer exchange is pending (retry later)."""
+        if not self.is_ready_to_reoffer:
+            return False
+        self.reoffer(None, now, use_update=True, refresh=True)
+        return True
+
     def answer_offer(self, sdp: str, now: float) -> None:
         """Answer the peer's re-offer (:class:`RemoteOffer`) with ``sdp``."""
         if self._remote_offer_tx is None:

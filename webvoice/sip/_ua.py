@@ -195,6 +195,11 @@ class UserAgent:
         self.via_transport = via_transport
         self._schedule_keepalive(now)
         self.registration.connection_restored(now)
+        # Calls outlive the connection (media does not need it), but the proxy
+        # routes to our new flow only once the peer has our Contact again.
+        for session in self.sessions:
+            if session.is_established:
+                session.refresh_target(now)
         self._pump(now)
 
     def connection_lost(self, now: float) -> None:

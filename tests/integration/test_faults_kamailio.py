@@ -1,0 +1,101 @@
+"""Faults through the real Kamailio, from CPython: the server dies mid-call, the
+server keeps closing the connection, the server sends garbage."""
+
+from __future__ import annotations
+
+import asyncio
+
+import webvoice
+from tests.integration.test_calls_kamailio import Recorder, instance, run, until
+from tests.support.ws_transport import WebsocketsTransport
+
+FAST = {"connection_recovery_min_interval": 0.2, "connection_recovery_max_interval": 1.0}
+
+
+def test_server_killed_during_a_call(fresh_kamailio):
+    async def main():
+        server = fresh_kamailio
+        a, b = instance(server, "alice", ua_config=FAST), instance(server, "bob", ua_config=FAST)
+        await a.register()
+        await b.register()
+        rb = Recorder()
+        b.on_incoming_call(lambda r: r.accept(rb.handlers("ended")))
+        ra = Recorder()
+        call = await a.call("bob", ra.handlers("ended", "failed"))
+        await until(call.is_established)
+        server.kill()
+        await until(lambda: not a.is_connected() and not b.is_connected())
+        assert call.is_established()  # the call (and its media) outlives the signalling
+        server.restart()
+        await until(lambda: a.is_registered() and b.is_registered(), timeout=15)
+        assert call.is_established() and not ra.get("ended")
+        await asyncio.sleep(0.5)  # the target refreshes (UPDATE) go out after reconnecting
+        call.terminate()
+        await until(lambda: rb.get("ended"), timeout=5)
+        assert rb.get("ended")[0].cause == "Bye" and ra.get("ended")[0].cause == "Terminated"
+        await a.close()
+        await b.close()
+
+    run(main(), timeout=40)
+
+
+def test_server_closing_repeatedly_meets_the_backoff():
+    """A server that accepts each WebSocket and closes it at once: the attempts
+    space out exponentially and never exceed the per-minute cap."""
+    import threading
+
+    from websockets.sync.server import serve
+
+    accepted = []
+
+    def handler(ws):
+        accepted.append(ws)
+        ws.close(1011, "go away")
+
+    server = serve(handler, "127.0.0.1", 0, subprotocols=["sip"])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
+
+    async def main():
+        sip = webvoice.create_sip_instance(
+            sip_login="carol", sip_password="x", realm="webvoice.test", ws_url=url,
+            transport_factory=WebsocketsTransport,
+            ua_config={"connection_recovery_min_interval": 0.25, "connection_recovery_max_interval": 2.0,
+                       "connection_recovery_max_per_minute": 6})
+        loop = asyncio.get_running_loop()
+        attempts, causes = [], []
+        sip.on_connection_event({"connecting": lambda: attempts.append(loop.time()),
+                                 "disconnected": lambda e: causes.append(e.cause)})
+        await sip.connect()
+        await asyncio.sleep(12)
+        await sip.close()
+        return attempts, causes
+
+    try:
+        attempts, causes = run(main(), timeout=30)
+    finally:
+        server.shutdown()
+        thread.join(5)
+    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    assert 4 <= len(attempts) <= 6, attempts  # capped at 6 in any minute
+    assert gaps[0] >= 0.12 and gaps[1] >= gaps[0] * 0.9 and max(gaps) >= 2 * gaps[0]
+    assert set(causes) == {"Connection Error"} and len(accepted) == len(attempts)
+
+
+def test_oversized_input_from_the_server_is_refused():
+    from tests.support.fake_transport import FakeTransport
+
+    async def main():
+        sip = webvoice.create_sip_instance(sip_login="x", sip_password="y", realm="a.test", transport_factory=FakeTransport)
+        await sip.connect()
+        huge = (b"OPTIONS sip:x@a.test SIP/2.0\r\nVia: SIP/2.0/WS h;branch=z9hG4bKbig\r\nFrom: <sip:s@a.test>;tag=1\r\n"
+                b"To: <sip:x@a.test>\r\nCall-ID: big\r\nCSeq: 1 OPTIONS\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n")
+        many = b"OPTIONS sip:x@a.test SIP/2.0\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(400)) + b"\r\n"
+        sip.on_data(huge)
+        sip.on_data(many)
+        transport = FakeTransport.instances[-1]
+        assert transport.sent == [] and sip.is_connected()
+        await sip.close()
+
+    run(main())
