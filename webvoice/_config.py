@@ -13,10 +13,11 @@ from urllib.parse import urlsplit
 
 from .sip._abnf import CONTROL_CHARS
 from .sip._backoff import ReconnectPolicy
+from .sip._headers import Headers
 from .sip._timers import TimerConfig
 from .sip._uri import SipUri
 
-__all__ = ["InstanceSettings", "make_settings", "UA_CONFIG_KEYS", "LINE_EVENT_KEYS"]
+__all__ = ["InstanceSettings", "make_settings", "check_extra_headers", "UA_CONFIG_KEYS", "LINE_EVENT_KEYS"]
 
 #: ua_config keys webvoice understands, with what each must be.
 UA_CONFIG_KEYS: dict[str, str] = {
@@ -67,6 +68,34 @@ class InstanceSettings:
             max_delay=ua.get("connection_recovery_max_interval", 30.0),
             max_per_minute=ua.get("connection_recovery_max_per_minute", 6),
         )
+
+
+_RESERVED_HEADERS = frozenset(("via", "from", "to", "call-id", "cseq", "contact", "content-length",
+                               "content-type", "max-forwards", "route", "record-route", "v", "f", "t",
+                               "i", "m", "l", "c"))
+
+
+def check_extra_headers(headers) -> tuple[tuple[str, str], ...]:
+    """JsSIP-style ``["X-Name: value", ...]`` (or (name, value) pairs), checked now:
+    a control character, a bad name or a header the stack owns raises ValueError."""
+    if headers is None:
+        return ()
+    if isinstance(headers, str) or not all(isinstance(h, (str, tuple, list)) for h in headers):
+        raise TypeError("extra_headers is a list of 'Name: value' strings")
+    out = []
+    for item in headers:
+        if isinstance(item, str):
+            name, colon, value = item.partition(":")
+            if not colon:
+                raise ValueError(f"extra header {item!r} is not 'Name: value'")
+        else:
+            name, value = item
+        name, value = name.strip(), value.strip()
+        if name.lower() in _RESERVED_HEADERS:
+            raise ValueError(f"extra header {name!r} is set by the SIP stack itself")
+        Headers.build([(name, value)])  # raises ValueError for CR, LF, controls, bad names
+        out.append((name, value))
+    return tuple(out)
 
 
 def _text(name: str, value: Any, *, empty_ok: bool = False) -> str:
@@ -182,6 +211,8 @@ def make_settings(
         servers = tuple(stun_servers)
     if call_options is not None and not isinstance(call_options, Mapping):
         raise TypeError("call_options must be a dict")
+    if call_options is not None and "extra_headers" in call_options:
+        check_extra_headers(call_options["extra_headers"])
     events: dict[str, Callable] = {}
     if line_events is not None:
         if not isinstance(line_events, Mapping):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ._calls import Call, IncomingCallRequest, normalize_target
-from ._config import InstanceSettings
+from ._config import InstanceSettings, check_extra_headers as _check_extra_headers
 from ._lines import CallLine, LineRegistry
 from ._errors import NotConnectedError, RegistrationError, TransferError
 from ._media import (
@@ -237,12 +237,15 @@ class SipInstance:
             raise TypeError("on_incoming_call takes a callable")
         self._incoming_handler = handler
 
-    async def call(self, target: str, events: Mapping[str, Callable] | None = None) -> Call:
+    async def call(self, target: str, events: Mapping[str, Callable] | None = None, *,
+                   extra_headers: list[str] | None = None) -> Call:
         """Call ``target`` (a sip:/sips:/tel: URI, a user or a number completed with the
         realm). Returns the :class:`Call` once the INVITE is on its way; its events
         tell the rest. A bad target raises ValueError before anything is sent."""
         uri = normalize_target(target, self._settings.domain)
-        return await self._place_call(uri, events)
+        headers = _check_extra_headers(extra_headers if extra_headers is not None
+                                       else self._settings.call_options.get("extra_headers"))
+        return await self._place_call(uri, events, extra_headers=headers)
 
     async def _place_call(self, uri: Uri, events, extra_headers: tuple = ()) -> Call:
         if not self.can_add_line():

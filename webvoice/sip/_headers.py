@@ -597,7 +597,18 @@ class Headers(tuple):
         return (n for n, _ in self)
 
     def __repr__(self) -> str:
-        return f"Headers({list(self)!r})"
+        # Digest answers never show in a repr (logs, tracebacks): see _redact.
+        return f"Headers({[(n, _redact(n, v)) for n, v in self]!r})"
+
+
+_SECRET_HEADERS = frozenset(("Authorization", "Proxy-Authorization"))
+_RESPONSE_PARAM = re.compile(r'(?i)(\bresponse\s*=\s*)("[^"]*"|[^\s,]+)')
+
+
+def _redact(name: str, value: HeaderValue) -> HeaderValue:
+    if name in _SECRET_HEADERS and isinstance(value, str):
+        return _RESPONSE_PARAM.sub(r'\1"<redacted>"', value)
+    return value
 
 
 def _checked(name: str, value: HeaderValue) -> list[tuple[str, HeaderValue]]:
