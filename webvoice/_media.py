@@ -43,8 +43,12 @@ class AudioDevice:
     kind: str  # "audioinput" | "audiooutput"
 
 
-#: ``handler(name, data)``: "icecandidate" {candidate, sdp_mid}, "track" {},
-#: "connectionstatechange" {state}, "devicechange" {}, "ended" {reason}.
+#: ``handler(name, data)``: "icecandidate" {candidate, sdp_mid} (each gathered
+#: candidate; none for the end of gathering), "track" {} (remote audio is
+#: playing), "connectionstatechange" {state}, "devicechange" {}, "ended"
+#: {reason} (reason "microphone": the browser ended the microphone track on
+#: its own, e.g. unplugged; the call goes on silent until
+#: ``reset_local_media``/``replace_microphone``).
 MediaEventHandler = Callable[[str, dict], None]
 
 
@@ -66,10 +70,16 @@ class MediaSession(Protocol):
         """Apply the remote answer (``provisional``: early media, a pranswer)."""
 
     async def rollback(self) -> None:
-        """Abandon our pending offer (the peer refused it)."""
+        """Abandon our pending offer (the peer refused it), or a remote offer we
+        could not answer. The hold of the last completed exchange comes back
+        (``set_hold`` of the refused offer is undone). No-op when stable."""
 
     def set_hold(self, held: bool) -> None:
-        """Make the next offer hold (``sendonly``/``inactive``) or resume."""
+        """Make the next offer hold (``sendonly``/``inactive``) or resume.
+
+        While held, answers to the peer's offers hold too (``sendonly``, or
+        ``inactive`` to a ``sendonly`` offer) and the microphone is silenced
+        (as JsSIP does); ``set_muted`` is a separate flag, kept as it is."""
 
     def set_muted(self, muted: bool) -> None:
         """Stop or resume sending microphone audio (the track stays)."""
@@ -78,7 +88,15 @@ class MediaSession(Protocol):
         """RFC 4733 telephone-events through RTCDTMFSender."""
 
     async def get_stats(self) -> dict[str, Any]:
-        """Plain figures: {"inbound": {...}, "outbound": {...}, "round_trip_time": float|None}."""
+        """Plain figures of the audio::
+
+            {"inbound": {"packets_received": int, "packets_lost": int,
+                         "jitter": float (s), "bytes_received": int,
+                         "audio_level": float 0..1 | None, "total_audio_energy": float},
+             "outbound": {"packets_sent": int, "bytes_sent": int},
+             "round_trip_time": float (s) | None, "codec": "audio/opus" | ... | None}
+
+        All zeros/None before media flows, and once closed."""
 
     async def replace_microphone(self, device_id: str | None) -> None:
         """Send from another microphone (``replaceTrack``); None: the default."""

@@ -1,0 +1,42 @@
+"""webvoice.browser._stats.summarize on hand-made stats reports, inside Pyodide
+(the module is pure Python, but its package imports ``js``)."""
+
+from pytest_pyodide import run_in_pyodide
+
+
+@run_in_pyodide(packages=["webvoice"])
+def test_summarize_picks_audio_rtp_codec_and_round_trip(selenium):
+    from webvoice.browser._stats import empty_stats, summarize
+
+    entries = [
+        {"id": "IT01V", "type": "inbound-rtp", "kind": "video", "packetsReceived": 999},
+        {"id": "IT01A", "type": "inbound-rtp", "kind": "audio", "packetsReceived": 50, "packetsLost": 2,
+         "jitter": 0.004, "bytesReceived": 4000, "audioLevel": 0.25, "totalAudioEnergy": 0.5,
+         "codecId": "CIT01_111"},
+        {"id": "OT01A", "type": "outbound-rtp", "kind": "audio", "packetsSent": 51, "bytesSent": 4100,
+         "codecId": "COT01_111"},
+        {"id": "COT01_111", "type": "codec", "mimeType": "audio/opus"},
+        {"id": "CIT01_111", "type": "codec", "mimeType": "audio/PCMU"},
+        {"id": "CP1", "type": "candidate-pair", "nominated": True, "state": "succeeded",
+         "currentRoundTripTime": 0.03},
+        {"id": "RI1", "type": "remote-inbound-rtp", "kind": "audio", "roundTripTime": 0.05},
+    ]
+    stats = summarize(entries)
+    assert stats["inbound"] == {"packets_received": 50, "packets_lost": 2, "jitter": 0.004,
+                                "bytes_received": 4000, "audio_level": 0.25, "total_audio_energy": 0.5}
+    assert stats["outbound"] == {"packets_sent": 51, "bytes_sent": 4100}
+    assert stats["codec"] == "audio/opus"  # what we send comes first
+    assert stats["round_trip_time"] == 0.05  # RTCP's figure before ICE's
+
+    # Without RTCP yet: the selected candidate pair's figure.
+    no_rtcp = [e for e in entries if e["type"] != "remote-inbound-rtp"]
+    assert summarize(no_rtcp)["round_trip_time"] == 0.03
+    via_transport = [e for e in no_rtcp if e["type"] != "candidate-pair"] + [
+        {"id": "T1", "type": "transport", "selectedCandidatePairId": "CP2"},
+        {"id": "CP2", "type": "candidate-pair", "currentRoundTripTime": 0.02},
+    ]
+    assert summarize(via_transport)["round_trip_time"] == 0.02
+
+    # Nothing has flowed: zeros and None, never a KeyError.
+    assert summarize([]) == empty_stats()
+    assert summarize([{"id": "IT", "type": "inbound-rtp", "kind": "audio"}])["inbound"]["audio_level"] is None
