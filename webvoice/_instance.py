@@ -100,7 +100,9 @@ def _redacted(text: str) -> str:
 
 
 class SipInstance:
-    """A SIP account in a page: connection, registration and (later) calls."""
+    """A SIP account in a page: connection, registration, calls, lines and devices."""
+
+    _serial = 0
 
     def __init__(self, settings: InstanceSettings, transport_factory: TransportFactory,
                  media_backend: MediaBackend | Callable[[], MediaBackend] | None = None) -> None:
@@ -137,6 +139,10 @@ class SipInstance:
         self._incoming_handler: Callable | None = None
         self._calls: dict[CallSession, Call] = {}
         self._lines = LineRegistry(settings.line_events)
+        # Media ids (and the <audio> elements named after them) are unique in the
+        # page even with several instances, whose line ids both start at "1".
+        SipInstance._serial += 1
+        self._media_prefix = f"i{SipInstance._serial}-"
         self._microphone: str | None = None
         self._speaker: str | None = None
         self._device_handler: Callable | None = None
@@ -504,7 +510,7 @@ class SipInstance:
         constraints = options.get("media_constraints", options.get("mediaConstraints", {"audio": True}))
         audio = constraints.get("audio", True) if isinstance(constraints, Mapping) else True
         return await self._media().open_session(
-            line_id, ice_servers=list(self._settings.stun_servers),
+            self._media_prefix + line_id, ice_servers=list(self._settings.stun_servers),
             constraints=audio if isinstance(audio, Mapping) else {},
             microphone=self._microphone, speaker=self._speaker,
             on_event=on_event,
