@@ -180,9 +180,9 @@ def test_offer_answer_connects_both_lines(page):
     assert result["candidate"]["sdp_mid"] == "0"
 
 
-def test_hold_stops_what_the_holder_receives(page):
-    """a holds: its offer is sendonly, b answers recvonly and stops sending, so
-    a's inbound stalls while b still receives (a's silenced microphone)."""
+def test_hold_stops_audio_both_ways(page):
+    """a holds: its offer is sendonly, b answers recvonly and stops sending, and
+    a takes its microphone off the sender, so neither side receives RTP."""
     result = run_py(page, """
         a, b, *_ = await connected_pair()
         a.set_hold(True)
@@ -200,9 +200,8 @@ def test_hold_stops_what_the_holder_receives(page):
     """)
     assert "a=sendonly" in result["held_offer"] and "a=recvonly" in result["held_answer"]
     a_held, b_held = result["held"]
-    assert a_held <= 2, result["held"]
-    assert b_held > 20, result["held"]
-    assert result["held_energy"] < 1e-6  # the holder's microphone is silenced
+    assert a_held <= 2 and b_held <= 2, result["held"]
+    assert result["held_energy"] < 1e-6
     assert "a=sendrecv" in result["resume_offer"] and "a=sendrecv" in result["resume_answer"]
     assert all(n > 20 for n in result["resumed"]), result["resumed"]
 

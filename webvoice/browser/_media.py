@@ -294,8 +294,16 @@ class DirectMediaSession:
         return self._muted
 
     def set_hold(self, held: bool) -> None:
+        """Hold: the next offer is sendonly (RFC 3264 8.4) and the microphone is
+        taken off the sender, so no RTP at all reaches the held party (a disabled
+        track would still send silence packets). Resume puts it back."""
+        changed = bool(held) != self._held
         self._held = bool(held)
         self._apply_enabled()
+        if changed and not self._closed:
+            track = None if self._held else self._track
+            task = asyncio.ensure_future(call_js(self._sender, "replaceTrack", track, doing="hold"))
+            task.add_done_callback(_log_failure)
 
     def set_muted(self, muted: bool) -> None:
         self._muted = bool(muted)
@@ -360,7 +368,8 @@ class DirectMediaSession:
         track = stream.getAudioTracks()[0]
         track.enabled = not (self._muted or self._held)
         try:
-            await call_js(self._sender, "replaceTrack", track)
+            if not self._held:  # while held the sender stays empty; resume attaches it
+                await call_js(self._sender, "replaceTrack", track)
         except MediaError:
             stop_stream(stream)
             raise
@@ -567,3 +576,8 @@ class DirectMediaBackend:
     def live_proxies(self) -> int:
         """Proxies held by this backend and its sessions (0 once all are closed; for leak tests)."""
         return self._watcher.live_proxies + sum(s.live_proxies for s in self._sessions)
+
+
+def _log_failure(task: "asyncio.Future") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("webvoice: media operation failed: %s", task.exception())
