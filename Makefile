@@ -5,11 +5,16 @@
 #   make assets    rebuild the webvoice wheel and build/web only
 #   make test      setup, then all test tiers (tools/run_tests.sh)
 #   make test-cpython | test-pyodide | test-e2e    one tier, after setup
+#   make bench     setup, then webvoice against JsSIP side by side (bench/run.py;
+#                  BENCH_ARGS="--quick" or "--only parse"), results in
+#                  build/bench/results.json
 #   make clean     remove build/ (downloads cache included)
+#   make demo      setup, then serve the demo softphone with its own SIP server
+#                  (demo/serve.py; e.g. DEMO_ARGS="--port 8080")
 
 PYTHON := .venv/bin/python
 
-.PHONY: setup deps assets test test-cpython test-pyodide test-e2e clean
+.PHONY: setup deps assets test test-cpython test-pyodide test-e2e bench clean
 
 setup: deps
 	$(PYTHON) tools/build_assets.py
@@ -26,5 +31,12 @@ test: setup
 test-cpython test-pyodide test-e2e: setup
 	bash tools/run_tests.sh $(@:test-%=%)
 
+bench: setup
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf build
+
+.PHONY: demo
+demo: setup
+	$(PYTHON) demo/serve.py $(DEMO_ARGS)

@@ -17,6 +17,10 @@ build/web/pyodide/
 build/web/wheels/webvoice-<version>-py3-none-any.whl and index.json
     For ``micropip.install(url)`` (PyScript, JupyterLite, our boot page);
     index.json names the current wheel so pages need not hard-code a version.
+build/web/pyscript/
+    PyScript's browser bundle (``dist/`` of the npm package @pyscript/core):
+    ``core.js`` and ``core.css`` for ``<script type="py">`` pages such as the
+    demo softphone, which point PyScript at /pyodide/ (no CDN).
 
 Downloads are cached under build/cache/ so a rebuild is quick and offline
 once warm; the webvoice wheel is always rebuilt because its source changes.
@@ -40,6 +44,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 ROOT = Path(__file__).resolve().parent.parent
 PYODIDE_NPM = ROOT / "node_modules" / "pyodide"
+PYSCRIPT_NPM = ROOT / "node_modules" / "@pyscript" / "core"
 BUILD = ROOT / "build"
 CACHE = BUILD / "cache" / "wheels"
 DIST = BUILD / "dist"
@@ -169,6 +174,8 @@ def main() -> int:
     t0 = time.monotonic()
     if not (PYODIDE_NPM / "pyodide.mjs").exists():
         sys.exit("node_modules/pyodide is missing: run tools/install_deps.sh first")
+    if not (PYSCRIPT_NPM / "dist" / "core.js").exists():
+        sys.exit("node_modules/@pyscript/core is missing: run tools/install_deps.sh first")
     if not (ROOT / "README.md").exists():
         # flit_core refuses to build without the readme pyproject names.
         sys.exit("README.md is missing: pyproject.toml names it as the readme")
@@ -233,11 +240,15 @@ def main() -> int:
     }
     (wheels / "index.json").write_text(json.dumps(index, indent=1) + "\n")
 
+    shutil.copytree(PYSCRIPT_NPM / "dist", tmp / "pyscript")
+    pyscript_version = json.loads((PYSCRIPT_NPM / "package.json").read_text())["version"]
+
     shutil.rmtree(WEB, ignore_errors=True)
     tmp.rename(WEB)
     log(f"assembled {WEB.relative_to(ROOT)} with Pyodide "
         f"{json.loads((PYODIDE_NPM / 'package.json').read_text())['version']} "
-        f"and {len(packages)} packages in {time.monotonic() - t0:.1f}s")
+        f"and {len(packages)} packages, PyScript {pyscript_version}, "
+        f"in {time.monotonic() - t0:.1f}s")
     return 0
 
 

@@ -1,0 +1,296 @@
+"""The demo softphone (demo/), used the way a person would: by clicking.
+
+``demo/serve.py`` runs as a subprocess on free ports, exactly as ``make demo``
+runs it (its own Kamailio, its own HTTP server). Three browser contexts with
+fake microphones open the page and sign in as alice, bob and carol; alice
+calls bob, bob answers, alice holds and resumes, sends DTMF from the dial pad
+(RFC 2833, then SIP INFO, which bob's page reports), media flows (the
+quality panels count packets), alice hangs up. Then alice calls bob again and
+transfers him blind to carol, who answers. Screenshots of the softphones in
+a call go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support.browser import ConsoleLog
+from tests.support.kamailio_server import require_kamailio
+from tests.support.web import BUILD_WEB
+
+REPO = Path(__file__).resolve().parents[2]
+SERVE = REPO / "demo" / "serve.py"
+ARTIFACTS = REPO / "test-artifacts"
+VIEWPORT = {"width": 1280, "height": 960}
+BOOT_TIMEOUT_MS = 60_000
+STEP_TIMEOUT_MS = 15_000
+
+
+@dataclass
+class Demo:
+    base_url: str
+    ws_url: str
+    kamailio_pid: int
+    process: subprocess.Popen
+    output: list[str]
+
+    def url(self, path: str = "/") -> str:
+        return self.base_url + path
+
+
+def _read_lines(stream, sink: queue.Queue) -> None:
+    for line in stream:
+        sink.put(line.rstrip("\n"))
+    sink.put(None)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """demo/serve.py on free ports; stopped with SIGTERM, which must stop Kamailio too."""
+    require_kamailio()
+    if not (BUILD_WEB / "pyscript" / "core.js").exists():
+        pytest.fail(f"{BUILD_WEB} has no PyScript: run `make assets` first")
+    process = subprocess.Popen(
+        [sys.executable, str(SERVE), "--port", "0", "--ws-port", "0", "--sip-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, start_new_session=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+    output: list[str] = []
+    base_url = ws_url = pid = None
+    deadline = time.monotonic() + 30
+    while not (base_url and ws_url) and time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if line is None:
+            break
+        output.append(line)
+        if m := re.search(r"Softphone:\s+(http://\S+)/", line):
+            base_url = m.group(1)
+        if m := re.search(r"SIP server:\s+(ws://\S+).*pid (\d+)", line):
+            ws_url, pid = m.group(1), int(m.group(2))
+    if not (base_url and ws_url):
+        process.kill()
+        pytest.fail("demo/serve.py did not start:\n" + "\n".join(output))
+    server = Demo(base_url, ws_url, pid, process, output)
+    yield server
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    while (line := _next(lines)) is not None:
+        output.append(line)
+    assert process.returncode == 0, "\n".join(output)
+    assert "stopped." in output, "\n".join(output)
+    assert not _alive(pid), f"Kamailio (pid {pid}) outlived the demo server"
+
+
+def _next(lines: queue.Queue):
+    try:
+        return lines.get(timeout=2)
+    except queue.Empty:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2:].split()[0] != "Z"
+
+
+def get(url: str) -> tuple[int, str, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.headers.get("Content-Type", ""), response.read()
+
+
+def test_the_page_and_its_assets_are_served(demo):
+    status, kind, body = get(demo.url("/"))
+    assert status == 200 and kind.startswith("text/html")
+    assert b'src="/pyscript/core.js"' in body and b'src="softphone.py"' in body
+    for path in ("/pyscript/core.js", "/pyscript/core.css", "/pyodide/pyodide.mjs", "/style.css",
+                 "/softphone.py", "/quality.py", "/tones.py"):
+        status, kind, body = get(demo.url(path))
+        assert status == 200 and body, path
+    _, kind, body = get(demo.url("/pyscript.json"))
+    config = json.loads(body)
+    assert config["interpreter"] == "/pyodide/pyodide.mjs"
+    (wheel,) = [p for p in config["packages"] if p.endswith(".whl")]
+    assert get(demo.url(wheel))[0] == 200
+    for source in config["files"]:
+        assert get(demo.url(source))[0] == 200, source
+    _, _, body = get(demo.url("/demo-config.json"))
+    settings = json.loads(body)
+    assert settings["ws_url"] == demo.ws_url and settings["realm"] == "webvoice.test"
+    assert [u["login"] for u in settings["users"]] == ["alice", "bob", "carol", "dave"]
+    # Nothing in the page or its config points off this machine (an SVG namespace is no load).
+    for path in ("/", "/pyscript.json"):
+        assert not re.search(rb"https?://(?!127\.0\.0\.1|www\.w3\.org/2000/svg)", get(demo.url(path))[2]), path
+
+
+class Consoles:
+    """The console logs of several pages, for the failure report (tests/e2e/conftest.py)."""
+
+    def __init__(self, **logs: ConsoleLog) -> None:
+        self.logs = logs
+
+    @property
+    def lines(self) -> list[str]:
+        return [f"[{name}] {line}" for name, log in self.logs.items() for line in log.lines]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
+
+    def errors(self) -> list[str]:
+        return [line for line in self.lines if "[pageerror]" in line or "Traceback" in line]
+
+
+@pytest.fixture
+def phones(browser, demo, request):
+    """Pages for alice, bob and carol, loaded at once (they boot in parallel), signed in."""
+    contexts = {name: browser.new_context(viewport=VIEWPORT) for name in ("alice", "bob", "carol")}
+    pages = {name: context.new_page() for name, context in contexts.items()}
+    consoles = Consoles(**{name: ConsoleLog(page) for name, page in pages.items()})
+    request.node.browser_console = consoles
+    for page in pages.values():
+        page.goto(demo.url("/"))
+    for name, page in pages.items():
+        page.wait_for_function("document.body.dataset.ready === 'yes'", timeout=BOOT_TIMEOUT_MS)
+        sign_in(page, name)
+    yield pages, consoles
+    for context in contexts.values():
+        context.close()
+
+
+def sign_in(page: Page, user: str) -> None:
+    expect(page.locator("#ws-url")).to_have_value(re.compile(r"^ws://127\.0\.0\.1:\d+$"))
+    page.select_option("#user-picker", user)
+    expect(page.locator("#password")).to_have_value(f"{user}-secret")
+    page.click("#signin-btn")
+    expect(page.locator("#reg-state")).to_have_attribute("data-state", "registered", timeout=STEP_TIMEOUT_MS)
+    expect(page.locator("#reg-state")).to_contain_text(f"{user}@webvoice.test")
+
+
+def line(page: Page):
+    return page.locator("#lines li.line")
+
+
+def activity(page: Page):
+    return page.locator("#activity")
+
+
+def dial(page: Page, target: str) -> None:
+    page.fill("#target", target)
+    page.click("#call-btn")
+
+
+def answer(page: Page, caller: str) -> None:
+    expect(page.locator("#incoming")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    expect(page.locator("#incoming-text")).to_have_text(caller)
+    page.click("#answer-btn")
+    expect(page.locator("#incoming")).to_be_hidden()
+
+
+def packets_received(page: Page) -> int:
+    return int(page.locator("#q-rx").inner_text())
+
+
+def test_two_softphones_call_hold_dtmf_and_transfer(phones):
+    pages, consoles = phones
+    alice, bob, carol = pages["alice"], pages["bob"], pages["carol"]
+
+    # alice calls bob; bob's page rings; he answers by clicking.
+    dial(alice, "bob")
+    answer(bob, "alice")
+    for page, other in ((alice, "bob"), (bob, "alice")):
+        expect(line(page)).to_have_count(1)
+        expect(line(page)).to_have_attribute("data-status", "confirmed", timeout=STEP_TIMEOUT_MS)
+        expect(line(page)).to_contain_text(other)
+        expect(page.locator("#call-summary")).to_contain_text(f"Connected {other}")
+
+    # Media flows both ways: the quality panels count packets.
+    for page in (alice, bob):
+        page.wait_for_function("Number(document.getElementById('q-rx').textContent) > 25",
+                               timeout=STEP_TIMEOUT_MS)
+        expect(page.locator("#q-codec")).to_have_text("opus")
+
+    # Hold and resume from alice's line list; bob's page sees both.
+    alice.click("#lines [data-action=hold]")
+    expect(line(alice)).to_have_attribute("data-held", "true", timeout=STEP_TIMEOUT_MS)
+    expect(line(bob)).to_have_attribute("data-remote-held", "true", timeout=STEP_TIMEOUT_MS)
+    expect(activity(bob)).to_contain_text("alice put the call on hold")
+    alice.click("#lines [data-action=resume]")
+    expect(line(alice)).to_have_attribute("data-held", "false", timeout=STEP_TIMEOUT_MS)
+    expect(line(bob)).to_have_attribute("data-remote-held", "false", timeout=STEP_TIMEOUT_MS)
+
+    # DTMF from the dial pad: RFC 2833 (in the audio), then SIP INFO, which bob's page reports.
+    alice.click("#dialpad [data-digit='1']")
+    alice.click("#dialpad [data-digit='2']")
+    expect(alice.locator("#dtmf-sent")).to_have_text("Sent: 12")
+    expect(activity(alice)).to_contain_text("Sent DTMF 2 (RFC 2833)", timeout=STEP_TIMEOUT_MS)
+    alice.select_option("#dtmf-mode", "INFO")
+    alice.click("#dialpad [data-digit='#']")
+    expect(activity(alice)).to_contain_text("Sent DTMF # (SIP INFO)", timeout=STEP_TIMEOUT_MS)
+    expect(activity(bob)).to_contain_text("alice pressed # (DTMF)", timeout=STEP_TIMEOUT_MS)
+
+    # bob picks another microphone in the middle of the call.
+    bob.select_option("#mic-select", label="Fake Audio Input 1")
+    expect(activity(bob)).to_contain_text("Microphone: Fake Audio Input 1", timeout=STEP_TIMEOUT_MS)
+
+    # Let the charts fill a little, then keep pictures of both softphones in the call.
+    before = [packets_received(alice), packets_received(bob)]
+    alice.wait_for_timeout(2500)
+    after = [packets_received(alice), packets_received(bob)]
+    assert after[0] > before[0] + 20 and after[1] > before[1] + 20, (before, after)  # 50 a second
+    ARTIFACTS.mkdir(exist_ok=True)
+    alice.screenshot(path=ARTIFACTS / "demo-alice-in-call.png", full_page=True)
+    bob.screenshot(path=ARTIFACTS / "demo-bob-in-call.png", full_page=True)
+
+    # alice hangs up; both line lists empty.
+    alice.click("#hangup-btn")
+    for page in (alice, bob):
+        expect(line(page)).to_have_count(0, timeout=STEP_TIMEOUT_MS)
+    expect(activity(bob)).to_contain_text("Call with alice ended (hung up by them)")
+
+    # Blind transfer: alice calls bob again and sends him to carol.
+    dial(alice, "bob")
+    answer(bob, "alice")
+    expect(line(alice)).to_have_attribute("data-status", "confirmed", timeout=STEP_TIMEOUT_MS)
+    expect(alice.locator("#transfer")).to_be_visible()
+    alice.fill("#xfer-target", "carol")
+    alice.click("#xfer-blind")
+    answer(carol, "bob")
+    expect(activity(alice)).to_contain_text("Transferred bob to carol", timeout=STEP_TIMEOUT_MS)
+    expect(line(alice)).to_have_count(0, timeout=STEP_TIMEOUT_MS)
+    for page, other in ((bob, "carol"), (carol, "bob")):
+        expect(line(page)).to_have_count(1, timeout=STEP_TIMEOUT_MS)
+        expect(line(page)).to_have_attribute("data-status", "confirmed", timeout=STEP_TIMEOUT_MS)
+        expect(line(page)).to_contain_text(other)
+    carol.wait_for_function("Number(document.getElementById('q-rx').textContent) > 10",
+                            timeout=STEP_TIMEOUT_MS)
+    carol.screenshot(path=ARTIFACTS / "demo-carol-after-transfer.png", full_page=True)
+    carol.click("#hangup-btn")
+    for page in (bob, carol):
+        expect(line(page)).to_have_count(0, timeout=STEP_TIMEOUT_MS)
+
+    for page in (alice, bob, carol):
+        expect(page.locator("#error")).to_be_hidden()
+    assert not consoles.errors(), "\n".join(consoles.errors())
