@@ -100,8 +100,9 @@ def agent_loader_js(channel_name: str = DEFAULT_CHANNEL) -> str:
         from IPython.display import Javascript, display
         display(Javascript(agent_loader_js()))
     """
-    source = json.dumps(agent_source())
-    channel = json.dumps(channel_name)
+    # "<\/" keeps the snippet whole inside an HTML <script> element too.
+    source = json.dumps(agent_source()).replace("</", "<\\/")
+    channel = json.dumps(channel_name).replace("</", "<\\/")
     return ("(() => { const url = URL.createObjectURL(new Blob([" + source + "], {type: 'text/javascript'}));\n"
             "  return import(url).then((m) => { URL.revokeObjectURL(url);\n"
             "    return (globalThis.webvoiceAgent = m.startAgent({channelName: " + channel + "})).id; }); })()")
@@ -376,20 +377,25 @@ class BridgedMediaBackend:
     def _post(self, message: dict[str, Any]) -> None:
         self._channel.postMessage(_to_js({"wv": PROTOCOL, "bridge": self.bridge_id, **message}))
 
+    def _send(self, op: str, args: dict[str, Any], line_id: str | None, agent: str | None) -> tuple[int, asyncio.Future]:
+        """Post a request now; its answer resolves the future."""
+        if self._closed:
+            raise MediaError("this media backend is closed")
+        request_id = next(self._ids)
+        future = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        self._post({"kind": "request", "agent": agent, "id": request_id, "op": op, "line_id": line_id,
+                    "args": args})
+        return request_id, future
+
     async def _request(self, op: str, args: dict[str, Any], *, line_id: str | None = None,
                        timeout: float | None | bool = True, agent: str | None = None, connect: bool = True) -> Any:
         if connect:
             agent = await self.connect()
-        if self._closed:
-            raise MediaError("this media backend is closed")
         if timeout is True:
             timeout = None if op in _UNBOUNDED else self.op_timeout
-        request_id = next(self._ids)
-        future = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = future
+        request_id, future = self._send(op, args, line_id, agent)
         try:
-            self._post({"kind": "request", "agent": agent, "id": request_id, "op": op, "line_id": line_id,
-                        "args": args})
             if timeout is None:
                 return await future
             try:
@@ -400,15 +406,24 @@ class BridgedMediaBackend:
             self._pending.pop(request_id, None)
 
     def _notify(self, op: str, args: dict[str, Any], line_id: str | None = None) -> None:
-        """Send a request without waiting for its answer; a failure is logged."""
-        task = asyncio.ensure_future(self._request(op, args, line_id=line_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._notified)
+        """Send a request without waiting for its answer (a failure is logged).
 
-    def _notified(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None and not self._closed:
-            log.warning("webvoice: the media agent refused a request: %s", task.exception())
+        Attached, it is posted before this returns, so it keeps its place
+        before any later request (BroadcastChannel keeps one sender's order).
+        """
+        if self._agent is not None:
+            request_id, future = self._send(op, args, line_id, self._agent)
+            future.add_done_callback(lambda f: self._notified(f, request_id))
+        else:
+            task = asyncio.ensure_future(self._request(op, args, line_id=line_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._notified)
+
+    def _notified(self, done: asyncio.Future, request_id: int | None = None) -> None:
+        self._tasks.discard(done)
+        self._pending.pop(request_id, None)
+        if not done.cancelled() and done.exception() is not None and not self._closed:
+            log.warning("webvoice: the media agent refused a request: %s", done.exception())
 
     def _on_message(self, event: Any) -> None:
         try:
@@ -505,8 +520,10 @@ class BridgedMediaBackend:
             raise MediaError("this media backend is closed") if self._closed else ValueError(
                 f"line {line_id!r} already has an open media session in this page")
         self._sessions[line_id] = session
-        if result.get("speaker_warning"):
-            log.warning("line %s: %s", line_id, result["speaker_warning"])
+        speaker_log = result.get("speaker_log")
+        if speaker_log:  # the speaker could not be chosen: the line plays on the default one
+            level = logging.INFO if speaker_log.get("level") == "info" else logging.WARNING
+            log.log(level, "line %s: %s", line_id, speaker_log.get("message"))
         return session
 
     async def list_devices(self) -> list[AudioDevice]:

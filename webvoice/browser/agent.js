@@ -666,17 +666,17 @@ class Agent {
       throw error;
     }
     state.sessions.set(lineId, session);
-    let speakerWarning = null;
+    let speakerLog = null; // the worker logs it (webvoice's logger), as the direct backend would
     if (speaker) {
       try {
         await session.setSpeaker({ device_id: speaker });
       } catch (error) {
-        speakerWarning = error.type === "NotSupportedError"
-          ? `speaker '${speaker}' ignored: this browser cannot choose the speaker`
-          : `playing on the default speaker: ${error.message}`;
+        speakerLog = error.type === "NotSupportedError"
+          ? { level: "info", message: `speaker '${speaker}' ignored: this browser cannot choose the speaker` }
+          : { level: "warning", message: `playing on the default speaker: ${error.message}` };
       }
     }
-    return { element_id: session.audio ? session.audio.id : null, speaker_warning: speakerWarning };
+    return { element_id: session.audio ? session.audio.id : null, speaker_log: speakerLog };
   }
 
   forget(session) {

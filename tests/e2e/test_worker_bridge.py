@@ -1,0 +1,451 @@
+"""The bridged media backend: Python in a Web Worker, WebRTC on the page through agent.js.
+
+The page (tests/support/pages/worker-bridge.html) runs only the agent, loaded
+from the package directory (webvoice/browser/ served at /webvoice-browser/);
+Python runs in a plain module worker (worker-bridge-worker.js) that boots
+Pyodide and the webvoice wheel, as a PyScript worker or a JupyterLite kernel
+would. Real Chromium, fake devices, no mocks: each test opens lines "a" and
+"b" through one BridgedMediaBackend in the worker and connects them to each
+other (offer from a, answer from b, both through the bridge), checking what
+the page's main thread holds with ``page.evaluate``.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+
+import pytest
+
+from tests.support.browser import ConsoleLog
+from tests.support.web import DEFAULT_MOUNTS, REPO, StaticServer
+
+PAGE = "/test-pages/worker-bridge.html"
+
+# Helpers defined in the worker's Python globals, shared by the tests.
+PRELUDE = r'''
+import asyncio, json, time
+import js
+from webvoice._media import DeviceNotFoundError, MediaError, MediaPermissionError, NotSupportedError
+from webvoice.browser._bridge import BridgedMediaBackend, agent_loader_js, agent_source
+from webvoice.browser._env import in_worker
+
+backend = BridgedMediaBackend(timeout=2.0)
+events = {}
+
+
+def recorder(line):
+    events[line] = []
+    return lambda name, data: events[line].append([name, data])
+
+
+async def open_line(line, on=None, **options):
+    options = {"ice_servers": [], "constraints": {}, "microphone": None, "speaker": None, **options}
+    return await (on or backend).open_session(line, on_event=recorder(line), **options)
+
+
+async def wait_for(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def states(line):
+    return [data["state"] for name, data in events[line] if name == "connectionstatechange"]
+
+
+async def receiving(sessions, more_than=0):
+    return all([(await s.get_stats())["inbound"]["packets_received"] > more_than for s in sessions])
+
+
+async def connected_pair():
+    """Lines a and b, connected through the bridge; returns (a, b, offer, answer)."""
+    a = await open_line("a")
+    b = await open_line("b")
+    offer = await a.create_offer()
+    answer = await b.create_answer(offer)
+    await a.apply_answer(answer)
+
+    async def both_connected():
+        return all(states(line)[-1:] == ["connected"] for line in ("a", "b"))
+
+    await wait_for(both_connected, what="both connected")
+    await wait_for(lambda: receiving([a, b]), what="packets both ways")
+    return a, b, offer, answer
+
+
+async def reoffer(offerer, answerer):
+    offer = await offerer.create_offer()
+    answer = await answerer.create_answer(offer)
+    await offerer.apply_answer(answer)
+    return offer, answer
+
+
+async def inbound_growth(session, seconds, key="packets_received"):
+    before = (await session.get_stats())["inbound"][key]
+    await asyncio.sleep(seconds)
+    return (await session.get_stats())["inbound"][key] - before
+
+
+async def settled(session, key, at_most, window=0.5):
+    """Whether the inbound figure grows by at most ``at_most`` over ``window``
+    (for wait_for: audio in flight and jitter buffers drain first)."""
+    return await inbound_growth(session, window, key) <= at_most
+
+
+async def growth(sessions, seconds, key="packets_received"):
+    before = [(await s.get_stats())["inbound"][key] for s in sessions]
+    await asyncio.sleep(seconds)
+    after = [(await s.get_stats())["inbound"][key] for s in sessions]
+    return [y - x for x, y in zip(before, after)]
+
+
+async def error_of(coro):
+    try:
+        await coro
+    except Exception as exc:
+        return type(exc).__name__
+    return None
+'''
+
+# What the page's main thread holds, as seen by the test.
+PAGE_STATE = """() => ({
+    audio: [...document.querySelectorAll("audio")].map((el) => ({
+        id: el.id, line: el.dataset.webvoiceLine, bridge: el.dataset.webvoiceBridge,
+        autoplay: el.autoplay, tracks: el.srcObject ? el.srcObject.getAudioTracks().length : 0})),
+    sessions: window.agent ? window.agent.sessions.map((s) => s.lineId) : [],
+})"""
+
+
+def run_in_worker(page, code: str, *, worker: str = "w1", timeout_s: float = 30):
+    """Run ``code`` in the worker's Pyodide; its last expression, a JSON string,
+    comes back decoded. A Python exception fails the test with its text."""
+    page.evaluate("""([name, code]) => {
+        window.wOutcome = undefined;
+        window.runInWorker(name, code).then(
+            (r) => { window.wOutcome = JSON.stringify({ok: r}); },
+            (e) => { window.wOutcome = JSON.stringify({error: String(e.message || e)}); });
+    }""", [worker, textwrap.dedent(code)])
+    handle = page.wait_for_function("window.wOutcome", timeout=timeout_s * 1000)
+    outcome = json.loads(handle.json_value())
+    if "error" in outcome:
+        raise AssertionError(f"Python in worker {worker} raised:\n{outcome['error']}")
+    return None if outcome["ok"] is None else json.loads(outcome["ok"])
+
+
+def start_worker(page, name: str, timeout_s: float = 60) -> dict:
+    page.evaluate("""(name) => {
+        window.bootOutcome = undefined;
+        window.startWorker(name).then(
+            (t) => { window.bootOutcome = JSON.stringify({ok: t}); },
+            (e) => { window.bootOutcome = JSON.stringify({error: String(e.message || e)}); });
+    }""", name)
+    handle = page.wait_for_function("window.bootOutcome", timeout=timeout_s * 1000)
+    outcome = json.loads(handle.json_value())
+    if "error" in outcome:
+        raise AssertionError(f"worker {name} did not boot:\n{outcome['error']}")
+    run_in_worker(page, PRELUDE + "\njson.dumps(None)", worker=name)
+    return outcome["ok"]
+
+
+@pytest.fixture(scope="module")
+def server(static_server):
+    """The e2e server's mounts, plus the package directory, so the page loads agent.js itself."""
+    with StaticServer({**DEFAULT_MOUNTS, "/webvoice-browser/": REPO / "webvoice" / "browser"}) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def bridge_page(browser, server):
+    context = browser.new_context()
+    page = context.new_page()
+    console = ConsoleLog(page)
+    page.goto(server.url(PAGE))
+    page.wait_for_function("window.pageReady === true")
+    timings = start_worker(page, "w1")
+    print("worker boot (ms):", {k: round(v) for k, v in timings.items()})
+    yield page, console
+    context.close()
+
+
+@pytest.fixture
+def page(bridge_page, request):
+    """The module's page and booted worker; the test's backend is closed after it
+    (every session with it, on the page too) and a fresh one made."""
+    page, console = bridge_page
+    request.node.browser_console = console
+    yield page
+    leftover = run_in_worker(page, """
+        backend.close()
+        proxies = backend.live_proxies
+        backend = BridgedMediaBackend(timeout=2.0)
+        json.dumps(proxies)
+    """)
+    assert leftover == 0
+    page.wait_for_function("window.agent.sessions.length === 0", timeout=5000)
+
+
+def test_two_bridged_lines_connect_through_the_page(page):
+    result = run_in_worker(page, """
+        a, b, offer, answer = await connected_pair()
+        await wait_for(lambda: receiving([a, b], 10), what="packets flowing")
+        grew = await growth([a, b], 0.5)
+        json.dumps({"worker": in_worker(), "has_pc": hasattr(js, "RTCPeerConnection"),
+                    "offer": offer, "answer": answer, "grew": grew, "stats": await a.get_stats(),
+                    "connection": a.connection(), "elements": [a.element_id, b.element_id],
+                    "bridge": backend.bridge_id, "agent": backend.agent_id,
+                    "events_a": sorted({e[0] for e in events["a"]}), "states_b": states("b"),
+                    "candidate": next(e[1] for e in events["a"] if e[0] == "icecandidate")})
+    """)
+    state = page.evaluate(PAGE_STATE)
+    assert result["worker"] is True and result["has_pc"] is False  # really a worker without WebRTC
+    for sdp in (result["offer"], result["answer"]):
+        assert "\r\na=candidate:" in sdp and "telephone-event/8000" in sdp and "a=sendrecv" in sdp
+    assert all(n > 5 for n in result["grew"]), result["grew"]
+    stats = result["stats"]
+    assert stats["outbound"]["packets_sent"] > 0 and stats["inbound"]["bytes_received"] > 0
+    assert stats["codec"] == "audio/opus"
+    assert result["connection"] is None
+    assert result["agent"] == page.evaluate("window.agent.id")
+    assert result["elements"] == ["webvoice-audio-a", "webvoice-audio-b"]
+    assert sorted(el["id"] for el in state["audio"]) == ["webvoice-audio-a", "webvoice-audio-b"]
+    assert all(el["autoplay"] and el["tracks"] == 1 and el["bridge"] == result["bridge"] for el in state["audio"])
+    assert {"icecandidate", "track", "connectionstatechange"} <= set(result["events_a"])
+    assert result["states_b"][-1] == "connected"
+    assert result["candidate"]["candidate"].startswith("candidate:") and result["candidate"]["sdp_mid"] == "0"
+
+
+def test_hold_through_the_bridge(page):
+    """a holds: its offer is sendonly, b answers recvonly and stops sending, so
+    a's inbound stalls, while b receives a's silenced microphone."""
+    result = run_in_worker(page, """
+        a, b, *_ = await connected_pair()
+        a.set_hold(True)  # synchronous: posted now, seen by the next offer
+        held_offer, held_answer = await reoffer(a, b)
+        await wait_for(lambda: settled(a, "packets_received", 1), what="a's inbound stalling")
+        held = await growth([a, b], 1.0)
+        held_energy = await inbound_growth(b, 1.0, "total_audio_energy")
+        a.set_hold(False)
+        resume_offer, _ = await reoffer(a, b)
+        await asyncio.sleep(0.3)
+        resumed = await growth([a, b], 1.0)
+        json.dumps({"held_offer": held_offer, "held_answer": held_answer, "held": held,
+                    "held_energy": held_energy, "resume_offer": resume_offer, "resumed": resumed})
+    """)
+    assert "a=sendonly" in result["held_offer"] and "a=recvonly" in result["held_answer"]
+    a_held, b_held = result["held"]
+    assert a_held <= 2 and b_held > 20, result["held"]
+    assert result["held_energy"] < 1e-6
+    assert "a=sendrecv" in result["resume_offer"]
+    assert all(n > 20 for n in result["resumed"]), result["resumed"]
+
+
+def test_mute_rollback_and_dtmf(page):
+    result = run_in_worker(page, """
+        early = await open_line("early")
+        not_yet = await error_of(early.send_dtmf("1", 100, 70))
+        bad_tone = await error_of(early.send_dtmf("1x", 100, 70))
+        early.close()
+        a, b, *_ = await connected_pair()
+        t0 = time.monotonic()
+        await a.send_dtmf("12#", 100, 70)
+        elapsed = time.monotonic() - t0
+        await wait_for(lambda: inbound_growth(b, 0.3, "total_audio_energy"), what="b hearing a's beeps")
+        loud = await inbound_growth(b, 1.0, "total_audio_energy")
+        a.set_muted(True)
+        await wait_for(lambda: settled(b, "total_audio_energy", loud / 200), what="silence after mute")
+        quiet = await inbound_growth(b, 1.0, "total_audio_energy")
+        a.set_muted(False)
+        a.set_hold(True)
+        await a.create_offer()
+        await a.rollback()  # the peer refused the hold: the agent says we are not held
+        json.dumps({"not_yet": not_yet, "bad_tone": bad_tone, "elapsed": elapsed, "quiet": quiet, "loud": loud,
+                    "held_after_rollback": a.held})
+    """)
+    enabled = page.evaluate("window.agent.sessions.find((s) => s.lineId === 'a').track.enabled")
+    assert result["not_yet"] == "NotSupportedError"
+    assert result["bad_tone"] == "ValueError"
+    # Three tones of 100 ms with 70 ms gaps, reported by "tonechange" on the page; not the time-out.
+    assert 0.4 < result["elapsed"] < 2.0, result["elapsed"]
+    assert result["loud"] > 0 and result["quiet"] < result["loud"] / 100, result  # muted: silence
+    assert result["held_after_rollback"] is False and enabled is True
+
+
+def test_devices_speakers_and_errors(page):
+    result = run_in_worker(page, """
+        before = backend.supports_speaker_selection()
+        devices = await backend.list_devices()
+        changes = []
+        backend.on_devices_changed(lambda: changes.append(1))
+        a = await open_line("a")
+        bogus_speaker = await error_of(a.set_speaker("no-such-speaker"))
+        bogus_mic = await error_of(a.replace_microphone("no-such-microphone"))
+        default = await error_of(a.set_speaker(None))
+        inputs = [d.device_id for d in devices if d.kind == "audioinput"]
+        await a.replace_microphone(inputs[-1])
+        import logging
+        logged = []
+        catcher = logging.Handler()
+        catcher.emit = lambda record: logged.append([record.levelname, record.getMessage()])
+        logging.getLogger("webvoice").addHandler(catcher)
+        s = await open_line("s", speaker="no-such-speaker")  # opens; plays on the default speaker
+        logging.getLogger("webvoice").removeHandler(catcher)
+        s.close()
+        taken = await error_of(open_line("a"))
+        bad_ice = await error_of(open_line("x", ice_servers=["http://example.com"]))
+        json.dumps({"devices": [[d.device_id, d.label, d.kind] for d in devices], "before": before,
+                    "supports": backend.supports_speaker_selection(), "bogus_speaker": bogus_speaker,
+                    "bogus_mic": bogus_mic, "default": default, "wanted": inputs[-1], "taken": taken,
+                    "bad_ice": bad_ice, "logged": logged})
+    """)
+    # A devicechange on the page reaches the worker's handler through the bridge.
+    page.evaluate("navigator.mediaDevices.dispatchEvent(new Event('devicechange'))")
+    changes = run_in_worker(page, """
+        await wait_for(lambda: asyncio.sleep(0, bool(changes)), what="devicechange", timeout=3)
+        backend.on_devices_changed(None)
+        await asyncio.sleep(0.2)
+        json.dumps(len(changes))
+    """)
+    page_side = page.evaluate("""() => ({
+        listening: Boolean(window.agent.deviceListener),
+        device: window.agent.sessions[0].track.getSettings().deviceId})""")
+    print("devices:", result["devices"])
+    assert {kind for _, _, kind in result["devices"]} == {"audioinput", "audiooutput"}
+    assert all(device_id and label for device_id, label, _ in result["devices"])
+    assert result["before"] is True and result["supports"] is True
+    assert result["bogus_speaker"] == "DeviceNotFoundError"
+    assert result["bogus_mic"] == "DeviceNotFoundError"
+    assert result["default"] is None
+    assert page_side["device"] == result["wanted"]
+    assert result["taken"] == "ValueError" and result["bad_ice"] == "ValueError"
+    [(level, message)] = result["logged"]
+    assert level == "WARNING" and message.startswith("line s: playing on the default speaker: setSinkId")
+    assert changes == 1
+    assert page_side["listening"] is False
+
+
+def test_close_releases_the_page_side(page):
+    page.evaluate("window.captured = undefined")
+    run_in_worker(page, """
+        a, b, *_ = await connected_pair()
+        json.dumps(None)
+    """)
+    before = page.evaluate("""() => {
+        window.captured = window.agent.sessions.map((s) => ({pc: s.pc, tracks: s.stream.getTracks()}));
+        return document.querySelectorAll("audio").length; }""")
+    result = run_in_worker(page, """
+        a.close()
+        b.close()
+        a.close()  # twice is fine
+        after_offer = await error_of(a.create_offer())
+        stats = await a.get_stats()
+        await asyncio.sleep(0.2)  # the close messages reach the page
+        again = await open_line("a")  # the line can be opened anew
+        again.close()
+        json.dumps({"after_offer": after_offer, "stats": stats})
+    """)
+    page.wait_for_function("window.agent.sessions.length === 0", timeout=3000)
+    after = page.evaluate("""() => ({
+        audio: document.querySelectorAll("audio").length,
+        pcs: window.captured.map((c) => c.pc.signalingState),
+        tracks: window.captured.flatMap((c) => c.tracks.map((t) => t.readyState))})""")
+    assert before == 2
+    assert after == {"audio": 0, "pcs": ["closed", "closed"], "tracks": ["ended", "ended"]}
+    assert result["after_offer"] == "MediaError"
+    assert result["stats"]["inbound"]["packets_received"] == 0
+
+
+def test_missing_agent_is_not_supported_then_loader_starts_one(page):
+    result = run_in_worker(page, """
+        lonely = BridgedMediaBackend("nobody-listens", timeout=1.0)
+        t0 = time.monotonic()
+        try:
+            await lonely.list_devices()
+            error = None
+        except NotSupportedError as exc:
+            error = str(exc)
+        elapsed = time.monotonic() - t0
+        json.dumps({"error": error, "elapsed": elapsed, "loader": agent_loader_js("nobody-listens"),
+                    "source_ok": "export function startAgent" in agent_source()})
+    """)
+    assert result["error"] and "agent.js" in result["error"] and "nobody-listens" in result["error"]
+    assert 0.9 < result["elapsed"] < 1.6, result["elapsed"]
+    assert result["source_ok"]
+    # The worker's own copy of agent.js (from the wheel) starts an agent on the page.
+    second = page.evaluate(result["loader"])
+    assert second and second != page.evaluate("window.agent.id")
+    found = run_in_worker(page, """
+        lonely = BridgedMediaBackend("nobody-listens", timeout=1.0)
+        x = await open_line("x", on=lonely)
+        agent = lonely.agent_id
+        lonely.close()
+        json.dumps({"agent": agent, "element": x.element_id})
+    """)
+    assert found == {"agent": second, "element": "webvoice-audio-x"}
+    page.evaluate("window.webvoiceAgent.stop()")
+
+
+def test_agent_gone_ends_the_lines_and_a_new_agent_is_found(page):
+    result = run_in_worker(page, """
+        a, b, *_ = await connected_pair()
+        first = backend.agent_id
+        json.dumps(first)
+    """)
+    page.evaluate("""() => { window.agent.stop();
+        window.agent = window.startAgent(); }""")
+    result = run_in_worker(page, """
+        await wait_for(lambda: asyncio.sleep(0, a.closed and b.closed), timeout=3, what="lines lost")
+        lost = [e for e in events["a"] if e[0] == "ended"]
+        offer_error = await error_of(a.create_offer())
+        c = await open_line("c")  # looks for an agent again
+        json.dumps({"lost": lost, "offer_error": offer_error, "agent": backend.agent_id,
+                    "element": c.element_id})
+    """)
+    assert result["lost"] == [["ended", {"reason": "agent"}]]
+    assert result["offer_error"] == "MediaError"
+    assert result["agent"] == page.evaluate("window.agent.id")
+    assert result["element"] == "webvoice-audio-c"
+    assert page.evaluate("document.querySelectorAll('audio').length") == 1  # the stopped agent removed a and b
+
+
+def test_two_workers_share_the_agent_and_a_dead_one_is_cleaned_up(page):
+    """Worker w2 opens line "a" too: no crossed wires (its own element id,
+    its own events); w1's line a calls w2's line a. Then w2 is terminated,
+    as a kernel restart does: its Web Lock is released, and the agent closes
+    its session (microphone stopped, element gone) while w1's stays."""
+    t0 = time.monotonic()
+    start_worker(page, "w2")
+    print(f"second worker boot: {(time.monotonic() - t0) * 1000:.0f} ms")
+    offer = run_in_worker(page, """
+        a = await open_line("a")
+        json.dumps(await a.create_offer())
+    """)
+    answer = run_in_worker(page, f"""
+        a = await open_line("a")
+        json.dumps(await a.create_answer({offer!r}))
+    """, worker="w2")
+    w1 = run_in_worker(page, f"""
+        await a.apply_answer({answer!r})
+        await wait_for(lambda: receiving([a], 10), what="w2's packets")
+        json.dumps(backend.bridge_id)
+    """)
+    w2 = run_in_worker(page, """
+        await wait_for(lambda: receiving([a], 10), what="w1's packets")
+        json.dumps({"bridge": backend.bridge_id, "element": a.element_id, "states": states("a")})
+    """, worker="w2")
+    state = page.evaluate(PAGE_STATE)
+    assert w2["element"] == f"webvoice-audio-{w2['bridge']}-a"
+    assert sorted(el["id"] for el in state["audio"]) == sorted(["webvoice-audio-a", w2["element"]])
+    assert state["sessions"] == ["a", "a"]
+    assert "connected" in w2["states"]
+    page.evaluate("""(bridge) => { window.w2track = window.agent.sessions
+        .find((s) => s.bridge === bridge).track; }""", w2["bridge"])
+
+    page.evaluate("window.terminateWorker('w2')")
+    page.wait_for_function("window.agent.sessions.length === 1", timeout=5000)
+    after = page.evaluate(PAGE_STATE)
+    assert [(el["id"], el["bridge"]) for el in after["audio"]] == [("webvoice-audio-a", w1)]
+    assert page.evaluate("window.w2track.readyState") == "ended"
