@@ -399,20 +399,28 @@ class SipInstance:
     def get_current_speaker(self) -> str | None:
         return self._speaker
 
-    async def set_microphone(self, device_id: str) -> None:
-        """Use this microphone on every live line (``replaceTrack``) and for new calls."""
-        await self._check_device(device_id, "audioinput")
+    def supports_speaker_selection(self) -> bool:
+        """Whether this browser can play calls on a chosen output (``setSinkId``)."""
+        return self._media().supports_speaker_selection()
+
+    async def set_microphone(self, device_id: str | None) -> None:
+        """Use this microphone on every live line (``replaceTrack``) and for new
+        calls; None goes back to the browser's default."""
+        if device_id is not None:
+            await self._check_device(device_id, "audioinput")
         for call in self._live_media_calls():
             await call.media.replace_microphone(device_id)
             if call.is_muted():
                 call.media.set_muted(True)
         self._microphone = device_id
 
-    async def set_speaker(self, device_id: str) -> None:
-        """Play every line, and new ones, on this output (``setSinkId``)."""
+    async def set_speaker(self, device_id: str | None) -> None:
+        """Play every line, and new ones, on this output (``setSinkId``); None goes
+        back to the default output."""
         if not self._media().supports_speaker_selection():
             raise NotSupportedError("this browser cannot choose the speaker (no setSinkId)")
-        await self._check_device(device_id, "audiooutput")
+        if device_id is not None:
+            await self._check_device(device_id, "audiooutput")
         for call in self._live_media_calls():
             await call.media.set_speaker(device_id)
         self._speaker = device_id

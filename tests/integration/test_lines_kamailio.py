@@ -120,6 +120,10 @@ def test_audio_devices(kamailio):
         assert a.get_current_microphone() == "mic-2" and media.sessions[0].log[-1] == "mic:mic-2"
         await a.set_speaker("spk-1")
         assert a.get_current_speaker() == "spk-1" and media.sessions[0].log[-1] == "speaker:spk-1"
+        await a.set_microphone(None)  # back to the default
+        assert a.get_current_microphone() is None and media.sessions[0].log[-1] == "mic:None"
+        await a.set_microphone("mic-2")
+        assert a.supports_speaker_selection()
         with pytest.raises(webvoice.DeviceNotFoundError):
             await a.set_microphone("nope")
         with pytest.raises(webvoice.DeviceNotFoundError):
