@@ -1,0 +1,200 @@
+"""What every benchmark module shares: one Chromium, one static server, one
+Kamailio, and helpers to open the two stacks' pages and call into them.
+
+Every figure is measured in the same run, the same browser and against the
+same Kamailio for webvoice and JsSIP, so the ratios compare like with like.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.support.browser import ConsoleLog, boot_webvoice, launch_chromium  # noqa: E402
+from tests.support.pyrun import py  # noqa: E402
+from tests.support.web import BUILD_WEB, DEFAULT_MOUNTS, StaticServer  # noqa: E402
+
+from bench.jssip_bundle import OUT_DIR as BUILD_BENCH  # noqa: E402
+
+PAGES = REPO / "bench" / "pages"
+MOUNTS = {**DEFAULT_MOUNTS, "/bench/": PAGES, "/bench-build/": BUILD_BENCH}
+WEBVOICE_PAGE = "/bench/webvoice.html"
+JSSIP_PAGE = "/bench/jssip.html"
+JSSIP_BUNDLE_URL = "/bench-build/jssip.js"
+
+# On top of the test flags (headless, fake microphone): exact heap figures for
+# performance.memory, and no throttling of pages that are not in front (the
+# bench keeps several pages open at once; they must all run at full speed).
+BENCH_ARGS = [
+    "--enable-precise-memory-info",
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+
+# Accounts of the Kamailio configuration, split between the phases so that no
+# binding of one phase is around in another.
+USERS = {
+    "webvoice": {"startup": "erin", "caller": "alice", "callee": "bob"},
+    "jssip": {"startup": "frank", "caller": "carol", "callee": "dave"},
+}
+
+_EVAL = """async ([source, arg, ms]) => {
+    const fn = (0, eval)(source);
+    let timer;
+    const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms); });
+    try { return await Promise.race([fn(arg), timeout]); } finally { clearTimeout(timer); }
+}"""
+
+
+def js(page, source: str, arg=None, *, timeout: float = 30.0):
+    """Run the JavaScript function ``source`` (an expression) with ``arg`` in the
+    page, await it, and return its JSON-able result; bounded by ``timeout``."""
+    return page.evaluate(_EVAL, [source, arg, int(timeout * 1000)])
+
+
+def pycall(page, expression: str, *, timeout: float = 30.0):
+    """Evaluate a Python expression (``await`` allowed) in the page's Pyodide."""
+    return py(page, expression, timeout=timeout)
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class StackPage:
+    """A page of one stack: its Playwright page and context, its console."""
+
+    stack: str  # "webvoice" or "jssip"
+    page: object
+    context: object
+    console: ConsoleLog
+    info: dict = field(default_factory=dict)
+
+    def long_tasks(self, start: float, end: float, *, started_within: bool = False) -> dict:
+        """Long tasks overlapping [start, end] (epoch ms); with ``started_within``
+        only those that began in it (for a window that opens inside a task)."""
+        return self.page.evaluate("([a, b, s]) => window.benchLongTasksIn(a, b, s)",
+                                  [start, end, started_within])
+
+    def close(self) -> None:
+        self.context.close()
+
+
+class Env:
+    """Chromium + static server + Kamailio for one benchmark run."""
+
+    def __init__(self, playwright, kamailio) -> None:
+        self.kamailio = kamailio
+        self.server = StaticServer(MOUNTS).start()
+        self.browser = launch_chromium(playwright, extra_args=BENCH_ARGS)
+        self._pages: list[StackPage] = []
+        self.bench_source = (PAGES / "webvoice_bench.py").read_text()
+
+    @property
+    def chromium_version(self) -> str:
+        return self.browser.version
+
+    def close(self) -> None:
+        for p in self._pages:
+            try:
+                p.close()
+            except Exception:  # noqa: BLE001 - closing at the end, best effort
+                pass
+        self.browser.close()
+        self.server.stop()
+
+    def _new_page(self, stack: str) -> StackPage:
+        context = self.browser.new_context()
+        page = context.new_page()
+        sp = StackPage(stack, page, context, ConsoleLog(page))
+        self._pages.append(sp)
+        return sp
+
+    def open_webvoice(self, *, install: str = "micropip") -> StackPage:
+        """A page with Pyodide booted and webvoice installed and imported, the
+        bench helpers loaded. ``install="direct"``: the wheel is loaded with
+        pyodide.loadPackage() instead of micropip."""
+        sp = self._new_page("webvoice")
+        path = WEBVOICE_PAGE + ("?install=direct" if install == "direct" else "")
+        boot = boot_webvoice(sp.page, self.server, path=path)
+        sp.info = {"version": boot.version, "timings": boot.timings,
+                   "windows": sp.page.evaluate("window.benchBootWindows")}
+        py(sp.page, self.bench_source)
+        return sp
+
+    def open_jssip(self) -> StackPage:
+        """A page with JsSIP loaded (the load timed in the page)."""
+        sp = self._new_page("jssip")
+        sp.page.goto(self.server.url(JSSIP_PAGE))
+        sp.page.wait_for_function("window.benchReady === true", timeout=30000)
+        load = js(sp.page, "(src) => window.benchLoadJsSIP(src)", JSSIP_BUNDLE_URL)
+        sp.info = {"version": load["version"], "load": load}
+        return sp
+
+    # --- UAs ------------------------------------------------------------------------
+    def start_ua(self, sp: StackPage, user: str) -> dict:
+        """Register ``user`` from the page; returns the epoch window {t0, t1}."""
+        k = self.kamailio
+        args = {"user": user, "password": k.users[user], "wsUrl": k.ws_url, "domain": k.domain}
+        if sp.stack == "jssip":
+            return js(sp.page, "(a) => window.benchStartUA(a)", args)
+        return pycall(sp.page, f"await start_ua(**{_py_kwargs(args)})")
+
+    def stop_ua(self, sp: StackPage) -> None:
+        if sp.stack == "jssip":
+            js(sp.page, "() => window.benchStopUA()", timeout=10)
+        else:
+            pycall(sp.page, "await stop_ua()", timeout=10)
+
+    def call(self, sp: StackPage, user: str, *, timeout: float = 30.0) -> dict:
+        target = f"sip:{user}@{self.kamailio.domain}"
+        if sp.stack == "jssip":
+            return js(sp.page, "(a) => window.benchCall(a)", {"target": target}, timeout=timeout)
+        return pycall(sp.page, f"await call({target!r})", timeout=timeout)
+
+    def live_calls(self, sp: StackPage) -> int:
+        if sp.stack == "jssip":
+            return sp.page.evaluate("window.benchLiveCalls()")
+        return pycall(sp.page, "live_calls()")
+
+    def hang_up(self, sp: StackPage) -> None:
+        if sp.stack == "jssip":
+            sp.page.evaluate("window.benchHangUp()")
+        else:
+            pycall(sp.page, "hang_up()")
+
+    def wait_idle(self, *pages: StackPage, timeout: float = 15.0) -> None:
+        """Until no page has a call left (BYE and its answer done on both ends)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            live = {sp.stack + str(i): self.live_calls(sp) for i, sp in enumerate(pages)}
+            if not any(live.values()):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"calls still up after {timeout} s: {live}")
+            time.sleep(0.05)
+
+
+def _py_kwargs(args: dict) -> str:
+    return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in {
+        "user": args["user"], "password": args["password"],
+        "ws_url": args["wsUrl"], "domain": args["domain"]}.items()) + "}"
+
+
+def dump(obj) -> str:
+    return json.dumps(obj, indent=2, sort_keys=False)

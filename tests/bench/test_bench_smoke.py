@@ -1,0 +1,85 @@
+"""The benchmark command runs end to end: ``bench/run.py --quick``.
+
+Tiny iteration counts, one call, two lines: the figures it produces mean
+nothing and are not judged here (never a timed assertion). What is checked is
+that every figure is there, for both stacks, as numbers, that no part failed,
+and that the table names each figure.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.kamailio_server import require_kamailio
+from tests.support.web import BUILD_WEB, REPO
+
+
+def _number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _keys(obj: dict, path: str, *keys: str) -> None:
+    for key in keys:
+        assert key in obj, f"{path} has no {key!r}: {sorted(obj)}"
+
+
+def test_bench_quick_run_produces_every_figure(tmp_path):
+    require_kamailio()
+    if not (BUILD_WEB / "wheels" / "index.json").exists():
+        pytest.fail(f"{BUILD_WEB} is not assembled: run `make assets` first")
+    out = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--json", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"bench/run.py failed:\n{proc.stdout}\n{proc.stderr}"
+    results = json.loads(out.read_text())
+    assert results["errors"] == {}
+
+    env = results["environment"]
+    _keys(env, "environment", "chromium", "pyodide", "webvoice", "jssip", "cpus")
+    assert env["jssip"].startswith("3.13.")
+
+    figures = results["figures"]
+    _keys(figures, "figures", "parse", "call_setup", "startup", "long_tasks", "lines")
+
+    parse = figures["parse"]["messages"]
+    _keys(parse, "parse", "INVITE", "200 OK")
+    for name, m in parse.items():
+        for key in ("webvoice_pyodide_us", "jssip_us", "ratio", "webvoice_frame_path_us", "webvoice_cpython_us"):
+            assert _number(m[key]) and m[key] > 0, (name, key, m.get(key))
+        assert isinstance(m["goal_met"], bool)
+
+    calls = figures["call_setup"]
+    for stack in ("webvoice", "jssip"):
+        assert _number(calls[stack]["median_ms"]) and calls[stack]["median_ms"] > 0
+        _keys(calls[stack]["long_tasks"], f"call_setup.{stack}.long_tasks", "count", "longest_ms")
+    assert _number(calls["ratio"]) and isinstance(calls["goal_met"], bool)
+
+    startup = figures["startup"]
+    for key in ("load_pyodide_ms", "load_micropip_ms", "install_webvoice_ms", "import_webvoice_ms",
+                "register_ms", "share_ms"):
+        assert _number(startup["webvoice"]["median"][key]), key
+        assert _number(startup["webvoice_direct"]["median"][key]), key
+    for key in ("load_ms", "register_ms", "total_ms"):
+        assert _number(startup["jssip"]["median"][key]), key
+    assert isinstance(startup["goal_met"], bool)
+
+    long_tasks = figures["long_tasks"]
+    for phase in ("registration", "call_setup"):
+        for stack in ("webvoice", "jssip"):
+            _keys(long_tasks[phase][stack], f"long_tasks.{phase}.{stack}", "count", "longest_ms")
+
+    lines = figures["lines"]
+    for stack in ("webvoice", "jssip"):
+        for key in ("cpu_setup_ms_per_line", "script_setup_ms_per_line", "cpu_idle_ms_per_line_per_s",
+                    "js_heap_kib_per_line", "total_heap_kib_per_line"):
+            assert _number(lines[stack][key]), (stack, key)
+    assert _number(lines["webvoice"]["python_heap_kib_per_line"])
+
+    for heading in ("1. SIP parsing", "2. Call setup", "3. Start-up", "4. Main-thread long tasks",
+                    "5. 2 simultaneous lines"):
+        assert heading in proc.stdout, f"the table has no {heading!r}:\n{proc.stdout}"
