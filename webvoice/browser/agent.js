@@ -36,7 +36,7 @@ export const PROTOCOL = 1;
 export const DEFAULT_CHANNEL = "webvoice-media";
 
 // The direct backend's ICE wait (webvoice/browser/_media.py: HOST_GRACE, GATHER_LIMIT).
-const HOST_GRACE_MS = 300;
+const HOST_GRACE_MS = 30;
 const GATHER_LIMIT_MS = 1500;
 const DTMF_TONES = /^[0-9A-Da-d#*,]+$/;
 const DTMF_DURATION = [40, 6000];
