@@ -17,7 +17,9 @@ What the HTTP server serves (nothing comes from a CDN or the network):
                          at each request (a rebuilt wheel needs no restart)
     /demo-config.json    the SIP server the page should use: ws_url, realm,
                          and the demo users with their passwords
-    /lite/               (later) the JupyterLite site, see LITE below
+    /lite/               build/lite/: the JupyterLite site (tools/build_lite.py),
+                         whose Pyodide kernel loads /pyodide/ from here; its
+                         demo notebook is at LITE_NOTEBOOK
 
     python3 demo/serve.py [--port 8000] [--ws-port 5066] [--sip-port 5067]
 
@@ -55,9 +57,11 @@ from tools.kamailio.server import (
 DEMO = ROOT / "demo"
 WEB = ROOT / "build" / "web"
 WHEEL_INDEX = WEB / "wheels" / "index.json"
-# The JupyterLite site (a later part of "Where users run it") will be built
-# into build/lite/ and served at /lite/; until then the mount is skipped.
+# The JupyterLite site (tools/build_lite.py, run by `make setup`), mounted
+# at /lite/ when built. It must share this origin with build/web: its kernel
+# loads Pyodide from /pyodide/ and the demo settings from /demo-config.json.
 LITE = ROOT / "build" / "lite"
+LITE_NOTEBOOK = "/lite/notebooks/index.html?path=webvoice-demo.ipynb"
 
 DEMO_USERS = ("alice", "bob", "carol", "dave")
 DEFAULT_HTTP_PORT = 8000
@@ -93,18 +97,30 @@ def mounts() -> dict[str, Path]:
         "/pyodide/": WEB / "pyodide",
         "/pyscript/": WEB / "pyscript",
         "/wheels/": WEB / "wheels",
+        "/webvoice/": WEB / "webvoice",  # the media agent for Python in a worker
     }
     if LITE.is_dir():
         table["/lite/"] = LITE
     return table
 
 
-def pyscript_config() -> dict:
-    """demo/pyscript.json with the current webvoice wheel added to its packages."""
-    config = json.loads((DEMO / "pyscript.json").read_text())
+def pyscript_config(source: Path | None = None) -> dict:
+    """demo/pyscript.json (or ``source``) with the current webvoice wheel added."""
+    config = json.loads((source or DEMO / "pyscript.json").read_text())
     wheel = json.loads(WHEEL_INDEX.read_text())["wheel"]
     config["packages"] = [*config.get("packages", []), f"/wheels/{wheel}"]
     return config
+
+
+def worker_pyscript_config(origin: str) -> dict:
+    """The PyScript worker's config: absolute URLs, since a worker's base is not the page's."""
+    config = pyscript_config(DEMO / "worker" / "pyscript.json")
+    config["interpreter"] = origin + config["interpreter"]
+    config["packages"] = [origin + p if p.startswith("/") else p for p in config["packages"]]
+    return config
+
+
+worker_pyscript_config.wants_origin = True  # type: ignore[attr-defined]
 
 
 def demo_config(kamailio: KamailioServer) -> dict:
@@ -127,16 +143,24 @@ def make_handler(routes: dict[str, Path], dynamic: dict[str, Callable[[], dict]]
         def do_GET(self) -> None:
             path = urllib.parse.urlsplit(self.path).path
             if path in dynamic:
-                self._send_json(dynamic[path]())
+                self._send_json(self._document(path))
             else:
                 super().do_GET()
 
         def do_HEAD(self) -> None:
             path = urllib.parse.urlsplit(self.path).path
             if path in dynamic:
-                self._send_json(dynamic[path](), head=True)
+                self._send_json(self._document(path), head=True)
             else:
                 super().do_HEAD()
+
+        def _document(self, path: str) -> dict:
+            """A dynamic document; those that need this server's own origin (a
+            worker resolves no relative URL) take it from the Host header."""
+            make = dynamic[path]
+            if getattr(make, "wants_origin", False):
+                return make(f"http://{self.headers.get('Host') or f'{HOST}:{self.server.server_address[1]}'}")
+            return make()
 
         def _send_json(self, document: dict, head: bool = False) -> None:
             body = (json.dumps(document, indent=1) + "\n").encode()
@@ -225,7 +249,7 @@ def print_welcome(base_url: str, kamailio: KamailioServer) -> None:
         f"  SIP server:  {kamailio.ws_url}  (realm {DOMAIN}, Kamailio pid {kamailio.pid})",
     ]
     if LITE.is_dir():
-        lines.append(f"  JupyterLite: {base_url}/lite/")
+        lines.append(f"  JupyterLite: {base_url}/lite/  (the demo notebook: {base_url}{LITE_NOTEBOOK})")
     lines += ["", "  Demo users (any two, in two browser windows):"]
     lines += [f"    {name:<{width}}  password {TEST_USERS[name]}" for name in DEMO_USERS]
     lines += ["", "Press Ctrl-C to stop.", ""]
@@ -244,6 +268,7 @@ def serve(port: int, ws_port: int, sip_port: int) -> int:
         kamailio = start_kamailio(ws_port, sip_port)
         try:
             dynamic["/pyscript.json"] = pyscript_config
+            dynamic["/worker/pyscript.json"] = worker_pyscript_config
             dynamic["/demo-config.json"] = lambda: demo_config(kamailio)
             serving.start()
             print_welcome(f"http://{HOST}:{httpd.server_address[1]}", kamailio)

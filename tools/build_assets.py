@@ -17,6 +17,9 @@ build/web/pyodide/
 build/web/wheels/webvoice-<version>-py3-none-any.whl and index.json
     For ``micropip.install(url)`` (PyScript, JupyterLite, our boot page);
     index.json names the current wheel so pages need not hard-code a version.
+build/web/webvoice/agent.js
+    The main-thread media agent that webvoice drives from a Web Worker (a
+    PyScript worker, a JupyterLite kernel); the same file ships in the wheel.
 build/web/pyscript/
     PyScript's browser bundle (``dist/`` of the npm package @pyscript/core):
     ``core.js`` and ``core.css`` for ``<script type="py">`` pages such as the
@@ -241,6 +244,10 @@ def main() -> int:
     (wheels / "index.json").write_text(json.dumps(index, indent=1) + "\n")
 
     shutil.copytree(PYSCRIPT_NPM / "dist", tmp / "pyscript")
+    # The media agent for Python in a Web Worker: a page loads it on its main
+    # thread (<script type="module" src="/webvoice/agent.js?start">).
+    (tmp / "webvoice").mkdir()
+    shutil.copy2(ROOT / "webvoice" / "browser" / "agent.js", tmp / "webvoice" / "agent.js")
     pyscript_version = json.loads((PYSCRIPT_NPM / "package.json").read_text())["version"]
 
     shutil.rmtree(WEB, ignore_errors=True)
