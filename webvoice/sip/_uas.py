@@ -90,7 +90,9 @@ def response_for_parse_error(error: SipParseError) -> Response | None:
     """The response to a request the parser refused, when one can be routed.
 
     It needs the request's Via (to know where the response goes); From, To,
-    Call-ID and CSeq are copied when readable, first occurrence only. A
+    Call-ID and CSeq are copied, first occurrence only: parsed when they can
+    be, else as the sender wrote them (its own line, already checked for
+    control characters), so that it can still match the answer. A
     ``Warning: 399`` carries the parser's reason, for the sender's logs.
     Nothing is answered for responses, for ACK, or without a readable Via.
     """
@@ -104,7 +106,9 @@ def response_for_parse_error(error: SipParseError) -> Response | None:
         try:
             values = parse_header_values(name, raw)
         except SipParseError:
-            continue
+            if name == "Via":
+                continue
+            values = [raw]  # echoed as written: the sender's own bytes
         seen.add(name)
         items.extend((name, v) for v in values)
     if "Via" not in seen:

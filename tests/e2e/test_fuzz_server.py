@@ -1,0 +1,190 @@
+"""A hostile server: over a thousand malformed and random SIP messages at a UA in Chromium.
+
+The server in this test accepts the UA's REGISTER (200 OK), then sends 1,200
+frames made from valid requests and the RFC 4475 torture messages by seeded
+mutation (flipped, inserted and deleted octets, duplicated and truncated
+pieces, oversized and empty frames). Afterwards the UA must be registered and
+usable (it answers a final OPTIONS), nothing must have escaped as an uncaught
+error in the page, and every request the parser refuses but can route a
+response for must have been answered 400 (505 for a bad version).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import random
+import re
+import threading
+import time
+
+import pytest
+from websockets.sync.server import serve
+
+from tests.support.browser import ConsoleLog, boot_webvoice
+from tests.support.pyrun import py
+from webvoice.sip import Request, SipParseError, parse_message, response_for_parse_error
+
+CORPUS = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "rfc4475"
+COUNT = 1200
+
+
+def valid_seeds() -> list[bytes]:
+    common = ("Via: SIP/2.0/WS fuzz.invalid;branch=z9hG4bK{b}\r\nMax-Forwards: 70\r\n"
+              "From: <sip:fuzzer@webvoice.test>;tag=f{b}\r\nTo: <sip:alice@webvoice.test>{totag}\r\n"
+              "Call-ID: fuzz-{b}\r\nCSeq: 1 {m}\r\n")
+    sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n"
+    seeds = []
+    for method, totag, body, ctype in (
+        ("OPTIONS", "", "", None), ("INVITE", "", sdp, "application/sdp"), ("MESSAGE", "", "hi", "text/plain"),
+        ("INFO", ";tag=x1", "Signal=5\r\nDuration=100\r\n", "application/dtmf-relay"), ("BYE", ";tag=x2", "", None),
+        ("NOTIFY", ";tag=x3", "SIP/2.0 200 OK\r\n", "message/sipfrag"),
+    ):
+        head = f"{method} sip:alice@webvoice.test SIP/2.0\r\n" + common.format(b="{b}", totag=totag, m=method)
+        if ctype:
+            head += f"Content-Type: {ctype}\r\n"
+        seeds.append((head + f"Content-Length: {len(body)}\r\n\r\n" + body).encode())
+    seeds.append(b"SIP/2.0 200 OK\r\nVia: SIP/2.0/WS other.invalid;branch=z9hG4bKstray\r\nFrom: <sip:a@b>;tag=1\r\n"
+                 b"To: <sip:c@d>;tag=2\r\nCall-ID: stray\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
+    return seeds
+
+
+def fuzz_messages(count: int, seed: int = 4475) -> list[bytes]:
+    rng = random.Random(seed)
+    seeds = valid_seeds() + [p.read_bytes() for p in sorted(CORPUS.glob("*.dat"))]
+    out = []
+    for i in range(count):
+        # A branch of its own for every frame, so that each answer can be matched.
+        data = bytearray(rng.choice(seeds).replace(b"{b}", str(i).encode()).replace(b"branch=", b"branch=u%d-" % i, 1))
+        kind = rng.random()
+        if kind < 0.05:
+            data = bytearray(rng.randbytes(rng.randint(0, 400)))
+        elif kind < 0.07:
+            data = bytearray(data + b"X-Pad: " + b"a" * 70000 + b"\r\n")
+        elif kind < 0.08:
+            data = bytearray(b"\r\n" * rng.randint(0, 3))
+        else:
+            for _ in range(rng.randint(0, 6)):
+                at = rng.randrange(max(1, len(data)))
+                action = rng.random()
+                if action < 0.3:
+                    data[at] = rng.randrange(256)
+                elif action < 0.55:
+                    data[at:at] = rng.choice([b"\r\n", b",", b";", b"<", b">", b'"', b"\\", b":", b" ", b"\x00", b"%",
+                                              b"\r\nVia: SIP/2.0/WS x;branch=z9hG4bKdup\r\n", b"\r\nContent-Length: 5"])
+                elif action < 0.8:
+                    del data[at:at + rng.randint(1, 30)]
+                else:
+                    end = min(len(data), at + rng.randint(1, 60))
+                    data[at:at] = data[at:end]
+        out.append(bytes(data))
+    return out
+
+
+def expected_refusals(messages: list[bytes]) -> dict[str, int]:
+    """Branch -> status for each refused request a response can be routed for."""
+    expected = {}
+    for data in messages:
+        try:
+            parse_message(data)
+        except SipParseError as exc:
+            answer = response_for_parse_error(exc)
+            if answer is not None and answer.top_via is not None and answer.top_via.branch:
+                expected[answer.top_via.branch] = answer.status_code
+    return expected
+
+
+class HostileServer:
+    def __init__(self, messages: list[bytes]) -> None:
+        self.messages = messages
+        self.received: list[bytes] = []
+        self.registered = threading.Event()
+        self.go = threading.Event()
+        self.done = threading.Event()
+        self.errors: list[str] = []
+        self._server = serve(self._handler, "127.0.0.1", 0, subprotocols=["sip"], max_size=2**20)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._thread.join(5)
+
+    def _handler(self, ws) -> None:
+        try:
+            for frame in ws:
+                data = frame.encode() if isinstance(frame, str) else frame
+                self.received.append(data)
+                if data.startswith(b"REGISTER "):
+                    request = parse_message(data)
+                    contact = request.contact.with_params(expires="600")
+                    ws.send(bytes(request.response(200, to_tag="reg", headers=[("Contact", contact)])).decode())
+                    self.registered.set()
+                    break
+            reader = threading.Thread(target=self._read, args=(ws,), daemon=True)
+            reader.start()
+            self.go.wait(60)
+            for data in self.messages:
+                try:
+                    ws.send(data.decode("utf-8"))
+                except UnicodeDecodeError:
+                    ws.send(data)
+            ws.send("OPTIONS sip:alice@webvoice.test SIP/2.0\r\nVia: SIP/2.0/WS fuzz.invalid;branch=z9hG4bKfinal\r\n"
+                    "Max-Forwards: 70\r\nFrom: <sip:fuzzer@webvoice.test>;tag=end\r\nTo: <sip:alice@webvoice.test>\r\n"
+                    "Call-ID: fuzz-final\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+            reader.join(60)
+        except Exception as exc:  # noqa: BLE001  (reported by the test)
+            self.errors.append(repr(exc))
+
+    def _read(self, ws) -> None:
+        for frame in ws:
+            data = frame.encode() if isinstance(frame, str) else frame
+            self.received.append(data)
+            if b"branch=z9hG4bKfinal" in data and data.startswith(b"SIP/2.0 "):
+                self.done.set()
+
+
+def test_ua_survives_a_thousand_hostile_messages(page, static_server):
+    messages = fuzz_messages(COUNT)
+    expected = expected_refusals(messages)
+    assert len(messages) >= 1000 and len(expected) >= 100  # the test really exercises refusals
+    server = HostileServer(messages)
+    console: ConsoleLog = page.console if hasattr(page, "console") else ConsoleLog(page)
+    try:
+        boot_webvoice(page, static_server)
+        py(page, f"""
+import asyncio, logging, webvoice
+class Errors(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.records = []
+    def emit(self, record):
+        self.records.append(self.format(record))
+errors = Errors()
+logging.getLogger("webvoice").addHandler(errors)
+sip = webvoice.create_sip_instance(sip_login="alice", sip_password="x", realm="webvoice.test",
+                                   ws_url={server.url!r})
+await sip.register()
+""")
+        assert server.registered.wait(10)
+        server.go.set()
+        assert server.done.wait(120), "the UA did not answer the final OPTIONS"
+        state = py(page, "{'registered': sip.is_registered(), 'connected': sip.is_connected(), 'errors': errors.records}")
+        assert state["registered"] and state["connected"], state
+        assert state["errors"] == [], state["errors"]
+        assert not [line for line in console.lines if line.startswith("[pageerror]")], str(console)
+        # Status and branch read from the raw frames: a 400 to a request whose
+        # From or CSeq was garbage carries that garbage back, by design.
+        answers = {}
+        for data in server.received:
+            status = re.match(rb"SIP/2\.0 ([0-9]{3}) ", data)
+            branch = re.search(rb"(?im)^(?:via|v)[ \t]*:[^\r\n]*?;[ \t]*branch=([^;,\s]+)", data)
+            if status and branch:
+                answers.setdefault(branch.group(1).decode("utf-8", "surrogateescape"), int(status.group(1)))
+        missing = {b: s for b, s in expected.items() if answers.get(b) != s}
+        assert not missing, f"{len(missing)} refused requests not answered as expected, e.g. {list(missing.items())[:5]}"
+        assert answers.get("z9hG4bKfinal") == 200
+        assert not server.errors, server.errors
+    finally:
+        server.close()
