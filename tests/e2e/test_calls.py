@@ -60,14 +60,15 @@ def audio_state():
 """
 
 
-def make_phone(browser, server, sip_server, user, *, permissions=True):
+def make_phone(browser, server, sip_server, user, **options):
+    """A page with webvoice registered as ``user``; ``options`` go to create_sip_instance."""
     context = browser.new_context()
     page = context.new_page()
     page.console = ConsoleLog(page)
     boot_webvoice(page, server)
     py(page, PHONE)
     args = {"sip_login": user, "sip_password": sip_server.users[user], "ws_url": sip_server.ws_url,
-            "realm": sip_server.domain}
+            "realm": sip_server.domain, **options}
     py(page, f"""
 sip = webvoice.create_sip_instance(**json.loads({json.dumps(json.dumps(args))}))
 sip.on_incoming_call(on_incoming)

@@ -1,0 +1,39 @@
+"""Faults with real media: the SIP server dies during a call and comes back.
+
+Audio keeps flowing while the server is gone (media does not pass through
+it), both pages reconnect and register again by themselves, and a BYE
+afterwards still ends the call on both sides.
+"""
+
+from __future__ import annotations
+
+from tests.e2e.test_calls import make_phone
+from tests.support.kamailio_server import fresh_kamailio  # noqa: F401  (fixture)
+from tests.support.pyrun import py
+
+FAST = {"connection_recovery_min_interval": 0.3, "connection_recovery_max_interval": 1.5}
+
+
+def test_server_killed_during_a_call(browser, static_server, fresh_kamailio):
+    server = fresh_kamailio
+    a = make_phone(browser, static_server, server, "alice", ua_config=FAST)
+    b = make_phone(browser, static_server, server, "bob", ua_config=FAST)
+    try:
+        py(b, "mode['answer'] = 'accept'")
+        py(a, "call = await sip.call('bob', {n: record(n) for n in CALL_EVENTS})\nawait wait_for(call.is_established)")
+        py(b, "await wait_for(lambda: incoming and incoming[-1].call.is_established())\nbcall = incoming[-1].call")
+        server.kill()
+        py(a, "await wait_for(lambda: not sip.is_connected())")
+        # media does not pass through the SIP server: audio keeps flowing both ways
+        assert py(a, "await inbound_growth(call)") > 20
+        assert py(b, "await inbound_growth(bcall)") > 20
+        server.restart()
+        for page in (a, b):
+            py(page, "await wait_for(sip.is_registered, timeout=15)")
+        assert server.lookup("alice") and server.lookup("bob")
+        py(a, "await asyncio.sleep(0.5)\ncall.terminate()\nawait wait_for(call.is_ended)")
+        py(b, "await wait_for(bcall.is_ended)")
+        assert [e for e in py(b, "events") if e[0] == "ended"][0][1] == "Bye"
+    finally:
+        for page in (a, b):
+            page.context.close()
