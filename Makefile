@@ -1,8 +1,11 @@
 # webvoice build and test entry points.  CI runs `make test` (.ci/run).
 #
-#   make setup     install dependencies (tools/install_deps.sh) and assemble
-#                  build/web (tools/build_assets.py)
+#   make setup     install dependencies (tools/install_deps.sh), assemble
+#                  build/web (tools/build_assets.py) and build the JupyterLite
+#                  site build/lite (tools/build_lite.py; skipped when nothing
+#                  it reads changed)
 #   make assets    rebuild the webvoice wheel and build/web only
+#   make lite      build/web, then the JupyterLite site (LITE_ARGS="--force")
 #   make test      setup, then all test tiers (tools/run_tests.sh)
 #   make test-cpython | test-pyodide | test-e2e    one tier, after setup
 #   make bench     setup, then webvoice against JsSIP side by side (bench/run.py;
@@ -14,16 +17,20 @@
 
 PYTHON := .venv/bin/python
 
-.PHONY: setup deps assets test test-cpython test-pyodide test-e2e bench clean
+.PHONY: setup deps assets lite test test-cpython test-pyodide test-e2e bench clean
 
 setup: deps
 	$(PYTHON) tools/build_assets.py
+	$(PYTHON) tools/build_lite.py
 
 deps:
 	bash tools/install_deps.sh
 
 assets:
 	$(PYTHON) tools/build_assets.py
+
+lite: assets
+	$(PYTHON) tools/build_lite.py $(LITE_ARGS)
 
 test: setup
 	bash tools/run_tests.sh

@@ -1,0 +1,300 @@
+"""The JupyterLite site (build/lite, tools/build_lite.py): the demo notebook calls a page, offline.
+
+``demo/serve.py`` runs as ``make demo`` runs it (its own Kamailio, build/web at
+/, the site at /lite/), on free ports. A plain page boots webvoice on its main
+thread (tests/support/pages/boot.html) and signs in as bob, answering every
+call. Then Chromium opens lite/files/webvoice-demo.ipynb in JupyterLite's
+Notebook app and the test runs its cells one by one through the page's
+JupyterLab application (``window.jupyterapp``, exposed by the site's
+``exposeAppInBrowser``), the way Shift+Enter would: the Pyodide kernel (a Web
+Worker) installs webvoice and the phone widget from the site's own piplite
+index, registers alice, shows the phone (whose front end starts webvoice's
+media agent on the page), calls bob, and charts the call's RTP figures; bob's
+page must receive alice's audio. The phone's Hang up button ends the call, its
+Call button places another, and the last cell hangs up and signs out. Nothing
+may be fetched from off this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support.browser import ConsoleLog, boot_webvoice
+from tests.support.kamailio_server import require_kamailio
+from tests.support.pyrun import py
+from tests.support.web import BUILD_WEB, StaticServer
+
+REPO = Path(__file__).resolve().parents[2]
+SERVE = REPO / "demo" / "serve.py"
+LITE = REPO / "build" / "lite"
+ARTIFACTS = REPO / "test-artifacts"
+NOTEBOOK = "webvoice-demo.ipynb"
+NOTEBOOK_PATH = f"/lite/notebooks/index.html?path={NOTEBOOK}"
+APP_TIMEOUT_MS = 60_000
+KERNEL_TIMEOUT_MS = 90_000  # Pyodide, then IPython and friends from the piplite index
+CELL_TIMEOUT_S = 60
+STEP_TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """demo/serve.py on free ports, with the site built; yields its base URL and SIP URL."""
+    require_kamailio()
+    if not (LITE / "jupyter-lite.json").exists():
+        pytest.fail(f"{LITE} is not built: run `make setup` (tools/build_lite.py)")
+    if not (BUILD_WEB / "wheels" / "index.json").exists():
+        pytest.fail(f"{BUILD_WEB} is not assembled: run `make setup`")
+    process = subprocess.Popen(
+        [sys.executable, str(SERVE), "--port", "0", "--ws-port", "0", "--sip-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, start_new_session=True)
+    lines: queue.Queue = queue.Queue()
+
+    def pump() -> None:
+        for line in process.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    output: list[str] = []
+    found: dict[str, str] = {}
+    deadline = time.monotonic() + 30
+    while len(found) < 3 and time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if line is None:
+            break
+        output.append(line)
+        for key, pattern in (("base", r"Softphone:\s+(http://\S+)/"), ("ws", r"SIP server:\s+(ws://\S+)"),
+                             ("lite", r"JupyterLite:\s+(http://\S+/lite/)")):
+            if m := re.search(pattern, line):
+                found[key] = m.group(1)
+    if len(found) < 3:
+        process.kill()
+        pytest.fail("demo/serve.py did not start with the JupyterLite site:\n" + "\n".join(output))
+    yield found
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, "\n".join(output)
+
+
+def get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read()
+
+
+def test_the_site_is_served_and_offline(demo):
+    base = demo["base"]
+    assert demo["lite"] == base + "/lite/"
+    status, body = get(base + "/lite/")
+    assert status == 200 and b"<html" in body.lower()
+    config = json.loads(get(base + "/lite/jupyter-lite.json")[1])["jupyter-config-data"]
+    kernel = config["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    # The kernel's Pyodide is this server's (build/web/pyodide), and PyPI is never asked.
+    assert kernel["pyodideUrl"] == "/pyodide/pyodide.mjs" and kernel["disablePyPIFallback"] is True
+    assert get(base + kernel["pyodideUrl"])[0] == 200
+    index = json.loads(get(base + "/lite/pypi/all.json")[1])
+    for name in ("webvoice", "webvoice-widget", "anywidget", "ipywidgets", "ipython"):
+        assert name in index, name
+        (release,) = [r for rs in index[name]["releases"].values() for r in rs]
+        assert get(base + "/lite/pypi/" + release["url"].removeprefix("./"))[0] == 200
+    names = {ext["name"] for ext in config["federated_extensions"]}
+    assert {"@jupyterlite/pyodide-kernel-extension", "@jupyter-widgets/jupyterlab-manager", "anywidget"} <= names
+    assert get(base + f"/lite/files/{NOTEBOOK}")[0] == 200
+    assert get(base + "/demo-config.json")[0] == 200
+
+
+# --- the notebook -----------------------------------------------------------------------------------
+
+_RUN_CELL = """async ([id, timeoutMs]) => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const notebook = panel.content;
+    const index = notebook.widgets.findIndex((cell) => cell.model.id === id);
+    if (index < 0) return {error: `no cell ${id}`};
+    notebook.activeCellIndex = index;
+    const started = performance.now();
+    const run = window.jupyterapp.commands.execute("notebook:run-cell");
+    const timeout = new Promise((resolve) => setTimeout(() => resolve("timeout"), timeoutMs));
+    const outcome = await Promise.race([run, timeout]);
+    const cell = notebook.widgets[index];
+    return {outcome: outcome === "timeout" ? "timeout" : "done", ms: performance.now() - started,
+            count: cell.model.executionCount, outputs: cell.model.outputs.toJSON()};
+}"""
+
+
+class Notebook:
+    """The demo notebook open in JupyterLite's Notebook app, run cell by cell."""
+
+    def __init__(self, page: Page, timings: dict[str, float]):
+        self.page = page
+        self.timings = timings
+
+    def open(self, url: str) -> None:
+        t0 = time.monotonic()
+        self.page.goto(url)
+        self.page.wait_for_function(
+            "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+            "        return !!(w && w.content && w.content.widgets && w.content.widgets.length); }",
+            timeout=APP_TIMEOUT_MS)
+        self.timings["app_s"] = time.monotonic() - t0
+        # The Pyodide kernel starts with the notebook: idle once IPython is in.
+        self.page.wait_for_function(
+            "() => { const c = window.jupyterapp.shell.currentWidget.sessionContext;"
+            "        const k = c.session && c.session.kernel; return !!(k && k.status === 'idle'); }",
+            timeout=KERNEL_TIMEOUT_MS, polling=250)
+        self.timings["kernel_s"] = time.monotonic() - t0
+
+    def run(self, cell_id: str) -> tuple[str, list[dict]]:
+        """Run one cell; return its text (stdout, results) and its raw outputs. Errors fail the test."""
+        result = self.page.evaluate(_RUN_CELL, [cell_id, CELL_TIMEOUT_S * 1000])
+        assert "error" not in result, result.get("error")
+        outputs = result["outputs"]
+        errors = [o for o in outputs if o["output_type"] == "error"
+                  or (o["output_type"] == "stream" and o.get("name") == "stderr" and "Traceback" in o["text"])]
+        assert result["outcome"] == "done", f"cell {cell_id!r} still running after {CELL_TIMEOUT_S} s: {outputs}"
+        assert not errors, f"cell {cell_id!r} failed:\n" + "\n".join(
+            "\n".join(o.get("traceback") or [o.get("text", "")]) for o in errors)
+        self.timings[f"cell_{cell_id}_s"] = result["ms"] / 1000
+        text = "".join(o.get("text", "") if o["output_type"] == "stream"
+                       else o.get("data", {}).get("text/plain", "") for o in outputs)
+        return text, outputs
+
+
+def inbound_packets(page: Page) -> int:
+    return py(page, """
+        _line = callee.get_call_lines()[0]
+        (await callee.get_line(_line.id).get_stats())["inbound"]["packets_received"]
+    """)
+
+
+def test_the_demo_notebook_calls_a_page(browser, demo, request):
+    base, ws_url = demo["base"], demo["ws"]
+    callee_context = browser.new_context()
+    lite_context = browser.new_context(viewport={"width": 1200, "height": 1400})
+    callee_page, page = callee_context.new_page(), lite_context.new_page()
+    consoles = {"callee": ConsoleLog(callee_page), "notebook": ConsoleLog(page)}
+
+    class Both:  # both pages' logs, for the report of a failure (tests/e2e/conftest.py)
+        @property
+        def lines(self):
+            return [f"[{name}] {line}" for name, log in consoles.items() for line in log.lines]
+
+        def __str__(self):
+            return "\n".join(self.lines)
+
+    request.node.browser_console = Both()
+    off_machine: list[str] = []
+    lite_context.on("request", lambda r: off_machine.append(r.url)
+                    if re.match(r"^(https?|wss?)://(?!127\.0\.0\.1[:/])", r.url) else None)
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    try:
+        with StaticServer() as static:  # the callee's page: another origin, its own Pyodide
+            # bob: webvoice on a page's main thread, answering whatever rings.
+            boot_webvoice(callee_page, static)
+            py(callee_page, f"""
+                import webvoice
+                callee = webvoice.create_sip_instance(sip_login="bob", sip_password="bob-secret",
+                                                      ws_url={ws_url!r}, realm="webvoice.test")
+                callers = []
+
+                def answer(incoming):
+                    callers.append(incoming.event.session.remote_identity.uri)
+                    incoming.accept()
+
+                callee.on_incoming_call(answer)
+                await callee.register()
+                callee.is_registered()
+            """)
+            timings["callee_ready_s"] = time.monotonic() - t0
+
+            notebook = Notebook(page, timings)
+            notebook.open(base + NOTEBOOK_PATH)
+
+            text, _ = notebook.run("install")
+            text, _ = notebook.run("config")
+            assert f"SIP server {ws_url}, realm webvoice.test; alice will call bob" in text, text
+
+            # The phone: its front end starts the media agent on this page.
+            notebook.run("phone")
+            phone = page.locator(".wv-phone")
+            expect(phone).to_be_visible(timeout=STEP_TIMEOUT_MS)
+            expect(phone.locator(".wv-agent")).to_have_attribute("data-state", "ready", timeout=STEP_TIMEOUT_MS)
+            assert page.evaluate("() => globalThis.__webvoiceWidgetAgents.has('webvoice-media')")
+
+            text, _ = notebook.run("register")
+            assert "registered as alice@webvoice.test for" in text and text.strip().endswith("True"), text
+            expect(phone).to_have_attribute("data-registration", "registered", timeout=STEP_TIMEOUT_MS)
+
+            text, _ = notebook.run("call")
+            assert "call to bob: confirmed" in text, text
+            assert py(callee_page, "callers") == ["sip:alice@webvoice.test"]
+            expect(phone).to_have_attribute("data-call-state", "confirmed", timeout=STEP_TIMEOUT_MS)
+
+            # Eight seconds of figures, charted; meanwhile alice's audio reaches bob's page.
+            before = inbound_packets(callee_page)
+            text, outputs = notebook.run("quality")
+            after = inbound_packets(callee_page)
+            m = re.search(r"packets received (\d+), sent (\d+), lost (\d+), jitter ([\d.]+) ms, codec (\S+)", text)
+            assert m, text
+            received, sent = int(m.group(1)), int(m.group(2))
+            assert received > 150 and sent > 150, text  # 50 a second each way
+            assert m.group(5) == "audio/opus", text
+            assert any("image/svg+xml" in o.get("data", {}) for o in outputs), outputs
+            assert after - before > 150, (before, after)  # bob hears alice
+            expect(page.locator(".jp-RenderedSVG").first).to_be_visible()
+            page.wait_for_function("Number(document.querySelector('.wv-phone .wv-rx').textContent) > 50",
+                                   timeout=STEP_TIMEOUT_MS)
+            ARTIFACTS.mkdir(exist_ok=True)
+            phone.scroll_into_view_if_needed()
+            page.screenshot(path=ARTIFACTS / "jupyterlite-phone-in-call.png")
+            page.locator(".jp-RenderedSVG").first.scroll_into_view_if_needed()
+            page.screenshot(path=ARTIFACTS / "jupyterlite-quality-chart.png")
+
+            # The phone's Hang up button (a widget message to the idle kernel) ends the call.
+            phone.locator(".wv-hangup").click()
+            expect(phone).to_have_attribute("data-call-state", "ended", timeout=STEP_TIMEOUT_MS)
+            callee_page.wait_for_function(
+                "() => window.pyodide.runPython('len(callee.get_call_lines())') === 0", timeout=STEP_TIMEOUT_MS)
+            expect(phone.locator(".wv-status")).to_contain_text("Call with bob ended")
+
+            # Its Call button calls the number in its field (bob) again; the last cell hangs up and signs out.
+            expect(phone.locator(".wv-target")).to_have_value("bob")
+            phone.locator(".wv-call").click()
+            expect(phone).to_have_attribute("data-call-state", "confirmed", timeout=STEP_TIMEOUT_MS)
+            callee_page.wait_for_function(
+                "() => window.pyodide.runPython('len(callee.get_call_lines())') === 1", timeout=STEP_TIMEOUT_MS)
+            assert py(callee_page, "callers") == ["sip:alice@webvoice.test"] * 2
+            text, _ = notebook.run("hangup")
+            assert "call: ended" in text and "registered: False" in text, text
+            callee_page.wait_for_function(
+                "() => window.pyodide.runPython('len(callee.get_call_lines())') === 0", timeout=STEP_TIMEOUT_MS)
+            expect(phone).to_have_attribute("data-call-state", "ended", timeout=STEP_TIMEOUT_MS)
+            expect(phone).to_have_attribute("data-registration", "offline", timeout=STEP_TIMEOUT_MS)
+            py(callee_page, "await callee.close()")
+    finally:
+        timings["total_s"] = time.monotonic() - t0
+        print("timings:", json.dumps({k: round(v, 2) for k, v in timings.items()}))
+        lite_context.close()
+        callee_context.close()
+    assert not off_machine, f"requests off this machine: {off_machine}"
+    errors = [line for line in str(request.node.browser_console).splitlines() if "[pageerror]" in line]
+    assert not errors, "\n".join(errors)
