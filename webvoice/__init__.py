@@ -79,9 +79,12 @@ def create_sip_instance(
 
     Every argument is checked now: a bad one raises ``ValueError``/``TypeError``
     naming it. Without ``ws_url`` the server is ``wss://<realm>`` (``ws://``
-    when ``ssl`` is False). ``transport_factory`` and ``media_backend`` are for
-    running outside a browser (tests); in Pyodide the browser's WebSocket and
-    WebRTC are used.
+    when ``ssl`` is False). ``transport_factory`` replaces the browser's
+    WebSocket (for running outside a browser, e.g. tests). ``media_backend``
+    chooses how media is handled: by default the page's WebRTC directly, or,
+    in a Web Worker, ``webvoice.browser.BridgedMediaBackend()`` talking to the
+    page's media agent (pass one with its own ``channel_name`` to pair a
+    worker with one page's agent).
     """
     settings = make_settings(
         sip_login=sip_login, sip_password=sip_password, ws_url=ws_url, realm=realm, ssl=ssl,

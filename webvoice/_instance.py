@@ -173,6 +173,12 @@ class SipInstance:
     def is_registered(self) -> bool:
         return self._ua.registration.is_registered
 
+    def get_local_identity(self):
+        """Who this instance is: ``Identity(uri="sip:user@domain", display_name)``."""
+        from ._calls import Identity
+
+        return Identity(str(self._ua.config.aor), self._ua.config.display_name)
+
     @property
     def instance_id(self) -> str:
         return self._ua.config.instance_id
