@@ -246,6 +246,7 @@ def print_welcome(base_url: str, kamailio: KamailioServer) -> None:
         "webvoice demo is running.",
         "",
         f"  Softphone:   {base_url}/",
+        f"  In a worker: {base_url}/worker/?user=carol  (webvoice in a PyScript worker; call carol from the softphone)",
         f"  SIP server:  {kamailio.ws_url}  (realm {DOMAIN}, Kamailio pid {kamailio.pid})",
     ]
     if LITE.is_dir():
