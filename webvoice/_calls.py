@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ._errors import TransferError
+from ._handlers import call_handler
 from ._media import MediaError, MediaPermissionError, MediaSession
 from .sip._abnf import CONTROL_CHARS
 from .sip._call import CallSession, CallState
@@ -29,11 +30,11 @@ from .sip._call_events import (
     InfoReceived,
     ReferProgress,
     ReferReceived,
-    ReofferAnswered,
-    ReofferFailed,
     RemoteAnswer,
     RemoteHold,
     RemoteOffer,
+    ReofferAnswered,
+    ReofferFailed,
 )
 from .sip._causes import Cause
 from .sip._headers import NameAddr
@@ -199,8 +200,6 @@ class Call:
         self._handlers.setdefault(name, []).append(handler)
 
     def _emit(self, name: str, *args: Any) -> None:
-        from ._instance import call_handler
-
         if name in ("progress", "confirmed", "held", "unheld"):
             self._instance._line_changed(self)
         for handler in list(self._handlers.get(name, ())):
@@ -590,8 +589,6 @@ class Call:
             if t.exception() is not None:
                 log.error("webvoice: call operation on line %s failed", self._line_id, exc_info=t.exception())
             elif done is not None:
-                from ._instance import call_handler
-
                 call_handler(done, t.result(), what="the done callback")
 
         task.add_done_callback(finished)

@@ -11,33 +11,36 @@ re-arms its timer; so nothing waits on a poll loop.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from ._audio_devices import AudioDeviceMethods
 from ._calls import Call, IncomingCallRequest, normalize_target
-from ._config import InstanceSettings, check_extra_headers as _check_extra_headers
+from ._config import InstanceSettings
+from ._config import check_extra_headers as _check_extra_headers
+from ._errors import NotConnectedError, RegistrationError
+from ._handlers import call_handler
 from ._lines import CallLine, LineRegistry
-from ._errors import NotConnectedError, RegistrationError, TransferError
 from ._media import (
-    AudioDevice,
-    DeviceNotFoundError,
     MediaBackend,
     MediaEventHandler,
     MediaSession,
-    NotSupportedError,
 )
+from ._transfer import TransferMethods
 from ._transport import Transport, TransportFactory
 from .sip._auth import redact_authorization
 from .sip._backoff import Backoff
-from .sip._causes import Cause
-from .sip._message import Request, Response
 from .sip._call import CallSession
 from .sip._call_events import IncomingCall
-from .sip._registration import Registered, RegistrationExpiring, RegistrationFailed, Unregistered
+from .sip._causes import Cause
+from .sip._registration import (
+    Registered,
+    RegistrationExpiring,
+    RegistrationFailed,
+    Unregistered,
+)
 from .sip._ua import MessageRefused, UaConfig, UserAgent
-from .sip._headers import NameAddr
 from .sip._uri import SipUri, Uri
 
 __all__ = ["SipInstance", "CONNECTION_EVENTS", "RegisteredEvent", "DisconnectedEvent", "ExpiringEvent"]
@@ -75,15 +78,6 @@ class ExpiringEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceChangeEvent:
-    """What ``on_device_change`` handlers get: the devices now, and which chosen
-    devices (kind, id) disappeared so that the default is used instead."""
-
-    devices: tuple[AudioDevice, ...]
-    fallback: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
 class RegistrationFailedEvent:
     status_code: int | None
     cause: str
@@ -99,7 +93,7 @@ def _redacted(text: str) -> str:
     return "\r\n".join(lines)
 
 
-class SipInstance:
+class SipInstance(TransferMethods, AudioDeviceMethods):
     """A SIP account in a page: connection, registration, calls, lines and devices."""
 
     _serial = 0
@@ -326,157 +320,6 @@ class SipInstance:
         current = self._lines.get(active)
         if current.is_established() and not current.is_on_hold().local:
             await current.hold()
-
-    # --- the public API (transfer) -----------------------------------------------------------------
-
-    async def transfer_call(self, from_line_id: str, to_line_id: str) -> None:
-        """Attended transfer: connect the party on ``from_line_id`` with the one on
-        ``to_line_id`` (REFER with Replaces, RFC 5589), then drop both local lines.
-        Raises TransferError (with the target's status) and leaves the lines as they were."""
-        source, target = self._lines.get(from_line_id), self._lines.get(to_line_id)
-        if source is target:
-            raise ValueError("a line cannot be transferred to itself")
-        for call in (source, target):
-            if not call.is_established():
-                raise RuntimeError(f"line {call.get_line_id()} is not an established call")
-        replaces = target.core.replaces_value()
-        remote = target.core.remote_identity.uri
-        if not isinstance(remote, SipUri):
-            raise RuntimeError("the transfer target has no SIP address to send the transferee to")
-        refer_to = SipUri(remote.scheme, remote.user, remote.host, remote.port,
-                          headers=(("Replaces", _uri_escape(replaces)),))
-        await source._refer(NameAddr(refer_to))
-        source.terminate()
-        for _ in range(40):  # the target hangs up the replaced dialog itself (RFC 3891)
-            if target.is_ended():
-                break
-            await asyncio.sleep(0.05)
-        target.terminate()
-
-    async def blind_transfer(self, line_id: str, target: str) -> None:
-        """Blind transfer: ask the party on ``line_id`` to call ``target``; on success
-        (a 2xx in the NOTIFY) the line ends. Raises TransferError otherwise."""
-        uri = normalize_target(target, self._settings.domain)
-        call = self._lines.get(line_id)
-        if not call.is_established():
-            raise RuntimeError(f"line {line_id} is not an established call")
-        await call._refer(NameAddr(uri))
-        call.terminate()
-
-    async def _follow_refer(self, referred: Call, refer_to: Uri, events) -> None:
-        """We accepted a REFER: place the call and report its progress by NOTIFY."""
-        headers: tuple = ()
-        if isinstance(refer_to, SipUri) and refer_to.headers:
-            headers = tuple((name, _uri_unescape(value)) for name, value in refer_to.headers
-                            if name.lower() == "replaces")
-            refer_to = SipUri(refer_to.scheme, refer_to.user, refer_to.host, refer_to.port, refer_to.params)
-        outcome = asyncio.get_running_loop().create_future()
-
-        def report(final_status: int, reason: str):
-            if not outcome.done():
-                outcome.set_result(None)
-            if referred.core is not None:
-                self._run_core(lambda now: referred.core.notify_refer(final_status, reason, now, final=True))
-
-        handlers = {"confirmed": lambda *_: report(200, "OK"),
-                    "failed": lambda e=None: report(getattr(e, "status_code", None) or 503,
-                                                    getattr(e, "cause", "") or "Service Unavailable")}
-        try:
-            new_call = await self._place_call(refer_to, events, extra_headers=headers)
-        except Exception as exc:  # noqa: BLE001  (any failure is reported to the transferor)
-            log.warning("webvoice: could not follow the transfer to %s: %s", refer_to, exc)
-            report(503, "Service Unavailable")
-            return
-        new_call.add_handlers(handlers)
-        if new_call.is_ended():
-            report(487, "Request Terminated")
-
-    # --- the public API (audio devices) ---------------------------------------------------------
-
-    async def get_audio_devices(self) -> list[AudioDevice]:
-        """Microphones and speakers (asking for permission first when labels are hidden)."""
-        self._watch_devices()
-        return await self._media().list_devices()
-
-    def get_current_microphone(self) -> str | None:
-        """The chosen microphone's device id (None: the browser's default)."""
-        return self._microphone
-
-    def get_current_speaker(self) -> str | None:
-        return self._speaker
-
-    def supports_speaker_selection(self) -> bool:
-        """Whether this browser can play calls on a chosen output (``setSinkId``)."""
-        return self._media().supports_speaker_selection()
-
-    async def set_microphone(self, device_id: str | None) -> None:
-        """Use this microphone on every live line (``replaceTrack``) and for new
-        calls; None goes back to the browser's default."""
-        if device_id is not None:
-            await self._check_device(device_id, "audioinput")
-        for call in self._live_media_calls():
-            await call.media.replace_microphone(device_id)
-            if call.is_muted():
-                call.media.set_muted(True)
-        self._microphone = device_id
-
-    async def set_speaker(self, device_id: str | None) -> None:
-        """Play every line, and new ones, on this output (``setSinkId``); None goes
-        back to the default output."""
-        if not self._media().supports_speaker_selection():
-            raise NotSupportedError("this browser cannot choose the speaker (no setSinkId)")
-        if device_id is not None:
-            await self._check_device(device_id, "audiooutput")
-        for call in self._live_media_calls():
-            await call.media.set_speaker(device_id)
-        self._speaker = device_id
-
-    def on_device_change(self, handler: Callable) -> None:
-        """``handler(event)`` when devices come or go; ``event.fallback`` names what
-        fell back to the default because its device disappeared."""
-        if not callable(handler):
-            raise TypeError("on_device_change takes a callable")
-        self._device_handler = handler
-        self._watch_devices()
-
-    async def _check_device(self, device_id: str, kind: str) -> None:
-        if not isinstance(device_id, str) or not device_id:
-            raise ValueError(f"a device id is a non-empty str, not {device_id!r}")
-        self._watch_devices()
-        devices = await self._media().list_devices()
-        if not any(d.device_id == device_id and d.kind == kind for d in devices):
-            known = ", ".join(f"{d.device_id!r} ({d.label})" for d in devices if d.kind == kind) or "none"
-            raise DeviceNotFoundError(f"no {kind} with id {device_id!r}; available: {known}")
-
-    def _live_media_calls(self) -> list[Call]:
-        return [c for c in self._lines.calls() if c.media is not None and not c.is_ended()]
-
-    def _watch_devices(self) -> None:
-        if not self._watching_devices:
-            self._watching_devices = True
-            self._media().on_devices_changed(lambda: asyncio.ensure_future(self._devices_changed()))
-
-    async def _devices_changed(self) -> None:
-        """A device was plugged or unplugged: fall back to the default for a chosen
-        device that is gone, on every live line, and tell the application."""
-        devices = await self._media().list_devices()
-        present = {(d.kind, d.device_id) for d in devices}
-        fallback = []
-        if self._microphone is not None and ("audioinput", self._microphone) not in present:
-            fallback.append(("microphone", self._microphone))
-            self._microphone = None
-            for call in self._live_media_calls():
-                await call.media.replace_microphone(None)
-                if call.is_muted():
-                    call.media.set_muted(True)
-        if self._speaker is not None and ("audiooutput", self._speaker) not in present:
-            fallback.append(("speaker", self._speaker))
-            self._speaker = None
-            for call in self._live_media_calls():
-                await call.media.set_speaker(None)
-        if self._device_handler is not None:
-            call_handler(self._device_handler, DeviceChangeEvent(tuple(devices), tuple(fallback)),
-                         what="the device-change handler")
 
     # --- for Call objects ------------------------------------------------------------------------
 
@@ -708,18 +551,6 @@ class SipInstance:
             call_handler(handler, *args, what=f"the {name!r} handler")
 
 
-def _uri_escape(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text, safe="")
-
-
-def _uri_unescape(text: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(text)
-
-
 def _identity(name_addr):
     from ._calls import Identity
 
@@ -730,40 +561,6 @@ def _identity_of_uri(uri):
     from ._calls import Identity
 
     return Identity(str(uri))
-
-
-def call_handler(handler: Callable, *args: Any, what: str) -> None:
-    """Call an application handler, plain or ``async def``, shielding the SDK from it.
-
-    A handler that takes no arguments is called without them, as JavaScript
-    callbacks often are. Its exceptions are logged, never propagated into the
-    protocol machinery.
-    """
-    try:
-        try:
-            result = handler(*args)
-        except TypeError as exc:
-            if args and _takes_no_arguments(handler):
-                result = handler()
-            else:
-                raise exc
-        if inspect.isawaitable(result):
-            task = asyncio.ensure_future(result)
-            task.add_done_callback(lambda t: _log_task_error(t, what))
-    except Exception:
-        log.exception("webvoice: %s raised", what)
-
-
-def _takes_no_arguments(handler: Callable) -> bool:
-    try:
-        return not inspect.signature(handler).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _log_task_error(task: asyncio.Future, what: str) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("webvoice: %s raised", what, exc_info=task.exception())
 
 
 def _enable_debug_logging() -> None:

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping
 
+from ._handlers import call_handler
 from .sip._uri import SipUri, TelUri, Uri, parse_uri
 
 if TYPE_CHECKING:
@@ -140,6 +141,4 @@ class LineRegistry:
     def _fire(self, name: str, *args) -> None:
         handler = self._handlers.get(name)
         if handler is not None:
-            from ._instance import call_handler
-
-            call_handler(handler, *args, what=f"the {name!r} line handler")
+                call_handler(handler, *args, what=f"the {name!r} line handler")
