@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import http.server
 import json
-import posixpath
 import signal
 import sys
 import threading
@@ -53,6 +52,7 @@ from tools.kamailio.server import (
     missing_requirements,
     port_free,
 )
+from tools.static_files import MountedFilesHandler
 
 DEMO = ROOT / "demo"
 WEB = ROOT / "build" / "web"
@@ -68,19 +68,6 @@ DEFAULT_HTTP_PORT = 8000
 DEFAULT_WS_PORT = 5066
 DEFAULT_SIP_PORT = 5067
 
-MIME_TYPES = {
-    ".wasm": "application/wasm",
-    ".mjs": "text/javascript",
-    ".js": "text/javascript",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".whl": "application/zip",
-    ".zip": "application/zip",
-    ".html": "text/html; charset=utf-8",
-    ".map": "application/json",
-    ".py": "text/x-python; charset=utf-8",
-    ".toml": "text/plain; charset=utf-8",
-}
 
 
 class SetupMissing(SystemExit):
@@ -135,10 +122,8 @@ def demo_config(kamailio: KamailioServer) -> dict:
 
 def make_handler(routes: dict[str, Path], dynamic: dict[str, Callable[[], dict]]):
     """A request handler serving ``routes`` (directories) and ``dynamic`` (JSON documents)."""
-    ordered = sorted(routes.items(), key=lambda kv: len(kv[0]), reverse=True)
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}  # noqa: RUF012
+    class Handler(MountedFilesHandler):
+        mounts = routes  # noqa: RUF012
 
         def do_GET(self) -> None:
             path = urllib.parse.urlsplit(self.path).path
@@ -170,17 +155,6 @@ def make_handler(routes: dict[str, Path], dynamic: dict[str, Callable[[], dict]]
             self.end_headers()
             if not head:
                 self.wfile.write(body)
-
-        def translate_path(self, path: str) -> str:
-            path = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
-            path = posixpath.normpath(path) + ("/" if path.endswith("/") else "")
-            for prefix, root in ordered:
-                bare = prefix.rstrip("/")
-                if path == bare or path.startswith(bare + "/"):
-                    rel = path[len(bare):].lstrip("/")
-                    parts = [p for p in rel.split("/") if p not in ("", ".", "..")]
-                    return str(Path(root, *parts))
-            return str(Path("/nonexistent"))
 
         def end_headers(self) -> None:
             # Revalidate every time (a 304 when unchanged): an edited

@@ -17,10 +17,10 @@ so a page's parallel fetches do not queue behind each other).  Responses say
 from __future__ import annotations
 
 import http.server
-import posixpath
 import threading
-import urllib.parse
 from pathlib import Path
+
+from tools.static_files import MountedFilesHandler
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_WEB = REPO / "build" / "web"
@@ -28,40 +28,12 @@ PAGES = Path(__file__).resolve().parent / "pages"
 
 DEFAULT_MOUNTS = {"/": BUILD_WEB, "/test-pages/": PAGES}
 
-# Types the browser insists on (wasm streaming compile needs application/wasm;
-# module scripts need a JavaScript type); the rest fall back to mimetypes.
-MIME_TYPES = {
-    ".wasm": "application/wasm",
-    ".mjs": "text/javascript",
-    ".js": "text/javascript",
-    ".json": "application/json",
-    ".whl": "application/zip",
-    ".zip": "application/zip",
-    ".html": "text/html; charset=utf-8",
-    ".map": "application/json",
-    ".py": "text/x-python; charset=utf-8",
-    ".toml": "text/plain; charset=utf-8",
-}
 
 
 def _handler(mounts: dict[str, Path]):
-    # Longest prefix first, so "/demo/" wins over "/".
-    ordered = sorted(mounts.items(), key=lambda kv: len(kv[0]), reverse=True)
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                          **MIME_TYPES}
-
-        def translate_path(self, path: str) -> str:
-            path = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
-            path = posixpath.normpath(path) + ("/" if path.endswith("/") else "")
-            for prefix, root in ordered:
-                bare = prefix.rstrip("/")
-                if path == bare or path.startswith(bare + "/"):
-                    rel = path[len(bare):].lstrip("/")
-                    parts = [p for p in rel.split("/") if p not in ("", ".", "..")]
-                    return str(Path(root, *parts))
-            return str(Path("/nonexistent"))
+    mounts_ = mounts
+    class Handler(MountedFilesHandler):
+        mounts = mounts_  # noqa: RUF012
 
         def end_headers(self) -> None:
             self.send_header("Cache-Control", "no-store")
