@@ -13,49 +13,23 @@ a call go to test-artifacts/.
 from __future__ import annotations
 
 import json
-import os
-import queue
 import re
-import signal
-import subprocess
-import sys
-import threading
-import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.browser import ConsoleLog
+from tests.support.demo_server import running_demo
 from tests.support.kamailio_server import require_kamailio
 from tests.support.web import BUILD_WEB
 
 REPO = Path(__file__).resolve().parents[2]
-SERVE = REPO / "demo" / "serve.py"
 ARTIFACTS = REPO / "test-artifacts"
 VIEWPORT = {"width": 1280, "height": 960}
 BOOT_TIMEOUT_MS = 60_000
 STEP_TIMEOUT_MS = 15_000
-
-
-@dataclass
-class Demo:
-    base_url: str
-    ws_url: str
-    kamailio_pid: int
-    process: subprocess.Popen
-    output: list[str]
-
-    def url(self, path: str = "/") -> str:
-        return self.base_url + path
-
-
-def _read_lines(stream, sink: queue.Queue) -> None:
-    for line in stream:
-        sink.put(line.rstrip("\n"))
-    sink.put(None)
 
 
 @pytest.fixture(scope="module")
@@ -64,57 +38,11 @@ def demo():
     require_kamailio()
     if not (BUILD_WEB / "pyscript" / "core.js").exists():
         pytest.fail(f"{BUILD_WEB} has no PyScript: run `make assets` first")
-    process = subprocess.Popen(
-        [sys.executable, str(SERVE), "--port", "0", "--ws-port", "0", "--sip-port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, start_new_session=True)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
-    output: list[str] = []
-    base_url = ws_url = pid = None
-    deadline = time.monotonic() + 30
-    while not (base_url and ws_url) and time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        if line is None:
-            break
-        output.append(line)
-        if m := re.search(r"Softphone:\s+(http://\S+)/", line):
-            base_url = m.group(1)
-        if m := re.search(r"SIP server:\s+(ws://\S+).*pid (\d+)", line):
-            ws_url, pid = m.group(1), int(m.group(2))
-    if not (base_url and ws_url):
-        process.kill()
-        pytest.fail("demo/serve.py did not start:\n" + "\n".join(output))
-    server = Demo(base_url, ws_url, pid, process, output)
-    yield server
-    process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=15)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    while (line := _next(lines)) is not None:
-        output.append(line)
-    assert process.returncode == 0, "\n".join(output)
-    assert "stopped." in output, "\n".join(output)
-    assert not _alive(pid), f"Kamailio (pid {pid}) outlived the demo server"
-
-
-def _next(lines: queue.Queue):
-    try:
-        return lines.get(timeout=2)
-    except queue.Empty:
-        return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2:].split()[0] != "Z"
+        with running_demo() as server:
+            yield server
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 def get(url: str) -> tuple[int, str, bytes]:

@@ -18,13 +18,7 @@ may be fetched from off this machine.
 from __future__ import annotations
 
 import json
-import os
-import queue
 import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -33,12 +27,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.browser import ConsoleLog, boot_webvoice
+from tests.support.demo_server import running_demo
 from tests.support.kamailio_server import require_kamailio
 from tests.support.pyrun import py
 from tests.support.web import BUILD_WEB, StaticServer
 
 REPO = Path(__file__).resolve().parents[2]
-SERVE = REPO / "demo" / "serve.py"
 LITE = REPO / "build" / "lite"
 ARTIFACTS = REPO / "test-artifacts"
 NOTEBOOK = "webvoice-demo.ipynb"
@@ -57,43 +51,11 @@ def demo():
         pytest.fail(f"{LITE} is not built: run `make setup` (tools/build_lite.py)")
     if not (BUILD_WEB / "wheels" / "index.json").exists():
         pytest.fail(f"{BUILD_WEB} is not assembled: run `make setup`")
-    process = subprocess.Popen(
-        [sys.executable, str(SERVE), "--port", "0", "--ws-port", "0", "--sip-port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, start_new_session=True)
-    lines: queue.Queue = queue.Queue()
-
-    def pump() -> None:
-        for line in process.stdout:
-            lines.put(line.rstrip("\n"))
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    output: list[str] = []
-    found: dict[str, str] = {}
-    deadline = time.monotonic() + 30
-    while len(found) < 3 and time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        if line is None:
-            break
-        output.append(line)
-        for key, pattern in (("base", r"Softphone:\s+(http://\S+)/"), ("ws", r"SIP server:\s+(ws://\S+)"),
-                             ("lite", r"JupyterLite:\s+(http://\S+/lite/)")):
-            if m := re.search(pattern, line):
-                found[key] = m.group(1)
-    if len(found) < 3:
-        process.kill()
-        pytest.fail("demo/serve.py did not start with the JupyterLite site:\n" + "\n".join(output))
-    yield found
-    process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=15)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == 0, "\n".join(output)
+        with running_demo(need_lite=True) as server:
+            yield {"base": server.base_url, "ws": server.ws_url, "lite": server.lite_url}
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 def get(url: str) -> tuple[int, bytes]:
