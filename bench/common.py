@@ -125,12 +125,12 @@ class Env:
         self._pages.append(sp)
         return sp
 
-    def open_webvoice(self, *, install: str = "micropip") -> StackPage:
+    def open_webvoice(self, *, install: str = "installer") -> StackPage:
         """A page with Pyodide booted and webvoice installed and imported, the
-        bench helpers loaded. ``install="direct"``: the wheel is loaded with
-        pyodide.loadPackage() instead of micropip."""
+        bench helpers loaded. ``install``: "installer" (webvoice/install.mjs),
+        "micropip" or "loadpackage" (pyodide.loadPackage)."""
         sp = self._new_page("webvoice")
-        path = WEBVOICE_PAGE + ("?install=direct" if install == "direct" else "")
+        path = f"{WEBVOICE_PAGE}?install={install}"
         boot = boot_webvoice(sp.page, self.server, path=path)
         sp.info = {"version": boot.version, "timings": boot.timings,
                    "windows": sp.page.evaluate("window.benchBootWindows")}

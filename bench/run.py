@@ -77,12 +77,13 @@ def _aggregate_long_tasks(results: dict, registrations: dict) -> dict:
     f = results["figures"]
     regs = {"webvoice": list(registrations.get("webvoice", [])), "jssip": list(registrations.get("jssip", []))}
     if "startup" in f:
-        for variant in ("webvoice", "webvoice_direct"):
+        variants = ("webvoice", "webvoice_micropip", "webvoice_loadpackage")
+        for variant in variants:
             regs["webvoice"] += [r["long_tasks_registration"] for r in f["startup"][variant]["runs"]]
         regs["jssip"] += [r["long_tasks_registration"] for r in f["startup"]["jssip"]["runs"]]
-        installs = [r["long_tasks_install_import"] for v in ("webvoice", "webvoice_direct")
-                    for r in f["startup"][v]["runs"]]
-        out["install_import"] = _merge(installs)
+        out["install_import"] = _merge([r["long_tasks_install_import"] for v in variants
+                                        for r in f["startup"][v]["runs"]])
+        out["preload"] = _merge([r["long_tasks_preload"] for v in variants for r in f["startup"][v]["runs"]])
     if regs["webvoice"] and regs["jssip"]:
         out["registration"] = {"windows": f"{len(regs['webvoice'])} + {len(regs['jssip'])} registrations",
                                "webvoice": _merge(regs["webvoice"]), "jssip": _merge(regs["jssip"])}

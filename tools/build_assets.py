@@ -20,6 +20,9 @@ build/web/wheels/webvoice-<version>-py3-none-any.whl and index.json
 build/web/webvoice/agent.js
     The main-thread media agent that webvoice drives from a Web Worker (a
     PyScript worker, a JupyterLite kernel); the same file ships in the wheel.
+build/web/webvoice/install.mjs
+    ``installWheel(pyodide, url)``: the wheel installed from JavaScript, without
+    micropip (the fast start-up path; see its header).
 build/web/pyscript/
     PyScript's browser bundle (``dist/`` of the npm package @pyscript/core):
     ``core.js`` and ``core.css`` for ``<script type="py">`` pages such as the
@@ -284,6 +287,8 @@ def main() -> int:
     # thread (<script type="module" src="/webvoice/agent.js?start">).
     (tmp / "webvoice").mkdir()
     shutil.copy2(ROOT / "webvoice" / "browser" / "agent.js", tmp / "webvoice" / "agent.js")
+    # The installer a page uses instead of micropip (installWheel(pyodide, url)).
+    shutil.copy2(ROOT / "webvoice" / "browser" / "install.mjs", tmp / "webvoice" / "install.mjs")
     pyscript_version = json.loads((PYSCRIPT_NPM / "package.json").read_text())["version"]
 
     shutil.rmtree(WEB, ignore_errors=True)

@@ -13,7 +13,6 @@ from typing import Any, Callable, Mapping
 
 from ._config import make_settings
 from ._errors import NotConnectedError, RegistrationError, TransferError, WebVoiceError
-from ._calls import Call, EndEvent, Identity, IncomingCallRequest
 from ._instance import DisconnectedEvent, RegisteredEvent, SipInstance
 from ._lines import CallLine, LineNotFoundError
 from ._media import (
@@ -53,6 +52,22 @@ __all__ = [
     "__version__",
     "create_sip_instance",
 ]
+
+# The call classes load on first use (see webvoice._preload): importing
+# webvoice should cost a page no more than registering needs.
+_LAZY = {"Call": "_calls", "EndEvent": "_calls", "Identity": "_calls", "IncomingCallRequest": "_calls"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 # A library logs; the application decides what is shown. Without debug=True
 # nothing of webvoice's reaches the console.

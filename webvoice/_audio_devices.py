@@ -8,11 +8,11 @@ media backend's (``replaceTrack``, ``setSinkId``, ``devicechange``).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from ._handlers import call_handler
 from ._media import AudioDevice, DeviceNotFoundError, NotSupportedError
+from .sip._record import record
 
 if TYPE_CHECKING:
     from ._calls import Call
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["AudioDeviceMethods", "DeviceChangeEvent"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DeviceChangeEvent:
     """What ``on_device_change`` handlers get: the devices now, and which chosen
     devices (kind, id) disappeared so that the default is used instead."""

@@ -13,13 +13,12 @@ import asyncio
 import datetime
 import logging
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ._errors import TransferError
 from ._handlers import call_handler
 from ._media import MediaError, MediaPermissionError, MediaSession
-from .sip._abnf import CONTROL_CHARS
+from ._targets import normalize_target
 from .sip._call import CallSession, CallState
 from .sip._call_events import (
     CallConfirmed,
@@ -38,13 +37,13 @@ from .sip._call_events import (
 )
 from .sip._causes import Cause
 from .sip._headers import NameAddr
-from .sip._uri import SipUri, TelUri, Uri, parse_uri
+from .sip._record import record
+from .sip._uri import SipUri, TelUri, Uri
 
 if TYPE_CHECKING:
     from ._instance import SipInstance
 
-__all__ = ["Call", "IncomingCallRequest", "ReferRequest", "CALL_EVENTS", "Identity", "EndEvent", "DtmfEvent",
-           "normalize_target"]
+__all__ = ["Call", "IncomingCallRequest", "ReferRequest", "CALL_EVENTS", "Identity", "EndEvent", "DtmfEvent"]
 
 log = logging.getLogger("webvoice")
 
@@ -57,7 +56,7 @@ _JS_NAMES = {"newDTMF": "new_dtmf"}
 _DTMF_TONES = re.compile(r"[0-9A-Da-d*#,]+")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Identity:
     """A party of a call: ``uri`` (a string, as JsSIP's ``uri.toString()``) and ``display_name``."""
 
@@ -72,7 +71,7 @@ class Identity:
         return self.uri if not self.display_name else f'"{self.display_name}" <{self.uri}>'
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EndEvent:
     """What ``ended`` and ``failed`` handlers get."""
 
@@ -82,7 +81,7 @@ class EndEvent:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DtmfEvent:
     """What ``new_dtmf`` handlers get (JS: ``event.dtmf.tone``, ``.duration``)."""
 
@@ -95,12 +94,12 @@ class DtmfEvent:
         return self
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HoldEvent:
     originator: str  # "local" | "remote"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HoldState:
     """``is_on_hold()``: who holds the call; true when anyone does."""
 
@@ -111,7 +110,7 @@ class HoldState:
         return self.local or self.remote
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MuteState:
     """``is_muted()``: JS returns ``{audio, video}``; true when audio is muted."""
 
@@ -120,33 +119,6 @@ class MuteState:
 
     def __bool__(self) -> bool:
         return self.audio
-
-
-def normalize_target(target: str, realm: str) -> Uri:
-    """A ``sip:``/``sips:``/``tel:`` URI, or a bare user or number completed with ``realm``.
-
-    Raises ``ValueError`` for control characters or anything that is not a URI
-    once completed, before anything is sent.
-    """
-    if not isinstance(target, str):
-        raise TypeError(f"a call target is a str, not {type(target).__name__}")
-    text = target.strip()
-    if not text:
-        raise ValueError("the call target is empty")
-    if CONTROL_CHARS.search(target):
-        raise ValueError(f"the call target contains a control character (CR, LF or similar): {target!r}")
-    if text.lower().startswith(("sip:", "sips:", "tel:")):
-        uri = parse_uri(text)
-        if isinstance(uri, SipUri) and uri.headers:
-            raise ValueError("a call target may not carry URI headers (?...)")
-        return uri
-    if "@" in text:
-        return parse_uri(f"sip:{text}")
-    user = re.sub(r"[\s\-().]", "", text) if re.fullmatch(r"\+?[0-9\s\-().]+", text) else text
-    try:
-        return SipUri(user=user, host=realm)
-    except ValueError as exc:
-        raise ValueError(f"{target!r} is not a user, number or URI: {exc}") from None
 
 
 class Call:
@@ -670,7 +642,7 @@ class _SessionView:
         return self._call.get_connection()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _IncomingEvent:
     session: _SessionView
     request: Any

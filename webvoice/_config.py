@@ -7,13 +7,13 @@ message naming the argument, and the rest of the SDK can trust its settings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable, Mapping
-from urllib.parse import urlsplit
 
 from .sip._abnf import CONTROL_CHARS
 from .sip._backoff import ReconnectPolicy
 from .sip._headers import Headers
+from .sip._record import record
 from .sip._timers import TimerConfig
 from .sip._uri import SipUri
 
@@ -41,7 +41,7 @@ _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InstanceSettings:
     user: str
     password: str = field(repr=False)
@@ -150,6 +150,25 @@ def _check_ua_config(ua_config: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _ws_url_scheme_host(url: str) -> tuple[str, str]:
+    """(scheme, host) of a URL, lower-case; the host without brackets or port.
+
+    What ``urllib.parse.urlsplit`` would give for ``.scheme``/``.hostname``;
+    not urllib itself because, not preloaded in Pyodide, importing it costs
+    ~100 ms of every page's start-up.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "", ""
+    authority = rest
+    for end in "/?#":
+        authority = authority.partition(end)[0]
+    authority = authority.rpartition("@")[2]
+    if authority.startswith("["):
+        host, bracket, _ = authority[1:].partition("]")
+        return scheme.lower(), host.lower() if bracket else ""
+    return scheme.lower(), authority.partition(":")[0].lower()
+
 def make_settings(
     *,
     sip_login: str,
@@ -184,12 +203,12 @@ def make_settings(
         _text("realm", realm)
     if ws_url is not None:
         _text("ws_url", ws_url)
-        parts = urlsplit(ws_url)
-        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        scheme, host = _ws_url_scheme_host(ws_url)
+        if scheme not in ("ws", "wss") or not host:
             raise ValueError(f"ws_url must be a ws:// or wss:// URL, not {ws_url!r}")
-        if ssl and parts.scheme == "ws" and parts.hostname not in _LOCAL_HOSTS:
+        if ssl and scheme == "ws" and host not in _LOCAL_HOSTS:
             raise ValueError(f"ssl=True refuses the unencrypted {ws_url!r}: use wss:// (ws:// only for localhost)")
-    domain = realm or login_domain or (urlsplit(ws_url).hostname if ws_url else None)
+    domain = realm or login_domain or (_ws_url_scheme_host(ws_url)[1] if ws_url else None)
     if not domain:
         raise ValueError("give realm (the SIP domain), or a sip_login of the form user@domain")
     try:

@@ -6,17 +6,20 @@ schedule and the application's callbacks. It makes no SIP decisions: those are
 the core's (:class:`webvoice.sip._ua.UserAgent`). Every entry point runs the
 core, then :meth:`_pump` sends what it produced, delivers its events and
 re-arms its timer; so nothing waits on a poll loop.
+
+The call machinery (:mod:`webvoice._calls`, the core's call session, SDP and
+forking modules) is imported on first use, and in the background once
+registered (:func:`webvoice._preload.preload_call_modules`): in Pyodide every
+module imported counts in the page's start-up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ._audio_devices import AudioDeviceMethods
-from ._calls import Call, IncomingCallRequest, normalize_target
 from ._config import InstanceSettings
 from ._config import check_extra_headers as _check_extra_headers
 from ._errors import NotConnectedError, RegistrationError
@@ -27,13 +30,14 @@ from ._media import (
     MediaEventHandler,
     MediaSession,
 )
+from ._preload import preload_call_modules
+from ._targets import normalize_target
 from ._transfer import TransferMethods
 from ._transport import Transport, TransportFactory
 from .sip._auth import redact_authorization
 from .sip._backoff import Backoff
-from .sip._call import CallSession
-from .sip._call_events import IncomingCall
 from .sip._causes import Cause
+from .sip._record import record
 from .sip._registration import (
     Registered,
     RegistrationExpiring,
@@ -42,6 +46,11 @@ from .sip._registration import (
 )
 from .sip._ua import MessageRefused, UaConfig, UserAgent
 from .sip._uri import SipUri, Uri
+
+if TYPE_CHECKING:
+    from ._calls import Call
+    from .sip._call import CallSession
+    from .sip._call_events import IncomingCall
 
 __all__ = ["SipInstance", "CONNECTION_EVENTS", "RegisteredEvent", "DisconnectedEvent", "ExpiringEvent"]
 
@@ -53,7 +62,7 @@ CONNECTION_EVENTS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RegisteredEvent:
     """What ``registered`` handlers get (JS: ``{expires, contact}``)."""
 
@@ -61,7 +70,7 @@ class RegisteredEvent:
     contact: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DisconnectedEvent:
     """What ``disconnected`` handlers get: ``cause`` is the JS SDK's string."""
 
@@ -70,14 +79,14 @@ class DisconnectedEvent:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExpiringEvent:
     """What ``registration_expiring`` handlers get."""
 
     expires_in: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RegistrationFailedEvent:
     status_code: int | None
     cause: str
@@ -260,6 +269,8 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         if not self._connected:
             await self.connect()
         await self._hold_active()
+        from ._calls import Call
+
         call = Call(self, self._lines.new_id(), "outgoing", events)
         call._remote = _identity_of_uri(uri)
         call._extra_headers = extra_headers
@@ -492,6 +503,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
             for waiter in self._take(self._register_waiters):
                 waiter.set_result(public)
             self._emit("registered", public)
+            preload_call_modules(self._loop)
         elif isinstance(event, RegistrationFailed):
             error = RegistrationError(
                 f"registration failed: {event.reason or event.cause}", status_code=event.status_code, cause=event.cause)
@@ -509,16 +521,23 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
             self._emit("registration_expiring", ExpiringEvent(max(0.0, event.expires_at - self._now())))
         elif isinstance(event, MessageRefused):
             log.warning("webvoice: refused a message from the server: %s", event.reason)
-        elif isinstance(event, IncomingCall):
-            self._on_incoming(event)
         elif (call := self._calls.get(getattr(event, "session", None))) is not None:
             call._on_core_event(event)
+        else:
+            from .sip._call_events import (
+                IncomingCall,  # loaded: a session made this event
+            )
+
+            if isinstance(event, IncomingCall):
+                self._on_incoming(event)
 
     def _on_incoming(self, event: IncomingCall) -> None:
         core = event.session
         if self._incoming_handler is None and event.replaces is None:
             core.reject(480, self._now())
             return
+        from ._calls import Call, IncomingCallRequest
+
         call = Call(self, self._lines.new_id(), "incoming")
         call.core = core
         call._remote = _identity(core.remote_identity)

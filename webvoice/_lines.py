@@ -9,10 +9,10 @@ in order: added, changed..., removed; and active-line changes.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from ._handlers import call_handler
+from .sip._record import record
 from .sip._uri import SipUri, TelUri, Uri, parse_uri
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ class LineNotFoundError(LookupError):
     """No line has the id asked for."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CallLine:
     """A snapshot of a line (JS: ``{id, target, direction, status, isHeld}``)."""
 

@@ -11,8 +11,9 @@ the bridged backend exist at all: everything here must cross postMessage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Protocol
+
+from .sip._record import record
 
 __all__ = ["MediaBackend", "MediaSession", "MediaError", "MediaPermissionError", "DeviceNotFoundError",
            "NotSupportedError", "AudioDevice", "MediaEventHandler"]
@@ -34,7 +35,7 @@ class NotSupportedError(MediaError):
     """This browser cannot do it (e.g. no ``setSinkId`` to choose the speaker)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AudioDevice:
     """An audio input or output (JS: ``{deviceId, label, kind}``)."""
 

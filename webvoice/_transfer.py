@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from urllib.parse import quote, unquote
+from typing import TYPE_CHECKING
 
-from ._calls import Call, normalize_target
+from ._targets import normalize_target
 from .sip._headers import NameAddr
 from .sip._uri import SipUri, Uri
+
+if TYPE_CHECKING:
+    from ._calls import Call
 
 __all__ = ["TransferMethods"]
 
@@ -87,9 +90,17 @@ class TransferMethods:
             report(487, "Request Terminated")
 
 
+# urllib.parse is imported where it is used: it is not preloaded in Pyodide and
+# importing it costs ~100 ms, which start-up should not pay for transfers.
+
+
 def _uri_escape(text: str) -> str:
+    from urllib.parse import quote
+
     return quote(text, safe="")
 
 
 def _uri_unescape(text: str) -> str:
+    from urllib.parse import unquote
+
     return unquote(text)

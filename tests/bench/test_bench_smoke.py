@@ -61,9 +61,10 @@ def test_bench_quick_run_produces_every_figure(tmp_path):
 
     startup = figures["startup"]
     for key in ("load_pyodide_ms", "load_micropip_ms", "install_webvoice_ms", "import_webvoice_ms",
-                "register_ms", "share_ms"):
-        assert _number(startup["webvoice"]["median"][key]), key
-        assert _number(startup["webvoice_direct"]["median"][key]), key
+                "register_ms", "share_ms", "preload_calls_ms"):
+        for variant in ("webvoice", "webvoice_micropip", "webvoice_loadpackage"):
+            assert _number(startup[variant]["median"][key]), (variant, key)
+    assert startup["webvoice_micropip"]["median"]["load_micropip_ms"] > 0
     for key in ("load_ms", "register_ms", "total_ms"):
         assert _number(startup["jssip"]["median"][key]), key
     assert isinstance(startup["goal_met"], bool)
@@ -72,6 +73,8 @@ def test_bench_quick_run_produces_every_figure(tmp_path):
     for phase in ("registration", "call_setup"):
         for stack in ("webvoice", "jssip"):
             _keys(long_tasks[phase][stack], f"long_tasks.{phase}.{stack}", "count", "longest_ms")
+    for phase in ("install_import", "preload"):
+        _keys(long_tasks[phase], f"long_tasks.{phase}", "count", "longest_ms")
 
     lines = figures["lines"]
     for stack in ("webvoice", "jssip"):

@@ -41,7 +41,7 @@ import asyncio
 import itertools
 import json
 import logging
-import secrets
+import os
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
@@ -248,7 +248,7 @@ class BridgedMediaBackend:
         self.channel_name = channel_name
         self.timeout = timeout
         self.op_timeout = op_timeout
-        self.bridge_id = secrets.token_hex(8)
+        self.bridge_id = os.urandom(8).hex()
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future] = {}
         self._hello_answers: list[dict[str, Any]] = []

@@ -33,7 +33,6 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
 
 import js
 from pyodide.ffi import JsException, create_proxy, jsnull
@@ -87,6 +86,8 @@ def rtc_configuration(ice_servers: list[str]) -> dict[str, Any]:
         if scheme.lower() not in _ICE_SCHEMES or not colon or not rest:
             raise ValueError(f"not a STUN/TURN URL: {url!r} (expected stun:, stuns:, turn: or turns:)")
         if scheme.lower().startswith("turn") and "@" in rest:
+            from urllib.parse import unquote  # here: importing urllib costs ~100 ms of start-up in Pyodide
+
             userinfo, _, host = rest.rpartition("@")
             username, _, credential = userinfo.partition(":")
             servers.append({"urls": f"{scheme}:{host}", "username": unquote(username),

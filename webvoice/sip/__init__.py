@@ -2,115 +2,77 @@
 
 Pure Python and standard library only: no I/O, no ``js``, no clock of its own.
 Bytes and events go in, bytes and events come out; time comes in as ``now``.
+
+Importing this package is cheap: each name below is imported from its module
+on first use (PEP 562), so a page that only registers never pays for the call
+machinery's modules (in Pyodide every module's import is counted in the
+page's start-up).
 """
 
-from ._auth import (
-    AuthenticationError,
-    AuthParseError,
-    Challenge,
-    Credentials,
-    DigestClient,
-    parse_challenges,
-    parse_credentials,
-    redact_authorization,
-    verify_digest,
-)
-from ._causes import Cause, cause_for_status
-from ._dialog import Dialog
-from ._dialog_state import DialogId, DialogState, RequestRejected
-from ._dialog_store import DialogStore
-from ._errors import SipParseError
-from ._forking import InviteDialogs
-from ._headers import STAR, CSeq, Headers, MediaType, NameAddr, Via, canonical_name
-from ._message import REASON_PHRASES, Message, Request, Response, build_request
-from ._parser import MessageReader, ParserLimits, parse_message
-from ._registration import (
-    Registered,
-    Registration,
-    RegistrationExpiring,
-    RegistrationFailed,
-    Unregistered,
-)
-from ._timers import TimerConfig
-from ._transaction import TransactionStateError, build_ack, build_cancel
-from ._transaction_events import (
-    AckReceived,
-    CancelReceived,
-    MessageDropped,
-    RequestReceived,
-    ResponseReceived,
-    StrayResponse,
-    TransactionTerminated,
-    TransactionTimeout,
-    TransportFailed,
-)
-from ._transaction_layer import TransactionLayer
-from ._ua import UaConfig, UserAgent
-from ._uas import UasPolicy, check_request, response_for_parse_error
-from ._uri import AbsoluteUri, Params, SipUri, TelUri, Uri, parse_uri
+from __future__ import annotations
 
-__all__ = [
-    "AbsoluteUri",
-    "AckReceived",
-    "AuthenticationError",
-    "AuthParseError",
-    "build_ack",
-    "build_cancel",
-    "build_request",
-    "CancelReceived",
-    "canonical_name",
-    "Cause",
-    "cause_for_status",
-    "Challenge",
-    "check_request",
-    "Credentials",
-    "CSeq",
-    "Dialog",
-    "DialogId",
-    "DialogState",
-    "DialogStore",
-    "DigestClient",
-    "Headers",
-    "InviteDialogs",
-    "MediaType",
-    "Message",
-    "MessageDropped",
-    "MessageReader",
-    "NameAddr",
-    "Params",
-    "parse_challenges",
-    "parse_credentials",
-    "parse_message",
-    "parse_uri",
-    "ParserLimits",
-    "REASON_PHRASES",
-    "redact_authorization",
-    "Registered",
-    "Registration",
-    "RegistrationExpiring",
-    "RegistrationFailed",
-    "Request",
-    "RequestReceived",
-    "RequestRejected",
-    "Response",
-    "response_for_parse_error",
-    "ResponseReceived",
-    "SipParseError",
-    "SipUri",
-    "STAR",
-    "StrayResponse",
-    "TelUri",
-    "TimerConfig",
-    "TransactionLayer",
-    "TransactionStateError",
-    "TransactionTerminated",
-    "TransactionTimeout",
-    "TransportFailed",
-    "UaConfig",
-    "UasPolicy",
-    "Unregistered",
-    "Uri",
-    "UserAgent",
-    "verify_digest",
-    "Via",
-]
+import importlib
+
+# Public name -> the private module that defines it.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "_auth": (
+        "AuthenticationError",
+        "AuthParseError",
+        "Challenge",
+        "Credentials",
+        "DigestClient",
+        "parse_challenges",
+        "parse_credentials",
+        "redact_authorization",
+        "verify_digest",
+    ),
+    "_causes": ("Cause", "cause_for_status"),
+    "_dialog": ("Dialog",),
+    "_dialog_state": ("DialogId", "DialogState", "RequestRejected"),
+    "_dialog_store": ("DialogStore",),
+    "_errors": ("SipParseError",),
+    "_forking": ("InviteDialogs",),
+    "_headers": ("canonical_name", "CSeq", "Headers", "MediaType", "NameAddr", "STAR", "Via"),
+    "_message": ("build_request", "Message", "REASON_PHRASES", "Request", "Response"),
+    "_parser": ("MessageReader", "parse_message", "ParserLimits"),
+    "_registration": (
+        "Registered",
+        "Registration",
+        "RegistrationExpiring",
+        "RegistrationFailed",
+        "Unregistered",
+    ),
+    "_timers": ("TimerConfig",),
+    "_transaction": ("build_ack", "build_cancel", "TransactionStateError"),
+    "_transaction_events": (
+        "AckReceived",
+        "CancelReceived",
+        "MessageDropped",
+        "RequestReceived",
+        "ResponseReceived",
+        "StrayResponse",
+        "TransactionTerminated",
+        "TransactionTimeout",
+        "TransportFailed",
+    ),
+    "_transaction_layer": ("TransactionLayer",),
+    "_ua": ("UaConfig", "UserAgent"),
+    "_uas": ("check_request", "response_for_parse_error", "UasPolicy"),
+    "_uri": ("AbsoluteUri", "Params", "parse_uri", "SipUri", "TelUri", "Uri"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF, key=str.lower)
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

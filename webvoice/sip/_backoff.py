@@ -13,10 +13,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ._record import record
+
 __all__ = ["ReconnectPolicy", "Backoff"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReconnectPolicy:
     """Bounds of the backoff, settable through ``ua_config``.
 

@@ -8,10 +8,10 @@ local description (``accept(sdp)``, ``answer_offer(sdp)``, ``reoffer(sdp)``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._message import Request, Response
+from ._record import record
 
 if TYPE_CHECKING:
     from ._call import CallSession
@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IncomingCall:
     """A new INVITE; ``offer`` is its SDP (None: we must offer in the 200)."""
 
@@ -34,7 +34,7 @@ class IncomingCall:
     replaces: "CallSession | None" = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CallProgress:
     """A provisional response to our INVITE; ``sdp`` is early media (183) if any."""
 
@@ -43,7 +43,7 @@ class CallProgress:
     sdp: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CallConfirmed:
     """The call is up: a 2xx arrived (outgoing) or the ACK did (incoming).
 
@@ -55,7 +55,7 @@ class CallConfirmed:
     sdp: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CallFailed:
     """The call never came up. ``cause`` is the JS SDK string."""
 
@@ -66,7 +66,7 @@ class CallFailed:
     originator: str = "remote"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CallEnded:
     """An established call is over (``cause`` "Bye", "Terminated", ...)."""
 
@@ -76,7 +76,7 @@ class CallEnded:
     status_code: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RemoteOffer:
     """The peer re-offers (re-INVITE or UPDATE). The driver answers with
     ``session.answer_offer(sdp)`` (an answer; or an offer when ``sdp`` is None)
@@ -87,7 +87,7 @@ class RemoteOffer:
     method: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RemoteAnswer:
     """The answer to an offer we made in a 200 (it came in the ACK)."""
 
@@ -95,7 +95,7 @@ class RemoteAnswer:
     sdp: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReofferAnswered:
     """Our re-INVITE/UPDATE was accepted. ``refresh`` marks a session-timer
     refresh that re-sent the last SDP, whose answer needs no media work."""
@@ -105,7 +105,7 @@ class ReofferAnswered:
     refresh: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReofferFailed:
     """Our re-INVITE/UPDATE was refused; the call goes on as it was."""
 
@@ -114,7 +114,7 @@ class ReofferFailed:
     cause: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RemoteHold:
     """The peer put us on hold (``held``) or resumed."""
 
@@ -122,7 +122,7 @@ class RemoteHold:
     held: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DtmfReceived:
     """A DTMF tone in a SIP INFO (``application/dtmf-relay`` or ``application/dtmf``)."""
 
@@ -131,7 +131,7 @@ class DtmfReceived:
     duration: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InfoReceived:
     """Any other INFO, already answered 200."""
 
@@ -140,7 +140,7 @@ class InfoReceived:
     body: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReferReceived:
     """The peer asks us to call ``refer_to`` (RFC 3515). The driver answers with
     ``session.accept_refer(now)`` or ``session.reject_refer(status, now)``, then
@@ -152,7 +152,7 @@ class ReferReceived:
     request: Request
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReferProgress:
     """How the call we asked the peer to make is going (NOTIFY message/sipfrag),
     or the REFER itself was refused (``refused``)."""

@@ -15,12 +15,12 @@ early dialog) changes nothing; ``_forking.py`` handles a late 2xx.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 
 from ._headers import CSeq, NameAddr
 from ._message import Request, Response
+from ._record import record
 
 __all__ = ["DIALOG_TRANSITIONS", "TARGET_REFRESH_METHODS", "DialogId", "DialogState", "RequestRejected"]
 
@@ -30,7 +30,7 @@ __all__ = ["DIALOG_TRANSITIONS", "TARGET_REFRESH_METHODS", "DialogId", "DialogSt
 TARGET_REFRESH_METHODS = frozenset({"INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DialogId:
     """Call-ID, local tag and remote tag (RFC 3261 12).
 
@@ -97,7 +97,7 @@ DIALOG_TRANSITIONS: dict[tuple[DialogState, _Input], DialogState] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RequestRejected:
     """A request received that 12.2.2 refuses: answer it with ``response``.
 

@@ -8,10 +8,13 @@ dialogs, never messages, and does no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from ._dialog import Dialog
 from ._dialog_state import DialogId, DialogState, RequestRejected, _reject
 from ._message import Request, Response
+
+if TYPE_CHECKING:  # the store holds dialogs; it never makes one
+    from ._dialog import Dialog
 
 __all__ = ["DialogStore"]
 
@@ -79,4 +82,4 @@ class DialogStore:
         return iter(list(self._dialogs.values()))
 
     def __contains__(self, dialog: object) -> bool:
-        return isinstance(dialog, Dialog) and self._dialogs.get(dialog.id) is dialog
+        return self._dialogs.get(getattr(dialog, "id", None)) is dialog

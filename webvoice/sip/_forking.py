@@ -28,7 +28,6 @@ acknowledged and hung up at once, as 13.2.2.4 prescribes for an unwanted fork.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from enum import Enum
 
 from ._dialog import Dialog
@@ -36,6 +35,7 @@ from ._dialog_state import DialogState, _same_transaction
 from ._dialog_store import DialogStore
 from ._headers import HeaderValue, MediaType, Via
 from ._message import Request, Response
+from ._record import record
 
 __all__ = [
     "INVITE_TRANSITIONS", "DialogConfirmed", "ForkDiscarded", "InviteDialogs", "InviteEvent",
@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProvisionalReceived:
     """A 1xx. ``dialog`` is the early dialog it belongs to (``created`` when this
     response made it), or ``None`` for a 100 or a 1xx without a To tag."""
@@ -53,7 +53,7 @@ class ProvisionalReceived:
     created: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DialogConfirmed:
     """The first 2xx: ``dialog`` is the call. ``terminated`` are the other
     early dialogs, ended by it. The UA must now send :meth:`InviteDialogs.create_ack`."""
@@ -63,7 +63,7 @@ class DialogConfirmed:
     terminated: tuple[Dialog, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ForkDiscarded:
     """A 2xx from a fork after the call was decided: send ``ack``, then ``bye``
     (through a non-INVITE client transaction). ``dialog`` stays confirmed, so
@@ -76,7 +76,7 @@ class ForkDiscarded:
     bye: Request
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Retransmitted2xx:
     """A 2xx seen before (its ACK was lost): send ``ack`` again, unchanged.
     ``ack`` is ``None`` when the UA has not created the ACK of the winning 2xx yet."""
@@ -86,7 +86,7 @@ class Retransmitted2xx:
     ack: Request | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InviteFailed:
     """A 3xx-6xx final response (``response``), or a transaction timeout
     (``response`` is ``None``): the INVITE failed; ``terminated`` are the early
@@ -96,7 +96,7 @@ class InviteFailed:
     terminated: tuple[Dialog, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResponseIgnored:
     """A response that changes nothing; ``reason`` says why, for the log."""
 

@@ -12,12 +12,12 @@ registration recovered by itself when the application still wants it.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from ._auth import AuthenticationError, DigestClient
 from ._causes import Cause, cause_for_status
 from ._headers import NameAddr
 from ._message import Request, Response, build_request
+from ._record import record
 from ._uri import SipUri
 
 __all__ = [
@@ -42,7 +42,7 @@ class RegistrationState(enum.Enum):
     UNREGISTERING = "unregistering"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Registered:
     """The registrar accepted our binding for ``expires`` seconds."""
 
@@ -52,7 +52,7 @@ class Registered:
     response: Response
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RegistrationFailed:
     """A REGISTER ended without a binding. ``status_code`` is None for a timeout
     or a connection error; ``cause`` is the JS SDK string; ``retrying`` says
@@ -64,14 +64,14 @@ class RegistrationFailed:
     retrying: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Unregistered:
     """Our binding is gone (removed on request, or the connection was lost)."""
 
     cause: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RegistrationExpiring:
     """The binding is about to expire; a refresh is being sent now."""
 

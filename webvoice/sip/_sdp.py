@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from ._record import record
 
 __all__ = [
     "DIRECTIONS", "MAX_SDP_LINES", "MAX_SDP_SIZE", "MediaSection", "RtpMap", "SdpLine",
@@ -83,7 +85,7 @@ class SdpParseError(ValueError):
         return (SdpParseError, (self.reason, self.line_number))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SdpLine:
     """One ``<type>=<value>`` line, the value kept exactly as received."""
 
@@ -98,7 +100,7 @@ class SdpLine:
         return f"{self.type}={self.value}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RtpMap:
     """What a payload type stands for (RFC 8866 6.6); ``channels`` None when not given."""
 
@@ -185,7 +187,7 @@ def _media_fields(value: str, number: int | None) -> tuple[str, int, int | None,
     return kind, int(port[1]), count, proto, tuple(formats)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MediaSection:
     """One m= section: ``lines[0]`` is its m= line, the rest follow in order.
 
@@ -271,7 +273,7 @@ class MediaSection:
         return dataclasses.replace(self, lines=tuple(lines))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SessionDescription:
     """A whole description: the session-level lines (``v=0`` first), then the media."""
 

@@ -7,12 +7,12 @@ timers D, I, J and K are zero: they fire at once. Times are seconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ._record import record
 
 __all__ = ["TimerConfig"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TimerConfig:
     """T1 (RTT estimate), T2 (longest retransmit interval), T4 (network lifetime)."""
 

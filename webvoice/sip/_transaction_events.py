@@ -7,10 +7,10 @@ and to the message when there is one. A transaction's last event is always
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
 from ._message import Message, Request, Response
+from ._record import record
 
 if TYPE_CHECKING:
     from ._transaction import (
@@ -40,7 +40,7 @@ def check_type(value: object, kind: type | tuple[type, ...], what: str) -> None:
         raise TypeError(f"{what} must be a {names}, not {type(value).__name__}")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RequestReceived:
     """A new request: the TU answers it with ``layer.send_response(transaction, ...)``."""
 
@@ -51,7 +51,7 @@ class RequestReceived:
         check_type(self.request, Request, "request")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResponseReceived:
     """A response for a client transaction (for an INVITE: every 2xx, retransmissions
     and forks included, which the TU acknowledges itself)."""
@@ -63,7 +63,7 @@ class ResponseReceived:
         check_type(self.response, Response, "response")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AckReceived:
     """An ACK the transaction layer does not absorb: the ACK for a 2xx, which has no
     transaction of its own (``transaction`` is None), or one reusing the INVITE's
@@ -76,7 +76,7 @@ class AckReceived:
         check_type(self.request, Request, "request")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CancelReceived:
     """The peer cancelled ``transaction`` (still without a final response). The layer
     has already answered the CANCEL with 200; the TU now sends 487 on ``transaction``."""
@@ -88,7 +88,7 @@ class CancelReceived:
         check_type(self.request, Request, "request")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StrayResponse:
     """A 2xx to an INVITE that matches no transaction (Timer M has run out): a late
     retransmission or fork that the dialog layer must still ACK (or ACK and BYE)."""
@@ -99,14 +99,14 @@ class StrayResponse:
         check_type(self.response, Response, "response")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TransactionTimeout:
     """Timer B or F (no final response), Timer H (no ACK) or the CANCEL wait of 9.1."""
 
     transaction: Transaction
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TransportFailed:
     """The connection was lost while the transaction's outcome was still open: a
     client transaction without a final response (treat as 503, 8.1.3.1), a server
@@ -115,14 +115,14 @@ class TransportFailed:
     transaction: Transaction
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TransactionTerminated:
     """The transaction is over and forgotten; always its last event."""
 
     transaction: Transaction
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MessageDropped:
     """A received message the layer discarded, and why (no answer is sent). For
     logs: e.g. a response that matches no transaction (RFC 4475 3.3.10)."""

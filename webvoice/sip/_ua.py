@@ -10,19 +10,19 @@ and dropped otherwise.
 
 from __future__ import annotations
 
+import os
 import random
-import uuid
-from dataclasses import dataclass, field
-from typing import Union
+from dataclasses import field
+from typing import TYPE_CHECKING, Union
 
 from ._auth import DigestClient
-from ._call import CallSession
 from ._dialog_state import RequestRejected
 from ._dialog_store import DialogStore
 from ._errors import SipParseError
 from ._headers import HeaderValue, NameAddr, Via
 from ._message import Message, Request, Response
 from ._parser import ParserLimits, parse_message
+from ._record import record
 from ._registration import Registration
 from ._timers import TimerConfig
 from ._transaction import ClientTransaction, InviteClientTransaction, ServerTransaction
@@ -39,6 +39,9 @@ from ._transaction_events import (
 from ._transaction_layer import TransactionLayer
 from ._uas import UasPolicy, check_request, response_for_parse_error
 from ._uri import Params, SipUri, Uri
+
+if TYPE_CHECKING:
+    from ._call import CallSession
 
 __all__ = ["UaConfig", "UserAgent", "MessageRefused"]
 
@@ -61,11 +64,24 @@ def _parse_replaces(value: str) -> tuple[str, str, str] | None:
     return call_id.strip(), params["to-tag"], params["from-tag"]
 
 
+def _random_uuid() -> str:
+    """A version 4 UUID (RFC 9562) as text, for the RFC 5626 instance id.
+
+    Not ``uuid.uuid4()``: the uuid module is not preloaded in Pyodide, and
+    importing it costs ~20 ms of start-up for sixteen random bytes.
+    """
+    b = bytearray(os.urandom(16))
+    b[6] = b[6] & 0x0F | 0x40  # version 4
+    b[8] = b[8] & 0x3F | 0x80  # RFC 9562 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _random_token(rng: random.Random, length: int) -> str:
     return "".join(rng.choice(_ALPHABET) for _ in range(length))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UaConfig:
     """Who we are and how we behave on the wire. The password never shows in repr."""
 
@@ -77,7 +93,7 @@ class UaConfig:
     register_expires: int = 600
     user_agent: str = "webvoice"
     #: RFC 5626 instance id, stable for the page's lifetime (one per instance).
-    instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    instance_id: str = field(default_factory=lambda: _random_uuid())
     keep_alive_interval: float = 30.0
     #: Most calls at once; an INVITE beyond it is answered 486 (None: no limit).
     max_calls: int | None = None
@@ -99,7 +115,7 @@ class UaConfig:
         return SipUri(user=self.user, host=self.domain)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MessageRefused:
     """A message from the network that did not parse, and what we did about it."""
 
@@ -243,6 +259,10 @@ class UserAgent:
         """Place a call to ``target`` with our SDP ``offer``."""
         if self.config.max_calls is not None and len(self.sessions) >= self.config.max_calls:
             raise RuntimeError(f"no free line: {len(self.sessions)} of {self.config.max_calls} in use")
+        from ._call import (
+            CallSession,  # the call machinery loads on first use (see _call_modules)
+        )
+
         from_ = NameAddr(self.config.aor, self.config.display_name)
         session = CallSession.outgoing(self, from_=from_, target=target, offer=offer, now=now, headers=headers)
         if not session.is_ended:
@@ -433,6 +453,8 @@ class UserAgent:
         if replaced is None and limit is not None and len(self.sessions) >= limit:
             self.transactions.send_response(tx, request.response(486, to_tag=tx.to_tag), now)
             return
+        from ._call import CallSession
+
         session = CallSession.incoming(self, tx, request, now, self.config.no_answer_timeout, replaces=replaced)
         self.sessions.append(session)
 

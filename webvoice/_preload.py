@@ -1,0 +1,54 @@
+"""The call machinery, loaded in the background once the page is registered.
+
+Registration needs the parser, transactions, digest auth and the registration
+state machine; a call needs much more (call sessions, SDP, dialogs, forking,
+the public :class:`~webvoice.Call`). In Pyodide importing a module runs its
+bytecode in WebAssembly, and the call modules would add tens of milliseconds to
+every page's start-up. So they are imported lazily where used, and preloaded
+here right after the first registration, one module per event-loop turn: no
+turn holds the main thread long enough to be a long task, and by the time
+the user dials, nothing is left to load. A call placed or received before the
+preload finished simply imports what is missing itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import sys
+
+__all__ = ["CALL_MODULES", "preload_call_modules"]
+
+log = logging.getLogger("webvoice")
+
+#: In dependency order, so that each step imports one module.
+CALL_MODULES = (
+    "webvoice.sip._call_events",
+    "webvoice.sip._sdp",
+    "webvoice.sip._dialog",
+    "webvoice.sip._forking",
+    "webvoice.sip._call",
+    "webvoice._calls",
+)
+
+
+def preload_call_modules(loop: asyncio.AbstractEventLoop) -> None:
+    """Import what of :data:`CALL_MODULES` is missing, one per turn of ``loop``."""
+    pending = [name for name in CALL_MODULES if name not in sys.modules]
+
+    def step() -> None:
+        while pending:
+            name = pending.pop(0)
+            if name in sys.modules:
+                continue
+            try:
+                importlib.import_module(name)
+            except Exception:  # a broken install: say so; calls will raise it again
+                log.exception("webvoice: could not preload %s", name)
+            break
+        if pending:
+            loop.call_soon(step)
+
+    if pending:
+        loop.call_soon(step)
