@@ -69,7 +69,8 @@ class BootResult:
 
 def boot_webvoice(page: Page, server: StaticServer, *, timeout_s: float = 120,
                   path: str = BOOT_PAGE) -> BootResult:
-    """Open the boot page, boot Pyodide, micropip-install webvoice, import it.
+    """Open the boot page, boot Pyodide, install webvoice (its installer, or
+    micropip with ``path=BOOT_PAGE + "?install=micropip"``), import it.
 
     Returns once ``import webvoice`` has worked; ``window.pyodide`` is then
     the page's Pyodide for further ``page.evaluate`` calls.

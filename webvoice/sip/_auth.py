@@ -24,12 +24,12 @@ Pieces:
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from ._record import record
 
@@ -60,19 +60,46 @@ _FAMILIES: dict[str, tuple[str, int]] = {
 }
 
 
-def _hash_available(name: str) -> bool:
-    # sha512_256 comes from OpenSSL; Pyodide without its OpenSSL package and
-    # some stripped builds lack it. usedforsecurity=False keeps MD5 usable on
-    # FIPS builds: Digest needs MD5 for interoperability, not for security.
+def _available_hashes() -> dict[str, Callable[..., Any]]:
+    """hashlib name -> constructor ``(data, usedforsecurity=...)``, for the
+    hashes of _FAMILIES this Python can compute.
+
+    MD5 and SHA-256 come straight from the HACL* modules hashlib itself falls
+    back on when there is no OpenSSL, as in Pyodide, where importing hashlib
+    would add ~5 ms to every page's start-up (its source is compiled there).
+    SHA-512/256 only OpenSSL provides: hashlib is asked when OpenSSL is there
+    (or the builtins are not). usedforsecurity=False keeps MD5 usable on FIPS
+    builds: Digest needs MD5 for interoperability, not for security.
+    """
+    found: dict[str, Callable[..., Any]] = {}
     try:
-        hashlib.new(name, usedforsecurity=False)
-    except ValueError:
-        return False
-    return True
+        from _md5 import md5
+        from _sha2 import sha256
+    except ImportError:
+        pass
+    else:
+        found = {"md5": md5, "sha256": sha256}
+    try:
+        import _hashlib  # noqa: F401  (OpenSSL)
+    except ImportError:
+        if found:
+            return found
+    import hashlib
+
+    for _family, (name, _strength) in _FAMILIES.items():
+        if name in found:
+            continue
+        try:
+            hashlib.new(name, usedforsecurity=False)
+        except ValueError:
+            continue
+        found[name] = functools.partial(hashlib.new, name)
+    return found
 
 
+_HASHES = _available_hashes()
 _HASHLIB_NAMES: dict[str, str] = {
-    family: name for family, (name, _) in _FAMILIES.items() if _hash_available(name)
+    family: name for family, (name, _) in _FAMILIES.items() if name in _HASHES
 }
 
 #: Algorithm names this build can answer, strongest first, in RFC spelling.
@@ -92,7 +119,7 @@ def _split_algorithm(algorithm: str) -> tuple[str, bool] | None:
 def _h(family: str, data: str | bytes) -> str:
     """RFC 7616 H(data): lower-case hex digest; text is hashed as UTF-8."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    return hashlib.new(_HASHLIB_NAMES[family], raw, usedforsecurity=False).hexdigest()
+    return _HASHES[_HASHLIB_NAMES[family]](raw, usedforsecurity=False).hexdigest()
 
 
 # --- Errors ---------------------------------------------------------------------

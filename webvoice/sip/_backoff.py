@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Callable
 
 from ._record import record
@@ -44,15 +43,21 @@ class ReconnectPolicy:
             raise ValueError("max_per_minute must be between 1 and 60")
 
 
-@dataclass(slots=True)
 class Backoff:
     """The retry schedule of one connection."""
 
-    policy: ReconnectPolicy = field(default_factory=ReconnectPolicy)
-    random: Callable[[], float] = random.random
-    failures: int = 0
-    _attempts: deque = field(default_factory=deque)
-    _up_since: float | None = None
+    # A plain class: one per instance, nothing to gain from a generated __init__.
+    __slots__ = ("policy", "random", "failures", "_attempts", "_up_since")
+
+    def __init__(self, policy: ReconnectPolicy | None = None, random: Callable[[], float] = random.random) -> None:
+        self.policy = policy if policy is not None else ReconnectPolicy()
+        self.random = random
+        self.failures = 0
+        self._attempts: deque[float] = deque()
+        self._up_since: float | None = None
+
+    def __repr__(self) -> str:
+        return f"Backoff(policy={self.policy!r}, failures={self.failures})"
 
     def attempt(self, now: float) -> None:
         """Record that a connection attempt starts at ``now``."""
