@@ -7,11 +7,43 @@ of its own. Where we depart from the RFC, the comment says so and why.
 All patterns work on ``str`` decoded as UTF-8 with ``surrogateescape``: text in
 UTF-8 (display names, reason phrases) comes out as text, and any other octet
 survives as a lone surrogate that encodes back to the same byte.
+
+Two habits keep the patterns cheap, which matters in the browser (WebAssembly
+has no regex JIT, and compiling a pattern runs Python code):
+
+* A repetition of "characters or escapes" is written as possessive runs,
+  ``(?:[chars]++|escaped)++``: the engine stays in its one-character loop, and
+  a failing match is linear. This never changes what matches, because in every
+  such rule the character that may follow the run is not in the run.
+* A class that takes in all of non-ASCII is written as the complement of what
+  it leaves out (``[^...]``): listing ``\x80-\U0010ffff`` makes the compiler walk
+  sixty-five thousand code points, costly in WebAssembly at import.
 """
 
 from __future__ import annotations
 
 import re
+
+
+class Deferred:
+    """A pattern compiled on first use, for rules off the common path.
+
+    Compiling is most of what importing the grammar costs in the browser (the
+    regex compiler is Python code, run as WebAssembly there), so rules that a
+    typical REGISTER, INVITE or response never needs wait until one does. The
+    first use of a method (``fullmatch``, ``sub``...) compiles, and the compiled
+    pattern's method then replaces the lookup: later calls cost the same.
+    """
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+
+    def __getattr__(self, name: str):
+        method = getattr(re.compile(self.pattern, self.flags), name)
+        setattr(self, name, method)
+        return method
+
 
 # --- basic rules (25.1) --------------------------------------------------------
 
@@ -42,41 +74,47 @@ SWS = r"[ \t]*"
 # quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
 # UTF8-NONASCII is any non-ASCII character (escaped odd octets included);
 # insisting on well-formed UTF-8 would reject nothing a UA acts on differently.
-NONASCII = "\x80-\U0010ffff"
-QDTEXT = rf"[ \t\x21\x23-\x5b\x5d-\x7e{NONASCII}]"
+# qdtext is then everything but the other controls, DQUOTE and backslash.
+QDTEXT = r'[^\x00-\x08\x0a-\x1f"\\\x7f]'
 QUOTED_PAIR = r"\\[\x00-\x09\x0b\x0c\x0e-\x7f]"
-QUOTED_STRING = rf'"(?:{QDTEXT}|{QUOTED_PAIR})*"'
+QUOTED_STRING = rf'"(?:{QDTEXT}++|{QUOTED_PAIR})*+"'
 
 # --- URIs (25.1, 19.1) -----------------------------------------------------------
 
 # user-unreserved = "&" / "=" / "+" / "$" / "," / ";" / "?" / "/"
 # user = 1*(unreserved / escaped / user-unreserved)
-USER = rf"(?:[{UNRESERVED}&=+$,;?/]|{ESCAPED})+"
+USER = rf"(?:[{UNRESERVED}&=+$,;?/]++|{ESCAPED})++"
 # password = *(unreserved / escaped / "&" / "=" / "+" / "$" / ",")
-PASSWORD = rf"(?:[{UNRESERVED}&=+$,]|{ESCAPED})*"
+PASSWORD = rf"(?:[{UNRESERVED}&=+$,]++|{ESCAPED})*+"
 
 # hostname = *(domainlabel ".") toplabel ["."]; IPv4address; IPv6reference.
 # Departure: labels may hold "_" and a toplabel may start with a digit, because
 # deployed servers use such names and nothing in a UA depends on the difference.
-HOSTNAME = r"[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_])?)*\.?"
+# A label (alphanum *( alphanum / "-" ) alphanum, or one alphanum) is written as
+# alphanum runs joined by hyphen runs: the same names, without backtracking.
+DOMAINLABEL = r"[A-Za-z0-9_]++(?:-++[A-Za-z0-9_]++)*+"
+HOSTNAME = rf"{DOMAINLABEL}(?:\.{DOMAINLABEL})*+\.?+"
 IPV6_REFERENCE = r"\[[0-9A-Fa-f:.]+\]"
 HOST = rf"(?:{HOSTNAME}|{IPV6_REFERENCE})"
 PORT = r"[0-9]{1,5}"
 
 # param-unreserved = "[" / "]" / "/" / ":" / "&" / "+" / "$"
-# paramchar = param-unreserved / unreserved / escaped
-PARAMCHAR = rf"(?:[{UNRESERVED}\[\]/:&+$]|{ESCAPED})"
+# paramchar = param-unreserved / unreserved / escaped; PARAMCHARS = 1*paramchar
+PARAMCHARS = rf"(?:[{UNRESERVED}\[\]/:&+$]++|{ESCAPED})++"
 # uri-parameters = *( ";" uri-parameter); uri-parameter = pname [ "=" pvalue ]
-URI_PARAMS = rf"(?:;{PARAMCHAR}+(?:={PARAMCHAR}*)?)*"
+URI_PARAMS = rf"(?:;{PARAMCHARS}(?:=(?:{PARAMCHARS})?)?)*"
 # hnv-unreserved = "[" / "]" / "/" / "?" / ":" / "+" / "$"
 # headers = "?" header *( "&" header ); header = hname "=" hvalue
-HNVCHAR = rf"(?:[{UNRESERVED}\[\]/?:+$]|{ESCAPED})"
-URI_HEADERS = rf"{HNVCHAR}+={HNVCHAR}*(?:&{HNVCHAR}+={HNVCHAR}*)*"
+# HNVCHARS = 1*( hnv-unreserved / unreserved / escaped )
+HNVCHARS = rf"(?:[{UNRESERVED}\[\]/?:+$]++|{ESCAPED})++"
+URI_HEADERS = rf"{HNVCHARS}=(?:{HNVCHARS})?(?:&{HNVCHARS}=(?:{HNVCHARS})?)*"
 
-# SIP-URI / SIPS-URI (19.1.1); scheme names are case-insensitive.
+# SIP-URI / SIPS-URI (19.1.1); scheme names are case-insensitive. An "@" can
+# only end the userinfo, so the userinfo is not even tried without one ahead
+# (a mere shortcut: it changes no match).
 SIP_URI = re.compile(
     rf"(?P<scheme>[sS][iI][pP][sS]?):"
-    rf"(?:(?P<user>{USER})(?::(?P<password>{PASSWORD}))?@)?"
+    rf"(?:(?=[^@]*@)(?P<user>{USER})(?::(?P<password>{PASSWORD}))?@)?"
     rf"(?P<host>{HOST})(?::(?P<port>{PORT}))?"
     rf"(?P<params>{URI_PARAMS})"
     rf"(?:\?(?P<headers>{URI_HEADERS}))?"
@@ -84,15 +122,15 @@ SIP_URI = re.compile(
 
 # tel URI (RFC 3966), kept loose: a global (+digits) or local number with
 # visual separators, then parameters. The number itself is not interpreted.
-TEL_URI = re.compile(
+TEL_URI = Deferred(
     rf"(?P<scheme>[tT][eE][lL]):(?P<number>\+?[0-9A-Fa-f*#().\-]+)(?P<params>{URI_PARAMS})"
 )
 
 # absoluteURI = scheme ":" ( hier-part / opaque-part ), for schemes we carry
 # without understanding (RFC 4475 3.3.4). uric = reserved / unreserved / escaped.
 SCHEME = r"[A-Za-z][A-Za-z0-9+\-.]*"
-URIC = rf"(?:[;/?:@&=+$,{UNRESERVED}]|{ESCAPED})"
-ABSOLUTE_URI = re.compile(rf"(?P<scheme>{SCHEME}):(?P<rest>{URIC}+)")
+URICS = rf"(?:[;/?:@&=+$,{UNRESERVED}]++|{ESCAPED})++"  # 1*uric
+ABSOLUTE_URI = Deferred(rf"(?P<scheme>{SCHEME}):(?P<rest>{URICS})")
 
 # --- start lines (7.1, 7.2) ---------------------------------------------------------
 
@@ -110,12 +148,12 @@ SIP_VERSION = "SIP/2.0"
 # --- headers (7.3) -----------------------------------------------------------------
 
 # message-header = header-name HCOLON header-value; HCOLON = *( SP / HTAB ) ":" SWS
-HEADER_LINE = re.compile(rf"({TOKEN})[ \t]*:[ \t]*(.*)", re.S)
+HEADER_LINE = Deferred(rf"({TOKEN})[ \t]*:[ \t]*(.*)", re.S)
 
 # generic-param = token [ EQUAL gen-value ]; gen-value = token / host / quoted-string.
 # SEMI and EQUAL carry optional white space on both sides.
 GEN_VALUE = rf"(?:{TOKEN}|{HOST}|{QUOTED_STRING})"
-GENERIC_PARAM = re.compile(rf"{SWS};{SWS}({TOKEN})(?:{SWS}={SWS}({GEN_VALUE}))?")
+GENERIC_PARAM = Deferred(rf"{SWS};{SWS}({TOKEN})(?:{SWS}={SWS}({GEN_VALUE}))?")
 
 # display-name = *(token LWS) / quoted-string
 DISPLAY_TOKENS = re.compile(rf"{TOKEN}(?:{LWS}{TOKEN})*")
@@ -136,7 +174,7 @@ MEDIA_TYPE = re.compile(rf"({TOKEN}){SWS}/{SWS}({TOKEN})")
 
 # SIP-date = rfc1123-date = wkday "," SP date1 SP time SP "GMT" (RFC 3261 20.17);
 # only GMT is allowed (RFC 4475 3.1.2.12).
-SIP_DATE = re.compile(
+SIP_DATE = Deferred(
     r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     r"[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT"
 )

@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Iterator, Union
 
 from . import _abnf
 from ._errors import SipParseError
-from ._uri import Params, SipUri, Uri, _new, _set, _trusted, parse_uri
+from ._uri import Params, Uri, _new, _slot_setters, _tuple_new, parse_uri
 
 __all__ = [
     "Headers",
@@ -236,9 +236,10 @@ HeaderValue = Union[str, int, NameAddr, Via, CSeq, MediaType]
 # --- value parsers -------------------------------------------------------------------
 
 # gen-value also admits a bare IPv6 address, which is what Via received= carries.
-_GEN_VALUE_RE = re.compile(rf"{_abnf.GEN_VALUE}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+")
+_GEN_VALUE_OR_IPV6 = rf"{_abnf.GEN_VALUE}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+"
+_GEN_VALUE_RE = _abnf.Deferred(_GEN_VALUE_OR_IPV6)  # for parameters given as text, not parsed
 _PARAM_RE = re.compile(
-    rf"{_abnf.SWS};{_abnf.SWS}({_abnf.TOKEN})(?:{_abnf.SWS}={_abnf.SWS}({_GEN_VALUE_RE.pattern}))?"
+    rf"{_abnf.SWS};{_abnf.SWS}({_abnf.TOKEN})(?:{_abnf.SWS}={_abnf.SWS}({_GEN_VALUE_OR_IPV6}))?"
 )
 _WS = re.compile(_abnf.SWS)
 
@@ -247,15 +248,16 @@ def _parse_params(text: str, pos: int, what: str) -> Params:
     """``*( SEMI generic-param )`` from ``pos`` to the end of ``text``."""
     out = []
     end = len(text)
+    match = _PARAM_RE.match
     while pos < end:
-        m = _PARAM_RE.match(text, pos)
+        m = match(text, pos)
         if m is None:
             if not text[pos:].strip():
                 break
             raise SipParseError(f"malformed parameters in {what}: {text[pos:pos + 40]!r}")
-        out.append((m.group(1), m.group(2)))
+        out.append(m.groups())  # (name, value or None)
         pos = m.end()
-    return Params(out) if out else _EMPTY_PARAMS
+    return _tuple_new(Params, out) if out else _EMPTY_PARAMS
 
 
 _EMPTY_PARAMS = Params()
@@ -318,28 +320,27 @@ def parse_name_addr(text: str, what: str = "header") -> NameAddr:
         gt = text.find(">", lt)
         if gt < 0:
             raise SipParseError(f"missing '>' in {what}")
-        uri = _parse_uri_in(text[lt + 1:gt], what)
-        params = _parse_params(text, gt + 1, what)
+        spec = text[lt + 1:gt]
+        start = gt + 1
     else:
         # addr-spec form: the URI ends at the first ';', and may hold no ',', '?'.
         semi = text.find(";")
         spec = (text if semi < 0 else text[:semi]).rstrip(" \t")
         if "?" in spec or " " in spec or "\t" in spec:
             raise SipParseError(f"a URI with headers or spaces in {what} must be enclosed in <>")
-        uri = _parse_uri_in(spec, what)
-        params = _parse_params(text, len(spec), what)
+        start = len(spec)
+    try:
+        uri = parse_uri(spec)
+    except SipParseError as exc:
+        raise SipParseError(f"{exc} in {what}") from None
     obj = _new(NameAddr)
-    _set(obj, "uri", uri)
-    _set(obj, "display_name", display)
-    _set(obj, "params", params)
+    _SET_NA_URI(obj, uri)
+    _SET_NA_DISPLAY(obj, display)
+    _SET_NA_PARAMS(obj, _parse_params(text, start, what) if start < len(text) else _EMPTY_PARAMS)
     return obj
 
 
-def _parse_uri_in(text: str, what: str) -> Uri:
-    try:
-        return parse_uri(text)
-    except SipParseError as exc:
-        raise SipParseError(f"{exc} in {what}") from None
+_SET_NA_URI, _SET_NA_DISPLAY, _SET_NA_PARAMS = _slot_setters(NameAddr, "uri", "display_name", "params")
 
 
 def _parse_contact(text: str, what: str) -> NameAddr | str:
@@ -350,30 +351,39 @@ def _parse_via(text: str, what: str) -> Via:
     m = _abnf.VIA.match(text)
     if m is None:
         raise SipParseError(f"malformed {what}: {text[:60]!r}")
-    protocol = f"{m.group(1)}/{m.group(2)}"
-    port = m.group(5)
-    if port is not None and int(port) > 65535:
-        raise SipParseError(f"port out of range in {what}")
+    name, version, transport, host, port = m.groups()
+    if port is not None:
+        port = int(port)
+        if port > 65535:
+            raise SipParseError(f"port out of range in {what}")
+    protocol = f"{name}/{version}"
     obj = _new(Via)
-    _set(obj, "transport", m.group(3).upper())
-    _set(obj, "host", m.group(4))
-    _set(obj, "port", int(port) if port is not None else None)
-    _set(obj, "params", _parse_params(text, m.end(), what))
-    _set(obj, "protocol", "SIP/2.0" if protocol.upper() == "SIP/2.0" else protocol)
+    _SET_VIA_TRANSPORT(obj, transport.upper())
+    _SET_VIA_HOST(obj, host)
+    _SET_VIA_PORT(obj, port)
+    _SET_VIA_PARAMS(obj, _parse_params(text, m.end(), what))
+    _SET_VIA_PROTOCOL(obj, "SIP/2.0" if protocol.upper() == "SIP/2.0" else protocol)
     return obj
+
+
+(_SET_VIA_TRANSPORT, _SET_VIA_HOST, _SET_VIA_PORT, _SET_VIA_PARAMS,
+ _SET_VIA_PROTOCOL) = _slot_setters(Via, "transport", "host", "port", "params", "protocol")
 
 
 def _parse_cseq(text: str, what: str) -> CSeq:
     m = _abnf.CSEQ.fullmatch(text.strip())
     if m is None:
         raise SipParseError(f"malformed CSeq {text[:40]!r}")
-    seq = m.group(1)
+    seq, method = m.groups()
     if len(seq) > 10 or int(seq) >= 2**31:
         raise SipParseError(f"CSeq number {seq[:20]} is out of range (must be below 2**31)")
     obj = _new(CSeq)
-    _set(obj, "seq", int(seq))
-    _set(obj, "method", m.group(2))
+    _SET_CSEQ_SEQ(obj, int(seq))
+    _SET_CSEQ_METHOD(obj, method)
     return obj
+
+
+_SET_CSEQ_SEQ, _SET_CSEQ_METHOD = _slot_setters(CSeq, "seq", "method")
 
 
 def _parse_call_id(text: str, what: str) -> str:
@@ -396,13 +406,18 @@ def _int_parser(limit: int) -> Callable[[str, str], int]:
 
 
 def _parse_media_type(text: str, what: str) -> MediaType:
-    m = _abnf.MEDIA_TYPE.match(text.strip()) if text.strip() != "*" else None
     stripped = text.strip()
+    m = _abnf.MEDIA_TYPE.match(stripped) if stripped != "*" else None
     if m is None:
         raise SipParseError(f"malformed media type in {what}: {stripped[:40]!r}")
-    return _trusted(
-        MediaType, type=m.group(1), subtype=m.group(2), params=_parse_params(stripped, m.end(), what)
-    )
+    obj = _new(MediaType)
+    _SET_MT_TYPE(obj, m.group(1))
+    _SET_MT_SUBTYPE(obj, m.group(2))
+    _SET_MT_PARAMS(obj, _parse_params(stripped, m.end(), what))
+    return obj
+
+
+_SET_MT_TYPE, _SET_MT_SUBTYPE, _SET_MT_PARAMS = _slot_setters(MediaType, "type", "subtype", "params")
 
 
 def _parse_token(text: str, what: str) -> str:
@@ -464,6 +479,9 @@ _SPEC: dict[str, tuple[Callable[[str, str], HeaderValue], bool, bool]] = {
     "Warning": (_parse_text, True, False),
     "Reason": (_parse_text, True, False),
 }
+
+#: The table above, for the parser's one-pass reader (webvoice.sip._parser).
+HEADER_SPECS = _SPEC
 
 #: Headers that may appear at most once (RFC 4475 3.3.8, 3.3.9).
 SINGLE_VALUED = frozenset(name for name, (_, _, single) in _SPEC.items() if single)
@@ -602,7 +620,7 @@ class Headers(tuple):
 
 
 _SECRET_HEADERS = frozenset(("Authorization", "Proxy-Authorization"))
-_RESPONSE_PARAM = re.compile(r'(?i)(\bresponse\s*=\s*)("[^"]*"|[^\s,]+)')
+_RESPONSE_PARAM = _abnf.Deferred(r'(?i)(\bresponse\s*=\s*)("[^"]*"|[^\s,]+)')
 
 
 def _redact(name: str, value: HeaderValue) -> HeaderValue:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from . import _abnf
 from ._errors import SipParseError
-from ._headers import SINGLE_VALUED, Headers, canonical_name, parse_header_values
+from ._headers import HEADER_SPECS, SINGLE_VALUED, Headers, canonical_name, parse_header_values
 from ._message import Request, Response
-from ._uri import SipUri, _trusted, parse_uri
+from ._uri import SipUri, _new, _slot_setters, _tuple_new, parse_uri
 
 __all__ = ["ParserLimits", "parse_message", "MessageReader"]
 
@@ -41,8 +41,8 @@ _NAMES_MAX = 2048
 # backslash makes them a quoted-pair (RFC 3261 25.1, RFC 4475 3.1.1.2), and CR
 # that is not a line end. The typed headers' grammar then decides whether a
 # backslash was really inside a quoted string.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_BAD_OCTET = re.compile(r"(?<!\\)[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
+_CONTROL_OCTETS = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_BAD_OCTET = _abnf.Deferred(r"(?<!\\)[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 
 
 def parse_message(data: bytes | str, *, limits: ParserLimits = DEFAULT_LIMITS) -> Request | Response:
@@ -84,42 +84,53 @@ def _parse_at(data: bytes, pos: int, limits: ParserLimits, stream: bool):
 
     With ``stream`` a message not yet complete gives ``(None, pos)``.
     """
-    head_end, sep = _find_head_end(data, pos)
-    if head_end < 0:
-        if stream and len(data) - pos <= limits.max_message_size:
-            return None, pos
-        raise SipParseError("no empty line ends the header section")
-    head = data[pos:head_end].decode("utf-8", "surrogateescape")
-    # Fast path first (one C scan for controls, two counts for bare CRs); the
+    # The usual head: CRLF line ends only, so the first CRLF CRLF ends it.
+    head_end, sep = data.find(b"\r\n\r\n", pos), 4
+    raw = data[pos:head_end] if head_end >= 0 else b""
+    head = raw.decode("utf-8", "surrogateescape")
+    lines = head.split("\r\n")
+    crlf = len(lines) - 1
+    plain = head_end >= 0 and head.count("\n") == crlf
+    if not plain:  # bare LFs (RFC 3261 7.5 tolerates them), or no end yet
+        head_end, sep = _find_head_end(data, pos)
+        if head_end < 0:
+            if stream and len(data) - pos <= limits.max_message_size:
+                return None, pos
+            raise SipParseError("no empty line ends the header section")
+        raw = data[pos:head_end]
+        head = raw.decode("utf-8", "surrogateescape")
+        lines = head.split("\n")
+        crlf = head.count("\r\n")
+    # Fast checks first (one C pass for controls, a count for bare CRs); the
     # exact search, which finds where and tolerates quoted-pairs, only if needed.
-    if _CONTROL.search(head) is not None or head.count("\r") != head.count("\r\n"):
+    if len(raw.translate(None, _CONTROL_OCTETS)) != len(raw) or head.count("\r") != crlf:
         bad = _BAD_OCTET.search(head)
         if bad is not None:
             line = head.count("\n", 0, bad.start()) + 1
             raise SipParseError(f"control character {bad.group()!r} in line {line} of the header section")
-    lines = head.split("\n")
-    start_line = lines[0].rstrip("\r")
-    message_kind, method, first = _parse_start_line(start_line)
+    message_kind, method, first = _parse_start_line(lines[0] if plain else lines[0].rstrip("\r"))
 
-    pairs = _header_pairs(lines, limits)
-    try:
-        headers, first_values, length = _typed_headers(pairs, limits)
-    except SipParseError as exc:
-        raise SipParseError(
-            exc.reason, status_code=exc.status_code, headers=tuple(pairs), method=method,
-            is_request=message_kind is Request,
-        ) from None
-
-    def fail(reason: str, status: int = 400):
-        return SipParseError(
-            reason, status_code=status, headers=tuple(pairs), method=method, is_request=message_kind is Request
-        )
+    # Every CR now ends a line. The usual head (CRLF line ends, nothing folded,
+    # no line near the limit) is read in one pass; anything else, and any error,
+    # goes through the two exact passes, which also give the error its headers.
+    read = _read_plain_headers(lines, limits) if plain and len(head) <= limits.max_line_length else None
+    if read is None:
+        pairs = _header_pairs(lines, limits)
+        try:
+            read = _typed_headers(pairs, limits)
+        except SipParseError as exc:
+            raise SipParseError(
+                exc.reason, status_code=exc.status_code, headers=tuple(pairs), method=method,
+                is_request=message_kind is Request,
+            ) from None
+    headers, first_values, length = read
 
     if isinstance(first, SipParseError):
-        raise fail(first.reason, first.status_code)
-    missing = [name for name in _REQUIRED if name not in first_values]
-    if missing:
-        raise fail(f"missing required header{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        raise _failure(first.reason, lines, limits, method, message_kind, first.status_code)
+    if len(first_values) < len(_REQUIRED):
+        missing = [name for name in _REQUIRED if name not in first_values]
+        raise _failure(f"missing required header{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+                       lines, limits, method, message_kind)
 
     body_start = head_end + sep
     if length is None:
@@ -129,19 +140,45 @@ def _parse_at(data: bytes, pos: int, limits: ParserLimits, stream: bool):
         if body_end > len(data):
             if stream and body_end - pos <= limits.max_message_size:
                 return None, pos
-            raise fail(f"body is {len(data) - body_start} octets, shorter than Content-Length {length}")
+            raise _failure(f"body is {len(data) - body_start} octets, shorter than Content-Length {length}",
+                           lines, limits, method, message_kind)
     body = data[body_start:body_end]
 
     if message_kind is Request:
-        uri = first
         cseq = first_values["CSeq"]
         if cseq.method != method:
-            raise fail(f"CSeq method {cseq.method} does not match the request method {method}")
-        message = _trusted(Request, method=method, uri=uri, headers=headers, body=body)
+            raise _failure(f"CSeq method {cseq.method} does not match the request method {method}",
+                           lines, limits, method, message_kind)
+        message = _new(Request)
+        _SET_REQUEST_METHOD(message, method)
+        _SET_REQUEST_URI(message, first)
+        _SET_REQUEST_HEADERS(message, headers)
+        _SET_REQUEST_BODY(message, body)
     else:
-        code, reason = first
-        message = _trusted(Response, status_code=code, reason=reason, headers=headers, body=body)
+        message = _new(Response)
+        _SET_RESPONSE_CODE(message, first[0])
+        _SET_RESPONSE_REASON(message, first[1])
+        _SET_RESPONSE_HEADERS(message, headers)
+        _SET_RESPONSE_BODY(message, body)
     return message, body_end
+
+
+_SET_REQUEST_METHOD, _SET_REQUEST_URI, _SET_REQUEST_HEADERS, _SET_REQUEST_BODY = _slot_setters(
+    Request, "method", "uri", "headers", "body")
+_SET_RESPONSE_CODE, _SET_RESPONSE_REASON, _SET_RESPONSE_HEADERS, _SET_RESPONSE_BODY = _slot_setters(
+    Response, "status_code", "reason", "headers", "body")
+
+
+def _failure(reason: str, lines: list[str], limits: ParserLimits, method: str | None, kind: type,
+             status: int = 400) -> SipParseError:
+    """An error found after the headers were read, carrying what a response needs.
+
+    The (name, raw value) pairs are made only now: the one-pass reader keeps none.
+    """
+    return SipParseError(
+        reason, status_code=status, headers=tuple(_header_pairs(lines, limits)), method=method,
+        is_request=kind is Request,
+    )
 
 
 def _parse_start_line(line: str):
@@ -197,18 +234,86 @@ def _header_pairs(lines: list[str], limits: ParserLimits) -> list[tuple[str, str
             pairs[-1] = (name, joined)
             continue
         name, colon, value = line.partition(":")
-        canonical = _NAMES.get(name)
+        canonical = _NAMES.get(name) if colon else None
         if canonical is None:
-            stripped = name.rstrip(" \t")
-            if not colon or not _abnf.TOKEN_RE.fullmatch(stripped):
+            canonical = _learn_name(name) if colon else None
+            if canonical is None:
                 raise SipParseError(f"malformed header line {index + 1}: {line[:60]!r}")
-            canonical = canonical_name(stripped)
-            if len(_NAMES) < _NAMES_MAX:  # bounded: a peer cannot grow it without end
-                _NAMES[name] = canonical
         pairs.append((canonical, value.strip(" \t")))
         if len(pairs) > limits.max_header_count:
             raise SipParseError(f"more than {limits.max_header_count} header fields")
     return pairs
+
+
+def _read_plain_headers(lines: list[str], limits: ParserLimits) -> tuple[Headers, dict, int | None] | None:
+    """What :func:`_header_pairs` then :func:`_typed_headers` give, in one pass,
+    for a header section split at CRLFs, no longer than a line may be.
+
+    ``None`` for anything unusual or wrong, which the two exact passes then
+    read or report: a folded line among others (its leading white space makes
+    its name no token, and no such name is ever remembered), a repeated
+    single-valued header, a malformed value, too many headers.
+    """
+    items: list = []
+    first: dict[str, object] = {}
+    seen_single: set[str] = set()
+    length = None
+    if len(lines) - 1 > limits.max_header_count:
+        return None
+    names = _NAMES
+    specs = HEADER_SPECS
+    try:
+        for index in range(1, len(lines)):
+            name, colon, value = lines[index].partition(":")
+            canonical = names.get(name) if colon else None
+            if canonical is None:
+                canonical = _learn_name(name) if colon else None
+                if canonical is None:
+                    return None
+            value = value.strip(" \t")
+            spec = specs.get(canonical)
+            if spec is None:
+                items.append((canonical, value))
+                continue
+            parse, _, single = spec
+            if single:
+                if canonical in seen_single:
+                    return None
+                seen_single.add(canonical)
+                parsed = parse(value, canonical)
+                if canonical in _TRACKED:
+                    first[canonical] = parsed
+                elif canonical == "Content-Length":
+                    length = parsed
+                    continue
+                items.append((canonical, parsed))
+            elif "," not in value and (stripped := value.strip()):
+                parsed = parse(stripped, canonical)
+                if canonical in _TRACKED and canonical not in first:
+                    first[canonical] = parsed
+                items.append((canonical, parsed))
+            else:
+                values = parse_header_values(canonical, value)
+                if canonical in _TRACKED and canonical not in first:
+                    first[canonical] = values[0]
+                items.extend([(canonical, v) for v in values])
+    except SipParseError:
+        return None
+    if len(items) > limits.max_header_count:
+        return None
+    return _tuple_new(Headers, items), first, length
+
+
+def _learn_name(name: str) -> str | None:
+    """The canonical form of a header name not seen yet (remembered, within a
+    bound), or ``None`` when it is no token."""
+    stripped = name.rstrip(" \t")
+    if not _abnf.TOKEN_RE.fullmatch(stripped):
+        return None
+    canonical = canonical_name(stripped)
+    if len(_NAMES) < _NAMES_MAX:  # bounded: a peer cannot grow it without end
+        _NAMES[name] = canonical
+    return canonical
 
 
 def _typed_headers(pairs: list[tuple[str, str]], limits: ParserLimits) -> tuple[Headers, dict, int | None]:
