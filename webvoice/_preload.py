@@ -2,7 +2,7 @@
 
 Registration needs the parser, transactions, digest auth and the registration
 state machine; a call needs much more (call sessions, SDP, dialogs, forking,
-the public :class:`~webvoice.Call`). In Pyodide importing a module runs its
+the public :class:`~webvoice.Call`, the browser's media code). In Pyodide importing a module runs its
 bytecode in WebAssembly, and the call modules would add tens of milliseconds to
 every page's start-up. So they are imported lazily where used, and preloaded
 here right after the first registration, one module per event-loop turn: no
@@ -33,9 +33,19 @@ CALL_MODULES = (
 )
 
 
+def _media_modules() -> tuple[str, ...]:
+    """The browser media code the default backend will use (none outside Pyodide)."""
+    if sys.platform != "emscripten":
+        return ()
+    from .browser._env import in_worker
+
+    backend = "webvoice.browser._bridge" if in_worker() else "webvoice.browser._media"
+    return ("webvoice.browser._stats", "webvoice.browser._devices", backend)
+
+
 def preload_call_modules(loop: asyncio.AbstractEventLoop) -> None:
     """Import what of :data:`CALL_MODULES` is missing, one per turn of ``loop``."""
-    pending = [name for name in CALL_MODULES if name not in sys.modules]
+    pending = [name for name in CALL_MODULES + _media_modules() if name not in sys.modules]
 
     def step() -> None:
         while pending:

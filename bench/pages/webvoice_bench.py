@@ -73,9 +73,9 @@ async def start_ua(user: str, password: str, ws_url: str, domain: str) -> dict:
     state.sip = sip
     # Once registered, webvoice loads its call machinery in the background
     # (webvoice/_preload.py): when that is done is reported apart.
-    from webvoice._preload import CALL_MODULES
+    from webvoice._preload import CALL_MODULES, _media_modules
 
-    while not all(name in sys.modules for name in CALL_MODULES):
+    while not all(name in sys.modules for name in CALL_MODULES + _media_modules()):
         await asyncio.sleep(0.002)
     return {"t0": t0, "t1": t1, "t2": js.benchNow()}
 

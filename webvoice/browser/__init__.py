@@ -2,21 +2,53 @@
 
 It wires the browser's WebSocket, peer connections, media devices and audio
 elements into the pure-Python driver; it makes no SIP decisions of its own.
+
+Names are imported from their modules on first use (PEP 562): registering
+needs only the WebSocket transport, and the media modules load with the
+call machinery (webvoice/_preload.py), not in the page's start-up.
 """
 
-from ._bridge import BridgedMediaBackend, BridgedMediaSession, agent_loader_js, agent_source
-from ._env import in_worker
-from ._media import DirectMediaBackend, DirectMediaSession
-from ._websocket import WebSocketTransport
+from __future__ import annotations
 
-__all__ = [
-    "BridgedMediaBackend", "BridgedMediaSession", "DirectMediaBackend", "DirectMediaSession",
-    "WebSocketTransport", "agent_loader_js", "agent_source", "default_media_backend", "in_worker",
-]
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._bridge import BridgedMediaBackend
+    from ._media import DirectMediaBackend
+
+_MODULE_OF = {
+    "BridgedMediaBackend": "_bridge", "BridgedMediaSession": "_bridge", "agent_loader_js": "_bridge",
+    "agent_source": "_bridge", "in_worker": "_env", "DirectMediaBackend": "_media",
+    "DirectMediaSession": "_media", "WebSocketTransport": "_websocket",
+}
+
+__all__ = sorted([*_MODULE_OF, "default_media_backend"], key=str.lower)
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def default_media_backend() -> DirectMediaBackend | BridgedMediaBackend:
     """The media backend for a SIP instance here: direct on a page's main thread;
     bridged in a Web Worker (a PyScript worker, a JupyterLite kernel), where
     there is no RTCPeerConnection and a main-thread agent owns the media."""
-    return BridgedMediaBackend() if in_worker() else DirectMediaBackend()
+    from ._env import in_worker
+
+    if in_worker():
+        from ._bridge import BridgedMediaBackend
+
+        return BridgedMediaBackend()
+    from ._media import DirectMediaBackend
+
+    return DirectMediaBackend()

@@ -43,7 +43,6 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from importlib import resources
 from typing import Any
 
 import js
@@ -87,6 +86,8 @@ _ERRORS: dict[str, type[Exception]] = {
 
 def agent_source() -> str:
     """The text of ``agent.js`` (an ES module exporting ``startAgent``), from the wheel."""
+    from importlib import resources  # here: not preloaded in Pyodide, and only worker pages need it
+
     return resources.files(__package__).joinpath("agent.js").read_text(encoding="utf-8")
 
 

@@ -10,11 +10,12 @@ its text, in order, exactly as received (after unfolding).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Callable, Iterable, Iterator, Union
 
 from . import _abnf
 from ._errors import SipParseError
+from ._record import record
 from ._uri import Params, Uri, _new, _slot_setters, _tuple_new, parse_uri
 
 __all__ = [
@@ -88,7 +89,7 @@ def _coerce_params(params) -> Params:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NameAddr:
     """``"Display" <uri>;param=value``: From, To, Contact, Route and their kin.
 
@@ -137,7 +138,7 @@ class NameAddr:
 STAR = "*"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Via:
     """One Via entry: ``SIP/2.0/WSS host:port;branch=...;rport``."""
 
@@ -176,7 +177,7 @@ class Via:
         return f"{self.protocol}/{self.transport} {self.sent_by}{self.params}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CSeq:
     """``CSeq: 314159 INVITE``; the number is below 2**31 (RFC 3261 8.1.1.5)."""
 
@@ -193,7 +194,7 @@ class CSeq:
         return f"{self.seq} {self.method}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MediaType:
     """``type/subtype;param=value`` of Content-Type and Accept (``*`` allowed in Accept).
 

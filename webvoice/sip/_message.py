@@ -9,11 +9,20 @@ stack makes SIP text; nothing else formats a header by hand.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Iterable, Union
 
 from . import _abnf
-from ._headers import CSeq, Headers, HeaderValue, MediaType, NameAddr, Via, format_headers
+from ._headers import (
+    CSeq,
+    Headers,
+    HeaderValue,
+    MediaType,
+    NameAddr,
+    Via,
+    format_headers,
+)
+from ._record import record
 from ._uri import AbsoluteUri, SipUri, TelUri, Uri, parse_uri
 
 __all__ = ["Request", "Response", "Message", "build_request", "REASON_PHRASES"]
@@ -145,7 +154,7 @@ def _check_body(body: bytes) -> None:
         raise TypeError(f"a message body is bytes, not {type(body).__name__}")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Request(_Common):
     """A SIP request. ``bytes(request)`` is its wire form."""
 
@@ -201,7 +210,7 @@ class Request(_Common):
         return Response(status_code, reason, Headers((*out, *extra)), bytes(body))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Response(_Common):
     """A SIP response. ``reason`` defaults to the RFC's phrase for the code."""
 

@@ -10,18 +10,24 @@ them by Content-Length. Both refuse malformed or oversized input with
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from . import _abnf
 from ._errors import SipParseError
-from ._headers import HEADER_SPECS, SINGLE_VALUED, Headers, canonical_name, parse_header_values
+from ._headers import (
+    HEADER_SPECS,
+    SINGLE_VALUED,
+    Headers,
+    canonical_name,
+    parse_header_values,
+)
 from ._message import Request, Response
+from ._record import record
 from ._uri import SipUri, _new, _slot_setters, _tuple_new, parse_uri
 
 __all__ = ["ParserLimits", "parse_message", "MessageReader"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ParserLimits:
     """How much a peer may make us read before we refuse (RFC 3261 leaves it open)."""
 

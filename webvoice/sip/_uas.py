@@ -8,18 +8,18 @@ refused still gets an answer when enough of it could be read to route one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from . import _abnf
 from ._errors import SipParseError
 from ._headers import Headers, parse_header_values
 from ._message import Request, Response
-from ._uri import SipUri
+from ._record import record
 
 __all__ = ["UasPolicy", "check_request", "response_for_parse_error"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UasPolicy:
     """What this UA serves: its methods, extensions, body types and URI schemes."""
 

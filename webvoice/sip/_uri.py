@@ -9,11 +9,12 @@ methods, not a second representation.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Iterable, Union
 
 from . import _abnf
 from ._errors import SipParseError
+from ._record import record
 
 __all__ = ["Params", "SipUri", "TelUri", "AbsoluteUri", "Uri", "parse_uri"]
 
@@ -136,7 +137,7 @@ _HOST_RE = re.compile(_abnf.HOST)
 _HNV_RE = _abnf.Deferred(rf"(?:{_abnf.HNVCHARS})?")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SipUri:
     """A ``sip:`` or ``sips:`` URI (RFC 3261 19.1).
 
@@ -245,7 +246,7 @@ class SipUri:
 _TEL_NUMBER = _abnf.Deferred(r"\+?[0-9A-Fa-f*#().\-]+")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TelUri:
     """A ``tel:`` URI (RFC 3966); the number keeps its visual separators."""
 
@@ -277,7 +278,7 @@ class TelUri:
         return f"TelUri({str(self)!r})"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AbsoluteUri:
     """A URI of a scheme we carry without understanding (RFC 4475 3.3.4)."""
 
