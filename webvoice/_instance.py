@@ -128,7 +128,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
             timers=settings.timers,
             **({"instance_id": ua["instance_id"]} if "instance_id" in ua else {}),
         ))
-        self._handlers: dict[str, Callable] = {}
+        self._handlers: dict[str, list[Callable]] = {}
         self._transport: Transport | None = None
         self._connected = False
         self._want_connection = False
@@ -159,8 +159,13 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
 
     # --- the public API (connection and registration) ------------------------------------
 
-    def on_connection_event(self, handlers: Mapping[str, Callable]) -> None:
-        """Set handlers for connection events; plain functions or ``async def``."""
+    def on_connection_event(self, handlers: Mapping[str, Callable]) -> Callable[[], None]:
+        """Subscribe handlers to connection events; plain functions or ``async def``.
+
+        Each call adds its handlers to those already there (a page and a widget
+        may both listen), in order of subscription. Returns a function that
+        removes exactly these handlers again.
+        """
         if not isinstance(handlers, Mapping):
             raise TypeError("on_connection_event takes a dict of event name to handler")
         for name, handler in handlers.items():
@@ -168,7 +173,20 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
                 raise ValueError(f"unknown connection event {name!r}; known: {', '.join(CONNECTION_EVENTS)}")
             if not callable(handler):
                 raise TypeError(f"the handler for {name!r} must be callable")
-        self._handlers.update(handlers)
+        added = [(name, handler) for name, handler in handlers.items()]
+        for name, handler in added:
+            self._handlers.setdefault(name, []).append(handler)
+
+        def unsubscribe() -> None:
+            for name, handler in added:
+                listeners = self._handlers.get(name, [])
+                for i, known in enumerate(listeners):
+                    if known is handler:
+                        del listeners[i]
+                        break
+            added.clear()
+
+        return unsubscribe
 
     def is_connected(self) -> bool:
         return self._connected
@@ -565,8 +583,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         return out
 
     def _emit(self, name: str, *args: Any) -> None:
-        handler = self._handlers.get(name)
-        if handler is not None:
+        for handler in tuple(self._handlers.get(name, ())):  # a handler may unsubscribe
             call_handler(handler, *args, what=f"the {name!r} handler")
 
 

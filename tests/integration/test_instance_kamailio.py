@@ -185,3 +185,24 @@ def test_defaults_and_secrets_in_repr():
     assert "s3cret" not in repr(sip) and "s3cret" not in repr(sip._settings) and "s3cret" not in repr(sip._ua.config)
     local = webvoice.create_sip_instance(sip_login="alice", sip_password="x", realm="a.test", ssl=True, ws_url="ws://127.0.0.1:8080", transport_factory=WebsocketsTransport)
     assert local.is_connected() is False
+
+
+def test_connection_events_have_several_listeners_and_each_can_unsubscribe():
+    from tests.support.fake_transport import FakeTransport
+
+    async def main():
+        sip = webvoice.create_sip_instance(sip_login="frank", sip_password="x", realm="a.test", transport_factory=FakeTransport)
+        heard = []
+        page = sip.on_connection_event({"connected": lambda: heard.append("page"),
+                                        "disconnected": lambda e: heard.append(("page", e.cause))})
+        sip.on_connection_event({"connected": lambda: heard.append("widget")})
+        await sip.connect()
+        assert heard == ["page", "widget"]
+        page()
+        page()  # a second call changes nothing
+        await sip.close()
+        await sip.connect()
+        assert heard == ["page", "widget", "widget"]
+        await sip.close()
+
+    run(main())
