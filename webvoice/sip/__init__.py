@@ -15,21 +15,13 @@ import importlib
 
 # Public name -> the private module that defines it.
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "_auth": (
-        "AuthenticationError",
-        "AuthParseError",
-        "Challenge",
-        "Credentials",
-        "DigestClient",
-        "parse_challenges",
-        "parse_credentials",
-        "redact_authorization",
-        "verify_digest",
-    ),
+    "_auth": ("AuthenticationError", "DigestClient"),
+    "_auth_values": ("AuthParseError", "Challenge", "Credentials", "parse_challenges", "parse_credentials"),
     "_causes": ("Cause", "cause_for_status"),
     "_dialog": ("Dialog",),
     "_dialog_state": ("DialogId", "DialogState", "RequestRejected"),
     "_dialog_store": ("DialogStore",),
+    "_digest": ("redact_authorization", "verify_digest"),
     "_errors": ("SipParseError",),
     "_forking": ("InviteDialogs",),
     "_headers": ("canonical_name", "CSeq", "Headers", "MediaType", "NameAddr", "STAR", "Via"),
