@@ -28,6 +28,13 @@ CALL_MODULES = (
     "webvoice.sip._sdp",
     "webvoice.sip._dialog",
     "webvoice.sip._forking",
+    "webvoice.sip._call_common",
+    "webvoice.sip._call_timers",
+    "webvoice.sip._call_info",
+    "webvoice.sip._call_requests",
+    "webvoice.sip._call_reoffer",
+    "webvoice.sip._call_refer",
+    "webvoice.sip._call_outgoing",
     "webvoice.sip._call",
     "webvoice._calls",
 )

@@ -1,0 +1,60 @@
+"""What ``import webvoice`` loads, and the background preload of the call machinery.
+
+Start-up is measured in Pyodide, where every module imported is compiled or
+run in WebAssembly: ``import webvoice`` must not pull in the call modules or
+the stdlib modules Pyodide does not preload, and the preload list must be in
+dependency order (each step imports exactly its own module, so that no event
+loop turn does more than one module's work).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+PROBE = r"""
+import json, sys
+before = set(sys.modules)
+import webvoice
+from webvoice._preload import CALL_MODULES
+loaded = set(sys.modules) - before
+steps = []
+for name in CALL_MODULES:
+    mark = set(sys.modules)
+    __import__(name)
+    steps.append(sorted(m for m in set(sys.modules) - mark if m.startswith("webvoice")))
+print(json.dumps({"loaded": sorted(loaded), "modules": list(CALL_MODULES), "steps": steps}))
+"""
+
+
+def test_import_loads_no_call_machinery_and_the_preload_goes_one_module_a_step():
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, cwd=REPO)
+    result = json.loads(out.stdout)
+    loaded = set(result["loaded"])
+    assert not loaded & set(result["modules"]), loaded & set(result["modules"])
+    assert not loaded & {"urllib.parse", "uuid", "secrets", "webvoice.browser._media", "webvoice.browser._bridge"}
+    assert result["steps"] == [[name] for name in result["modules"]]
+
+
+def test_preload_imports_the_call_modules_in_the_background():
+    code = r"""
+import asyncio, sys
+import webvoice
+from webvoice._preload import CALL_MODULES, preload_call_modules
+
+async def main():
+    loop = asyncio.get_running_loop()
+    preload_call_modules(loop)
+    assert not all(m in sys.modules for m in CALL_MODULES)  # nothing done synchronously
+    for _ in range(len(CALL_MODULES) + 1):
+        await asyncio.sleep(0)
+    print(all(m in sys.modules for m in CALL_MODULES))
+
+asyncio.run(main())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "True"
