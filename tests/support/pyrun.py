@@ -23,7 +23,8 @@ _RUN = """async ([code, timeoutMs]) => {
     const run = window.pyodide.runPythonAsync(code).then(
         (value) => { const v = (value && value.toJs) ? value.toJs({dict_converter: Object.fromEntries}) : value;
                      if (value && value.destroy) value.destroy();
-                     return JSON.stringify({ok: v === undefined ? null : v}); },
+                     // A Python callable (say, an unsubscribe function) is not data: null.
+                     return JSON.stringify({ok: v === undefined || typeof v === "function" ? null : v}); },
         (error) => JSON.stringify({error: String(error.message || error)}));
     const timeout = new Promise((resolve) => setTimeout(
         () => resolve(JSON.stringify({error: `timed out after ${timeoutMs} ms`})), timeoutMs));
