@@ -25,6 +25,7 @@ from ._media import (
 )
 from ._transport import TransportFactory
 from .sip._causes import Cause
+from .sip._lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -58,15 +59,7 @@ __all__ = [
 _LAZY = {"Call": "_calls", "EndEvent": "_calls", "Identity": "_calls", "IncomingCallRequest": "_calls"}
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 
 
 # A library logs; the application decides what is shown. Without debug=True

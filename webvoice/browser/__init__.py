@@ -10,7 +10,7 @@ call machinery (webvoice/_preload.py), not in the page's start-up.
 
 from __future__ import annotations
 
-import importlib
+from ..sip._lazy import lazy_attributes
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -26,17 +26,7 @@ _MODULE_OF = {
 __all__ = sorted([*_MODULE_OF, "default_media_backend"], key=str.lower)
 
 
-def __getattr__(name: str):
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)
 
 
 def default_media_backend() -> DirectMediaBackend | BridgedMediaBackend:

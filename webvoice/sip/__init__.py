@@ -11,7 +11,7 @@ page's start-up).
 
 from __future__ import annotations
 
-import importlib
+from ._lazy import lazy_attributes
 
 # Public name -> the private module that defines it.
 _EXPORTS: dict[str, tuple[str, ...]] = {
@@ -57,14 +57,4 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 __all__ = sorted(_MODULE_OF, key=str.lower)
 
 
-def __getattr__(name: str):
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)
