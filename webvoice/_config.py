@@ -28,7 +28,7 @@ UA_CONFIG_KEYS: dict[str, str] = {
     "authorization_user": "the user name for digest authentication, if not the login (str)",
     "user_agent": "the User-Agent header (str)",
     "session_timers": "use RFC 4028 session timers when the peer asks (bool, default True)",
-    "use_preloaded_route": "accepted for JsSIP compatibility; the server's Record-Route is always used (bool)",
+    "use_preloaded_route": "only False (the default): webvoice follows the server's Record-Route, no preloaded Route",
     "no_answer_timeout": "seconds an incoming call may ring unanswered (int, default 60)",
     "keep_alive_interval": "seconds between CRLF keep-alives, 0 for none (number, default 30)",
     "connection_recovery_min_interval": "first reconnect delay in seconds (number, default 1)",
@@ -236,6 +236,9 @@ def _check_ua_config(ua_config: Mapping[str, Any] | None) -> dict[str, Any]:
     for key in ("register", "session_timers", "use_preloaded_route"):
         if key in out and not isinstance(out[key], bool):
             raise TypeError(f"ua_config[{key!r}] must be a bool")
+    if out.get("use_preloaded_route"):
+        raise ValueError("ua_config['use_preloaded_route']=True is not supported: webvoice sends no preloaded "
+                         "Route and follows the server's Record-Route (leave it out or False)")
     for key in ("display_name", "authorization_user", "user_agent"):
         if key in out:
             _text(f"ua_config[{key!r}]", out[key])
