@@ -177,3 +177,26 @@ def test_bad_targets_raise_before_sending(kamailio, target):
         assert not a.is_connected()
 
     run(main())
+
+
+@pytest.mark.parametrize("typed", ["iñaki", "sip:iñaki@webvoice.test", "i%C3%B1aki"])
+def test_a_non_ascii_user_is_dialled_as_typed(kamailio, typed):
+    """The callee's account is "iñaki", registered under its escaped form; the
+    caller types the name as a person writes it."""
+    async def main():
+        callee = instance(kamailio, "i%C3%B1aki")
+        caller = instance(kamailio, "alice")
+        await callee.register()
+        await caller.register()
+        incoming = []
+        callee.on_incoming_call(lambda request: (incoming.append(request), request.accept()))
+        call = await caller.call(typed)
+        await until(call.is_established)
+        assert incoming[0].call.get_local_identity().uri == "sip:i%C3%B1aki@webvoice.test"
+        assert call.get_remote_identity().uri == "sip:i%C3%B1aki@webvoice.test"
+        call.terminate()
+        await until(lambda: incoming[0].call.is_ended())
+        await caller.close()
+        await callee.close()
+
+    run(main())
