@@ -475,10 +475,21 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         )
 
     async def _accept_incoming(self, call: Call, offer: str | None) -> None:
+        """Answer ``call``; if answering fails (microphone denied, media error),
+        the line held for it is resumed, as for a call we place."""
+        held = None
         if self._lines.active != call.get_line_id():
-            await self._hold_active()
+            held = await self._hold_active()
             self._lines.set_active(call.get_line_id())
-        await call._answer(offer)
+        try:
+            await call._answer(offer)
+        except BaseException as exc:
+            call._abandon(exc)
+            if held is not None:
+                self._spawn_resume(held, call)
+            raise
+        if call.is_ended() and held is not None:
+            await self._resume_held(held, call)
 
     def _call_finished(self, call: Call) -> None:
         self._lines.remove(call)

@@ -205,3 +205,31 @@ def test_a_line_that_failed_later_is_not_resumed_by_itself():
         task.cancel()
 
     run(main())
+
+
+def test_the_line_held_to_answer_a_call_is_resumed_when_answering_fails():
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media)
+        server, task = await serving(sip)
+        incoming = []
+        sip.on_incoming_call(incoming.append)
+        first = await sip.call("bob")
+        await until(first.is_established, "bob answers")
+        sip.on_data((
+            "INVITE sip:alice@a.test SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKin2\r\n"
+            "Max-Forwards: 70\r\nFrom: <sip:carol@a.test>;tag=c1\r\nTo: <sip:alice@a.test>\r\n"
+            "Call-ID: incoming-2\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@127.0.0.1;transport=ws>\r\n"
+            "Content-Length: 0\r\n\r\n").encode())
+        await until(lambda: incoming, "carol rings")
+        media.deny = True
+        await incoming[0].accept()
+        answer = incoming[0].call
+        assert answer.is_ended() and answer.get_status() == "failed"
+        assert [line.id for line in sip.get_call_lines()] == ["1"] and sip.get_current_line().id == "1"
+        assert not first.is_on_hold().local and len(media.open_sessions) == 1
+        refusals = [r for r in server.transport.sent if r.startswith(b"SIP/2.0 4") and b"incoming-2" in r]
+        assert refusals  # carol is told
+        task.cancel()
+
+    run(main())
