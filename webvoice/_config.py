@@ -10,6 +10,7 @@ import re
 from dataclasses import field
 from typing import Any, Callable, Mapping
 
+from ._targets import escape_user
 from .sip._abnf import CONTROL_CHARS
 from .sip._backoff import ReconnectPolicy
 from .sip._headers import Headers
@@ -305,6 +306,9 @@ def make_settings(
     login_domain = None
     if "@" in user:
         user, _, login_domain = user.rpartition("@")
+    # A login is typed like a target: "iñaki" is the user part "i%C3%B1aki" (RFC 3261
+    # 25.1), which is also the digest user name unless authorization_user says otherwise.
+    user = escape_user(user) if user else user
     password = _text("sip_password", sip_password, empty_ok=True)
     if not isinstance(ssl, bool):
         raise TypeError("ssl must be True or False")

@@ -134,3 +134,18 @@ def test_refer_to_targets_that_are_refused(refer_to, words):
     with pytest.raises(ValueError) as info:
         refer_target(parse_uri(refer_to))
     assert words in str(info.value)
+
+
+@pytest.mark.parametrize("login, user", [
+    ("iñaki", "i%C3%B1aki"),
+    ("иван@example.org", "%D0%B8%D0%B2%D0%B0%D0%BD"),
+    ("i%C3%B1aki", "i%C3%B1aki"),
+    ("alice", "alice"),
+])
+def test_a_login_is_escaped_like_a_target(login, user):
+    import webvoice
+    from tests.support.fake_transport import FakeTransport
+
+    sip = webvoice.create_sip_instance(sip_login=login, sip_password="x", realm="example.org",
+                                       transport_factory=FakeTransport)
+    assert sip._settings.user == user and str(sip._ua.config.aor) == f"sip:{user}@example.org"

@@ -6,7 +6,8 @@ dialled as they type them: two Chromium pages through Kamailio.
   "User Denied Media Access", its line goes, no audio element or live track
   is left for it, and line 1, put on hold for it, is resumed (the other
   party hears "unheld").
-* A user whose name is not ASCII ("iñaki") is called by typing "iñaki".
+* A user whose name is not ASCII logs in as "iñaki" and is called by typing
+  "iñaki" (on the wire: i%C3%B1aki, RFC 3261 25.1).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ sum(1 for c in calls if c.media is not None and any(
 def pair(browser, static_server, kamailio):
     pages = []
 
-    def make(user):
-        page = make_phone(browser, static_server, kamailio, user)
+    def make(user, **options):
+        page = make_phone(browser, static_server, kamailio, user, **options)
         pages.append(page)
         return page
 
@@ -70,7 +71,7 @@ sip._lines._handlers["on_line_removed"] = lambda line_id: lines_seen.append(("re
 
 
 def test_a_non_ascii_name_is_dialled_as_typed(pair, kamailio):
-    callee = pair("i%C3%B1aki")  # iñaki's account, as SIP URIs carry it
+    callee = pair("i%C3%B1aki", sip_login="iñaki")  # the account i%C3%B1aki, logged in as typed
     caller = pair("alice")
     place(caller, "iñaki")
     py(caller, "await wait_for(call.is_established)")

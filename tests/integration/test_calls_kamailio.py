@@ -181,10 +181,12 @@ def test_bad_targets_raise_before_sending(kamailio, target):
 
 @pytest.mark.parametrize("typed", ["iñaki", "sip:iñaki@webvoice.test", "i%C3%B1aki"])
 def test_a_non_ascii_user_is_dialled_as_typed(kamailio, typed):
-    """The callee's account is "iñaki", registered under its escaped form; the
-    caller types the name as a person writes it."""
+    """The callee's account is "iñaki" (i%C3%B1aki in SIP URIs): the callee logs
+    in and the caller dials with the name as a person writes it."""
     async def main():
-        callee = instance(kamailio, "i%C3%B1aki")
+        callee = webvoice.create_sip_instance(
+            sip_login="iñaki", sip_password=kamailio.users["i%C3%B1aki"], ws_url=kamailio.ws_url,
+            realm=kamailio.domain, transport_factory=WebsocketsTransport, media_backend=FakeMediaBackend())
         caller = instance(kamailio, "alice")
         await callee.register()
         await caller.register()
