@@ -386,15 +386,19 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         self._lines.get(line_id).terminate()
 
     async def switch_line(self, line_id: str) -> None:
-        """Hold the active line, resume ``line_id``, and only then make it the active line."""
+        """Hold the active line, resume ``line_id``, and only then make it the active line.
+        If ``line_id`` cannot be resumed, the line held for it is resumed again
+        (it stays the active line) and RuntimeError is raised."""
         call = self._lines.get(line_id)
         if call.is_ended():
             raise RuntimeError(f"line {line_id} has ended")
         if self._lines.active == call.get_line_id():
             return
-        await self._hold_active()
+        held = await self._hold_active()
         if call.is_on_hold().local:
             if not await call.unhold():
+                if held is not None and self._lines.holds(held) and not held.is_ended():
+                    await held.unhold()
                 raise RuntimeError(f"line {line_id} could not be resumed")
         self._lines.set_active(call.get_line_id())
 

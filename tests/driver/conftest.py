@@ -42,13 +42,15 @@ class FakeServer:
     """Plays registrar and proxy on the in-memory transport: ``serve()`` answers
     each request the instance sends. ``register(request)`` and
     ``invite(request)`` give the status for a REGISTER and a new INVITE (None:
-    no answer, e.g. to test a timeout; for an INVITE, 180 and ringing)."""
+    no answer, e.g. to test a timeout; for an INVITE, 180 and ringing);
+    ``reinvite(request)`` the one for a re-INVITE."""
 
     def __init__(self, sip: webvoice.SipInstance, *, register=lambda r: 200, invite=lambda r: 200,
-                 expires: int = 600) -> None:
+                 reinvite=lambda r: 200, expires: int = 600) -> None:
         self.sip = sip
         self.register = register
         self.invite = invite
+        self.reinvite = reinvite
         self.expires = expires
         self.log: list[Request] = []
         self._done: dict[int, int] = {}
@@ -106,7 +108,7 @@ class FakeServer:
             else:
                 self._answer_invite(request, status)
         elif method == "INVITE":
-            self._answer_invite(request, 200)
+            self._answer_invite(request, self.reinvite(request))
         elif method == "CANCEL":
             self.answer(request, 200)
             ringing = self._ringing.pop(request.call_id, None)

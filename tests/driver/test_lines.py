@@ -71,3 +71,27 @@ def test_an_incoming_call_takes_the_lowest_free_number_too():
         task.cancel()
 
     run(main())
+
+
+def test_a_switch_that_cannot_resume_its_line_gives_the_held_line_back():
+    async def main():
+        refuse = {"on": False}
+        sip = make_instance()
+        server, task = await serving(
+            sip, reinvite=lambda r: 488 if refuse["on"] and "a=sendrecv" in r.body.decode() and "bob" in str(r.to) else 200)
+        one = await sip.call("bob")
+        await until(one.is_established, "bob answers")
+        two = await sip.call("carol")  # holds line 1
+        await until(two.is_established, "carol answers")
+        assert one.is_on_hold().local
+        refuse["on"] = True  # bob refuses to be resumed
+        try:
+            await sip.switch_line("1")
+        except RuntimeError as exc:
+            assert "could not be resumed" in str(exc)
+        else:
+            raise AssertionError("switch_line should have failed")
+        assert sip.get_current_line().id == "2" and not two.is_on_hold().local  # carol is back
+        task.cancel()
+
+    run(main())
