@@ -12,7 +12,7 @@ import sys
 from typing import Any, Callable, Mapping
 
 from ._config import make_settings
-from ._errors import NotConnectedError, RegistrationError, TransferError, WebVoiceError
+from ._errors import NotConnectedError, RegistrationError, TransferError, UnregisterError, WebVoiceError
 from ._instance import DisconnectedEvent, RegisteredEvent, SipInstance
 from ._lines import CallLine, LineNotFoundError
 from ._media import (
@@ -49,6 +49,7 @@ __all__ = [
     "RegistrationError",
     "SipInstance",
     "TransferError",
+    "UnregisterError",
     "WebVoiceError",
     "__version__",
     "create_sip_instance",

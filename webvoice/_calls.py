@@ -15,10 +15,10 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from ._errors import TransferError
+from ._errors import NotConnectedError, TransferError
 from ._handlers import call_handler
 from ._media import MediaError, MediaPermissionError, MediaSession
-from ._targets import normalize_target
+from ._targets import check_target, normalize_target, refer_target
 from .sip._call import CallSession, CallState
 from .sip._call_events import (
     CallConfirmed,
@@ -121,6 +121,19 @@ class MuteState:
         return self.audio
 
 
+def check_call_events(events: Mapping[str, Callable] | None) -> None:
+    """Raise TypeError/ValueError for a bad ``events`` dict, before a call starts."""
+    if events is None:
+        return
+    if not isinstance(events, Mapping):
+        raise TypeError("call events are a dict of event name to handler")
+    for name, handler in events.items():
+        if _JS_NAMES.get(name, name) not in CALL_EVENTS:
+            raise ValueError(f"unknown call event {name!r}; known: {', '.join(CALL_EVENTS)}")
+        if not callable(handler):
+            raise TypeError(f"the handler for {name!r} must be callable")
+
+
 class Call:
     """One call (the JS SDK's RTCSession wrapper)."""
 
@@ -157,8 +170,7 @@ class Call:
     # --- events ---------------------------------------------------------------------------------
 
     def add_handlers(self, events: Mapping[str, Callable]) -> None:
-        if not isinstance(events, Mapping):
-            raise TypeError("call events are a dict of event name to handler")
+        check_call_events(events)  # all or nothing
         for name, handler in events.items():
             self.on(name, handler)
 
@@ -223,7 +235,7 @@ class Call:
         return self._line_id
 
     def is_current_line(self) -> bool:
-        return self._instance._current_line_id() == self._line_id
+        return self._instance._is_current(self)
 
     async def get_stats(self) -> dict[str, Any]:
         """Inbound and outbound RTP figures and the round-trip time, as a plain dict."""
@@ -306,7 +318,8 @@ class Call:
     def refer(self, target: str | Uri) -> asyncio.Task:
         """Ask the other party to call ``target`` (REFER, RFC 3515). The task resolves
         to the final status the new call reached, or raises TransferError."""
-        uri = target if isinstance(target, (SipUri, TelUri)) else normalize_target(target, self._instance._settings.domain)
+        uri = check_target(target) if isinstance(target, (SipUri, TelUri)) else normalize_target(
+            target, self._instance._settings.domain)
         if not self.is_established():
             raise RuntimeError(f"a transfer needs an established call; this one is {self._status}")
         return self._spawn(self._refer(NameAddr(uri)))
@@ -350,9 +363,32 @@ class Call:
         if self._ended:  # terminated while the offer was being made
             return
         self._emit("sdp", {"originator": "local", "type": "offer", "sdp": offer})
-        core = self._instance._start_core_call(self, target, offer)
-        if core is None:
-            self._finish("failed", EndEvent(Cause.CONNECTION_ERROR, "local", reason="not connected"))
+        try:
+            self._instance._start_core_call(self, target, offer)
+        except NotConnectedError as exc:
+            self._finish("failed", EndEvent(Cause.CONNECTION_ERROR, "local", reason=str(exc)))
+
+    def _abandon(self, error: BaseException) -> None:
+        """The start failed with an unexpected error: end the call as failed, so its
+        media (the microphone) is released and its line freed, then the caller raises."""
+        if self._ended:
+            return
+        if self.core is not None and not self.core.is_ended:
+            try:
+                self._instance._run_core(lambda now: self.core.terminate(now))
+            except Exception:  # noqa: BLE001  (already failing; the original error is raised)
+                log.exception("webvoice: could not end the call on line %s", self._line_id)
+        if isinstance(error, asyncio.CancelledError):
+            cause = Cause.CANCELED
+        elif isinstance(error, ConnectionError):
+            cause = Cause.CONNECTION_ERROR
+        elif isinstance(error, MediaPermissionError):
+            cause = Cause.USER_DENIED_MEDIA_ACCESS
+        elif isinstance(error, MediaError):
+            cause = Cause.WEBRTC_ERROR
+        else:
+            cause = Cause.INTERNAL_ERROR
+        self._finish("failed", EndEvent(cause, "local", reason=str(error) or type(error).__name__))
 
     async def _open_media(self) -> bool:
         try:
@@ -445,6 +481,10 @@ class Call:
 
     def _on_refer_received(self, event: ReferReceived) -> None:
         request = ReferRequest(self, event)
+        if request.invalid is not None:  # never offered to the application, never followed
+            log.warning("webvoice: refused a REFER on line %s: %s", self._line_id, request.invalid)
+            request.reject(400)
+            return
         self._emit("refer", request)
         if not request.decided:
             # Default: follow a transfer within our own domain; one elsewhere needs the
@@ -590,11 +630,21 @@ class ReferRequest:
         self.refer_to = Identity.of(event.refer_to)
         self.referred_by = Identity.of(event.referred_by) if isinstance(event.referred_by, NameAddr) else None
         self.decided = False
+        #: Why the Refer-To cannot be followed (a URI header other than Replaces,
+        #: an escaped CR/LF...), or None.
+        self.invalid: str | None = None
+        try:
+            refer_target(event.refer_to.uri)
+        except ValueError as exc:
+            self.invalid = str(exc)
 
     def accept(self, events: Mapping[str, Callable] | None = None) -> None:
         """Follow the transfer: call the target, reporting progress to the transferor."""
         if self.decided:
             return
+        if self.invalid is not None:
+            raise ValueError(f"this transfer cannot be followed: {self.invalid}")
+        check_call_events(events)
         self.decided = True
         instance = self.call._instance
         instance._run_core(lambda now: self.call.core.accept_refer(now))

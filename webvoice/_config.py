@@ -10,6 +10,7 @@ import re
 from dataclasses import field
 from typing import Any, Callable, Mapping
 
+from ._targets import escape_user
 from .sip._abnf import CONTROL_CHARS
 from .sip._backoff import ReconnectPolicy
 from .sip._headers import Headers
@@ -17,17 +18,18 @@ from .sip._record import record
 from .sip._timers import TimerConfig
 from .sip._uri import SipUri
 
-__all__ = ["InstanceSettings", "make_settings", "check_extra_headers", "UA_CONFIG_KEYS", "LINE_EVENT_KEYS"]
+__all__ = ["InstanceSettings", "make_settings", "check_extra_headers", "UA_CONFIG_KEYS", "CALL_OPTION_KEYS",
+           "LINE_EVENT_KEYS"]
 
 #: ua_config keys webvoice understands, with what each must be.
 UA_CONFIG_KEYS: dict[str, str] = {
     "register_expires": "seconds a registration lasts (int, default 600)",
-    "register": "register as soon as the instance connects (bool, default False)",
+    "register": "register by itself whenever the instance connects, as JsSIP's UA.start() does (bool, default False)",
     "display_name": "the display name in From (str)",
     "authorization_user": "the user name for digest authentication, if not the login (str)",
     "user_agent": "the User-Agent header (str)",
     "session_timers": "use RFC 4028 session timers when the peer asks (bool, default True)",
-    "use_preloaded_route": "accepted for JsSIP compatibility; the server's Record-Route is always used (bool)",
+    "use_preloaded_route": "only False (the default): webvoice follows the server's Record-Route, no preloaded Route",
     "no_answer_timeout": "seconds an incoming call may ring unanswered (int, default 60)",
     "keep_alive_interval": "seconds between CRLF keep-alives, 0 for none (number, default 30)",
     "connection_recovery_min_interval": "first reconnect delay in seconds (number, default 1)",
@@ -36,6 +38,30 @@ UA_CONFIG_KEYS: dict[str, str] = {
     "t1": "RFC 3261 T1 in seconds (number, default 0.5)",
     "instance_id": "the RFC 5626 instance UUID (str; default: new per instance)",
 }
+#: call_options keys webvoice understands, with what each must be. The JS SDK's
+#: spellings are accepted too (_CALL_OPTION_ALIASES) and stored under these names.
+CALL_OPTION_KEYS: dict[str, str] = {
+    "extra_headers": "headers added to every INVITE, ['X-Name: value', ...]",
+    "media_constraints": "getUserMedia constraints: {'audio': True | {...}} (audio only; 'video' may only be False)",
+    "pc_config": "RTCPeerConnection configuration: {'iceTransportPolicy': 'relay', ...} (dict)",
+    "offer_constraints": "createOffer options: {'iceRestart': True, ...} (dict)",
+    "session_timers_expires": "the Session-Expires our INVITEs ask for, seconds (int, 90..86400)",
+}
+_CALL_OPTION_ALIASES = {
+    "extraHeaders": "extra_headers",
+    "mediaConstraints": "media_constraints",
+    "pcConfig": "pc_config",
+    "rtcOfferConstraints": "offer_constraints",
+    "rtc_offer_constraints": "offer_constraints",
+    "sessionTimersExpires": "session_timers_expires",
+}
+#: RTCConfiguration members (W3C webrtc-pc 4.2.1), and RTCOfferOptions ones (4.2.5,
+#: with the legacy offerToReceive* that JsSIP applications still pass).
+_PC_CONFIG_KEYS = ("iceServers", "iceTransportPolicy", "bundlePolicy", "rtcpMuxPolicy", "iceCandidatePoolSize",
+                   "sdpSemantics")
+_OFFER_KEYS = ("iceRestart", "offerToReceiveAudio", "offerToReceiveVideo", "voiceActivityDetection")
+#: The RFC 4028 floor (Min-SE 90 s) and a day.
+SESSION_EXPIRES_RANGE = (90, 86400)
 LINE_EVENT_KEYS = ("on_line_added", "on_line_removed", "on_line_changed", "on_active_line_changed")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -52,6 +78,7 @@ class InstanceSettings:
     debug: bool
     stun_servers: tuple[str, ...]
     ua: Mapping[str, Any]
+    #: Normalized: the keys of CALL_OPTION_KEYS only (snake_case), values checked.
     call_options: Mapping[str, Any]
     line_events: Mapping[str, Callable]
 
@@ -116,6 +143,88 @@ def _number(name: str, value: Any, *, integer: bool = False, minimum: float = 0.
     return value
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _plain(name: str, value: Any) -> Any:
+    """``value`` if it is plain data (what crosses postMessage to the page's media)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(f"{name}[{i}]", item) for i, item in enumerate(value)]
+    if isinstance(value, Mapping):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"{name} has a key that is not a str")
+        return {k: _plain(f"{name}[{k!r}]", v) for k, v in value.items()}
+    raise TypeError(f"{name} must be plain data (dict, list, str, number, bool), not {type(value).__name__}")
+
+
+def _browser_dict(name: str, value: Any, known: tuple[str, ...]) -> dict[str, Any]:
+    """A dict of a browser API's members (camelCase, or their snake_case forms),
+    unknown members refused by name."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict, not {type(value).__name__}")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        member = _camel(key) if isinstance(key, str) else key
+        if member not in known:
+            raise ValueError(f"unknown key {key!r} in {name}; known: {', '.join(known)}")
+        if member in out:
+            raise ValueError(f"{name} gives {member!r} twice")
+        out[member] = _plain(f"{name}[{key!r}]", item)
+    return out
+
+
+def _check_call_options(call_options: Mapping[str, Any] | None, ua: Mapping[str, Any]) -> dict[str, Any]:
+    """``call_options`` with JS spellings mapped to CALL_OPTION_KEYS, each value checked."""
+    if call_options is None:
+        return {}
+    if not isinstance(call_options, Mapping):
+        raise TypeError(f"call_options must be a dict, not {type(call_options).__name__}")
+    out: dict[str, Any] = {}
+    for key, value in call_options.items():
+        name = _CALL_OPTION_ALIASES.get(key, key)
+        if name not in CALL_OPTION_KEYS:
+            known = ", ".join(CALL_OPTION_KEYS)
+            raise ValueError(f"unknown call_options key {key!r}; known: {known} (or their JS SDK spellings)")
+        if name in out:
+            raise ValueError(f"call_options gives {name!r} twice (as {key!r} and another spelling)")
+        where = f"call_options[{key!r}]"
+        if name == "extra_headers":
+            check_extra_headers(value)
+        elif name == "media_constraints":
+            value = _media_constraints(where, value)
+        elif name == "pc_config":
+            value = _browser_dict(where, value, _PC_CONFIG_KEYS)
+        elif name == "offer_constraints":
+            value = _browser_dict(where, value, _OFFER_KEYS)
+        elif name == "session_timers_expires":
+            low, high = SESSION_EXPIRES_RANGE
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{where} must be an integer number of seconds in {low}..{high} "
+                                 f"(RFC 4028's floor is 90), not {value!r}")
+            if not ua.get("session_timers", True):
+                raise ValueError(f"{where} needs session timers, which ua_config['session_timers'] turns off")
+        out[name] = value
+    return out
+
+
+def _media_constraints(where: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{where} must be a dict such as {{'audio': True}}")
+    for key in value:
+        if key not in ("audio", "video"):
+            raise ValueError(f"unknown key {key!r} in {where}; known: audio, video")
+    if value.get("video", False) is not False:
+        raise ValueError(f"{where}['video'] can only be False: webvoice carries audio only")
+    audio = value.get("audio", True)
+    if audio is not True and not isinstance(audio, Mapping):
+        raise ValueError(f"{where}['audio'] must be True or a dict of audio constraints, not {audio!r}")
+    return {"audio": True if audio is True else _plain(f"{where}['audio']", audio)}
+
+
 def _check_ua_config(ua_config: Mapping[str, Any] | None) -> dict[str, Any]:
     if ua_config is None:
         return {}
@@ -128,6 +237,9 @@ def _check_ua_config(ua_config: Mapping[str, Any] | None) -> dict[str, Any]:
     for key in ("register", "session_timers", "use_preloaded_route"):
         if key in out and not isinstance(out[key], bool):
             raise TypeError(f"ua_config[{key!r}] must be a bool")
+    if out.get("use_preloaded_route"):
+        raise ValueError("ua_config['use_preloaded_route']=True is not supported: webvoice sends no preloaded "
+                         "Route and follows the server's Record-Route (leave it out or False)")
     for key in ("display_name", "authorization_user", "user_agent"):
         if key in out:
             _text(f"ua_config[{key!r}]", out[key])
@@ -194,6 +306,9 @@ def make_settings(
     login_domain = None
     if "@" in user:
         user, _, login_domain = user.rpartition("@")
+    # A login is typed like a target: "iñaki" is the user part "i%C3%B1aki" (RFC 3261
+    # 25.1), which is also the digest user name unless authorization_user says otherwise.
+    user = escape_user(user) if user else user
     password = _text("sip_password", sip_password, empty_ok=True)
     if not isinstance(ssl, bool):
         raise TypeError("ssl must be True or False")
@@ -228,10 +343,8 @@ def make_settings(
             if not server.startswith(("stun:", "stuns:", "turn:", "turns:")):
                 raise ValueError(f"STUN server {server!r} must start with 'stun:' (or 'turn:')")
         servers = tuple(stun_servers)
-    if call_options is not None and not isinstance(call_options, Mapping):
-        raise TypeError("call_options must be a dict")
-    if call_options is not None and "extra_headers" in call_options:
-        check_extra_headers(call_options["extra_headers"])
+    ua = _check_ua_config(ua_config)
+    options = _check_call_options(call_options, ua)
     events: dict[str, Callable] = {}
     if line_events is not None:
         if not isinstance(line_events, Mapping):
@@ -244,6 +357,5 @@ def make_settings(
             events[key] = handler
     return InstanceSettings(
         user=user, password=password, domain=domain, ws_url=ws_url, ssl=ssl, max_lines=max_lines,
-        debug=debug, stun_servers=servers, ua=_check_ua_config(ua_config),
-        call_options=dict(call_options or {}), line_events=events,
+        debug=debug, stun_servers=servers, ua=ua, call_options=options, line_events=events,
     )

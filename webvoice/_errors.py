@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["WebVoiceError", "RegistrationError", "NotConnectedError", "TransferError"]
+__all__ = ["WebVoiceError", "RegistrationError", "UnregisterError", "NotConnectedError", "TransferError"]
 
 
 class WebVoiceError(Exception):
@@ -23,6 +23,22 @@ class RegistrationError(WebVoiceError):
 
     def __repr__(self) -> str:
         return f"RegistrationError({str(self)!r}, status_code={self.status_code!r}, cause={self.cause!r})"
+
+
+class UnregisterError(RegistrationError):
+    """``unregister()`` got no confirmation (2xx) from the registrar.
+
+    ``status_code`` is the registrar's refusal, or None when it did not answer
+    (``cause`` "Request Timeout") or the connection failed or was down
+    ("Connection Error"). ``still_registered`` is what ``is_registered()``
+    says afterwards: True when the binding is taken to stand until it expires
+    (refused or unanswered; no longer refreshed), False when it went with the
+    connection.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None, cause: str, still_registered: bool) -> None:
+        super().__init__(message, status_code=status_code, cause=cause)
+        self.still_registered = still_registered
 
 
 class NotConnectedError(WebVoiceError, ConnectionError):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from ._audio_devices import AudioDeviceMethods
 from ._config import InstanceSettings
 from ._config import check_extra_headers as _check_extra_headers
-from ._errors import NotConnectedError, RegistrationError
+from ._errors import NotConnectedError, RegistrationError, UnregisterError
 from ._handlers import call_handler
 from ._lines import CallLine, LineRegistry
 from ._media import (
@@ -31,7 +31,7 @@ from ._media import (
     MediaSession,
 )
 from ._preload import preload_call_modules
-from ._targets import normalize_target
+from ._targets import check_target, normalize_target
 from ._transfer import TransferMethods
 from ._transport import Transport, TransportFactory
 from .sip._auth import redact_authorization
@@ -43,6 +43,7 @@ from .sip._registration import (
     RegistrationExpiring,
     RegistrationFailed,
     Unregistered,
+    UnregisterFailed,
 )
 from .sip._ua import MessageRefused, UaConfig, UserAgent
 from .sip._uri import SipUri, Uri
@@ -106,6 +107,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
     """A SIP account in a page: connection, registration, calls, lines and devices."""
 
     _serial = 0
+    _media_serial = 0
 
     def __init__(self, settings: InstanceSettings, transport_factory: TransportFactory,
                  media_backend: MediaBackend | Callable[[], MediaBackend] | None = None) -> None:
@@ -132,6 +134,8 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         self._transport: Transport | None = None
         self._connected = False
         self._want_connection = False
+        #: ua_config["register"]: register whenever connected, until unregister() is asked.
+        self._auto_register = bool(settings.ua.get("register", False))
         self._backoff = Backoff(settings.reconnect)
         self._reconnect_handle: asyncio.TimerHandle | None = None
         self._timer_handle: asyncio.TimerHandle | None = None
@@ -205,7 +209,9 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         return self._ua.config.instance_id
 
     async def connect(self) -> None:
-        """Open the connection to the SIP server (``register()`` does it for you)."""
+        """Open the connection to the SIP server (``register()`` does it for you).
+        With ``ua_config={"register": True}`` each connection also registers
+        (the ``registered`` or ``registration_failed`` event tells the outcome)."""
         self._want_connection = True
         if self._connected:
             return
@@ -236,11 +242,18 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         return await waiter
 
     async def unregister(self) -> None:
-        """Remove this instance's binding from the server (others stay)."""
-        if not self._connected:
-            self._ua.registration.connection_lost(self._now())
-            self._pump()
-            return
+        """Remove this instance's binding from the server (others stay); the
+        connection stays open. Stops refreshing at once.
+
+        Returns only when the registrar confirmed (2xx). Otherwise raises
+        :class:`UnregisterError`: refused (``status_code``), no answer within
+        the transaction timeout (64*T1, 32 s by default; cause "Request
+        Timeout"), or the connection down or dropped (cause "Connection
+        Error"). ``is_registered()`` then says what is known: True while a
+        refused or unanswered binding runs to its expiry, False once the
+        connection that carried it is gone.
+        """
+        self._auto_register = False
         waiter = self._loop.create_future()
         self._unregister_waiters.append(waiter)
         self._ua.unregister(self._now())
@@ -272,30 +285,73 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
 
     async def call(self, target: str, events: Mapping[str, Callable] | None = None, *,
                    extra_headers: list[str] | None = None) -> Call:
-        """Call ``target`` (a sip:/sips:/tel: URI, a user or a number completed with the
-        realm). Returns the :class:`Call` once the INVITE is on its way; its events
-        tell the rest. A bad target raises ValueError before anything is sent."""
+        """Call ``target``: a user (``iñaki``), a number (``+1 555 010 9999``, ``*21#``),
+        ``user@host`` or a ``sip:``/``sips:``/``tel:`` URI (see
+        :func:`webvoice._targets.normalize_target`). Returns the :class:`Call` once
+        the INVITE is on its way; its events tell the rest.
+
+        A bad target, event name or header raises before anything is sent or
+        opened. If the start fails (microphone denied, media error, connection
+        lost), the call ends with ``failed``, its line and microphone are
+        released and the line held for it is resumed; an unexpected error does
+        the same, then raises.
+        """
         uri = normalize_target(target, self._settings.domain)
         headers = _check_extra_headers(extra_headers if extra_headers is not None
                                        else self._settings.call_options.get("extra_headers"))
+        from ._calls import check_call_events
+
+        check_call_events(events)
         return await self._place_call(uri, events, extra_headers=headers)
 
     async def _place_call(self, uri: Uri, events, extra_headers: tuple = ()) -> Call:
-        if not self.can_add_line():
-            limit = self._settings.max_lines
-            raise RuntimeError(f"no free line: all {limit} lines are in use (max_lines={limit})")
+        check_target(uri)
+        self._check_free_line()
         if not self._connected:
-            await self.connect()
-        await self._hold_active()
+            await self.connect()  # NotConnectedError: nothing was made
         from ._calls import Call
 
+        held = await self._hold_active()
+        self._check_free_line()  # another call may have started meanwhile
         call = Call(self, self._lines.new_id(), "outgoing", events)
         call._remote = _identity_of_uri(uri)
         call._extra_headers = extra_headers
         self._lines.add(call)
         self._lines.set_active(call.get_line_id())
-        await call._place(uri)
+        try:
+            await call._place(uri)
+        except BaseException as exc:
+            call._abandon(exc)
+            if held is not None:
+                self._spawn_resume(held, call)
+            raise
+        if call.is_ended() and held is not None:
+            await self._resume_held(held, call)
         return call
+
+    def _check_free_line(self) -> None:
+        if not self.can_add_line():
+            limit = self._settings.max_lines
+            raise RuntimeError(f"no free line: all {limit} lines are in use (max_lines={limit})")
+
+    async def _resume_held(self, held: Call, failed: Call) -> None:
+        """Resume ``held``, put on hold for ``failed`` which could not start, unless the
+        application has moved on (another line active, ``held`` ended or resumed)."""
+        if self._lines.active not in (None, failed.get_line_id()) or not self._lines.holds(held):
+            return
+        if held.is_ended() or not held.is_on_hold().local:
+            return
+        try:
+            resumed = await held.unhold()
+        except Exception:  # noqa: BLE001  (the failed call's outcome stands; say why here)
+            log.exception("webvoice: line %s could not be resumed", held.get_line_id())
+            return
+        if resumed and self._lines.active is None:
+            self._lines.set_active(held.get_line_id())
+
+    def _spawn_resume(self, held: Call, failed: Call) -> None:
+        task = self._loop.create_task(self._resume_held(held, failed))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     def terminate_sessions(self) -> None:
         """Hang up every call."""
@@ -330,30 +386,40 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         self._lines.get(line_id).terminate()
 
     async def switch_line(self, line_id: str) -> None:
-        """Hold the active line, resume ``line_id``, and only then make it the active line."""
+        """Hold the active line, resume ``line_id``, and only then make it the active line.
+        If ``line_id`` cannot be resumed, the line held for it is resumed again
+        (it stays the active line) and RuntimeError is raised."""
         call = self._lines.get(line_id)
         if call.is_ended():
             raise RuntimeError(f"line {line_id} has ended")
         if self._lines.active == call.get_line_id():
             return
-        await self._hold_active()
+        held = await self._hold_active()
         if call.is_on_hold().local:
             if not await call.unhold():
+                if held is not None and self._lines.holds(held) and not held.is_ended():
+                    await held.unhold()
                 raise RuntimeError(f"line {line_id} could not be resumed")
         self._lines.set_active(call.get_line_id())
 
-    async def _hold_active(self) -> None:
+    async def _hold_active(self) -> Call | None:
+        """Hold the active line; the call put on hold, or None."""
         active = self._lines.active
         if active is None or active not in self._lines:
-            return
+            return None
         current = self._lines.get(active)
         if current.is_established() and not current.is_on_hold().local:
-            await current.hold()
+            if await current.hold():
+                return current
+        return None
 
     # --- for Call objects ------------------------------------------------------------------------
 
     def _current_line_id(self) -> str | None:
         return self._lines.active
+
+    def _is_current(self, call: Call) -> bool:
+        return self._lines.active == call.get_line_id() and self._lines.holds(call)
 
     def _line_changed(self, call: Call) -> None:
         self._lines.changed(call)
@@ -369,13 +435,13 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         action(self._now())
         self._pump()
 
-    def _start_core_call(self, call: Call, target: Uri, offer: str) -> CallSession | None:
+    def _start_core_call(self, call: Call, target: Uri, offer: str) -> CallSession:
+        """Send the INVITE. Raises NotConnectedError when the connection is down,
+        RuntimeError when the core has no free call."""
         if not self._connected:
-            return None
-        try:
-            session = self._ua.call(target, offer, self._now(), headers=getattr(call, "_extra_headers", ()))
-        except RuntimeError:
-            return None
+            raise NotConnectedError(f"not connected to {self._settings.ws_url}")
+        headers = (*call._extra_headers, *self._session_timer_headers())
+        session = self._ua.call(target, offer, self._now(), headers=headers)
         call.core = session
         self._calls[session] = call
         self._pump()
@@ -391,22 +457,43 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
             backend = self._media_backend = backend()
         return backend
 
+    def _session_timer_headers(self) -> tuple[tuple[str, str], ...]:
+        """``call_options["session_timers_expires"]``: the interval we ask for (RFC 4028 7.1)."""
+        expires = self._settings.call_options.get("session_timers_expires")
+        return () if expires is None else (("Session-Expires", str(expires)),)
+
     async def _open_media(self, line_id: str, on_event: MediaEventHandler) -> MediaSession:
+        """A media session for a call on ``line_id``, named uniquely in the page (a
+        line's number is reused once its call has ended)."""
         options = self._settings.call_options
-        constraints = options.get("media_constraints", options.get("mediaConstraints", {"audio": True}))
-        audio = constraints.get("audio", True) if isinstance(constraints, Mapping) else True
+        SipInstance._media_serial += 1
+        # Passed only when given, so a backend written before these options keeps working.
+        extra = {key: dict(options[key]) for key in ("pc_config", "offer_constraints") if key in options}
+        audio = options.get("media_constraints", {"audio": True})["audio"]
         return await self._media().open_session(
-            self._media_prefix + line_id, ice_servers=list(self._settings.stun_servers),
-            constraints=audio if isinstance(audio, Mapping) else {},
+            f"{self._media_prefix}{line_id}-{SipInstance._media_serial}",
+            ice_servers=list(self._settings.stun_servers),
+            constraints=dict(audio) if isinstance(audio, Mapping) else {},
             microphone=self._microphone, speaker=self._speaker,
-            on_event=on_event,
+            on_event=on_event, **extra,
         )
 
     async def _accept_incoming(self, call: Call, offer: str | None) -> None:
+        """Answer ``call``; if answering fails (microphone denied, media error),
+        the line held for it is resumed, as for a call we place."""
+        held = None
         if self._lines.active != call.get_line_id():
-            await self._hold_active()
+            held = await self._hold_active()
             self._lines.set_active(call.get_line_id())
-        await call._answer(offer)
+        try:
+            await call._answer(offer)
+        except BaseException as exc:
+            call._abandon(exc)
+            if held is not None:
+                self._spawn_resume(held, call)
+            raise
+        if call.is_ended() and held is not None:
+            await self._resume_held(held, call)
 
     def _call_finished(self, call: Call) -> None:
         self._lines.remove(call)
@@ -422,6 +509,9 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         for waiter in self._take(self._open_waiters):
             waiter.set_result(None)
         self._ua.connection_made(self._now(), self._transport.via_transport if self._transport else "WS")
+        registration = self._ua.registration
+        if self._auto_register and registration.pending_request is None and not registration.is_registered:
+            self._ua.register(self._now())
         self._pump()
 
     def on_data(self, data: bytes) -> None:
@@ -528,9 +618,20 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
             for waiter in self._take(self._register_waiters) + self._take(self._unregister_waiters):
                 waiter.set_exception(error)
             self._emit("registration_failed", RegistrationFailedEvent(event.status_code, event.cause))
+        elif isinstance(event, UnregisterFailed):
+            error = UnregisterError(
+                f"unregister not confirmed: {event.reason or event.cause}", status_code=event.status_code,
+                cause=event.cause, still_registered=event.still_registered)
+            for waiter in self._take(self._unregister_waiters):
+                waiter.set_exception(error)
         elif isinstance(event, Unregistered):
             for waiter in self._take(self._unregister_waiters):
-                waiter.set_result(None)
+                if event.cause is None:  # the registrar confirmed
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(UnregisterError(
+                        f"registration lost: {event.cause}", status_code=None, cause=event.cause,
+                        still_registered=False))
             for waiter in self._take(self._register_waiters):
                 waiter.set_exception(RegistrationError(
                     "registration lost", status_code=None, cause=event.cause or Cause.TERMINATED))

@@ -1,7 +1,10 @@
 """Lines: the calls of one instance as a call-centre agent sees them.
 
-Each call occupies a line (ids "1", "2", ... in order of creation); one line at
-a time is *active*, the others are held or ringing. This module keeps the
+Each call occupies a line; one line at a time is *active*, the others are held
+or ringing. A line id is the lowest free number ("1", "2", ...), as a person
+reading "line 1 / line 2" expects: it is taken when a call starts (outgoing, or
+an incoming one that rings) and free again once that call has ended, so a call
+that failed to start uses up no number. This module keeps the
 registry and fires the JS SDK's line events, each exactly once per change and
 in order: added, changed..., removed; and active-line changes.
 """
@@ -62,13 +65,14 @@ class LineRegistry:
         self._handlers = dict(handlers)
         self._calls: dict[str, "Call"] = {}
         self._snapshots: dict[str, CallLine] = {}
-        self._next = 1
         self.active: str | None = None
 
     def new_id(self) -> str:
-        line_id = str(self._next)
-        self._next += 1
-        return line_id
+        """The lowest number no live line holds (take it with :meth:`add` at once)."""
+        n = 1
+        while str(n) in self._calls:
+            n += 1
+        return str(n)
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -97,13 +101,19 @@ class LineRegistry:
 
     def add(self, call: "Call") -> None:
         line_id = call.get_line_id()
+        if line_id in self._calls:
+            raise RuntimeError(f"line {line_id} is taken")  # new_id() and add() must not be apart
         self._calls[line_id] = call
         self._snapshots[line_id] = self.snapshot(call)
         self._fire("on_line_added", self._snapshots[line_id])
 
+    def holds(self, call: "Call") -> bool:
+        """Whether ``call`` is on its line (not ended and replaced by a newer call)."""
+        return self._calls.get(call.get_line_id()) is call
+
     def changed(self, call: "Call") -> None:
         line_id = call.get_line_id()
-        if line_id not in self._calls:
+        if not self.holds(call):  # ended: its number may already be another call's
             return
         now = self.snapshot(call)
         if now != self._snapshots.get(line_id):
@@ -141,4 +151,4 @@ class LineRegistry:
     def _fire(self, name: str, *args) -> None:
         handler = self._handlers.get(name)
         if handler is not None:
-                call_handler(handler, *args, what=f"the {name!r} line handler")
+            call_handler(handler, *args, what=f"the {name!r} line handler")

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from ._targets import normalize_target
+from ._targets import normalize_target, refer_target
 from .sip._headers import NameAddr
 from .sip._uri import SipUri, Uri
 
@@ -62,12 +62,11 @@ class TransferMethods:
         call.terminate()
 
     async def _follow_refer(self, referred: Call, refer_to: Uri, events) -> None:
-        """We accepted a REFER: place the call and report its progress by NOTIFY."""
-        headers: tuple = ()
-        if isinstance(refer_to, SipUri) and refer_to.headers:
-            headers = tuple((name, _uri_unescape(value)) for name, value in refer_to.headers
-                            if name.lower() == "replaces")
-            refer_to = SipUri(refer_to.scheme, refer_to.user, refer_to.host, refer_to.port, refer_to.params)
+        """We accepted a REFER: place the call and report its progress by NOTIFY.
+
+        The target is checked before any line or microphone is taken (only a
+        Replaces header may ride in it); a call that fails to start leaves
+        nothing behind (see ``_place_call``) and is reported as failed."""
         outcome = asyncio.get_running_loop().create_future()
 
         def report(final_status: int, reason: str):
@@ -79,6 +78,12 @@ class TransferMethods:
         handlers = {"confirmed": lambda *_: report(200, "OK"),
                     "failed": lambda e=None: report(getattr(e, "status_code", None) or 503,
                                                     getattr(e, "cause", "") or "Service Unavailable")}
+        try:
+            refer_to, headers = refer_target(refer_to)
+        except ValueError as exc:
+            log.warning("webvoice: will not follow the transfer to %s: %s", refer_to, exc)
+            report(400, "Bad Request")
+            return
         try:
             new_call = await self._place_call(refer_to, events, extra_headers=headers)
         except Exception as exc:  # noqa: BLE001  (any failure is reported to the transferor)
@@ -99,8 +104,3 @@ def _uri_escape(text: str) -> str:
 
     return quote(text, safe="")
 
-
-def _uri_unescape(text: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(text)

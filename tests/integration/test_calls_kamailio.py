@@ -177,3 +177,28 @@ def test_bad_targets_raise_before_sending(kamailio, target):
         assert not a.is_connected()
 
     run(main())
+
+
+@pytest.mark.parametrize("typed", ["iñaki", "sip:iñaki@webvoice.test", "i%C3%B1aki"])
+def test_a_non_ascii_user_is_dialled_as_typed(kamailio, typed):
+    """The callee's account is "iñaki" (i%C3%B1aki in SIP URIs): the callee logs
+    in and the caller dials with the name as a person writes it."""
+    async def main():
+        callee = webvoice.create_sip_instance(
+            sip_login="iñaki", sip_password=kamailio.users["i%C3%B1aki"], ws_url=kamailio.ws_url,
+            realm=kamailio.domain, transport_factory=WebsocketsTransport, media_backend=FakeMediaBackend())
+        caller = instance(kamailio, "alice")
+        await callee.register()
+        await caller.register()
+        incoming = []
+        callee.on_incoming_call(lambda request: (incoming.append(request), request.accept()))
+        call = await caller.call(typed)
+        await until(call.is_established)
+        assert incoming[0].call.get_local_identity().uri == "sip:i%C3%B1aki@webvoice.test"
+        assert call.get_remote_identity().uri == "sip:i%C3%B1aki@webvoice.test"
+        call.terminate()
+        await until(lambda: incoming[0].call.is_ended())
+        await caller.close()
+        await callee.close()
+
+    run(main())

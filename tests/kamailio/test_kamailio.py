@@ -101,7 +101,7 @@ def test_config_syntax_check():
 
 def test_users_in_config_match_python():
     text = CONFIG_PATH.read_text()
-    in_cfg = dict(re.findall(r'\$sht\(users=>(\w+)\)\s*=\s*"([^"]*)";', text))
+    in_cfg = dict(re.findall(r'\$sht\(users=>([\w%]+)\)\s*=\s*"([^"]*)";', text))
     assert in_cfg == TEST_USERS
 
 

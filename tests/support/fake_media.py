@@ -38,6 +38,8 @@ class FakeMediaSession:
 
     async def create_offer(self, *, ice_restart: bool = False) -> str:
         await asyncio.sleep(0)
+        if self.backend.fail_offer is not None:
+            raise self.backend.fail_offer
         self.log.append("offer")
         return _sdp("sendonly" if self.held else "sendrecv", self.port, next(_versions))
 
@@ -84,16 +86,35 @@ class FakeMediaSession:
 
 
 class FakeMediaBackend:
-    def __init__(self, *, deny: bool = False) -> None:
-        self.deny = deny
-        self.sessions: list[FakeMediaSession] = []
+    """``deny``: the microphone is refused; ``fail_offer``: an exception that
+    ``create_offer`` raises; ``fail_open``: one that ``open_session`` raises.
+    ``opened`` records each open_session's keyword arguments."""
 
-    async def open_session(self, line_id, *, ice_servers, constraints, microphone, speaker, on_event):
+    def __init__(self, *, deny: bool = False, fail_offer: BaseException | None = None,
+                 fail_open: BaseException | None = None) -> None:
+        self.deny = deny
+        self.fail_offer = fail_offer
+        self.fail_open = fail_open
+        self.sessions: list[FakeMediaSession] = []
+        self.opened: list[dict] = []
+
+    async def open_session(self, line_id, *, ice_servers, constraints, microphone, speaker, on_event,
+                           pc_config=None, offer_constraints=None):
+        self.opened.append({"line_id": line_id, "ice_servers": ice_servers, "constraints": constraints,
+                            "pc_config": pc_config, "offer_constraints": offer_constraints})
+        await asyncio.sleep(0)
         if self.deny:
             raise MediaPermissionError("Permission denied")
+        if self.fail_open is not None:
+            raise self.fail_open
         session = FakeMediaSession(self, line_id)
         self.sessions.append(session)
         return session
+
+    @property
+    def open_sessions(self) -> list[FakeMediaSession]:
+        """Sessions not closed: each holds a microphone."""
+        return [s for s in self.sessions if not s.closed]
 
     async def list_devices(self):
         return [AudioDevice("default", "Fake microphone", "audioinput"), AudioDevice("default", "Fake speaker", "audiooutput")]

@@ -58,6 +58,10 @@ TEST_USERS: dict[str, str] = {
     name: f"{name}-secret"
     for name in ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
 }
+#: A user whose name is not ASCII ("iñaki"), as its SIP URIs carry it: %-escaped
+#: UTF-8 (RFC 3261 25.1). Kamailio compares user parts as written, so the
+#: account, the digest user name and the dialled R-URI all use this form.
+TEST_USERS["i%C3%B1aki"] = "inaki-secret"
 
 _SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 

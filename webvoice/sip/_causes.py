@@ -30,6 +30,7 @@ class Cause:
     ADDRESS_INCOMPLETE = "Address Incomplete"
     INCOMPATIBLE_SDP = "Incompatible SDP"
     EXPIRES = "Expires"
+    INTERNAL_ERROR = "Internal Error"
 
 
 _BY_STATUS = {

@@ -26,6 +26,7 @@ __all__ = [
     "Registered",
     "RegistrationFailed",
     "Unregistered",
+    "UnregisterFailed",
     "RegistrationExpiring",
 ]
 
@@ -69,6 +70,20 @@ class Unregistered:
     """Our binding is gone (removed on request, or the connection was lost)."""
 
     cause: str | None = None
+
+
+@record
+class UnregisterFailed:
+    """An unregister the registrar did not confirm: refused (``status_code``), no
+    answer (None, ``Request Timeout``) or the connection failed (None,
+    ``Connection Error``). ``still_registered``: the binding is taken to stand
+    until it expires (refused or unanswered; not refreshed any more), or is
+    gone with the connection."""
+
+    status_code: int | None
+    cause: str
+    reason: str
+    still_registered: bool
 
 
 @record
@@ -187,6 +202,9 @@ class Registration:
 
     def connection_lost(self, now: float) -> None:
         """The flow carrying our binding is gone, and with it the binding."""
+        if self._pending is not None and self.state is RegistrationState.UNREGISTERING:
+            self._pending = None
+            self._failed(None, Cause.CONNECTION_ERROR, "connection to the server lost", now)
         self._pending = None
         self._refresh_at = None
         was_registered = self.is_registered
@@ -203,10 +221,17 @@ class Registration:
     # --- timers ---------------------------------------------------------------------
 
     def get_timer(self) -> float | None:
-        deadlines = [t for t in (self._refresh_at, self._retry_at) if t is not None]
+        deadlines = [t for t in (self._refresh_at, self._retry_at, self._lapse_at()) if t is not None]
         return min(deadlines) if deadlines else None
 
+    def _lapse_at(self) -> float | None:
+        """When a binding we no longer refresh (an unregister failed) runs out."""
+        return self.expires_at if self.is_registered and not self._wanted else None
+
     def handle_timer(self, now: float) -> None:
+        lapse = self._lapse_at()
+        if lapse is not None and now >= lapse:
+            self._binding_gone(Cause.EXPIRES)
         if self._refresh_at is not None and now >= self._refresh_at:
             self._refresh_at = None
             if self._wanted and self.expires_at is not None:
@@ -307,8 +332,10 @@ class Registration:
         return None
 
     def _failed(self, status: int | None, cause: str, reason: str, now: float) -> None:
+        if self.state is RegistrationState.UNREGISTERING:
+            self._unregister_failed(status, cause, reason, now)
+            return
         was_registered = self.is_registered
-        unregistering = self.state is RegistrationState.UNREGISTERING
         self.state = RegistrationState.UNREGISTERED
         self.expires_at = None
         self._refresh_at = None
@@ -316,7 +343,17 @@ class Registration:
         retrying = bool(self._wanted and was_registered and transient)
         if retrying:
             self._retry_at = now + RETRY_DELAY
-        if unregistering:
-            self._events.append(Unregistered(cause))
+        self._events.append(RegistrationFailed(status, cause, reason, retrying))
+
+    def _unregister_failed(self, status: int | None, cause: str, reason: str, now: float) -> None:
+        """Nothing confirmed the removal. A refused or unanswered unregister leaves
+        the binding as it was (until it expires: it is no longer refreshed);
+        one whose connection failed lost the binding with the flow."""
+        self._refresh_at = None
+        stands = cause != Cause.CONNECTION_ERROR and self.expires_at is not None and self.expires_at > now
+        if stands:
+            self.state = RegistrationState.REGISTERED
         else:
-            self._events.append(RegistrationFailed(status, cause, reason, retrying))
+            self.state = RegistrationState.UNREGISTERED
+            self.expires_at = None
+        self._events.append(UnregisterFailed(status, cause, reason, stands))

@@ -1,0 +1,159 @@
+"""The driver tier: SipInstance, Call, lines and transfers in CPython, with an
+in-memory transport (a test plays the server) and a fake media backend. No
+browser, no Kamailio: these tests run in a second or two and pin the driver's
+own decisions (line ids, clean-up after a failed start, option checking,
+unregister outcomes)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import webvoice
+from tests.support.fake_media import FakeMediaBackend, _sdp
+from tests.support.fake_transport import FakeTransport
+from webvoice.sip._message import Request, Response
+from webvoice.sip._parser import parse_message
+
+REALM = "a.test"
+
+
+def make_instance(media: FakeMediaBackend | None = None, **kwargs) -> webvoice.SipInstance:
+    kwargs.setdefault("sip_login", "alice")
+    kwargs.setdefault("sip_password", "secret")
+    kwargs.setdefault("realm", REALM)
+    return webvoice.create_sip_instance(transport_factory=FakeTransport,
+                                        media_backend=media if media is not None else FakeMediaBackend(), **kwargs)
+
+
+def run(coro, timeout: float = 10.0):
+    """Run a test's coroutine with an outer bound (a hang fails, it never blocks the run)."""
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+async def until(condition, what: str) -> None:
+    """Wait for ``condition()`` (the test's outer bound limits the wait)."""
+    while not condition():
+        await asyncio.sleep(0.005)
+
+
+class FakeServer:
+    """Plays registrar and proxy on the in-memory transport: ``serve()`` answers
+    each request the instance sends. ``register(request)`` and
+    ``invite(request)`` give the status for a REGISTER and a new INVITE (None:
+    no answer, e.g. to test a timeout; for an INVITE, 180 and ringing);
+    ``reinvite(request)`` the one for a re-INVITE."""
+
+    def __init__(self, sip: webvoice.SipInstance, *, register=lambda r: 200, invite=lambda r: 200,
+                 reinvite=lambda r: 200, expires: int = 600) -> None:
+        self.sip = sip
+        self.register = register
+        self.invite = invite
+        self.reinvite = reinvite
+        self.expires = expires
+        self.log: list[Request] = []
+        self._done: dict[int, int] = {}
+        self._ringing: dict[str, Request] = {}
+
+    @property
+    def transport(self) -> FakeTransport:
+        return self.sip._transport
+
+    def frames(self) -> list[Request | Response]:
+        transport = self.transport
+        return [] if transport is None else [parse_message(f) for f in transport.sent if f.strip(b"\r\n")]
+
+    def responses(self) -> list[Response]:
+        return [m for m in self.frames() if isinstance(m, Response)]
+
+    def requests(self, method: str | None = None) -> list[Request]:
+        return [m for m in self.log if method is None or m.method == method]
+
+    async def serve(self) -> None:
+        while True:
+            transport = self.transport
+            if transport is not None:
+                frames = [f for f in transport.sent if f.strip(b"\r\n")]
+                done = self._done.get(id(transport), 0)
+                self._done[id(transport)] = len(frames)
+                for frame in frames[done:]:
+                    message = parse_message(frame)
+                    if isinstance(message, Request):
+                        self.log.append(message)
+                        self._handle(message)
+            await asyncio.sleep(0.002)
+
+    def answer(self, request: Request, status: int, *, headers=(), body: bytes = b"", content_type=None,
+               to_tag: str | None = "srv1") -> Response:
+        response = request.response(status, to_tag=to_tag if status > 100 else None, headers=list(headers),
+                                    body=body, content_type=content_type)
+        self.sip.on_data(bytes(response))
+        return response
+
+    def _handle(self, request: Request) -> None:
+        method = request.method
+        if method == "REGISTER":
+            status = self.register(request)
+            if status is None:
+                return
+            expires = 0 if request.header("Expires") == 0 else self.expires
+            contact = request.header("Contact").with_params(expires=str(expires))
+            self.answer(request, status, headers=[("Contact", contact)] if status == 200 else [])
+        elif method == "INVITE" and request.to.params.get("tag") is None:
+            status = self.invite(request)
+            if status is None:
+                self.answer(request, 180)
+                self._ringing[request.call_id] = request
+            else:
+                self._answer_invite(request, status)
+        elif method == "INVITE":
+            self._answer_invite(request, self.reinvite(request))
+        elif method == "CANCEL":
+            self.answer(request, 200)
+            ringing = self._ringing.pop(request.call_id, None)
+            if ringing is not None:
+                self.answer(ringing, 487)
+        elif method == "REFER":
+            self.answer(request, 202)
+        elif method != "ACK":
+            self.answer(request, 200)
+
+    def _answer_invite(self, invite: Request, status: int) -> None:
+        headers = [("Contact", "<sip:peer@127.0.0.1;transport=ws>")]
+        if status == 200:
+            self.answer(invite, 200, headers=headers, body=_sdp("sendrecv", 50000, 1).encode(),
+                        content_type="application/sdp")
+        else:
+            self.answer(invite, status, headers=headers)
+
+    def send_refer(self, invite: Request, refer_to: str, cseq: int = 2) -> None:
+        """A REFER from the called party, in the dialog of our ``invite`` (answered 200)."""
+        contact = invite.header("Contact")
+        self.sip.on_data((
+            f"REFER {contact.uri} SIP/2.0\r\n"
+            f"Via: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKrefer{cseq}\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: {invite.to};tag=srv1\r\n"
+            f"To: {invite.from_}\r\n"
+            f"Call-ID: {invite.call_id}\r\n"
+            f"CSeq: {cseq} REFER\r\n"
+            "Contact: <sip:peer@127.0.0.1;transport=ws>\r\n"
+            f"Refer-To: <{refer_to}>\r\n"
+            "Content-Length: 0\r\n\r\n"
+        ).encode())
+
+
+async def serving(sip: webvoice.SipInstance, **kwargs) -> tuple[FakeServer, asyncio.Task]:
+    """A connected instance and a server answering it (cancel the task at the end)."""
+    server = FakeServer(sip, **kwargs)
+    task = asyncio.ensure_future(server.serve())
+    await sip.connect()
+    return server, task
+
+
+@pytest.fixture(autouse=True)
+def _fresh_transports():
+    FakeTransport.instances.clear()
+    yield
+    FakeTransport.instances.clear()

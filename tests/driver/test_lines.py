@@ -1,0 +1,97 @@
+"""Line ids: the lowest free number, taken only by a call that exists."""
+
+from __future__ import annotations
+
+from tests.driver.conftest import make_instance, run, serving, until
+from tests.support.fake_media import FakeMediaBackend
+
+
+def test_ids_are_the_lowest_free_number_and_failed_calls_use_none():
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media)
+        server, task = await serving(sip, invite=lambda r: 404 if "nobody" in str(r.uri) else 200)
+        one = await sip.call("bob")
+        await until(one.is_established, "bob answers")
+        media.deny = True
+        denied = await sip.call("carol")  # fails at start: line 2 given back
+        media.deny = False
+        refused = await sip.call("nobody")  # fails after the INVITE (404): line 2 given back
+        await until(refused.is_ended, "404")
+        assert denied.get_line_id() == refused.get_line_id() == "2"
+        two = await sip.call("dave")
+        await until(two.is_established, "dave answers")
+        assert [line.id for line in sip.get_call_lines()] == ["1", "2"]
+        one.terminate()
+        await until(one.is_ended, "bye")
+        three = await sip.call("erin")  # line 1 is free again: the lowest
+        await until(three.is_established, "erin answers")
+        assert three.get_line_id() == "1"
+        assert sorted(line.id for line in sip.get_call_lines()) == ["1", "2"]
+        task.cancel()
+
+    run(main())
+
+
+def test_an_ended_call_is_not_the_current_line_of_its_successor():
+    async def main():
+        sip = make_instance()
+        server, task = await serving(sip)
+        old = await sip.call("bob")
+        await until(old.is_established, "answer")
+        old.terminate()
+        await until(old.is_ended, "bye")
+        new = await sip.call("carol")
+        assert new.get_line_id() == old.get_line_id() == "1"
+        assert new.is_current_line() and not old.is_current_line()
+        changed = []
+        sip._lines._handlers["on_line_changed"] = changed.append
+        sip._line_changed(old)  # a late event of the ended call changes nothing of line 1
+        assert changed == []
+        task.cancel()
+
+    run(main())
+
+
+def test_an_incoming_call_takes_the_lowest_free_number_too():
+    async def main():
+        sip = make_instance()
+        server, task = await serving(sip)
+        incoming = []
+        sip.on_incoming_call(incoming.append)
+        out = await sip.call("bob")
+        await until(out.is_established, "answer")
+        sip.on_data((
+            "INVITE sip:alice@a.test SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKin1\r\n"
+            "Max-Forwards: 70\r\nFrom: <sip:carol@a.test>;tag=c1\r\nTo: <sip:alice@a.test>\r\n"
+            "Call-ID: incoming-1\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@127.0.0.1;transport=ws>\r\n"
+            "Content-Length: 0\r\n\r\n").encode())
+        await until(lambda: incoming, "the incoming call")
+        assert incoming[0].call.get_line_id() == "2"
+        task.cancel()
+
+    run(main())
+
+
+def test_a_switch_that_cannot_resume_its_line_gives_the_held_line_back():
+    async def main():
+        refuse = {"on": False}
+        sip = make_instance()
+        server, task = await serving(
+            sip, reinvite=lambda r: 488 if refuse["on"] and "a=sendrecv" in r.body.decode() and "bob" in str(r.to) else 200)
+        one = await sip.call("bob")
+        await until(one.is_established, "bob answers")
+        two = await sip.call("carol")  # holds line 1
+        await until(two.is_established, "carol answers")
+        assert one.is_on_hold().local
+        refuse["on"] = True  # bob refuses to be resumed
+        try:
+            await sip.switch_line("1")
+        except RuntimeError as exc:
+            assert "could not be resumed" in str(exc)
+        else:
+            raise AssertionError("switch_line should have failed")
+        assert sip.get_current_line().id == "2" and not two.is_on_hold().local  # carol is back
+        task.cancel()
+
+    run(main())
