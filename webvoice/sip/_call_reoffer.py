@@ -101,6 +101,9 @@ class ReofferMethods:
             self.ctx.emit(ReofferAnswered(self, answer, refresh))
         elif code in (401, 407) and self._retry_with_credentials_in_dialog(tx.request, response, now, reoffer=True):
             return
+        elif code == 422 and (interval := self._interval_after_422(tx.request, response)) is not None:
+            self._session_interval = interval  # RFC 4028 7.3: ask again for what the peer needs
+            self._send_reoffer(now)
         elif code == 491:
             # RFC 3261 14.1: the owner of the Call-ID waits 2.1-4 s, the other 0-2 s.
             owner = self.direction == "outgoing"
@@ -113,6 +116,10 @@ class ReofferMethods:
                 self.ctx.emit(ReofferFailed(self, code, cause_for_status(code)))
 
     def _on_remote_offer(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        refusal = self._session_interval_refusal(request)
+        if refusal is not None:  # RFC 4028 9: Session-Expires below the floor
+            self.ctx.send_response(tx, refusal, now)
+            return
         if self.state is not CallState.ESTABLISHED:
             if request.method == "UPDATE" and self.state in (CallState.RINGING, CallState.INCOMING):
                 self.ctx.send_response(tx, request.response(

@@ -16,6 +16,7 @@ from dataclasses import field
 from typing import TYPE_CHECKING, Union
 
 from ._auth import DigestClient
+from ._session_interval import MIN_SE_FLOOR, session_interval_refusal
 from ._dialog_state import RequestRejected
 from ._dialog_store import DialogStore
 from ._errors import SipParseError
@@ -99,6 +100,8 @@ class UaConfig:
     max_calls: int | None = None
     no_answer_timeout: float = 60.0
     session_timers: bool = True
+    #: The shortest session interval we accept (RFC 4028 Min-SE; 90 s at least).
+    session_min_se: int = 90
     timers: TimerConfig = field(default_factory=TimerConfig)
     limits: ParserLimits = field(default_factory=ParserLimits)
     policy: UasPolicy = field(default_factory=UasPolicy)
@@ -107,6 +110,10 @@ class UaConfig:
         SipUri(user=self.user, host=self.domain)  # raises ValueError naming a bad part
         if self.display_name is not None:
             NameAddr(SipUri(host=self.domain), self.display_name)
+        if not isinstance(self.session_min_se, int) or isinstance(self.session_min_se, bool) \
+                or not MIN_SE_FLOOR <= self.session_min_se <= 86400:
+            raise ValueError(f"session_min_se must be {MIN_SE_FLOOR} to 86400 seconds (RFC 4028), "
+                             f"not {self.session_min_se!r}")
         if self.keep_alive_interval < 0:
             raise ValueError("keep_alive_interval must be zero (off) or positive")
 
@@ -301,6 +308,10 @@ class UserAgent:
     def session_timers(self) -> bool:
         return self.config.session_timers
 
+    @property
+    def min_se(self) -> int:
+        return self.config.session_min_se
+
     def new_tag(self) -> str:
         return self.transactions.new_tag()
 
@@ -438,6 +449,8 @@ class UserAgent:
                                                                  headers=[("Allow", self.allow)]), now)
 
     def _on_new_invite(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        if tx.to_tag is None:
+            tx.to_tag = self.transactions.new_tag()  # every final answer below carries it (8.2.6.2)
         replaced = None
         if request.headers.has("Replaces"):
             # RFC 3891: the new call takes an existing dialog's place, or is refused.
@@ -448,6 +461,11 @@ class UserAgent:
             replaced = next((s for s in self.sessions if not s.is_ended and s.matches_replaces(*parsed)), None)
             if replaced is None:
                 self.transactions.send_response(tx, request.response(481, to_tag=tx.to_tag), now)
+                return
+        if self.config.session_timers:
+            refusal = session_interval_refusal(request, self.config.session_min_se, to_tag=tx.to_tag)
+            if refusal is not None:  # RFC 4028 9: Session-Expires below our floor
+                self.transactions.send_response(tx, refusal, now)
                 return
         limit = self.config.max_calls
         if replaced is None and limit is not None and len(self.sessions) >= limit:
