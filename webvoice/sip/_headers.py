@@ -308,6 +308,8 @@ def parse_name_addr(text: str, what: str = "header") -> NameAddr:
         if m is None:
             raise SipParseError(f"unterminated quoted display name in {what}")
         display = _abnf.unquote(m.group())
+        if _abnf.CONTROL_CHARS.search(display):  # a quoted-pair may carry one; NameAddr holds none
+            raise SipParseError(f"control character in the display name in {what}")
         lt = _WS.match(text, m.end()).end()
         if not text.startswith("<", lt):
             raise SipParseError(f"expected '<' after the display name in {what}")

@@ -38,7 +38,7 @@ from ._transaction_events import (
     TransportFailed,
 )
 from ._transaction_layer import TransactionLayer
-from ._uas import UasPolicy, check_request, response_for_parse_error
+from ._uas import UasPolicy, check_request, response_for_parse_error, without_peer_controls
 from ._uri import Params, SipUri, Uri
 
 if TYPE_CHECKING:
@@ -243,6 +243,7 @@ class UserAgent:
             message = parse_message(data, limits=self.config.limits)
         except SipParseError as exc:
             answer = response_for_parse_error(exc)
+            answer = without_peer_controls(answer) if answer is not None else None
             if answer is not None:
                 self.transactions.send_stateless(answer)
             self._events.append(MessageRefused(exc.reason, answer.status_code if answer else None))
@@ -385,7 +386,14 @@ class UserAgent:
         self._collect()
 
     def _collect(self) -> None:
-        self._out.extend(self.transactions.messages_to_send())
+        for message in self.transactions.messages_to_send():
+            if isinstance(message, Response):
+                # The one gate of every answer (ours, the transactions', stateless):
+                # no control octet of the peer's leaves (issue 15).
+                message = without_peer_controls(message)
+                if message is None:
+                    continue
+            self._out.append(message)
 
     def _on_transaction_event(self, event, now: float) -> None:
         if isinstance(event, ResponseReceived):
