@@ -38,7 +38,7 @@ from ._transaction_events import (
     TransportFailed,
 )
 from ._transaction_layer import TransactionLayer
-from ._uas import UasPolicy, check_request, response_for_parse_error, without_peer_controls
+from ._uas import SERVED_METHODS, UasPolicy, check_request, response_for_parse_error, without_peer_controls
 from ._uri import Params, SipUri, Uri
 
 if TYPE_CHECKING:
@@ -451,10 +451,11 @@ class UserAgent:
             self.transactions.send_response(tx, self._options_answer(request), now)
         elif request.method == "INVITE":
             self._on_new_invite(tx, request, now)
-        else:
-            # Out-of-dialog requests we serve no further (MESSAGE, REFER...).
-            self.transactions.send_response(tx, request.response(480 if request.method == "MESSAGE" else 405,
-                                                                 headers=[("Allow", self.allow)]), now)
+        elif SERVED_METHODS.get(request.method) == "dialog":
+            # Served only inside a dialog, and there is none.
+            self.transactions.send_response(tx, request.response(481), now)
+        else:  # registered as served anywhere, but no handler here: say so, never pretend
+            self.transactions.send_response(tx, request.response(501), now)
 
     def _on_new_invite(self, tx: ServerTransaction, request: Request, now: float) -> None:
         if tx.to_tag is None:

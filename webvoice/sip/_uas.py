@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import field
+from types import MappingProxyType
+from typing import Literal
 
 from . import _abnf
 from ._errors import SipParseError
@@ -23,7 +25,27 @@ from ._headers import Headers, NameAddr, format_value, parse_header_values
 from ._message import Request, Response
 from ._record import record
 
-__all__ = ["UasPolicy", "check_request", "response_for_parse_error", "without_peer_controls"]
+__all__ = ["SERVED_METHODS", "UasPolicy", "check_request", "response_for_parse_error", "without_peer_controls"]
+
+#: The one registry of the methods this UA serves, and where: ``"any"`` (a new
+#: request too) or ``"dialog"`` (only inside a dialog it has; outside one the
+#: answer is 481). ``Allow`` (OPTIONS answers, 405s, our INVITEs and 2xx) and
+#: the 405 check are derived from it, so a method is listed exactly when it is
+#: here. Serving a new method means an entry here and its handler: in
+#: ``UserAgent._on_request`` for ``"any"``, in ``CallSession.receive_request``
+#: for a dialog. tests/sip/test_allow.py checks both ways that every method
+#: listed is served and every method served is listed.
+SERVED_METHODS: MappingProxyType[str, Literal["any", "dialog"]] = MappingProxyType({
+    "INVITE": "any",
+    "ACK": "any",
+    "CANCEL": "any",
+    "OPTIONS": "any",
+    "BYE": "dialog",
+    "INFO": "dialog",
+    "UPDATE": "dialog",
+    "REFER": "dialog",
+    "NOTIFY": "dialog",
+})
 
 #: A control octet (C0 or DEL) raw, %-escaped (RFC 3986), or as a ``\xNN``
 #: excerpt of a parser message. A quoted-pair holds the raw octet, so it is
@@ -37,9 +59,7 @@ _CORE_HEADERS = frozenset({"Via", "From", "To", "Call-ID", "CSeq"})
 class UasPolicy:
     """What this UA serves: its methods, extensions, body types and URI schemes."""
 
-    methods: frozenset[str] = frozenset(
-        {"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "REFER", "NOTIFY", "MESSAGE"}
-    )
+    methods: frozenset[str] = frozenset(SERVED_METHODS)
     extensions: frozenset[str] = frozenset({"replaces", "outbound", "timer", "norefersub"})
     body_types: frozenset[str] = frozenset(
         {"application/sdp", "application/dtmf-relay", "application/dtmf", "message/sipfrag", "text/plain"}
