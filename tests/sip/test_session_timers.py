@@ -8,6 +8,8 @@ test must survive: a 2xx granting one second, a 422 asking for ever more.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.sip.test_call import ANSWER, OFFER, Wire
@@ -62,7 +64,7 @@ def timed(w: Wire, side: str, method: str) -> list[float]:
 ])
 def test_initial_invite_below_the_floor_gets_422_with_min_se(headers, min_se) -> None:
     w = Wire()
-    w.drop = lambda sender, m: sender == "a" and getattr(m, "method", None) == "INVITE" and m.cseq.seq > 1
+    w.a.config = dataclasses.replace(w.a.config, session_timers=False)  # a peer that asks for it anyway
     call(w, *headers)
     [refusal] = w.sent("b", 422)
     assert refusal.header("Min-SE") == min_se and refusal.to.tag
@@ -71,7 +73,8 @@ def test_initial_invite_below_the_floor_gets_422_with_min_se(headers, min_se) ->
 
 
 def test_a_configured_floor_is_higher_and_the_uac_retries_with_it() -> None:
-    w = Wire(session_min_se=300)
+    w = Wire()
+    w.b.config = dataclasses.replace(w.b.config, session_min_se=300)  # only bob's floor is higher
     session = call(w, ("Session-Expires", "120;refresher=uac"))
     assert [r.header("Min-SE") for r in w.sent("b", 422)] == ["300"]
     first, retry = invites(w)
@@ -264,3 +267,11 @@ def test_session_expires_grammar() -> None:
     assert parsed("1800;refresher=uacx") == (1800, None)
     assert parsed("18oo") == (None, None)
     assert parsed("1234567890") == (None, None)
+
+
+@pytest.mark.parametrize("value", ["60", "0", "89;refresher=uac", "ninety", "-5"])
+def test_asking_for_less_than_the_floor_fails_before_anything_is_sent(value) -> None:
+    w = Wire()
+    with pytest.raises(ValueError, match="Min-SE floor"):
+        w.a.call(parse_uri("sip:bob@webvoice.test"), OFFER, w.now, headers=(("Session-Expires", value),))
+    assert w.a.outgoing() == [] and w.a.sessions == []

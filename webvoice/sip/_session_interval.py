@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from ._message import Request, Response
 
 __all__ = [
-    "MAX_SESSION_INTERVAL", "MIN_SE_FLOOR", "min_se_value", "session_expires", "session_interval_refusal",
-    "with_session_interval",
+    "MAX_SESSION_INTERVAL", "MIN_SE_FLOOR", "min_se_value", "session_expires", "session_expires_value",
+    "session_interval_refusal", "with_session_interval",
 ]
 
 #: RFC 4028 4 and 5: no minimum session interval is lower than 90 seconds.
@@ -53,6 +53,15 @@ def session_expires(message: Request | Response) -> tuple[int | None, str | None
     value = message.header("Session-Expires")
     if not isinstance(value, str):
         return None, None
+    return _parse_session_expires(value)
+
+
+def session_expires_value(value: str) -> int | None:
+    """The delta-seconds of a Session-Expires value, or None when it does not parse."""
+    return _parse_session_expires(value)[0]
+
+
+def _parse_session_expires(value: str) -> tuple[int | None, str | None]:
     m = re.match(r"[ \t]*([0-9]{1,9})[ \t]*(;.*)?$", value)
     if m is None:
         return None, None

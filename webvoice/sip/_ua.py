@@ -16,7 +16,7 @@ from dataclasses import field
 from typing import TYPE_CHECKING, Union
 
 from ._auth import DigestClient
-from ._session_interval import MIN_SE_FLOOR, session_interval_refusal
+from ._session_interval import MIN_SE_FLOOR, session_expires_value, session_interval_refusal
 from ._dialog_state import RequestRejected
 from ._dialog_store import DialogStore
 from ._errors import SipParseError
@@ -265,6 +265,12 @@ class UserAgent:
 
     def call(self, target: Uri, offer: str, now: float, *, headers: tuple[tuple[str, HeaderValue], ...] = ()) -> CallSession:
         """Place a call to ``target`` with our SDP ``offer``."""
+        for name, value in headers:
+            if name.lower() in ("session-expires", "x") and self.config.session_timers:
+                interval = session_expires_value(str(value))
+                if interval is None or interval < self.config.session_min_se:
+                    raise ValueError(f"Session-Expires {value!r} is not a whole number of seconds of at least "
+                                     f"{self.config.session_min_se} (the Min-SE floor, RFC 4028)")
         if self.config.max_calls is not None and len(self.sessions) >= self.config.max_calls:
             raise RuntimeError(f"no free line: {len(self.sessions)} of {self.config.max_calls} in use")
         from ._call import (
