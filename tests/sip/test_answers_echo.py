@@ -95,7 +95,8 @@ def test_no_answer_copies_a_control_octet(path, status, fields, where, field, va
     wire = answers(agent)
     assert_clean(wire)
     codes = [int(w.split(b" ", 2)[1]) for w in wire]
-    if field is None:  # the path itself answers
+    if field is None or "display name" in where:
+        # Nothing else wrong, or only what an answer may leave out: answered.
         assert codes and (status is None or codes[-1] == status), (codes, status)
     else:  # a hostile request gets no answer at all: any answer would carry it back
         assert codes == [], codes
@@ -119,7 +120,8 @@ def test_486_and_the_487_of_a_cancelled_call() -> None:
     assert_clean(wire)
 
 
-@pytest.mark.parametrize(("field", "value"), [(h[1], h[2]) for h in HOSTILE if h[1] is not None])
+@pytest.mark.parametrize(("field", "value"), [(h[1], h[2]) for h in HOSTILE
+                                               if h[1] is not None and "display name" not in h[0]])
 def test_a_hostile_invite_starts_no_call_and_gets_no_answer(field, value) -> None:
     """Neither a call the application would see, nor any answer (not even 100
     Trying), nor an exception out of receive_data."""
@@ -129,3 +131,37 @@ def test_a_hostile_invite_starts_no_call_and_gets_no_answer(field, value) -> Non
         agent.receive_data(request("CANCEL", **{field: value}), 0.1)
         assert agent.sessions == []
         assert answers(agent) == []
+
+
+@pytest.mark.parametrize(("field", "value"), [(h[1], h[2]) for h in HOSTILE if "display name" in h[0]])
+def test_a_call_from_a_hostile_display_name_is_answered_without_it(field, value) -> None:
+    """Accepting is the application's choice (RFC 4475 3.1.1.2 calls such a
+    message valid); the 100, 180 and 200 leave the display name out."""
+    agent = ua()
+    agent.receive_data(request(**INVITE, **{field: value}), 0.0)
+    [session] = agent.sessions
+    session.accept(SDP.decode(), 0.1)
+    agent._pump(0.1)
+    wire = answers(agent)
+    assert [int(w.split(b" ", 2)[1]) for w in wire] == [100, 180, 200]
+    assert_clean(wire)
+    assert all(b"tag=1" in w for w in wire)  # still the caller's From
+
+
+def test_a_2xx_whose_to_holds_a_control_display_name_confirms_the_call() -> None:
+    """The UAC side: the callee's 2xx names itself with a quoted-pair ESC."""
+    from webvoice.sip import parse_message
+    from webvoice.sip._uri import parse_uri
+
+    agent = ua()
+    session = agent.call(parse_uri("sip:carol@webvoice.test"), SDP.decode(), 0.0)
+    [invite] = [parse_message(bytes(m)) for m in agent.outgoing() if not isinstance(m, bytes)]
+    ok = bytes(invite.response(200, to_tag="t9", body=SDP, content_type="application/sdp",
+                               headers=[("Contact", "<sip:carol@192.0.2.9;transport=ws>")]))
+    ok = ok.replace(b"To: <sip:carol@webvoice.test>", b'To: "Carol\\\x1b[5m" <sip:carol@webvoice.test>')
+    assert b"\\\x1b" in ok
+    agent.receive_data(ok, 0.1)
+    assert session.is_established
+    assert session.remote_identity.display_name is None and session.remote_identity.tag == "t9"
+    wire = answers(agent)  # the ACK
+    assert_clean(wire)

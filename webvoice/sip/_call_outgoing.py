@@ -115,8 +115,9 @@ class OutgoingInviteMethods:
                 self._finish_failed(Cause.CANCELED, None, "", originator="local")
                 return
             self.state = CallState.ESTABLISHED
-            self.remote_identity = NameAddr(self.remote_identity.uri, event.response.to.display_name,
-                                            {"tag": event.response.to.tag}) if event.response.to else self.remote_identity
+            to = event.response.to
+            self.remote_identity = NameAddr(self.remote_identity.uri, to.without_tag().display_name,
+                                            {"tag": to.tag}) if to else self.remote_identity
             if sdp is not None:
                 self.remote_sdp = sdp
             self._start_session_timer(self._forks.invite, event.response, now, uas=False)
