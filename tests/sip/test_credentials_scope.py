@@ -108,6 +108,15 @@ def test_cached_sessions_are_bounded_and_keep_the_newest() -> None:
     assert client.preauthorize(method="INVITE", uri=f"sip:user{last}@webvoice.test")
 
 
+def test_a_challenge_naming_more_realms_than_the_cache_holds_is_answered() -> None:
+    client = DigestClient("alice", "pa")
+    many = ", ".join(chal(f"n{n}", realm=f"r{n}") for n in range(MAX_SESSIONS + 4))
+    fields = client.respond(proxy_authenticate=many, **INVITE_BOB)
+    assert len(fields) == MAX_SESSIONS + 4
+    client.respond(www_authenticate=chal("reg"), **REG)
+    assert len(client._sessions) == MAX_SESSIONS
+
+
 # --- the UA: every request it builds -------------------------------------------------------
 
 OFFER = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n"

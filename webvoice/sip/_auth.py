@@ -311,8 +311,9 @@ class DigestClient:
         for key, (ch, algorithm, qop) in chosen.items():
             self._sessions.pop(key, None)  # to the end: the newest
             self._sessions[key] = _Session(ch, algorithm, qop, self._cnonce_factory())
-        while len(self._sessions) > MAX_SESSIONS:
-            self._sessions.pop(next(k for k in self._sessions if k not in chosen))
+        stale = [k for k in self._sessions if k not in chosen]
+        for key in stale[:max(0, len(self._sessions) - MAX_SESSIONS)]:
+            del self._sessions[key]
 
         fields: list[AuthorizationField] = []
         signed: set[_Key] = set()
