@@ -98,6 +98,12 @@ def exercise_options() -> list[int]:
     return codes_for(agent, "OPTIONS") + in_dialog("OPTIONS")
 
 
+def exercise_message() -> list[int]:
+    agent = lone_ua()
+    agent.receive_data(out_of_dialog("MESSAGE", extra=b"Content-Type: text/plain\r\n", body=b"hi"), 0.0)
+    return codes_for(agent, "MESSAGE") + in_dialog("MESSAGE", body=b"hi", content_type="text/plain")
+
+
 EXERCISES = {
     "OPTIONS": exercise_options,
     "INVITE": exercise_invite,
@@ -107,6 +113,7 @@ EXERCISES = {
     "INFO": lambda: in_dialog("INFO", body=b"Signal=5\r\nDuration=100\r\n", content_type="application/dtmf-relay"),
     "UPDATE": lambda: in_dialog("UPDATE"),
     "REFER": lambda: in_dialog("REFER", headers=[("Refer-To", NameAddr(parse_uri("sip:carol@webvoice.test")))]),
+    "MESSAGE": exercise_message,  # used once MESSAGE is served (RFC 3428)
     "NOTIFY": lambda: in_dialog("NOTIFY", body=b"SIP/2.0 100 Trying\r\n", content_type="message/sipfrag",
                                 headers=[("Event", "refer"), ("Subscription-State", "active;expires=60")]),
 }
