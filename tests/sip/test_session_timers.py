@@ -271,3 +271,31 @@ def test_asking_for_less_than_the_floor_fails_before_anything_is_sent(value) -> 
     with pytest.raises(ValueError, match="Min-SE floor"):
         w.a.call(parse_uri("sip:bob@webvoice.test"), OFFER, w.now, headers=(("Session-Expires", value),))
     assert w.a.outgoing() == [] and w.a.sessions == []
+
+
+def test_a_re_offer_the_application_rejects_changes_no_interval() -> None:
+    """Only a refresh that succeeds renegotiates (RFC 4028 10): bob's re-INVITE
+    asking for 1800 s with alice refreshing is rejected 488, and alice keeps
+    the 90 s bob refreshes."""
+    w = Wire()
+    session = call(w, ("Session-Expires", "90;refresher=uas"))
+    b = answer(w)
+    reinvite = b.dialog.create_request(
+        "INVITE", via=w.b.new_via(), contact=w.b.contact(), body=OFFER.replace("o=- 1 1", "o=- 1 7").encode(),
+        content_type="application/sdp", headers=[("Session-Expires", "1800;refresher=uas")])
+    w.b.transactions.send_request(reinvite, w.now)
+    w.flush()
+    session.reject_offer(488, w.now)
+    w.a._pump(w.now)
+    w.flush()
+    assert session._session_interval == 90 and not session._we_refresh
+    # accepted, the same request renegotiates
+    reinvite = b.dialog.create_request(
+        "INVITE", via=w.b.new_via(), contact=w.b.contact(), body=OFFER.replace("o=- 1 1", "o=- 1 8").encode(),
+        content_type="application/sdp", headers=[("Session-Expires", "1800;refresher=uas")])
+    w.b.transactions.send_request(reinvite, w.now)
+    w.flush()
+    session.answer_offer(ANSWER.replace("o=- 1 1", "o=- 1 8"), w.now)
+    w.a._pump(w.now)
+    w.flush()
+    assert session._session_interval == 1800 and session._we_refresh

@@ -63,6 +63,7 @@ class ReofferMethods:
         ok = request.response(200, body=sdp.encode(), content_type=SDP,
                               headers=[("Contact", self.ctx.contact()), *self._session_timer_answer(request)])
         self.ctx.send_response(tx, self.dialog.send_response(request, ok), now)
+        self._restart_session_timer(request, None, now)  # the refresh succeeded: its interval holds
 
     def reject_offer(self, status_code: int, now: float) -> None:
         if self._remote_offer_tx is None:
@@ -131,8 +132,10 @@ class ReofferMethods:
                 or self._remote_offer_tx is not None or self._pending_ack_answer:
             self.ctx.send_response(tx, request.response(491), now)  # glare (14.2)
             return
-        self._restart_session_timer(request, None, now)
         sdp = _sdp_of(request)
+        answered_now = request.method == "UPDATE" and sdp is None or sdp is not None and sdp == self.remote_sdp
+        # Renegotiated now when answered now; else once the application answers.
+        self._restart_session_timer(request, None, now, renegotiate=answered_now)
         if request.method == "UPDATE" and sdp is None:
             # A session refresh (RFC 4028) or a target refresh only.
             self.ctx.send_response(tx, self.dialog.send_response(request, request.response(

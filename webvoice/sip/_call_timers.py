@@ -109,19 +109,22 @@ class SessionTimerMethods:
         self._we_refresh = (refresher or "uac") == we_are
         self._arm_session_timer(now)
 
-    def _restart_session_timer(self, request: Request, response: Response | None, now: float) -> None:
+    def _restart_session_timer(self, request: Request, response: Response | None, now: float, *,
+                               renegotiate: bool = True) -> None:
         """A refresh exchange ended well: renegotiate from it, then re-arm.
 
         ``response`` is the 2xx to a refresh we sent, or None when we answered
         the peer's ``request`` (our answer echoed its Session-Expires, raised
-        to the floor). An exchange without Session-Expires keeps what we had.
+        to the floor). An exchange without Session-Expires keeps what we had;
+        so does ``renegotiate=False`` (a re-offer the application has yet to
+        answer: it only keeps our timer from firing meanwhile).
         """
         if self._session_interval is None:
             return
         self._interval_retries = 0
         uas = response is None
         interval, refresher = session_expires(request if uas else response)
-        if interval is not None and self.ctx.session_timers:
+        if interval is not None and self.ctx.session_timers and renegotiate:
             if uas and refresher is None:
                 refresher = "uac" if "timer" in _option_tags(request, "Supported") else "uas"
             self._session_interval = max(interval, self._min_se())
