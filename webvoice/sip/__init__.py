@@ -49,7 +49,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "_transaction_layer": ("TransactionLayer",),
     "_ua": ("UaConfig", "UserAgent"),
-    "_uas": ("check_request", "response_for_parse_error", "UasPolicy"),
+    "_uas": ("check_request", "response_for_parse_error", "SERVED_METHODS", "UasPolicy", "without_peer_controls"),
     "_uri": ("AbsoluteUri", "Params", "parse_uri", "SipUri", "TelUri", "Uri"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

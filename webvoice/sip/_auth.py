@@ -169,15 +169,37 @@ def _values(values: str | Iterable[str]) -> tuple[str, ...]:
     return (values,) if isinstance(values, str) else tuple(values)
 
 
-_Key = tuple[bool, str]  # (is proxy challenge, realm)
+_Key = tuple[bool, str, str]  # (is proxy challenge, realm, scope: see _scope)
+
+#: Most cached sessions; the oldest goes first. Registrar and proxy sessions
+#: are a handful; sessions scoped to one UAS (a 401 from a callee) add up.
+MAX_SESSIONS = 16
+
+
+def _scope(proxy: bool, method: str, uri: str) -> str:
+    """Where credentials answering a challenge to ``method uri`` may go unasked.
+
+    The kind of a challenge says who asked: WWW-Authenticate is the request's
+    final destination (a registrar, or the UAS at the Request-URI),
+    Proxy-Authenticate a proxy on the way. So a registrar's credentials go on
+    later REGISTERs to that same registrar, whichever kind it asked with; a
+    proxy's (a 407 to any other request) on requests through that proxy; a
+    UAS's only to that same Request-URI. The kinds never mix: a REGISTER never
+    carries the Proxy-Authorization an INVITE's 407 asked for (stock Kamailio
+    5.6.3 crashes on that REGISTER: issue 15), nor a UAS's credentials.
+    """
+    if method == "REGISTER":
+        return f"registrar {uri}"
+    return "proxy" if proxy else f"uas {uri}"
 
 
 class DigestClient:
     """The UA's digest state for one account: answers 401/407 challenges.
 
     One instance per account, shared by registration and calls. It remembers,
-    per realm and per kind (WWW vs Proxy), the nonce from the last challenge
-    so that later requests can be authorized up front with :meth:`preauthorize`
+    per realm, per kind (WWW vs Proxy) and per scope (who asked: see
+    :func:`_scope`), the nonce from the last challenge so that later requests
+    to the same place can be authorized up front with :meth:`preauthorize`
     (RFC 3261 section 22.3 encourages reusing credentials per realm), with the
     nonce count going up each time as RFC 7616 section 3.4 requires.
 
@@ -207,7 +229,7 @@ class DigestClient:
         self._sessions: dict[_Key, _Session] = {}
 
     def __repr__(self) -> str:
-        realms = sorted({realm for _, realm in self._sessions})
+        realms = sorted({realm for _, realm, _ in self._sessions})
         return f"DigestClient(username={self._username!r}, realm={self._realm!r}, cached_realms={realms!r})"
 
     @property
@@ -267,7 +289,7 @@ class DigestClient:
                         continue
                     our_realm_seen = True
                     plan = _plan(ch, self._prefer_auth_int)
-                    key = (proxy, ch.realm or "")
+                    key = (proxy, ch.realm or "", _scope(proxy, method, uri))
                     if plan is not None and (key not in chosen or _strength(ch) > _strength(chosen[key][0])):
                         chosen[key] = (ch, *plan)
         if not chosen:
@@ -280,19 +302,25 @@ class DigestClient:
                 previous.append((proxy, value, creds, creds is not None and self._is_ours(creds)))
         for key, (ch, _, _) in chosen.items():
             for proxy, _, creds, ours in previous:
-                if ours and creds is not None and (proxy, creds.realm) == key and not _may_retry(ch, creds):
+                if ours and creds is not None and (proxy, creds.realm) == key[:2] and not _may_retry(ch, creds):
                     raise AuthenticationError(
                         f"credentials of {self._username!r} for realm {key[1]!r} were rejected "
                         "(challenged again, not for a stale nonce): check username and password",
                         reason="rejected", realm=key[1], offered=tuple(offered),
                     )
         for key, (ch, algorithm, qop) in chosen.items():
+            self._sessions.pop(key, None)  # to the end: the newest
             self._sessions[key] = _Session(ch, algorithm, qop, self._cnonce_factory())
+        stale = [k for k in self._sessions if k not in chosen]
+        for key in stale[:max(0, len(self._sessions) - MAX_SESSIONS)]:
+            del self._sessions[key]
 
         fields: list[AuthorizationField] = []
         signed: set[_Key] = set()
         for proxy, value, creds, ours in previous:
-            sent_key = (proxy, creds.realm or "") if creds is not None and creds.is_digest else None
+            sent_key = (
+                (proxy, creds.realm or "", _scope(proxy, method, uri)) if creds is not None and creds.is_digest else None
+            )
             # Anyone's credentials for a realm answered now are replaced; ours
             # for another cached realm are re-signed so that nc keeps rising.
             if sent_key is not None and (sent_key in chosen or (ours and sent_key in self._sessions)):
@@ -309,12 +337,18 @@ class DigestClient:
     ) -> tuple[AuthorizationField, ...]:
         """Fields for a new request, from the nonces of earlier challenges.
 
-        Saves a round trip per request (RFC 3261 section 22.3). Only nonces
-        with a qop are reused: without nc the server could not tell our reuse
-        from a replay, nor could :meth:`respond` tell a forgotten nonce from a
-        wrong password. Empty when nothing is cached.
+        Saves a round trip per request (RFC 3261 section 22.3). Only sessions
+        of the same scope are used (:func:`_scope`): challenges to requests
+        toward the same registrar or UAS, or, for a request other than
+        REGISTER, from the proxy. Only nonces with a qop are reused: without
+        nc the server could not tell our reuse from a replay, nor could
+        :meth:`respond` tell a forgotten nonce from a wrong password. Empty
+        when nothing is cached.
         """
-        keys = [k for k, s in self._sessions.items() if s.qop is not None and realm in (None, k[1])]
+        keys = [
+            k for k, s in self._sessions.items()
+            if s.qop is not None and realm in (None, k[1]) and k[2] == _scope(k[0], method, uri)
+        ]
         return tuple(self._sign(key, method, uri, body) for key in keys)
 
     def forget(self, realm: str | None = None) -> None:

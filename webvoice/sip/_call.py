@@ -69,6 +69,7 @@ class CallContext(Protocol):
     allow: str
     supported: str
     session_timers: bool
+    min_se: int
 
     def new_via(self) -> Via: ...
     def new_tag(self) -> str: ...
@@ -128,6 +129,8 @@ class CallSession(OutgoingInviteMethods, ReofferMethods, InfoMethods, ReferMetho
         self._we_refresh = False
         self._refresh_at: float | None = None
         self._expire_at: float | None = None
+        self._peer_min_se = 0  # the largest Min-SE a 422 asked of us
+        self._interval_retries = 0  # 422s answered for the request in flight
         self._extra: tuple[tuple[str, HeaderValue], ...] = ()
         # transfer (RFC 3515): our REFER and its implicit subscription, and theirs
         self._refer_tx: ClientTransaction | None = None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ._auth import AuthenticationError
 from ._call_common import MAX_AUTH_RETRIES, CallState, _sdp_of
+from ._session_interval import with_session_interval
 from ._call_events import CallConfirmed, CallProgress
 from ._causes import Cause, cause_for_status
 from ._forking import (
@@ -48,6 +49,8 @@ class OutgoingInviteMethods:
         if code in (401, 407) and not self._canceling:
             if self._retry_invite_with_credentials(response, now):
                 return
+        if code == 422 and not self._canceling and self._retry_invite_with_interval(response, now):
+            return
         if code >= 200:
             self._invite_tx = None if code >= 300 else self._invite_tx
         self._on_fork_event(self._forks.receive_response(response), now)
@@ -74,6 +77,25 @@ class OutgoingInviteMethods:
         self._start_invite(request.replace(headers=headers), now)
         return True
 
+    def _retry_invite_with_interval(self, response: Response, now: float) -> bool:
+        """RFC 4028 7.3: a 422 to our INVITE names the Min-SE it needs; send the
+        INVITE again (next CSeq) asking for that interval, with that Min-SE."""
+        request = self._forks.invite
+        interval = self._interval_after_422(request, response)
+        if interval is None:
+            return False
+        headers = request.headers
+        for name in ("Authorization", "Proxy-Authorization", "Via", "Min-SE"):
+            headers = headers.remove(name)
+        headers = headers.set("Session-Expires", with_session_interval(request.header("Session-Expires"), interval))
+        headers = headers.set("CSeq", f"{request.cseq.seq + 1} INVITE").prepend("Via", self.ctx.new_via())
+        headers = headers.add("Min-SE", str(interval))
+        # The credentials of the 422'd INVITE, signed again for this one (the same scopes).
+        for f in self.ctx.auth.preauthorize(method="INVITE", uri=str(request.uri), body=request.body):
+            headers = headers.add(f.name, f.value)
+        self._start_invite(request.replace(headers=headers), now)
+        return True
+
     def _on_fork_event(self, event, now: float) -> None:
         if isinstance(event, ProvisionalReceived):
             code = event.response.status_code
@@ -93,8 +115,9 @@ class OutgoingInviteMethods:
                 self._finish_failed(Cause.CANCELED, None, "", originator="local")
                 return
             self.state = CallState.ESTABLISHED
-            self.remote_identity = NameAddr(self.remote_identity.uri, event.response.to.display_name,
-                                            {"tag": event.response.to.tag}) if event.response.to else self.remote_identity
+            to = event.response.to
+            self.remote_identity = NameAddr(self.remote_identity.uri, to.without_tag().display_name,
+                                            {"tag": to.tag}) if to else self.remote_identity
             if sdp is not None:
                 self.remote_sdp = sdp
             self._start_session_timer(self._forks.invite, event.response, now, uas=False)

@@ -63,6 +63,7 @@ class ReofferMethods:
         ok = request.response(200, body=sdp.encode(), content_type=SDP,
                               headers=[("Contact", self.ctx.contact()), *self._session_timer_answer(request)])
         self.ctx.send_response(tx, self.dialog.send_response(request, ok), now)
+        self._restart_session_timer(request, None, now)  # the refresh succeeded: its interval holds
 
     def reject_offer(self, status_code: int, now: float) -> None:
         if self._remote_offer_tx is None:
@@ -101,6 +102,9 @@ class ReofferMethods:
             self.ctx.emit(ReofferAnswered(self, answer, refresh))
         elif code in (401, 407) and self._retry_with_credentials_in_dialog(tx.request, response, now, reoffer=True):
             return
+        elif code == 422 and (interval := self._interval_after_422(tx.request, response)) is not None:
+            self._session_interval = interval  # RFC 4028 7.3: ask again for what the peer needs
+            self._send_reoffer(now)
         elif code == 491:
             # RFC 3261 14.1: the owner of the Call-ID waits 2.1-4 s, the other 0-2 s.
             owner = self.direction == "outgoing"
@@ -113,6 +117,10 @@ class ReofferMethods:
                 self.ctx.emit(ReofferFailed(self, code, cause_for_status(code)))
 
     def _on_remote_offer(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        refusal = self._session_interval_refusal(request)
+        if refusal is not None:  # RFC 4028 9: Session-Expires below the floor
+            self.ctx.send_response(tx, refusal, now)
+            return
         if self.state is not CallState.ESTABLISHED:
             if request.method == "UPDATE" and self.state in (CallState.RINGING, CallState.INCOMING):
                 self.ctx.send_response(tx, request.response(
@@ -124,8 +132,10 @@ class ReofferMethods:
                 or self._remote_offer_tx is not None or self._pending_ack_answer:
             self.ctx.send_response(tx, request.response(491), now)  # glare (14.2)
             return
-        self._restart_session_timer(request, None, now)
         sdp = _sdp_of(request)
+        answered_now = request.method == "UPDATE" and sdp is None or sdp is not None and sdp == self.remote_sdp
+        # Renegotiated now when answered now; else once the application answers.
+        self._restart_session_timer(request, None, now, renegotiate=answered_now)
         if request.method == "UPDATE" and sdp is None:
             # A session refresh (RFC 4028) or a target refresh only.
             self.ctx.send_response(tx, self.dialog.send_response(request, request.response(

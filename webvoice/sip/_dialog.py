@@ -53,7 +53,7 @@ def _target_of(message: Request | Response) -> Uri | None:
 
 
 def _untagged(addr: NameAddr) -> NameAddr:
-    return NameAddr(addr.uri, addr.display_name, addr.params.remove("tag"))
+    return addr.without_tag()
 
 
 class Dialog:

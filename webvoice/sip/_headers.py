@@ -116,13 +116,23 @@ class NameAddr:
         return self.params.get("tag")
 
     def with_tag(self, tag: str) -> "NameAddr":
-        return NameAddr(self.uri, self.display_name, self.params.set("tag", tag))
+        return NameAddr(self.uri, self._display_to_copy(), self.params.set("tag", tag))
 
     def with_params(self, **changes: str | None) -> "NameAddr":
         params = self.params
         for name, value in changes.items():
             params = params.set(name.replace("_", "-"), value)
-        return NameAddr(self.uri, self.display_name, params)
+        return NameAddr(self.uri, self._display_to_copy(), params)
+
+    def without_tag(self) -> "NameAddr":
+        return NameAddr(self.uri, self._display_to_copy(), self.params.remove("tag"))
+
+    def _display_to_copy(self) -> str | None:
+        # A parsed display name may hold a control character (as a quoted-pair,
+        # RFC 4475 3.1.1.2); copies leave it out (display names do not count
+        # when addresses are compared, RFC 3261 20.20) instead of failing.
+        name = self.display_name
+        return None if name is not None and _abnf.CONTROL_CHARS.search(name) else name
 
     @property
     def expires(self) -> int | None:

@@ -196,10 +196,10 @@ class Request(_Common):
         2xx responses, which is what a dialog-creating UAS must do (12.1.1).
         """
         out: list[tuple[str, HeaderValue]] = [("Via", v) for v in self.via]
-        to = self.to
+        from_, to = _without_control_display_name(self.from_), _without_control_display_name(self.to)
         if to is not None and to_tag is not None and to.tag is None:
             to = to.with_tag(to_tag)
-        for name, value in (("From", self.from_), ("To", to), ("Call-ID", self.call_id), ("CSeq", self.cseq)):
+        for name, value in (("From", from_), ("To", to), ("Call-ID", self.call_id), ("CSeq", self.cseq)):
             if value is not None:
                 out.append((name, value))
         if 100 < status_code < 300:
@@ -208,6 +208,15 @@ class Request(_Common):
         if content_type is not None:
             extra = extra.set("Content-Type", content_type)
         return Response(status_code, reason, Headers((*out, *extra)), bytes(body))
+
+
+def _without_control_display_name(address: NameAddr | None) -> NameAddr | None:
+    """``address`` without its display name when that holds a control octet (the
+    peer sent it as a quoted-pair): no answer carries it back, and display names
+    do not count when From or To are compared (RFC 3261 20.20)."""
+    if address is None or address.display_name is None or not _abnf.CONTROL_CHARS.search(address.display_name):
+        return address
+    return NameAddr(address.uri, None, address.params)
 
 
 @record

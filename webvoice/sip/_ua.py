@@ -16,6 +16,7 @@ from dataclasses import field
 from typing import TYPE_CHECKING, Union
 
 from ._auth import DigestClient
+from ._session_interval import MIN_SE_FLOOR, session_expires_value, session_interval_refusal
 from ._dialog_state import RequestRejected
 from ._dialog_store import DialogStore
 from ._errors import SipParseError
@@ -37,7 +38,7 @@ from ._transaction_events import (
     TransportFailed,
 )
 from ._transaction_layer import TransactionLayer
-from ._uas import UasPolicy, check_request, response_for_parse_error
+from ._uas import SERVED_METHODS, UasPolicy, check_request, response_for_parse_error, without_peer_controls
 from ._uri import Params, SipUri, Uri
 
 if TYPE_CHECKING:
@@ -99,6 +100,8 @@ class UaConfig:
     max_calls: int | None = None
     no_answer_timeout: float = 60.0
     session_timers: bool = True
+    #: The shortest session interval we accept (RFC 4028 Min-SE; 90 s at least).
+    session_min_se: int = 90
     timers: TimerConfig = field(default_factory=TimerConfig)
     limits: ParserLimits = field(default_factory=ParserLimits)
     policy: UasPolicy = field(default_factory=UasPolicy)
@@ -107,6 +110,10 @@ class UaConfig:
         SipUri(user=self.user, host=self.domain)  # raises ValueError naming a bad part
         if self.display_name is not None:
             NameAddr(SipUri(host=self.domain), self.display_name)
+        if not isinstance(self.session_min_se, int) or isinstance(self.session_min_se, bool) \
+                or not MIN_SE_FLOOR <= self.session_min_se <= 86400:
+            raise ValueError(f"session_min_se must be {MIN_SE_FLOOR} to 86400 seconds (RFC 4028), "
+                             f"not {self.session_min_se!r}")
         if self.keep_alive_interval < 0:
             raise ValueError("keep_alive_interval must be zero (off) or positive")
 
@@ -236,6 +243,7 @@ class UserAgent:
             message = parse_message(data, limits=self.config.limits)
         except SipParseError as exc:
             answer = response_for_parse_error(exc)
+            answer = without_peer_controls(answer) if answer is not None else None
             if answer is not None:
                 self.transactions.send_stateless(answer)
             self._events.append(MessageRefused(exc.reason, answer.status_code if answer else None))
@@ -257,6 +265,12 @@ class UserAgent:
 
     def call(self, target: Uri, offer: str, now: float, *, headers: tuple[tuple[str, HeaderValue], ...] = ()) -> CallSession:
         """Place a call to ``target`` with our SDP ``offer``."""
+        for name, value in headers:
+            if name.lower() in ("session-expires", "x") and self.config.session_timers:
+                interval = session_expires_value(str(value))
+                if interval is None or interval < self.config.session_min_se:
+                    raise ValueError(f"Session-Expires {value!r} is not a whole number of seconds of at least "
+                                     f"{self.config.session_min_se} (the Min-SE floor, RFC 4028)")
         if self.config.max_calls is not None and len(self.sessions) >= self.config.max_calls:
             raise RuntimeError(f"no free line: {len(self.sessions)} of {self.config.max_calls} in use")
         from ._call import (
@@ -300,6 +314,10 @@ class UserAgent:
     @property
     def session_timers(self) -> bool:
         return self.config.session_timers
+
+    @property
+    def min_se(self) -> int:
+        return self.config.session_min_se
 
     def new_tag(self) -> str:
         return self.transactions.new_tag()
@@ -374,7 +392,14 @@ class UserAgent:
         self._collect()
 
     def _collect(self) -> None:
-        self._out.extend(self.transactions.messages_to_send())
+        for message in self.transactions.messages_to_send():
+            if isinstance(message, Response):
+                # The one gate of every answer (ours, the transactions', stateless):
+                # no control octet of the peer's leaves (issue 15).
+                message = without_peer_controls(message)
+                if message is None:
+                    continue
+            self._out.append(message)
 
     def _on_transaction_event(self, event, now: float) -> None:
         if isinstance(event, ResponseReceived):
@@ -432,12 +457,15 @@ class UserAgent:
             self.transactions.send_response(tx, self._options_answer(request), now)
         elif request.method == "INVITE":
             self._on_new_invite(tx, request, now)
-        else:
-            # Out-of-dialog requests we serve no further (MESSAGE, REFER...).
-            self.transactions.send_response(tx, request.response(480 if request.method == "MESSAGE" else 405,
-                                                                 headers=[("Allow", self.allow)]), now)
+        elif SERVED_METHODS.get(request.method) == "dialog":
+            # Served only inside a dialog, and there is none.
+            self.transactions.send_response(tx, request.response(481), now)
+        else:  # registered as served anywhere, but no handler here: say so, never pretend
+            self.transactions.send_response(tx, request.response(501), now)
 
     def _on_new_invite(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        if tx.to_tag is None:
+            tx.to_tag = self.transactions.new_tag()  # every final answer below carries it (8.2.6.2)
         replaced = None
         if request.headers.has("Replaces"):
             # RFC 3891: the new call takes an existing dialog's place, or is refused.
@@ -448,6 +476,11 @@ class UserAgent:
             replaced = next((s for s in self.sessions if not s.is_ended and s.matches_replaces(*parsed)), None)
             if replaced is None:
                 self.transactions.send_response(tx, request.response(481, to_tag=tx.to_tag), now)
+                return
+        if self.config.session_timers:
+            refusal = session_interval_refusal(request, self.config.session_min_se, to_tag=tx.to_tag)
+            if refusal is not None:  # RFC 4028 9: Session-Expires below our floor
+                self.transactions.send_response(tx, refusal, now)
                 return
         limit = self.config.max_calls
         if replaced is None and limit is not None and len(self.sessions) >= limit:

@@ -4,28 +4,62 @@ The checks run in the RFC's order (method, Request-URI, Require, content) and
 each failure becomes the response the RFC prescribes, with the header that tells
 the client how to do better (Allow, Unsupported, Accept). A request the parser
 refused still gets an answer when enough of it could be read to route one.
+
+Every answer copies text from the request (Via, From, To, Call-ID, CSeq, and
+for some the peer's own words: the Require tags of a 420, the parser's
+reason in a 400's Warning). :func:`without_peer_controls` is the one gate they
+all pass: no control octet (C0, DEL) of the peer's leaves in an error answer,
+neither raw, nor as a quoted-pair, nor %-escaped, nor as a ``\\x1b`` excerpt.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import field
+from types import MappingProxyType
+from typing import Literal
 
 from . import _abnf
 from ._errors import SipParseError
-from ._headers import Headers, parse_header_values
+from ._headers import Headers, NameAddr, format_value, parse_header_values
 from ._message import Request, Response
 from ._record import record
 
-__all__ = ["UasPolicy", "check_request", "response_for_parse_error"]
+__all__ = ["SERVED_METHODS", "UasPolicy", "check_request", "response_for_parse_error", "without_peer_controls"]
+
+#: The one registry of the methods this UA serves, and where: ``"any"`` (a new
+#: request too) or ``"dialog"`` (only inside a dialog it has; outside one the
+#: answer is 481). ``Allow`` (OPTIONS answers, 405s, our INVITEs and 2xx) and
+#: the 405 check are derived from it, so a method is listed exactly when it is
+#: here. Serving a new method means an entry here and its handler: in
+#: ``UserAgent._on_request`` for ``"any"``, in ``CallSession.receive_request``
+#: for a dialog. tests/sip/test_allow.py checks both ways that every method
+#: listed is served and every method served is listed.
+SERVED_METHODS: MappingProxyType[str, Literal["any", "dialog"]] = MappingProxyType({
+    "INVITE": "any",
+    "ACK": "any",
+    "CANCEL": "any",
+    "OPTIONS": "any",
+    "BYE": "dialog",
+    "INFO": "dialog",
+    "UPDATE": "dialog",
+    "REFER": "dialog",
+    "NOTIFY": "dialog",
+})
+
+#: A control octet (C0 or DEL) raw, %-escaped (RFC 3986), or as a ``\xNN``
+#: excerpt of a parser message. A quoted-pair holds the raw octet, so it is
+#: found as raw.
+_CONTROL_ECHO_RE = re.compile(r"[\x00-\x1f\x7f]|%(?:[01][0-9a-fA-F]|7[fF])|\\x(?:[01][0-9a-fA-F]|7[fF])")
+#: What every response must copy from its request (RFC 3261 8.2.6.2).
+_CORE_HEADERS = frozenset({"Via", "From", "To", "Call-ID", "CSeq"})
 
 
 @record
 class UasPolicy:
     """What this UA serves: its methods, extensions, body types and URI schemes."""
 
-    methods: frozenset[str] = frozenset(
-        {"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "REFER", "NOTIFY", "MESSAGE"}
-    )
+    methods: frozenset[str] = frozenset(SERVED_METHODS)
     extensions: frozenset[str] = frozenset({"replaces", "outbound", "timer", "norefersub"})
     body_types: frozenset[str] = frozenset(
         {"application/sdp", "application/dtmf-relay", "application/dtmf", "message/sipfrag", "text/plain"}
@@ -50,6 +84,10 @@ def check_request(request: Request, policy: UasPolicy = DEFAULT_POLICY) -> Respo
     method = request.method
     if method == "ACK":
         return None
+    if _carries_controls(request):
+        # Unanswerable: its answer would carry them back. The 400 ends the
+        # server transaction; without_peer_controls() keeps it off the wire.
+        return request.response(400, "Control Octets In Request")
     if method not in policy.methods:
         return request.response(405, headers=[("Allow", policy.allow_value())])
     if request.uri.scheme.lower() not in policy.uri_schemes:
@@ -58,7 +96,8 @@ def check_request(request: Request, policy: UasPolicy = DEFAULT_POLICY) -> Respo
         return None
     unsupported = [tag for tag in request.header_all("Require") if tag and tag.lower() not in policy.extensions]
     if unsupported:
-        return request.response(420, headers=[("Unsupported", ", ".join(unsupported))])
+        listed = [tag for tag in unsupported if not _CONTROL_ECHO_RE.search(tag)]  # never echo a control
+        return request.response(420, headers=[("Unsupported", ", ".join(listed))] if listed else [])
     if request.body:
         content_type = request.content_type
         mime = content_type.mime if content_type is not None else "application/sdp"
@@ -73,6 +112,17 @@ def check_request(request: Request, policy: UasPolicy = DEFAULT_POLICY) -> Respo
         if not any(r.matches("application/sdp") for r in ranges):
             return request.response(406)
     return None
+
+
+def _carries_controls(request: Request) -> bool:
+    """Whether a header every answer copies carries a control octet (the display
+    names aside: :meth:`Request.response` leaves those out)."""
+    return any(name in _CORE_HEADERS and _CONTROL_ECHO_RE.search(format_value(_bare(value)))
+               for name, value in request.headers)
+
+
+def _bare(value):
+    return NameAddr(value.uri, None, value.params) if isinstance(value, NameAddr) else value
 
 
 def _body_type_served(mime: str, policy: UasPolicy) -> bool:
@@ -113,5 +163,42 @@ def response_for_parse_error(error: SipParseError) -> Response | None:
         items.extend((name, v) for v in values)
     if "Via" not in seen:
         return None
-    items.append(("Warning", f"399 webvoice {_abnf.quote(error.reason[:200])}"))
+    items.append(("Warning", f"399 webvoice {_abnf.quote(_printable(error.reason[:200]))}"))
     return Response(error.status_code, None, Headers(items))
+
+
+def without_peer_controls(response: Response) -> Response | None:
+    """``response`` with no control octet copied from the request, or None when
+    it cannot be answered without one.
+
+    A From or To whose display name carries one loses the display name (RFC
+    3261 20.20: display names do not count when From or To are compared). A
+    response whose other copied headers (Via, From and To URIs, Call-ID,
+    CSeq) carry one is not sent at all: they cannot change without breaking
+    the answer, and :func:`check_request` refuses such requests anyway. Any
+    other header carrying one is dropped.
+    """
+    items = []
+    changed = False
+    for name, value in response.headers:
+        if not _CONTROL_ECHO_RE.search(format_value(value)):
+            items.append((name, value))
+            continue
+        changed = True
+        if name in ("From", "To") and isinstance(value, NameAddr):
+            value = _bare(value)
+            if not _CONTROL_ECHO_RE.search(format_value(value)):
+                items.append((name, value))
+                continue
+        if name in _CORE_HEADERS:
+            return None
+    if _CONTROL_ECHO_RE.search(response.reason or ""):
+        return response.replace(reason=None, headers=Headers(items))
+    return response.replace(headers=Headers(items)) if changed else response
+
+
+def _printable(text: str) -> str:
+    """``text`` with every control octet (raw, %-escaped or ``\\xNN``) shown as ``?``
+    and anything outside printable ASCII too: the parser's reason quotes the peer."""
+    text = _CONTROL_ECHO_RE.sub("?", text)
+    return "".join(c if " " <= c <= "~" else "?" for c in text)
