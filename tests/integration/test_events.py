@@ -187,3 +187,33 @@ def test_unknown_events_and_bad_handlers_are_refused():
         sip.on_connection_event({"registred": print})
     with pytest.raises(TypeError):
         sip.on_connection_event({"registered": "not callable"})
+
+
+def test_line_handlers_see_a_consistent_state(kamailio):
+    """on_line_removed may ask for the current line (the demo redraws its list there):
+    the removed line is no longer current, and nothing raises."""
+    async def main():
+        reported, seen = [], []
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: reported.append(context))
+        holder = {}
+        a = instance(kamailio, "grace", line_events={
+            "on_line_removed": lambda line_id: seen.append(
+                (line_id, holder["sip"].get_current_line(), [l.id for l in holder["sip"].get_call_lines()])),
+            "on_active_line_changed": lambda line_id: seen.append(("active", line_id)),
+        })
+        holder["sip"] = a
+        b = instance(kamailio, "heidi")
+        await a.register()
+        await b.register()
+        b.on_incoming_call(lambda request: request.accept())
+        call = await a.call("heidi")
+        await until(call.is_established)
+        call.terminate()
+        await until(lambda: a.get_call_lines() == [])
+        for sip in (a, b):
+            await sip.close()
+        return reported, seen, call.get_line_id()
+
+    reported, seen, line_id = run(main())
+    assert not reported, reported
+    assert seen == [("active", line_id), (line_id, None, []), ("active", None)]
