@@ -158,3 +158,33 @@ def test_refer_policies(kamailio):
             await sip.close()
 
     run(main())
+
+
+def test_an_async_refer_handler_may_decide_later(kamailio):
+    """An ``async def`` refer handler (say, one asking the person) decides after an await."""
+    async def main():
+        a, b = await three(kamailio, "alice", "bob")
+        auto_answer(b)
+        call = await a.call("bob")
+        await until(call.is_established)
+        decisions = iter([False, True])
+
+        async def ask_the_person(request):
+            await asyncio.sleep(0.3)
+            if next(decisions):
+                request.accept()
+            else:
+                request.reject(486)
+
+        b._lines.calls()[0].on("refer", ask_the_person)
+        with pytest.raises(webvoice.TransferError) as info:
+            await call.refer("sip:carol@webvoice.test")
+        assert info.value.status_code == 486
+        with pytest.raises(webvoice.TransferError) as info:  # followed; carol is not signed in
+            await call.refer("sip:nosuchuser@webvoice.test")
+        assert info.value.status_code not in (486, 603, None)
+        call.terminate()
+        for sip in (a, b):
+            await sip.close()
+
+    run(main())
