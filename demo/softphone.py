@@ -115,7 +115,7 @@ def who(identity_or_uri) -> str:
     uri = str(getattr(identity_or_uri, "uri", identity_or_uri))
     scheme, _, rest = uri.partition(":")
     user, at, host = rest.partition("@")
-    host = host.split(";")[0].split(":")[0]
+    host = host.split(";")[0].split("?")[0].split(":")[0]
     if scheme in ("sip", "sips") and at and host.lower() == realm().lower():
         return user
     return uri
@@ -338,6 +338,16 @@ def call_events(name: str, incoming: bool = False) -> dict:
             activity(f"{name} resumed the call")
         render_lines()
 
+    def refer(request: webvoice.ReferRequest) -> None:
+        """The other party transfers us: follow a transfer to a user of our realm, and say so."""
+        target = who(request.refer_to)
+        if request.is_number or who(request.target) == str(request.target):
+            request.reject()
+            show_error(f"{name} tried to transfer you to {target}: refused (not a user of {realm()}).")
+            return
+        activity(f"{name} transferred you to {target}", "call")
+        request.accept(call_events(target))
+
     return {
         "progress": lambda event: (activity(f"{name} is ringing"), render_lines()),
         "confirmed": lambda event: (activity(f"Connected with {name}", "call"), render_lines()),
@@ -346,6 +356,7 @@ def call_events(name: str, incoming: bool = False) -> dict:
         "held": held,
         "unheld": unheld,
         "new_dtmf": lambda event: activity(f"{name} pressed {event.tone} (DTMF)"),
+        "refer": refer,
     }
 
 
@@ -377,8 +388,16 @@ async def place_call() -> None:
     hide_error()
     name = who(target) if target.startswith(("sip:", "sips:")) else target
     activity(f"Calling {name}…")
-    await phone.sip.call(target, call_events(name))
-    el("target").value = ""
+    events = call_events(name)
+    confirmed = events["confirmed"]
+
+    def clear_target(event) -> None:  # once connected; after a failure the number stays, to retry
+        if value("target") == target:
+            el("target").value = ""
+        confirmed(event)
+
+    events["confirmed"] = clear_target
+    await phone.sip.call(target, events)
     phone.dtmf_sent = ""
     render_lines()
 

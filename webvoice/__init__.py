@@ -13,7 +13,16 @@ from typing import Any, Callable, Mapping
 
 from ._config import make_settings
 from ._errors import NotConnectedError, RegistrationError, TransferError, UnregisterError, WebVoiceError
-from ._instance import DisconnectedEvent, RegisteredEvent, SipInstance
+from ._instance import (
+    ConnectedEvent,
+    ConnectingEvent,
+    DisconnectedEvent,
+    ExpiringEvent,
+    RegisteredEvent,
+    RegistrationFailedEvent,
+    SipInstance,
+    UnregisteredEvent,
+)
 from ._lines import CallLine, LineNotFoundError
 from ._media import (
     AudioDevice,
@@ -32,10 +41,26 @@ __version__ = "0.1.0"
 __all__ = [
     "AudioDevice",
     "Call",
+    "CallConnectingEvent",
     "CallLine",
     "Cause",
+    "ConfirmedEvent",
+    "ConnectedEvent",
+    "ConnectingEvent",
     "DeviceNotFoundError",
+    "DtmfEvent",
     "EndEvent",
+    "ExpiringEvent",
+    "HoldEvent",
+    "HoldState",
+    "IceCandidateEvent",
+    "MuteEvent",
+    "ProgressEvent",
+    "ReferRequest",
+    "RegistrationFailedEvent",
+    "ReplacesEvent",
+    "SdpEvent",
+    "UnregisteredEvent",
     "Identity",
     "IncomingCallRequest",
     "LineNotFoundError",
@@ -57,7 +82,10 @@ __all__ = [
 
 # The call classes load on first use (see webvoice._preload): importing
 # webvoice should cost a page no more than registering needs.
-_LAZY = {"Call": "_calls", "EndEvent": "_calls", "Identity": "_calls", "IncomingCallRequest": "_calls"}
+_LAZY = {name: "_calls" for name in (
+    "Call", "CallConnectingEvent", "ConfirmedEvent", "DtmfEvent", "EndEvent", "HoldEvent", "HoldState",
+    "IceCandidateEvent", "Identity", "IncomingCallRequest", "MuteEvent", "ProgressEvent", "ReferRequest",
+    "ReplacesEvent", "SdpEvent")}
 
 
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)

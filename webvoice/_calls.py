@@ -15,9 +15,19 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from ._call_event_records import (
+    CallConnectingEvent,
+    ConfirmedEvent,
+    IceCandidateEvent,
+    MuteEvent,
+    ProgressEvent,
+    ReplacesEvent,
+    SdpEvent,
+)
 from ._errors import NotConnectedError, TransferError
 from ._handlers import call_handler
 from ._media import MediaError, MediaPermissionError, MediaSession
+from ._refer_policy import DEFAULT_REFER_POLICY, is_number, policy_allows
 from ._targets import check_target, normalize_target, refer_target
 from .sip._call import CallSession, CallState
 from .sip._call_events import (
@@ -43,7 +53,11 @@ from .sip._uri import SipUri, TelUri, Uri
 if TYPE_CHECKING:
     from ._instance import SipInstance
 
-__all__ = ["Call", "IncomingCallRequest", "ReferRequest", "CALL_EVENTS", "Identity", "EndEvent", "DtmfEvent"]
+__all__ = [
+    "Call", "IncomingCallRequest", "ReferRequest", "CALL_EVENTS", "Identity", "EndEvent", "DtmfEvent",
+    "CallConnectingEvent", "ProgressEvent", "ConfirmedEvent", "HoldEvent", "MuteEvent", "ReplacesEvent",
+    "IceCandidateEvent", "SdpEvent",
+]
 
 log = logging.getLogger("webvoice")
 
@@ -54,6 +68,9 @@ CALL_EVENTS = (
 # JavaScript spellings accepted too, so code ported from the JS SDK keeps working.
 _JS_NAMES = {"newDTMF": "new_dtmf"}
 _DTMF_TONES = re.compile(r"[0-9A-Da-d*#,]+")
+# How long an ``async def`` refer handler may take to accept or reject before
+# refer_policy decides (the transferor's REFER transaction times out at 32 s).
+REFER_DECISION_TIMEOUT = 10.0
 
 
 @record
@@ -96,7 +113,9 @@ class DtmfEvent:
 
 @record
 class HoldEvent:
-    originator: str  # "local" | "remote"
+    """What ``held`` / ``unheld`` handlers get: who put the call on hold ("local" or "remote")."""
+
+    originator: str
 
 
 @record
@@ -122,7 +141,8 @@ class MuteState:
 
 
 def check_call_events(events: Mapping[str, Callable] | None) -> None:
-    """Raise TypeError/ValueError for a bad ``events`` dict, before a call starts."""
+    """Raise TypeError/ValueError for a bad ``events`` dict (name to a handler or a
+    list of handlers), before a call starts."""
     if events is None:
         return
     if not isinstance(events, Mapping):
@@ -130,8 +150,9 @@ def check_call_events(events: Mapping[str, Callable] | None) -> None:
     for name, handler in events.items():
         if _JS_NAMES.get(name, name) not in CALL_EVENTS:
             raise ValueError(f"unknown call event {name!r}; known: {', '.join(CALL_EVENTS)}")
-        if not callable(handler):
-            raise TypeError(f"the handler for {name!r} must be callable")
+        for one in handler if isinstance(handler, (list, tuple)) else (handler,):
+            if not callable(one):
+                raise TypeError(f"the handler for {name!r} must be callable")
 
 
 class Call:
@@ -170,9 +191,15 @@ class Call:
     # --- events ---------------------------------------------------------------------------------
 
     def add_handlers(self, events: Mapping[str, Callable]) -> None:
+        """Add handlers: a dict of event name to a handler (or a list of handlers)."""
         check_call_events(events)  # all or nothing
         for name, handler in events.items():
-            self.on(name, handler)
+            for one in handler if isinstance(handler, (list, tuple)) else (handler,):
+                self.on(name, one)
+
+    def _handler_lists(self) -> dict[str, list[Callable]]:
+        """A copy of this call's handlers, for a call that takes over from it (a transfer)."""
+        return {name: list(handlers) for name, handlers in self._handlers.items()}
 
     def on(self, name: str, handler: Callable) -> None:
         """Add a handler for a call event (Python or JS name: ``new_dtmf``/``newDTMF``)."""
@@ -183,11 +210,16 @@ class Call:
             raise TypeError(f"the handler for {name!r} must be callable")
         self._handlers.setdefault(name, []).append(handler)
 
-    def _emit(self, name: str, *args: Any) -> None:
+    def _emit(self, name: str, event: object) -> list[asyncio.Future]:
+        """Call the handlers of ``name`` with ``event``; returns the tasks of ``async def`` ones."""
         if name in ("progress", "confirmed", "held", "unheld"):
             self._instance._line_changed(self)
+        tasks = []
         for handler in list(self._handlers.get(name, ())):
-            call_handler(handler, *args, what=f"the call's {name!r} handler")
+            task = call_handler(handler, event, what=f"the {name!r} handler of the call on line {self._line_id}")
+            if task is not None:
+                tasks.append(task)
+        return tasks
 
     # --- state ----------------------------------------------------------------------------------
 
@@ -252,7 +284,7 @@ class Call:
         self._muted = True
         if self.media is not None:
             self.media.set_muted(True)
-        self._emit("muted", {"audio": True, "video": False})
+        self._emit("muted", MuteEvent())
         return True
 
     def unmute(self) -> bool:
@@ -261,7 +293,7 @@ class Call:
         self._muted = False
         if self.media is not None:
             self.media.set_muted(False)
-        self._emit("unmuted", {"audio": True, "video": False})
+        self._emit("unmuted", MuteEvent())
         return True
 
     def mute_with_constraints(self, constraints: Mapping[str, Any] | None = None) -> bool:
@@ -352,7 +384,7 @@ class Call:
 
     async def _place(self, target: Uri) -> None:
         self._local = Identity(str(self._instance._aor()), self._instance._display_name())
-        self._emit("connecting", {"request": None})
+        self._emit("connecting", CallConnectingEvent())
         if not await self._open_media():
             return
         try:
@@ -362,7 +394,7 @@ class Call:
             return
         if self._ended:  # terminated while the offer was being made
             return
-        self._emit("sdp", {"originator": "local", "type": "offer", "sdp": offer})
+        self._emit("sdp", SdpEvent("local", "offer", offer))
         try:
             self._instance._start_core_call(self, target, offer)
         except NotConnectedError as exc:
@@ -414,7 +446,7 @@ class Call:
             return
         try:
             if offer is not None:
-                self._emit("sdp", {"originator": "remote", "type": "offer", "sdp": offer})
+                self._emit("sdp", SdpEvent("remote", "offer", offer))
                 sdp = await self.media.create_answer(offer)
                 kind = "answer"
             else:
@@ -426,7 +458,7 @@ class Call:
             return
         if self.core.state is not CallState.INCOMING:  # cancelled meanwhile
             return
-        self._emit("sdp", {"originator": "local", "type": kind, "sdp": sdp})
+        self._emit("sdp", SdpEvent("local", kind, sdp))
         self._remote_answer_pending = offer is None
         self._instance._run_core(lambda now: self.core.accept(sdp, now))
 
@@ -435,11 +467,11 @@ class Call:
     def _on_core_event(self, event: object) -> None:
         if isinstance(event, CallProgress):
             self._status = "progress"
-            self._emit("progress", {"originator": "remote", "response": event.response,
-                                    "status_code": event.response.status_code})
+            self._emit("progress", ProgressEvent("remote", event.response.status_code, event.response.reason or "",
+                                                 event.sdp is not None, event.response))
             if event.sdp is not None and self.media is not None:
                 self._early_applied = event.sdp
-                self._emit("sdp", {"originator": "remote", "type": "pranswer", "sdp": event.sdp})
+                self._emit("sdp", SdpEvent("remote", "pranswer", event.sdp))
                 self._spawn(self._apply_answer(event.sdp, provisional=True))
         elif isinstance(event, CallConfirmed):
             self._status = "confirmed"
@@ -447,13 +479,13 @@ class Call:
             if self._direction == "outgoing" and self.media is not None:
                 sdp = event.sdp or self._early_applied
                 if sdp is not None:
-                    self._emit("sdp", {"originator": "remote", "type": "answer", "sdp": sdp})
+                    self._emit("sdp", SdpEvent("remote", "answer", sdp))
                     self._spawn(self._apply_answer(sdp))
             elif self._remote_answer_pending and event.sdp is not None:
                 self._remote_answer_pending = False
                 self._spawn(self._apply_answer(event.sdp))
             self._remote = Identity.of(self.core.remote_identity) or self._remote
-            self._emit("confirmed", {"originator": "remote" if self._direction == "outgoing" else "local"})
+            self._emit("confirmed", ConfirmedEvent("remote" if self._direction == "outgoing" else "local"))
         elif isinstance(event, CallFailed):
             self._finish("failed", EndEvent(event.cause, event.originator, event.status_code, event.reason))
         elif isinstance(event, CallEnded):
@@ -480,25 +512,47 @@ class Call:
             log.debug("webvoice: INFO %s on line %s", event.content_type, self._line_id)
 
     def _on_refer_received(self, event: ReferReceived) -> None:
+        """The other side asks us to call someone (RFC 3515): only with consent.
+
+        The ``refer`` handlers decide (``request.accept()`` / ``reject()``); an
+        ``async def`` handler may take up to REFER_DECISION_TIMEOUT seconds.
+        Without a decision, ``ua_config["refer_policy"]`` does (webvoice._refer_policy).
+        """
+        policy = self._instance._settings.ua.get("refer_policy", DEFAULT_REFER_POLICY)
         request = ReferRequest(self, event)
         if request.invalid is not None:  # never offered to the application, never followed
             log.warning("webvoice: refused a REFER on line %s: %s", self._line_id, request.invalid)
             request.reject(400)
             return
-        self._emit("refer", request)
-        if not request.decided:
-            # Default: follow a transfer within our own domain; one elsewhere needs the
-            # application's consent (a "refer" handler calling accept()).
-            uri = event.refer_to.uri
-            host = getattr(uri, "host", self._instance._settings.domain).lower()
-            if host == self._instance._settings.domain.lower() or isinstance(uri, TelUri):
-                request.accept()
-            else:
-                request.reject(403)
+        if policy == "never":
+            request.reject(603)
+            request.refused_by_policy = True
+        tasks = self._emit("refer", request)
+        if request.decided:
+            return
+        if tasks:
+            self._spawn(self._decide_refer_later(request, policy, tasks))
+        else:
+            self._decide_refer(request, policy)
+
+    async def _decide_refer_later(self, request: "ReferRequest", policy: str, tasks: list) -> None:
+        await asyncio.wait(tasks, timeout=REFER_DECISION_TIMEOUT)
+        self._decide_refer(request, policy)
+
+    def _decide_refer(self, request: "ReferRequest", policy: str) -> None:
+        if request.decided or self._ended:
+            return
+        request.refused_by_policy = not policy_allows(policy, request.target, self._instance._settings.domain)
+        if request.refused_by_policy:
+            log.info("webvoice: declined a transfer to %s on line %s (refer_policy %r, no accept())",
+                     request.target, self._line_id, policy)
+            request.reject(603)
+        else:
+            request.accept()
 
     def _on_media_event(self, name: str, data: dict) -> None:
         if name == "icecandidate":
-            self._emit("icecandidate", data)
+            self._emit("icecandidate", IceCandidateEvent(str(data.get("candidate", "")), data.get("sdp_mid")))
         elif name == "connectionstatechange" and data.get("state") == "failed" and self.is_established():
             log.warning("webvoice: media connection of line %s failed", self._line_id)
 
@@ -518,7 +572,7 @@ class Call:
                 local = await self.media.create_offer()
                 self._remote_answer_pending = True
             else:
-                self._emit("sdp", {"originator": "remote", "type": "offer", "sdp": sdp})
+                self._emit("sdp", SdpEvent("remote", "offer", sdp))
                 local = await self.media.create_answer(sdp)
         except MediaError as exc:
             log.warning("webvoice: cannot answer the re-offer on line %s: %s", self._line_id, exc)
@@ -526,7 +580,7 @@ class Call:
             return
         if self._ended:
             return
-        self._emit("sdp", {"originator": "local", "type": "offer" if sdp is None else "answer", "sdp": local})
+        self._emit("sdp", SdpEvent("local", "offer" if sdp is None else "answer", local))
         self._instance._run_core(lambda now: self.core.answer_offer(local, now))
 
     async def _set_hold(self, held: bool, *, use_update: bool) -> bool:
@@ -555,13 +609,13 @@ class Call:
         except MediaError as exc:
             log.warning("webvoice: cannot re-offer on line %s: %s", self._line_id, exc)
             return False
-        self._emit("sdp", {"originator": "local", "type": "offer", "sdp": offer})
+        self._emit("sdp", SdpEvent("local", "offer", offer))
         self._reoffer_waiter = asyncio.get_running_loop().create_future()
         waiter = self._reoffer_waiter
         self._instance._run_core(lambda now: self.core.reoffer(offer, now, use_update=use_update))
         result = await waiter
         if isinstance(result, ReofferAnswered) and result.sdp is not None:
-            self._emit("sdp", {"originator": "remote", "type": "answer", "sdp": result.sdp})
+            self._emit("sdp", SdpEvent("remote", "answer", result.sdp))
             await self.media.apply_answer(result.sdp)
             return True
         await self.media.rollback()
@@ -622,14 +676,25 @@ class Call:
 
 
 class ReferRequest:
-    """What ``refer`` handlers get: the target, and ``accept()`` / ``reject()``."""
+    """What ``refer`` handlers get: the other side asks us to call ``refer_to``.
+
+    ``accept(events)`` follows the transfer (the new call gets ``events``, or
+    else the handlers of the call it comes from) and ``reject(status)``
+    declines it. ``is_number`` says whether the target is a telephone number
+    (think twice: premium-rate fraud). ``accepted`` is None until decided;
+    ``new_call`` is the call placed to follow it, once placed.
+    """
 
     def __init__(self, call: Call, event: ReferReceived) -> None:
         self.call = call
         self._event = event
+        self.target: Uri = event.refer_to.uri
         self.refer_to = Identity.of(event.refer_to)
         self.referred_by = Identity.of(event.referred_by) if isinstance(event.referred_by, NameAddr) else None
-        self.decided = False
+        self.is_number = is_number(self.target)
+        self.accepted: bool | None = None
+        self.refused_by_policy = False
+        self.new_call: Call | None = None
         #: Why the Refer-To cannot be followed (a URI header other than Replaces,
         #: an escaped CR/LF...), or None.
         self.invalid: str | None = None
@@ -638,25 +703,43 @@ class ReferRequest:
         except ValueError as exc:
             self.invalid = str(exc)
 
-    def accept(self, events: Mapping[str, Callable] | None = None) -> None:
-        """Follow the transfer: call the target, reporting progress to the transferor."""
-        if self.decided:
-            return
+    @property
+    def decided(self) -> bool:
+        return self.accepted is not None
+
+    def accept(self, events: Mapping[str, Callable] | None = None) -> asyncio.Task | None:
+        """Follow the transfer: call the target, reporting progress to the transferor.
+
+        Returns the task placing the new call (it resolves to the :class:`Call`,
+        or None if it could not be placed). Raises RuntimeError if the request
+        was already declined (by ``reject()``, by ``refer_policy`` "never", or
+        after the decision timeout), ValueError if the target cannot be followed."""
+        if self.accepted is False:
+            why = " by refer_policy 'never'" if self.refused_by_policy else ""
+            raise RuntimeError(f"this transfer to {self.target} was already declined{why}")
+        if self.accepted:
+            return None
         if self.invalid is not None:
             raise ValueError(f"this transfer cannot be followed: {self.invalid}")
         check_call_events(events)
-        self.decided = True
+        self.accepted = True
         instance = self.call._instance
         instance._run_core(lambda now: self.call.core.accept_refer(now))
-        self.call._spawn(instance._follow_refer(self.call, self._event.refer_to.uri, events))
+        handlers = events if events is not None else self.call._handler_lists()
+        return self.call._spawn(instance._follow_refer(self.call, self.target, handlers, self))
 
     def reject(self, status_code: int = 603) -> None:
+        """Decline the transfer (603 Decline unless another 4xx-6xx status is given)."""
+        if isinstance(status_code, bool) or not isinstance(status_code, int) or not 400 <= status_code <= 699:
+            raise ValueError(f"a REFER is rejected with a 4xx-6xx status, not {status_code!r}")
         if self.decided:
             return
-        if not 400 <= status_code <= 699:
-            raise ValueError(f"a REFER is rejected with a 4xx-6xx status, not {status_code}")
-        self.decided = True
+        self.accepted = False
         self.call._instance._run_core(lambda now: self.call.core.reject_refer(status_code, now))
+
+    def __repr__(self) -> str:
+        state = {None: "undecided", True: "accepted", False: "declined"}[self.accepted]
+        return f"<ReferRequest to {self.target} from line {self.call.get_line_id()} {state}>"
 
 
 def _use_update(options: Mapping[str, Any] | None) -> bool:

@@ -10,6 +10,7 @@ import re
 from dataclasses import field
 from typing import Any, Callable, Mapping
 
+from ._refer_policy import REFER_POLICIES
 from ._targets import escape_user
 from .sip._abnf import CONTROL_CHARS
 from .sip._backoff import ReconnectPolicy
@@ -37,6 +38,8 @@ UA_CONFIG_KEYS: dict[str, str] = {
     "connection_recovery_max_per_minute": "most reconnect attempts in any minute (int, default 6)",
     "t1": "RFC 3261 T1 in seconds (number, default 0.5)",
     "instance_id": "the RFC 5626 instance UUID (str; default: new per instance)",
+    "refer_policy": "which received transfers are followed without the application's accept(): "
+                    "'ask' (none, the default), 'same-domain' (SIP users of our domain, never numbers), 'never'",
 }
 #: call_options keys webvoice understands, with what each must be. The JS SDK's
 #: spellings are accepted too (_CALL_OPTION_ALIASES) and stored under these names.
@@ -252,6 +255,9 @@ def _check_ua_config(ua_config: Mapping[str, Any] | None) -> dict[str, Any]:
     for key in ("keep_alive_interval", "connection_recovery_min_interval", "connection_recovery_max_interval", "t1"):
         if key in out:
             _number(f"ua_config[{key!r}]", out[key], minimum=0 if key == "keep_alive_interval" else 0.001)
+    if "refer_policy" in out and out["refer_policy"] not in REFER_POLICIES:
+        raise ValueError(f"ua_config['refer_policy'] must be one of {', '.join(map(repr, REFER_POLICIES))}, "
+                         f"not {out['refer_policy']!r}")
     if "instance_id" in out and not (isinstance(out["instance_id"], str) and _UUID.fullmatch(out["instance_id"])):
         raise ValueError("ua_config['instance_id'] must be a UUID string")
     ReconnectPolicy(

@@ -1,8 +1,20 @@
-"""Calling the application's handlers: plain or ``async def``, never letting them
-break the SDK.
+"""Calling the application's handlers: plain or ``async def``, one argument or
+none, never letting them break the SDK, and never letting their errors vanish.
 
 Shared by the instance, calls and lines; kept apart so none of them imports
 another just for this.
+
+Every event passes exactly one argument (a small record saying what
+happened); a handler written ``lambda: ...`` or ``def f():`` is called
+without it, as JavaScript callbacks often ignore theirs.
+
+A handler that raises is the application's bug, not webvoice's: the SDK's
+own state goes on as if the handler had returned, and the exception goes to
+the running event loop's exception handler (``loop.call_exception_handler``)
+with a message naming the handler and its event. By default that prints the
+message and the traceback to stderr, which in a browser is the page's
+console (in JupyterLite, the cell's output); an application that wants them
+elsewhere installs its own handler with ``loop.set_exception_handler``.
 """
 
 from __future__ import annotations
@@ -10,42 +22,64 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import sys
+import traceback
 from typing import Any, Callable
 
-__all__ = ["call_handler"]
+__all__ = ["call_handler", "report_handler_error"]
 
 log = logging.getLogger("webvoice")
 
 
-def call_handler(handler: Callable, *args: Any, what: str) -> None:
+def call_handler(handler: Callable, *args: Any, what: str) -> asyncio.Future | None:
     """Call an application handler, plain or ``async def``, shielding the SDK from it.
 
-    A handler that takes no arguments is called without them, as JavaScript
-    callbacks often are. Its exceptions are logged, never propagated into the
-    protocol machinery.
+    ``what`` names the handler and its event for the report of an error (say
+    ``"the 'registered' connection handler"``). A handler that takes no
+    arguments is called without them. Returns the task running an ``async
+    def`` handler (its errors are reported when it ends), else None.
     """
     try:
         try:
             result = handler(*args)
-        except TypeError as exc:
+        except TypeError:
             if args and _takes_no_arguments(handler):
                 result = handler()
             else:
-                raise exc
+                raise
         if inspect.isawaitable(result):
             task = asyncio.ensure_future(result)
-            task.add_done_callback(lambda t: _log_task_error(t, what))
-    except Exception:
-        log.exception("webvoice: %s raised", what)
+            task.add_done_callback(lambda t: _report_task(t, what))
+            return task
+    except Exception as exc:  # noqa: BLE001  (the application's bug: reported, never propagated)
+        report_handler_error(what, exc)
+    return None
+
+
+def report_handler_error(what: str, exc: BaseException) -> None:
+    """Tell the event loop's exception handler (by default: the console) that a handler raised."""
+    message = f"webvoice: {what} raised {type(exc).__name__}: {exc}"
+    log.debug("%s", message, exc_info=exc)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None:  # called outside the loop (a test, a synchronous script): print it
+        print(message, file=sys.stderr)
+        traceback.print_exception(exc, file=sys.stderr)
+        return
+    loop.call_exception_handler({"message": message, "exception": exc})
 
 
 def _takes_no_arguments(handler: Callable) -> bool:
     try:
-        return not inspect.signature(handler).parameters
+        parameters = inspect.signature(handler).parameters.values()
     except (TypeError, ValueError):
         return False
+    return not any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+                   for p in parameters)
 
 
-def _log_task_error(task: asyncio.Future, what: str) -> None:
+def _report_task(task: asyncio.Future, what: str) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("webvoice: %s raised", what, exc_info=task.exception())
+        report_handler_error(what, task.exception())

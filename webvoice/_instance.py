@@ -53,7 +53,10 @@ if TYPE_CHECKING:
     from .sip._call import CallSession
     from .sip._call_events import IncomingCall
 
-__all__ = ["SipInstance", "CONNECTION_EVENTS", "RegisteredEvent", "DisconnectedEvent", "ExpiringEvent"]
+__all__ = [
+    "SipInstance", "CONNECTION_EVENTS", "ConnectingEvent", "ConnectedEvent", "RegisteredEvent", "DisconnectedEvent",
+    "ExpiringEvent", "RegistrationFailedEvent", "UnregisteredEvent",
+]
 
 log = logging.getLogger("webvoice")
 
@@ -61,6 +64,26 @@ CONNECTION_EVENTS = (
     "connecting", "connected", "disconnected", "registered", "registration_expiring",
     "registration_failed", "unregistered",
 )
+
+
+# Every connection event passes one of these records (see webvoice._handlers:
+# a handler may also take no argument).
+
+
+@record
+class ConnectingEvent:
+    """What ``connecting`` handlers get: the WebSocket is being opened to ``ws_url``;
+    ``reconnecting`` is True for an attempt after a lost or refused connection."""
+
+    ws_url: str
+    reconnecting: bool = False
+
+
+@record
+class ConnectedEvent:
+    """What ``connected`` handlers get: the WebSocket to ``ws_url`` is open."""
+
+    ws_url: str
 
 
 @record
@@ -89,8 +112,22 @@ class ExpiringEvent:
 
 @record
 class RegistrationFailedEvent:
+    """What ``registration_failed`` handlers get: the status (None for no answer or
+    no connection), the JS SDK's ``cause`` string, the reason phrase, and whether
+    webvoice keeps trying by itself."""
+
     status_code: int | None
     cause: str
+    reason: str = ""
+    retrying: bool = False
+
+
+@record
+class UnregisteredEvent:
+    """What ``unregistered`` handlers get: ``cause`` is None after ``unregister()``,
+    else why the binding is gone (``"Connection Error"`` when the connection was lost)."""
+
+    cause: str | None = None
 
 
 def _redacted(text: str) -> str:
@@ -132,6 +169,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         ))
         self._handlers: dict[str, list[Callable]] = {}
         self._transport: Transport | None = None
+        self._ever_opened = False  # for ConnectingEvent.reconnecting
         self._connected = False
         self._want_connection = False
         #: ua_config["register"]: register whenever connected, until unregister() is asked.
@@ -505,7 +543,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
     def on_open(self) -> None:
         self._connected = True
         self._backoff.connected(self._now())
-        self._emit("connected")
+        self._emit("connected", ConnectedEvent(self._settings.ws_url))
         for waiter in self._take(self._open_waiters):
             waiter.set_result(None)
         self._ua.connection_made(self._now(), self._transport.via_transport if self._transport else "WS")
@@ -553,7 +591,8 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         return self._loop.time()
 
     def _open(self) -> None:
-        self._emit("connecting")
+        self._emit("connecting", ConnectingEvent(self._settings.ws_url, self._ever_opened))
+        self._ever_opened = True
         self._backoff.attempt(self._now())
         self._transport = self._transport_factory(self._settings.ws_url, self)
         try:
@@ -617,7 +656,8 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
                 f"registration failed: {event.reason or event.cause}", status_code=event.status_code, cause=event.cause)
             for waiter in self._take(self._register_waiters) + self._take(self._unregister_waiters):
                 waiter.set_exception(error)
-            self._emit("registration_failed", RegistrationFailedEvent(event.status_code, event.cause))
+            self._emit("registration_failed", RegistrationFailedEvent(
+                event.status_code, event.cause, event.reason, event.retrying))
         elif isinstance(event, UnregisterFailed):
             error = UnregisterError(
                 f"unregister not confirmed: {event.reason or event.cause}", status_code=event.status_code,
@@ -635,7 +675,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
             for waiter in self._take(self._register_waiters):
                 waiter.set_exception(RegistrationError(
                     "registration lost", status_code=None, cause=event.cause or Cause.TERMINATED))
-            self._emit("unregistered", event)
+            self._emit("unregistered", UnregisteredEvent(event.cause))
         elif isinstance(event, RegistrationExpiring):
             self._emit("registration_expiring", ExpiringEvent(max(0.0, event.expires_at - self._now())))
         elif isinstance(event, MessageRefused):
@@ -669,7 +709,9 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         if old is not None:
             # RFC 3891: the new call takes the old one's place, without asking again.
             was_active = self._lines.active == old.get_line_id()
-            old._emit("replaces", {"new_call": call})
+            from ._calls import ReplacesEvent
+
+            old._emit("replaces", ReplacesEvent(call))
             request.accept()
             self._run_core(lambda now: old.core.replace_by(now))
             if was_active:
@@ -683,9 +725,9 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         waiters.clear()
         return out
 
-    def _emit(self, name: str, *args: Any) -> None:
+    def _emit(self, name: str, event: object) -> None:
         for handler in tuple(self._handlers.get(name, ())):  # a handler may unsubscribe
-            call_handler(handler, *args, what=f"the {name!r} handler")
+            call_handler(handler, event, what=f"the {name!r} connection handler")
 
 
 def _identity(name_addr):

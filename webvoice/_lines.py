@@ -126,9 +126,13 @@ class LineRegistry:
             return
         del self._calls[line_id]
         self._snapshots.pop(line_id, None)
+        # No active line while on_line_removed runs: its handler may well ask for it.
+        was_active = self.active == line_id
+        if was_active:
+            self.active = None
         self._fire("on_line_removed", line_id)
-        if self.active == line_id:
-            self.set_active(None)
+        if was_active and self.active is None:
+            self._fire("on_active_line_changed", None)
 
     def set_active(self, line_id: str | None) -> None:
         if line_id != self.active:

@@ -36,6 +36,7 @@ CALL_MODULES = (
     "webvoice.sip._call_refer",
     "webvoice.sip._call_outgoing",
     "webvoice.sip._call",
+    "webvoice._call_event_records",
     "webvoice._calls",
 )
 

@@ -61,12 +61,17 @@ class TransferMethods:
         await call._refer(NameAddr(uri))
         call.terminate()
 
-    async def _follow_refer(self, referred: Call, refer_to: Uri, events) -> None:
+    async def _follow_refer(self, referred: Call, refer_to: Uri, events, request=None) -> Call | None:
         """We accepted a REFER: place the call and report its progress by NOTIFY.
 
         The target is checked before any line or microphone is taken (only a
         Replaces header may ride in it); a call that fails to start leaves
-        nothing behind (see ``_place_call``) and is reported as failed."""
+        nothing behind (see ``_place_call``) and is reported as failed.
+
+        The new call gets ``events``: those given to ``ReferRequest.accept``, or
+        else the handlers of the call the REFER came on, so that an application
+        sees the call it did not place itself (its line appears through the line
+        events as any other). Returns the new call, or None if it could not start."""
         outcome = asyncio.get_running_loop().create_future()
 
         def report(final_status: int, reason: str):
@@ -83,16 +88,19 @@ class TransferMethods:
         except ValueError as exc:
             log.warning("webvoice: will not follow the transfer to %s: %s", refer_to, exc)
             report(400, "Bad Request")
-            return
+            return None
         try:
             new_call = await self._place_call(refer_to, events, extra_headers=headers)
         except Exception as exc:  # noqa: BLE001  (any failure is reported to the transferor)
             log.warning("webvoice: could not follow the transfer to %s: %s", refer_to, exc)
             report(503, "Service Unavailable")
-            return
+            return None
+        if request is not None:
+            request.new_call = new_call
         new_call.add_handlers(handlers)
         if new_call.is_ended():
             report(487, "Request Terminated")
+        return new_call
 
 
 # urllib.parse is imported where it is used: it is not preloaded in Pyodide and

@@ -28,7 +28,7 @@ from tests.support.web import BUILD_WEB
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 VIEWPORT = {"width": 1280, "height": 960}
-BOOT_TIMEOUT_MS = 60_000
+BOOT_TIMEOUT_MS = 180_000  # three pages boot Pyodide at once on a shared 2-core machine
 STEP_TIMEOUT_MS = 15_000
 
 
@@ -69,6 +69,11 @@ def test_the_page_and_its_assets_are_served(demo):
     settings = json.loads(body)
     assert settings["ws_url"] == demo.ws_url and settings["realm"] == "webvoice.test"
     assert [u["login"] for u in settings["users"]] == ["alice", "bob", "carol", "dave"]
+    # The number field suggests only users that exist.
+    _, _, page_html = get(demo.url("/"))
+    placeholder = re.search(r'id="target" placeholder="([^"]+)"', page_html.decode()).group(1)
+    suggested = [re.sub(r"^sips?:|@.*$", "", word) for word in re.split(r", | or ", placeholder)]
+    assert suggested and set(suggested) <= {u["login"] for u in settings["users"]}, placeholder
     # Nothing in the page or its config points off this machine (an SVG namespace is no load).
     for path in ("/", "/pyscript.json"):
         assert not re.search(rb"https?://(?!127\.0\.0\.1|www\.w3\.org/2000/svg)", get(demo.url(path))[2]), path
@@ -112,9 +117,17 @@ def sign_in(page: Page, user: str) -> None:
     expect(page.locator("#ws-url")).to_have_value(re.compile(r"^ws://127\.0\.0\.1:\d+$"))
     page.select_option("#user-picker", user)
     expect(page.locator("#password")).to_have_value(f"{user}-secret")
+    page.evaluate("""() => {  // every label the registration pill shows, in order
+        const pill = document.getElementById("reg-state");
+        window.regLabels = [];
+        new MutationObserver(() => window.regLabels.push(pill.textContent))
+            .observe(pill, {childList: true, characterData: true, subtree: true});
+    }""")
     page.click("#signin-btn")
     expect(page.locator("#reg-state")).to_have_attribute("data-state", "registered", timeout=STEP_TIMEOUT_MS)
     expect(page.locator("#reg-state")).to_contain_text(f"{user}@webvoice.test")
+    labels = page.evaluate("window.regLabels")
+    assert labels[:2] == ["Connecting…", "Connected, registering…"], labels
 
 
 def line(page: Page):
@@ -215,8 +228,36 @@ def test_two_softphones_call_hold_dtmf_and_transfer(phones):
     carol.wait_for_function("Number(document.getElementById('q-rx').textContent) > 10",
                             timeout=STEP_TIMEOUT_MS)
     carol.screenshot(path=ARTIFACTS / "demo-carol-after-transfer.png", full_page=True)
+    # bob's page says what happened: the transfer, the new call on its line, then its end.
+    expect(activity(bob)).to_contain_text("alice transferred you to carol")
+    expect(activity(bob)).to_contain_text("Connected with carol")
+    expect(bob.locator("#call-summary")).to_contain_text("Connected carol")
+    bob.screenshot(path=ARTIFACTS / "demo-bob-after-transfer.png", full_page=True)
     carol.click("#hangup-btn")
     for page in (bob, carol):
+        expect(line(page)).to_have_count(0, timeout=STEP_TIMEOUT_MS)
+    expect(activity(bob)).to_contain_text("Call with carol ended (hung up by them)")
+
+    # A failed call tells why and keeps what was typed, to correct it and call again.
+    dial(alice, "nosuchuser")
+    expect(alice.locator("#error")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    expect(alice.locator("#error-text")).to_contain_text("nosuchuser")
+    expect(alice.locator("#target")).to_have_value("nosuchuser")
+    alice.click("#error-close")
+    expect(line(alice)).to_have_count(0, timeout=STEP_TIMEOUT_MS)
+    # The digits sent during a call stay on one line however many there are.
+    dial(alice, "bob")
+    answer(bob, "alice")
+    expect(line(alice)).to_have_attribute("data-status", "confirmed", timeout=STEP_TIMEOUT_MS)
+    expect(alice.locator("#target")).to_have_value("")  # cleared once connected
+    for digit in "1234567890*#1234":
+        alice.click(f"#dialpad [data-digit='{digit}']")
+    expect(alice.locator("#dtmf-sent")).to_have_text("Sent: 1234567890*#1234")
+    box = alice.locator("#dtmf-sent").bounding_box()
+    line_height = alice.evaluate("parseFloat(getComputedStyle(document.getElementById('dtmf-sent')).lineHeight) || 20")
+    assert box["height"] < 1.5 * line_height, (box, line_height)
+    alice.click("#hangup-btn")
+    for page in (alice, bob):
         expect(line(page)).to_have_count(0, timeout=STEP_TIMEOUT_MS)
 
     for page in (alice, bob, carol):

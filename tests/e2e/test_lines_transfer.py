@@ -29,7 +29,9 @@ sip._lines._handlers.update({
 
 @pytest.fixture(scope="module")
 def trio(browser, static_server, kamailio):
-    pages = [make_phone(browser, static_server, kamailio, user) for user in ("alice", "bob", "carol")]
+    # The transferee follows transfers within the domain by policy (consent: test_transfer_visible.py).
+    pages = [make_phone(browser, static_server, kamailio, user, ua_config={"refer_policy": "same-domain"})
+             for user in ("alice", "bob", "carol")]
     py(pages[0], LINE_LOG)
     yield pages
     for page in pages:
