@@ -9,16 +9,37 @@ conditions, as :class:`RemoteRealm` asks over a ``BroadcastChannel`` (a
 same-origin worker and page can both open one by name, without either
 holding the other's handle). Every decision stays in the worker's Python.
 
-Messages are plain objects with ``wv`` (:data:`PROTOCOL`) and ``bridge`` (this
+Messages are plain objects with ``wv`` (:data:`PROTOCOL`), ``bridge`` (this
 realm's random id, so several workers share a channel without crossing
-wires). ``hello`` finds the agents (a channel spans every tab of the origin:
-a visible page wins), ``attach`` binds to one, ``batch`` carries operations,
-``detach`` ends. Operations queued in one turn of the event loop go in one
-``batch``, run in order on the page; an operation's result may be kept there
-under a number chosen here (a slot), so later operations use it without a
-round trip. Only a batch holding a value to wait for is answered (``reply``:
-its values, or the first failure); a failure of a fire-and-forget call comes
-as ``failed``. Events come as ``event`` (subscription, fields, new slots).
+wires) and, from the agent, ``agent`` (its id)::
+
+    worker -> agent  {kind: "hello"}                      who is there? (a channel spans every
+                     {kind: "batch", agent, id, ops, reply, lock}      tab of the origin)
+                     {kind: "detach", agent}
+    agent -> worker  {kind: "here", visible}              a visible page's agent is preferred
+                     {kind: "reply", id, ok, results, at?, error?}
+                     {kind: "failed", id, at, error}       a "fire" call failed
+                     {kind: "event", sub, data, refs}
+                     {kind: "gone"}                        the page is going away
+
+Operations queued in one turn of the event loop go in one ``batch`` and run
+in order on the page; a result may be kept there in a *slot* (a number chosen
+here), so later operations use it without a round trip (``{"$r": slot}`` in
+arguments; target ``null`` is ``globalThis``)::
+
+    ["new", to, constructor, args]        ["ref", to, on, path]
+    ["invoke", to | null, on, method, args]                 (awaits a returned promise)
+    ["call", on, method, args]*           ["get", on, path]*          ["has", on, path]*
+    ["set", on, path, value]              ["fire", on, method, args]  (not awaited)
+    ["listen", sub, on, event, fields, refs]                (sub: a slot; release stops it)
+    ["arm", to, on, until, timeout_ms]    ["settle", on, read]*
+    ["lost", on, method]                  ["release", [slots]]        ["sync"]*
+
+Only a batch holding a starred operation is answered (``reply``: their
+values in order, or the first failure, ``at`` its index, with the error's
+name, message and constraint); a failing operation ends its batch, and the
+slots the rest would fill fail the same way. A failure of a ``fire`` call is
+reported as ``failed`` and the batch goes on.
 
 The worker holds a Web Lock (``webvoice-bridge-<id>``) while the realm is
 open; the agent waits on it, so when the worker dies (a kernel restart,
@@ -129,7 +150,7 @@ class RemoteRealm:
         self._connecting: asyncio.Task | None = None
         self._hello_answers: list[dict[str, Any]] = []
         self._hello_event: asyncio.Event | None = None
-        self._attach_waiter: tuple[int, asyncio.Future] | None = None
+        self._lock: str | None = None  # the Web Lock's name, sent with each batch
         self._closed = False
         self._release_lock: Any = None
         self._lock_proxies: list[Any] = []
@@ -189,7 +210,7 @@ class RemoteRealm:
 
     def unlisten(self, subscription: int) -> None:
         if self._handlers.pop(subscription, None) is not None and self._attached_or_queued():
-            self._queue(["unlisten", subscription], "unlisten")
+            self._queue(["release", [subscription]], "unlisten")  # a listener is kept in a slot
 
     def arm(self, target: Ref, until: list[Until], timeout: float) -> Ref:
         ref = self._slot()
@@ -269,7 +290,8 @@ class RemoteRealm:
             return
         self._batch = None
         reply = bool(batch.outs)
-        self._post({"kind": "batch", "agent": self._agent, "id": batch.id, "ops": batch.ops, "reply": reply})
+        self._post({"kind": "batch", "agent": self._agent, "id": batch.id, "ops": batch.ops, "reply": reply,
+                    "lock": self._lock})
         self._pending[batch.id] = batch
 
     def _connect_soon(self) -> asyncio.Task:
@@ -308,21 +330,11 @@ class RemoteRealm:
         return await asyncio.shield(self._connect_soon())
 
     async def _connect(self) -> str:
-        lock = await self._hold_lock()
+        self._lock = await self._hold_lock()
         agent = (await self._hello())["agent"]
-        attach_id = next(self._ids)
-        waiter = asyncio.get_running_loop().create_future()
-        self._attach_waiter = (attach_id, waiter)
-        self._post({"kind": "attach", "agent": agent, "id": attach_id, "lock": lock})
-        try:
-            await asyncio.wait_for(waiter, self.op_timeout)
-        except TimeoutError:
-            raise NotSupportedError(f"the media agent {agent} did not answer attach") from None
-        finally:
-            self._attach_waiter = None
         if self._closed:
             raise MediaError("this media backend is closed")
-        self._agent = agent
+        self._agent = agent  # batches go to it from now on (the first one makes it keep our objects)
         return agent
 
     async def _hello(self) -> dict[str, Any]:
@@ -421,7 +433,7 @@ class RemoteRealm:
             self._hello_answers.append(message)
             if self._hello_event is not None:
                 self._hello_event.set()
-        elif message.get("agent") != self._agent and not (kind == "reply" and self._attach_waiter):
+        elif message.get("agent") != self._agent:
             return
         elif kind == "reply":
             self._on_reply(message)
@@ -445,10 +457,6 @@ class RemoteRealm:
                            str(error.get("constraint") or ""), str(error.get("doing") or doing))
 
     def _on_reply(self, message: dict[str, Any]) -> None:
-        if self._attach_waiter is not None and message.get("id") == self._attach_waiter[0]:
-            if not self._attach_waiter[1].done():
-                self._attach_waiter[1].set_result(None)
-            return
         batch = self._pending.pop(message.get("id"), None)
         if batch is None:
             return
@@ -495,7 +503,8 @@ class RemoteRealm:
         batch, self._batch = self._batch, None
         if self._agent is not None:
             if batch is not None and batch.ops:  # what was queued last (closing sessions) goes first
-                self._post({"kind": "batch", "agent": self._agent, "id": batch.id, "ops": batch.ops, "reply": False})
+                self._post({"kind": "batch", "agent": self._agent, "id": batch.id, "ops": batch.ops, "reply": False,
+                            "lock": self._lock})
             self._post({"kind": "detach", "agent": self._agent})
         self._closed = True
         self._agent = None

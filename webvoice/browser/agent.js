@@ -1,16 +1,10 @@
-// webvoice media agent: a generic host of browser objects for Python in a Web Worker.
+// webvoice media agent: a generic host of browser objects for Python in a Web Worker (which has
+// no DOM and no RTCPeerConnection). On the page, it creates objects, calls their methods, reads and
+// sets properties, forwards events, waits for conditions, and runs clean-up calls when a worker dies.
+// It knows nothing of SIP or media: every decision is in webvoice's Python (webvoice/browser/_engine.py),
+// which reaches it over a BroadcastChannel (webvoice/browser/_remote.py describes the messages).
 //
-// Python in a Web Worker (a JupyterLite kernel, a PyScript worker) has no DOM
-// and no RTCPeerConnection. This module runs on the page and holds browser
-// objects for it: it creates them, calls their methods, reads and sets their
-// properties, forwards their events, waits for conditions, and runs clean-up
-// calls when a worker dies. It knows nothing of SIP or media: every decision
-// is in webvoice's Python (webvoice/browser/_engine.py), which reaches this
-// host through webvoice/browser/_remote.py (whose docstring describes the
-// messages and the operations) over a BroadcastChannel.
-//
-//   <script type="module" src="/static/agent.js?start"></script>            default channel
-//   <script type="module" src="/static/agent.js?channel=my-phone"></script>
+//   <script type="module" src="/static/agent.js?start"></script>  (or ?channel=my-phone)
 //   import { startAgent } from "./agent.js"; startAgent({channelName: "my-phone"});
 
 export const PROTOCOL = 2;
@@ -26,16 +20,9 @@ function describe(error) {
   return { name: text("name") || error?.constructor?.name || "Error", message: text("message"), constraint: text("constraint") };
 }
 
-function walk(obj, path) {
-  for (const name of path.split(".")) obj = obj == null ? undefined : obj[name];
-  return obj;
-}
-
-/** [the object holding the last name of `path` under `root`, that name]. */
-function owner(root, path) {
-  const i = path.lastIndexOf(".");
-  return i < 0 ? [root, path] : [walk(root, path.slice(0, i)), path.slice(i + 1)];
-}
+const walk = (obj, path) => path.split(".").reduce((o, name) => (o == null ? undefined : o[name]), obj);
+// [the object holding the last name of `path` under `root`, that name]
+const owner = (root, path, i = path.lastIndexOf(".")) => (i < 0 ? [root, path] : [walk(root, path.slice(0, i)), path.slice(i + 1)]);
 
 /** A value as plain data: its JSON form; a map-like object (RTCStatsReport), the list of its values. */
 function plain(value) {
@@ -46,6 +33,11 @@ function plain(value) {
   return text === undefined ? null : JSON.parse(text);
 }
 
+class Listener { // kept in a slot; releasing the slot removes it
+  constructor(target, event, fn) { Object.assign(this, { target, event, fn }); target.addEventListener(event, fn); }
+  close() { this.target.removeEventListener(this.event, this.fn); }
+}
+
 /** Resolves with the index of the first condition of `until` that holds after one of its
  * events (with its grace), or of a `prop` condition true at settle(); else "timeout". */
 class Waiter {
@@ -53,8 +45,7 @@ class Waiter {
     Object.assign(this, { target, until, graced: new Set() });
     this.done = new Promise((resolve) => { this.resolve = resolve; });
     this.timers = [setTimeout(() => this.resolve("timeout"), timeoutMs)];
-    this.listeners = [...new Set(until.map((c) => c.event))].map((name) => [name, (e) => this.onEvent(name, e)]);
-    for (const [name, listener] of this.listeners) target.addEventListener(name, listener);
+    this.listeners = [...new Set(until.map((c) => c.event))].map((name) => new Listener(target, name, (e) => this.onEvent(name, e)));
   }
 
   holds(c, event) {
@@ -71,16 +62,18 @@ class Waiter {
     } else this.resolve(i);
   }
 
-  settle() {
+  async settle(read) { // then reads `read` paths of the target, and stops
     const i = this.until.findIndex((c) => c.prop != null && plain(walk(this.target, c.prop)) === c.equals);
     if (i >= 0) this.resolve(i);
-    return this.done;
+    const reason = await this.done;
+    this.close();
+    return { reason, read: Object.fromEntries(read.map((path) => [path, plain(walk(this.target, path))])) };
   }
 
   close() {
     this.resolve("released");
     this.timers.forEach(clearTimeout);
-    for (const [name, listener] of this.listeners.splice(0)) this.target.removeEventListener(name, listener);
+    this.listeners.splice(0).forEach((listener) => listener.close());
   }
 }
 
@@ -88,33 +81,27 @@ class Waiter {
 class Client {
   constructor(agent, bridge) {
     Object.assign(this, { agent, bridge, nextEvent: 1 });
-    this.slots = new Map(); // slot -> promise of its object (a failed operation rejects it)
-    this.values = new Map(); // slot -> its object, once there
-    this.subs = new Map(); // subscription -> [target, event, listener]
-    this.lost = new Map(); // slot -> methods to call if the worker dies
+    this.slots = new Map(); // slot -> promise of its object, with {resolve, reject, value, lost: [methods]}
   }
 
   post(message) { this.agent.post({ bridge: this.bridge, ...message }); }
 
-  defer(slot) {
-    let settle;
-    const promise = new Promise((resolve, reject) => { settle = { resolve, reject }; });
-    promise.catch(() => {});
-    this.slots.set(slot, Object.assign(promise, settle));
+  cell(slot) { // a failed operation rejects its slot's promise: later users fail the same way
+    if (!this.slots.has(slot)) {
+      let settle;
+      const promise = new Promise((resolve, reject) => { settle = { resolve, reject }; });
+      promise.catch(() => {});
+      this.slots.set(slot, Object.assign(promise, settle, { lost: [] }));
+    }
+    return this.slots.get(slot);
   }
 
-  put(slot, value) {
-    if (!this.slots.has(slot)) this.defer(slot);
-    this.values.set(slot, value);
-    this.slots.get(slot).resolve(value);
-    return null;
-  }
+  put(slot, value) { return slot === null ? null : Object.assign(this.cell(slot), { value }).resolve(value) ?? null; }
 
   target(slot) {
     if (slot === null) return globalThis;
-    const found = this.slots.get(slot);
-    if (!found) throw new Error(`no object in slot ${slot} (released, or the agent restarted)`);
-    return found;
+    if (!this.slots.has(slot)) throw new Error(`no object in slot ${slot} (released, or the agent restarted)`);
+    return this.slots.get(slot);
   }
 
   async arg(value) {
@@ -124,8 +111,12 @@ class Client {
     return Object.fromEntries(await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await this.arg(v)])));
   }
 
-  async run(op) {
-    const [kind, a, b, c, d] = op;
+  async apply(on, method, args) { // [the call's result]: a promise stays one, for "fire" not to wait on it
+    const target = await this.target(on);
+    return [target[method](...await this.arg(args))];
+  }
+
+  async run([kind, a, b, c, d, e]) {
     switch (kind) {
       case "new": {
         const Constructor = walk(globalThis, b);
@@ -133,60 +124,35 @@ class Client {
         return this.put(a, new Constructor(...await this.arg(c)));
       }
       case "ref": return this.put(a, walk(await this.target(b), c));
-      case "invoke": { const target = await this.target(b); const value = await target[c](...await this.arg(d)); return a === null ? null : this.put(a, value); }
-      case "call": { const target = await this.target(a); return plain(await target[b](...await this.arg(c))); }
+      case "invoke": return this.put(a, await (await this.apply(b, c, d))[0]);
+      case "call": return plain(await (await this.apply(a, b, c))[0]);
       case "get": return plain(walk(await this.target(a), b));
-      case "has": { const [obj, name] = owner(await this.target(a), b); return (typeof obj === "object" && obj !== null) || typeof obj === "function" ? name in obj : false; }
+      case "has": { const [obj, name] = owner(await this.target(a), b); return Object(obj) === obj && name in obj; }
       case "set": { const [obj, name] = owner(await this.target(a), b); obj[name] = await this.arg(c); return null; }
-      case "listen": {
-        const target = await this.target(b);
-        const listener = (event) => this.forward(a, event, d, op[5]);
-        target.addEventListener(c, listener);
-        this.subs.set(a, [target, c, listener]);
-        return null;
-      }
-      case "unlisten": return this.unlisten(a);
+      case "listen": return this.put(a, new Listener(await this.target(b), c, (event) => this.forward(a, event, d, e)));
       case "arm": return this.put(a, new Waiter(await this.target(b), c, d));
-      case "settle": {
-        const waiter = await this.target(a);
-        try {
-          const reason = await waiter.settle();
-          return { reason, read: Object.fromEntries(b.map((path) => [path, plain(walk(waiter.target, path))])) };
-        } finally { waiter.close(); }
-      }
-      case "lost": this.lost.set(a, [...(this.lost.get(a) || []), b]); return null;
-      case "release":
-        for (const slot of a) {
-          if (this.values.get(slot) instanceof Waiter) this.values.get(slot).close();
-          for (const map of [this.slots, this.values, this.lost]) map.delete(slot);
-        }
-        return null;
+      case "settle": return (await this.target(a)).settle(b);
+      case "lost": return this.cell(a).lost.push(b) && null;
+      case "release": return a.forEach((slot) => this.closeKept(slot)) ?? null; // clean-up calls forgotten
       case "sync": return null;
       default: throw new Error(`the media agent knows no operation '${kind}' (protocol ${PROTOCOL})`);
     }
   }
 
-  /** A call nobody waits for: made now, in order; a failure is reported and the batch goes on. */
-  async fire(id, at, [, on, method, args]) {
-    const failed = (error) => this.post({ kind: "failed", id, at, error: describe(error) });
-    try {
-      const target = await this.target(on);
-      Promise.resolve(target[method](...await this.arg(args))).catch(failed);
-    } catch (error) { failed(error); }
-  }
-
   async batch({ id, ops, reply }) {
-    for (const op of ops) if (DEFINES.has(op[0]) && op[1] !== null) this.defer(op[1]);
+    for (const op of ops) if (DEFINES.has(op[0]) && op[1] !== null) this.cell(op[1]);
     const results = [];
     for (let at = 0; at < ops.length; at += 1) {
+      const [kind, on, method, args] = ops[at];
+      const failed = (error) => this.post({ kind: "failed", id, at, error: describe(error) });
       try {
-        if (ops[at][0] === "fire") await this.fire(id, at, ops[at]);
-        else if (ANSWERS.has(ops[at][0])) results.push(await this.run(ops[at]));
+        if (kind === "fire") { // a call nobody waits for: made now, in order; a failure does not stop the batch
+          await this.apply(on, method, args).then(([value]) => Promise.resolve(value).catch(failed), failed);
+        } else if (ANSWERS.has(kind)) results.push(await this.run(ops[at]));
         else await this.run(ops[at]);
-      } catch (error) { // the rest of the batch does not run; the slots it would fill fail the same way
+      } catch (error) { // the rest does not run; the slots it would fill fail the same way
         for (const op of ops.slice(at)) if (DEFINES.has(op[0]) && op[1] !== null) this.slots.get(op[1])?.reject(error);
-        this.post({ kind: "reply", id, ok: false, at, results, error: describe(error) });
-        return;
+        return this.post({ kind: "reply", id, ok: false, at, results, error: describe(error) });
       }
     }
     if (reply) this.post({ kind: "reply", id, ok: true, results });
@@ -199,23 +165,17 @@ class Client {
     this.post({ kind: "event", sub, data, refs: kept });
   }
 
-  unlisten(sub) {
-    const entry = this.subs.get(sub);
-    if (entry) entry[0].removeEventListener(entry[1], entry[2]);
-    this.subs.delete(sub);
-    return null;
+  closeKept(slot) {
+    const { value } = this.slots.get(slot) || {};
+    if (value instanceof Listener || value instanceof Waiter) value.close();
+    this.slots.delete(slot);
   }
 
-  /** The worker is gone (or detached): its clean-up calls run, everything is forgotten. */
-  close() {
-    for (const sub of [...this.subs.keys()]) this.unlisten(sub);
-    for (const [slot, methods] of this.lost) {
-      for (const method of methods) {
-        try { Promise.resolve(this.values.get(slot)?.[method]?.()).catch(() => {}); } catch { /* gone already */ }
-      }
+  close() { // the worker is gone (or detached): its clean-up calls run, everything is forgotten
+    for (const [slot, { value, lost }] of this.slots) {
+      this.closeKept(slot);
+      for (const method of lost) try { Promise.resolve(value?.[method]?.()).catch(() => {}); } catch { /* gone */ }
     }
-    for (const value of this.values.values()) if (value instanceof Waiter) value.close();
-    for (const map of [this.slots, this.values, this.lost]) map.clear();
   }
 }
 
@@ -234,37 +194,25 @@ class Agent {
     globalThis.addEventListener?.("pagehide", this.onPageHide);
   }
 
-  post(message) {
-    if (this.channel) this.channel.postMessage({ wv: PROTOCOL, agent: this.id, ...message });
-  }
+  post(message) { this.channel?.postMessage({ wv: PROTOCOL, agent: this.id, ...message }); }
 
   receive(m) {
     if (!m || m.wv !== PROTOCOL || typeof m.bridge !== "string") return;
-    if (m.kind === "hello") {
-      this.post({ kind: "here", bridge: m.bridge, visible: !this.document || this.document.visibilityState !== "hidden" });
-    } else if (m.agent !== this.id) {
-      // for another agent
-    } else if (m.kind === "attach") {
-      if (!this.clients.has(m.bridge)) {
-        this.clients.set(m.bridge, new Client(this, m.bridge));
-        // The worker holds this Web Lock while it lives: granted to us, the worker ended.
-        if (m.lock && globalThis.navigator?.locks) navigator.locks.request(m.lock, () => this.detach(m.bridge)).catch(() => {});
-      }
-      this.post({ kind: "reply", bridge: m.bridge, id: m.id, ok: true, results: [] });
-    } else if (m.kind === "detach") {
-      this.detach(m.bridge);
-    } else if (m.kind === "batch") {
-      const client = this.clients.get(m.bridge);
-      if (client) client.batch(m);
-      else this.post({ kind: "reply", bridge: m.bridge, id: m.id, ok: false, at: 0, results: [],
-        error: { name: "Error", message: "this worker is not attached to the media agent (it was closed)" } });
-    }
+    if (m.kind === "hello") this.post({ kind: "here", bridge: m.bridge, visible: this.document.visibilityState !== "hidden" });
+    else if (m.agent === this.id && m.kind === "detach") this.detach(m.bridge);
+    else if (m.agent === this.id && m.kind === "batch") this.client(m.bridge, m.lock).batch(m);
   }
 
-  detach(bridge) {
-    this.clients.get(bridge)?.close();
-    this.clients.delete(bridge);
+  client(bridge, lock) {
+    if (!this.clients.has(bridge)) {
+      this.clients.set(bridge, new Client(this, bridge));
+      // The worker holds this Web Lock while it lives: granted to us, the worker ended.
+      if (lock && globalThis.navigator?.locks) navigator.locks.request(lock, () => this.detach(bridge)).catch(() => {});
+    }
+    return this.clients.get(bridge);
   }
+
+  detach(bridge) { this.clients.get(bridge)?.close(); this.clients.delete(bridge); }
 
   /** Run every worker's clean-up calls, tell the workers, and stop listening. */
   stop() {
@@ -290,9 +238,7 @@ export function startAgent({ channelName = DEFAULT_CHANNEL, document: doc = glob
 // <script type="module" src="agent.js?start"> or "agent.js?channel=name" starts it.
 try {
   const params = new URL(import.meta.url).searchParams;
-  if (params.has("start") || params.has("channel")) {
-    globalThis.webvoiceAgent = startAgent({ channelName: params.get("channel") || DEFAULT_CHANNEL });
-  }
+  if (params.has("start") || params.has("channel")) globalThis.webvoiceAgent = startAgent({ channelName: params.get("channel") || DEFAULT_CHANNEL });
 } catch (error) {
   console.error("webvoice agent did not start:", error);
 }
