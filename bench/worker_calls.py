@@ -111,6 +111,7 @@ def run(env: Env, *, calls: int, settle_s: float = 0.3) -> dict:
     out["ratio"] = out["worker"]["median_ms"] / out["direct"]["median_ms"]
     out["goal_ratio_max"] = GOAL_RATIO
     out["goal_met"] = out["ratio"] <= GOAL_RATIO
+    log(format_figure(out))
     return out
 
 
@@ -137,7 +138,6 @@ def main(argv=None) -> int:
         finally:
             env.close()
     print(json.dumps(figure, indent=2))
-    print(format_figure(figure))
     return 0
 
 
