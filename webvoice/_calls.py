@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-import re
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ._call_event_records import (
@@ -26,7 +25,7 @@ from ._call_event_records import (
 )
 from ._errors import NotConnectedError, TransferError
 from ._handlers import call_handler
-from ._media import MediaError, MediaPermissionError, MediaSession
+from ._media import DTMF_TIMING, DTMF_TONES, MediaError, MediaPermissionError, MediaSession
 from ._refer_policy import DEFAULT_REFER_POLICY, is_number, policy_allows
 from ._targets import check_target, normalize_target, refer_target
 from .sip._call import CallSession, CallState
@@ -67,7 +66,6 @@ CALL_EVENTS = (
 )
 # JavaScript spellings accepted too, so code ported from the JS SDK keeps working.
 _JS_NAMES = {"newDTMF": "new_dtmf"}
-_DTMF_TONES = re.compile(r"[0-9A-Da-d*#,]+")
 # How long an ``async def`` refer handler may take to accept or reject before
 # refer_policy decides (the transferor's REFER transaction times out at 32 s).
 REFER_DECISION_TIMEOUT = 10.0
@@ -336,9 +334,11 @@ class Call:
         ``tones`` is 0-9, A-D, * and #, with ``,`` for a two-second pause. Bad
         arguments raise ValueError at once.
         """
-        if not isinstance(tones, str) or not _DTMF_TONES.fullmatch(tones):
+        if not isinstance(tones, str) or not tones or not set(tones) <= DTMF_TONES:
             raise ValueError(f"DTMF tones are 0-9, A-D, *, # and ',' only, not {tones!r}")
-        for name, value, low, high in (("duration", duration, 40, 6000), ("inter_tone_gap", inter_tone_gap, 30, 6000)):
+        limits = DTMF_TIMING
+        for name, value, low, high in (("duration", duration, limits.min_duration_ms, limits.max_duration_ms),
+                                       ("inter_tone_gap", inter_tone_gap, limits.min_gap_ms, limits.max_duration_ms)):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"{name} must be an integer number of ms in {low}..{high}, not {value!r}")
         if transport_type not in ("RFC2833", "INFO"):

@@ -455,3 +455,18 @@ def test_two_workers_share_the_agent_and_a_dead_one_is_cleaned_up(page):
     after = page.evaluate(PAGE_STATE)
     assert [(el["id"], el["bridge"]) for el in after["audio"]] == [("webvoice-audio-a", w1)]
     assert page.evaluate("window.w2track.readyState") == "ended"
+
+
+def test_pc_config_reaches_the_page_connection(page):
+    """The worker's pc_config is the page's RTCPeerConnection configuration; a bad one
+    raises ValueError in the worker before the page is asked for anything."""
+    result = run_in_worker(page, """
+        bad = await error_of(open_line("x", pc_config={"iceTransportPolicy": "nearby"}))
+        a = await open_line("a", pc_config={"iceTransportPolicy": "relay"},
+                            offer_constraints={"offerToReceiveAudio": True})
+        offer = await a.create_offer()
+        json.dumps({"bad": bad, "host_candidates": offer.count(" typ host")})
+    """)
+    policy = page.evaluate("window.openPcs().map((pc) => pc.getConfiguration().iceTransportPolicy)")
+    assert result == {"bad": "ValueError", "host_candidates": 0}
+    assert policy == ["relay"]
