@@ -469,12 +469,17 @@ class Call:
             self._status = "progress"
             self._emit("progress", ProgressEvent("remote", event.response.status_code, event.response.reason or "",
                                                  event.sdp is not None, event.response))
+            if self.media is not None and self._direction == "outgoing" and (
+                    event.sdp is not None or event.response.status_code == 180):
+                self._ringback(event.sdp is None)  # a 183 without SDP changes nothing
             if event.sdp is not None and self.media is not None:
                 self._early_applied = event.sdp
                 self._emit("sdp", SdpEvent("remote", "pranswer", event.sdp))
                 self._spawn(self._apply_answer(event.sdp, provisional=True))
         elif isinstance(event, CallConfirmed):
             self._status = "confirmed"
+            if self.media is not None:
+                self._ringback(False)
             self._start = datetime.datetime.now(datetime.timezone.utc)
             if self._direction == "outgoing" and self.media is not None:
                 sdp = event.sdp or self._early_applied
@@ -549,6 +554,15 @@ class Call:
             request.reject(603)
         else:
             request.accept()
+
+    def _ringback(self, ringing: bool) -> None:
+        """The local ringback tone: on while the peer rings without early media (180 with
+        no SDP), off on early media or an answer (closing the media ends it too);
+        ``ua_config["ringback"] = False`` turns it off."""
+        if ringing and self._instance._settings.ua.get("ringback", True):
+            self.media.start_ringback()
+        else:
+            self.media.stop_ringback()
 
     def _on_media_event(self, name: str, data: dict) -> None:
         if name == "icecandidate":

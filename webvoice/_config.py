@@ -40,6 +40,7 @@ UA_CONFIG_KEYS: dict[str, str] = {
     "instance_id": "the RFC 5626 instance UUID (str; default: new per instance)",
     "refer_policy": "which received transfers are followed without the application's accept(): "
                     "'ask' (none, the default), 'same-domain' (SIP users of our domain, never numbers), 'never'",
+    "ringback": "play a local ringback tone while an outgoing call rings without early media (bool, default True)",
 }
 #: call_options keys webvoice understands, with what each must be. The JS SDK's
 #: spellings are accepted too (_CALL_OPTION_ALIASES) and stored under these names.
@@ -237,7 +238,7 @@ def _check_ua_config(ua_config: Mapping[str, Any] | None) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown ua_config key(s) {', '.join(map(repr, unknown))}; known: {', '.join(UA_CONFIG_KEYS)}")
     out = dict(ua_config)
-    for key in ("register", "session_timers", "use_preloaded_route"):
+    for key in ("register", "session_timers", "use_preloaded_route", "ringback"):
         if key in out and not isinstance(out[key], bool):
             raise TypeError(f"ua_config[{key!r}] must be a bool")
     if out.get("use_preloaded_route"):

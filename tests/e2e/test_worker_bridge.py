@@ -470,3 +470,24 @@ def test_pc_config_reaches_the_page_connection(page):
     policy = page.evaluate("window.openPcs().map((pc) => pc.getConfiguration().iceTransportPolicy)")
     assert result == {"bad": "ValueError", "host_candidates": 0}
     assert policy == ["relay"]
+
+
+def test_ringback_plays_on_the_page_and_stops(page):
+    """The ringback tone is the engine's, so a worker's line plays it on the page too."""
+    page.mouse.click(5, 5)  # a person dials with a click: the page may play sound
+    run_in_worker(page, """
+        a = await open_line("a")
+        a.start_ringback()
+        json.dumps(a.ringback_playing)
+    """)
+    page.wait_for_function("window.audioContexts.length > 0 && window.audioContexts.at(-1).state === 'running'",
+                           timeout=5000)
+    playing = page.evaluate("window.audioPeak(1500)")
+    stopped = run_in_worker(page, """
+        a.stop_ringback()
+        await a.get_stats()  # the stop has reached the page
+        json.dumps(a.ringback_playing)
+    """)
+    page.wait_for_function("window.audioContexts.at(-1).state === 'closed'", timeout=5000)
+    assert playing["state"] == "running" and playing["peak"] > 0.05, playing
+    assert stopped is False
