@@ -269,7 +269,7 @@ class RemoteRealm:
         future = asyncio.get_event_loop().create_future()
         batch.outs.append((index, future))
         # The batch is complete once this turn ends: wait for its post, then for its answer.
-        while self._batch is batch or (batch.id not in self._pending and not future.done()):
+        while not self._closed and (self._batch is batch or (batch.id not in self._pending and not future.done())):
             await asyncio.sleep(0)
             if self._agent is None and self._connecting is not None:
                 await asyncio.wait([self._connecting])
@@ -506,6 +506,8 @@ class RemoteRealm:
                 self._post({"kind": "batch", "agent": self._agent, "id": batch.id, "ops": batch.ops, "reply": False,
                             "lock": self._lock})
             self._post({"kind": "detach", "agent": self._agent})
+        if batch is not None:
+            batch.fail(0, MediaError("this media backend is closed"))
         self._closed = True
         self._agent = None
         self._fail_pending(MediaError("this media backend is closed"))
