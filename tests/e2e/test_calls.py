@@ -207,7 +207,7 @@ def test_hang_up_from_either_side_leaves_nothing_behind(phones):
             live = py(page, """
 from js import document
 sum(1 for c in calls if c.media is not None and any(
-    t.readyState == "live" for t in c.media._stream.getTracks()))
+    s.track and s.track.readyState == "live" for s in c.media.connection().getSenders()))
 """)
             assert live == 0
 
