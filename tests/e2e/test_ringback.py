@@ -66,7 +66,7 @@ def test_ringback_plays_while_ringing_and_stops_on_answer(phones):
     py(callee, "ringing.clear()")
     py(caller, """
 call = await sip.call("frank")
-await wait_for(lambda: call._status == "progress" and call.media is not None and call.media.ringback_playing)
+await wait_for(lambda: call.get_status() == "progress" and call.media is not None and call.media.ringback_playing)
 """)
     py(callee, "await wait_for(lambda: bool(ringing))")
     # 1 s on, 4 s off, from the start: the first second is heard at once; 6 s spans a whole cycle.
@@ -90,7 +90,7 @@ def test_no_ringback_when_turned_off(browser, static_server, kamailio, phones): 
         py(callee, "ringing.clear()")
         py(quiet, "call = await sip.call('frank')")
         py(callee, "await wait_for(lambda: bool(ringing))")
-        py(quiet, "await wait_for(lambda: call._status == 'progress')\nawait asyncio.sleep(0.5)")
+        py(quiet, "await wait_for(lambda: call.get_status() == 'progress')\nawait asyncio.sleep(0.5)")
         state = py(quiet, "json.dumps([call.media.ringback_playing])")
         contexts = quiet.evaluate("window.audioContexts.length")
         py(callee, "ringing[-1].decline()")

@@ -26,7 +26,7 @@ def test_ringback_while_ringing_then_off_on_answer(kamailio, enabled):
         ringing = []
         b.on_incoming_call(ringing.append)
         call = await a.call("heidi")
-        await until(lambda: ringing and call._status == "progress")
+        await until(lambda: ringing and call.get_status() == "progress")
         await asyncio.sleep(0.1)
         session = media.sessions[-1]
         during = session.ringback
@@ -36,7 +36,7 @@ def test_ringback_while_ringing_then_off_on_answer(kamailio, enabled):
         call.terminate()
         await until(call.is_ended)
         declined_call = await a.call("heidi")
-        await until(lambda: len(ringing) == 2 and declined_call._status == "progress")
+        await until(lambda: len(ringing) == 2 and declined_call.get_status() == "progress")
         declined_during = media.sessions[-1].ringback
         ringing[1].decline()
         await until(declined_call.is_ended)

@@ -18,12 +18,15 @@ page needs the agent, once:
 from __future__ import annotations
 
 import json
+import logging
 
 from ._engine import EngineBackend, EngineSession
 from ._remote import DEFAULT_CHANNEL, PROTOCOL, RemoteRealm
 
 __all__ = ["DEFAULT_CHANNEL", "PROTOCOL", "BridgedMediaBackend", "BridgedMediaSession", "agent_loader_js",
            "agent_source"]
+
+log = logging.getLogger("webvoice")
 
 #: The media of one line, its WebRTC on the page (the engine's session).
 BridgedMediaSession = EngineSession
@@ -70,10 +73,8 @@ class BridgedMediaBackend(EngineBackend):
         super().__init__(self._remote, {})
 
     def _gone(self, reason: str) -> None:
-        import logging
-
-        logging.getLogger("webvoice").warning("webvoice: the media agent's page went away; %d line(s) lost "
-                                              "their media", len([s for s in self._sessions if not s.closed]))
+        log.warning("webvoice: the media agent's page went away; %d line(s) lost their media",
+                    len([s for s in self._sessions if not s.closed]))
         self._lost(reason)
 
     @property

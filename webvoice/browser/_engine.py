@@ -34,8 +34,15 @@ import asyncio
 import logging
 from typing import Any, Callable
 
-from .._media import DTMF_TIMING, DTMF_TONES, AudioDevice, DeviceNotFoundError, MediaError, MediaEventHandler, \
-    NotSupportedError
+from .._media import (
+    DTMF_TIMING,
+    DTMF_TONES,
+    AudioDevice,
+    DeviceNotFoundError,
+    MediaError,
+    MediaEventHandler,
+    NotSupportedError,
+)
 from ._realm import Realm, Ref, Until
 from ._ringback import Ringback
 from ._rtc_config import offer_options, rtc_configuration
