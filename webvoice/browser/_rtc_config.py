@@ -19,6 +19,7 @@ PC_CONFIG_KEYS: dict[str, tuple[str, ...] | None] = {
     "bundlePolicy": ("balanced", "max-compat", "max-bundle"),
     "rtcpMuxPolicy": ("require", "negotiate"),
     "iceCandidatePoolSize": None,
+    "sdpSemantics": ("unified-plan",),  # what JsSIP applications pass; the only one browsers have now
 }
 #: ``createOffer`` options an ``offer_constraints`` may set (all booleans).
 OFFER_KEYS = ("offerToReceiveAudio", "offerToReceiveVideo", "iceRestart", "voiceActivityDetection")
