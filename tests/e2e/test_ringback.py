@@ -10,45 +10,22 @@ webvoice builds it.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.support.browser import ConsoleLog, boot_webvoice
+from tests.e2e.test_calls import make_phone
 from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
 from tests.support.pyrun import py
 from tests.support.web import REPO
 
 PROBE = REPO / "tests" / "support" / "pages" / "audio-probe.js"
 
-PHONE = """
-import asyncio, json, webvoice
-ringing = []
 
-async def wait_for(predicate, timeout=10.0):
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return True
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out waiting in the page")
-"""
-
-
-def phone(browser, server, sip_server, user, ua_config=None):
-    context = browser.new_context()
-    page = context.new_page()
-    page.add_init_script(path=str(PROBE))
-    page.console = ConsoleLog(page)
-    boot_webvoice(page, server)
-    py(page, PHONE)
-    args = {"sip_login": user, "sip_password": sip_server.users[user], "ws_url": sip_server.ws_url,
-            "realm": sip_server.domain, "ua_config": ua_config or {}}
-    py(page, f"""
-sip = webvoice.create_sip_instance(**json.loads({json.dumps(json.dumps(args))}))
-sip.on_incoming_call(ringing.append)
-await sip.register()
-""")
-    page.mouse.click(5, 5)  # a person dials with a click: the page may play sound
+def phone(browser, server, sip_server, user, **options):
+    """A test_calls phone that lets incoming calls ring, its WebAudio instrumented;
+    clicked once, as a person dials with a click (the page may play sound)."""
+    page = make_phone(browser, server, sip_server, user, init_script=PROBE, **options)
+    py(page, "mode['answer'] = 'ring'")
+    page.mouse.click(5, 5)
     return page
 
 
@@ -63,15 +40,15 @@ def phones(browser, static_server, kamailio):
 
 def test_ringback_plays_while_ringing_and_stops_on_answer(phones):
     caller, callee = phones
-    py(callee, "ringing.clear()")
+    py(callee, "incoming.clear()")
     py(caller, """
 call = await sip.call("frank")
 await wait_for(lambda: call.get_status() == "progress" and call.media is not None and call.media.ringback_playing)
 """)
-    py(callee, "await wait_for(lambda: bool(ringing))")
+    py(callee, "await wait_for(lambda: bool(incoming))")
     # 1 s on, 4 s off, from the start: the first second is heard at once; 6 s spans a whole cycle.
     ringing_tone = caller.evaluate("window.audioPeak(6000)")
-    py(callee, "ringing[-1].accept()")
+    py(callee, "incoming[-1].accept()")
     py(caller, "await wait_for(call.is_established)\nawait wait_for(lambda: not call.media.ringback_playing)")
     caller.wait_for_function("window.audioContexts.at(-1).state === 'closed'", timeout=5000)
     after = caller.evaluate("window.audioPeak(500)")
@@ -87,14 +64,14 @@ def test_no_ringback_when_turned_off(browser, static_server, kamailio, phones): 
     _, callee = phones
     quiet = phone(browser, static_server, kamailio, "grace", ua_config={"ringback": False})
     try:
-        py(callee, "ringing.clear()")
+        py(callee, "incoming.clear()")
         py(quiet, "call = await sip.call('frank')")
-        py(callee, "await wait_for(lambda: bool(ringing))")
+        py(callee, "await wait_for(lambda: bool(incoming))")
         py(quiet, "await wait_for(lambda: call.get_status() == 'progress')\nawait asyncio.sleep(0.5)")
-        state = py(quiet, "json.dumps([call.media.ringback_playing])")
+        playing = py(quiet, "call.media.ringback_playing")
         contexts = quiet.evaluate("window.audioContexts.length")
-        py(callee, "ringing[-1].decline()")
+        py(callee, "incoming[-1].decline()")
         py(quiet, "await wait_for(call.is_ended)")
     finally:
         quiet.context.close()
-    assert json.loads(state) == [False] and contexts == 0
+    assert playing is False and contexts == 0

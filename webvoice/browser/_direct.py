@@ -131,7 +131,12 @@ class _Waiter:
     def _holds(self, condition: Until, event: Any) -> bool:
         if condition.field is not None and _to_py(_walk(event, condition.field)) != condition.equals:
             return False
-        return condition.prop is None or _to_py(_walk(self.target, condition.prop)) == condition.equals
+        return self._target_holds(condition)
+
+    def _target_holds(self, c: Until) -> bool:
+        if c.prop is not None and _to_py(_walk(self.target, c.prop)) != c.equals:
+            return False
+        return c.text is None or c.contains in str(_to_py(_walk(self.target, c.text)) or "")
 
     def _on_event(self, name: str, event: Any) -> None:
         for index, condition in enumerate(self.until):
@@ -145,7 +150,7 @@ class _Waiter:
 
     def check_props(self) -> None:
         for index, condition in enumerate(self.until):
-            if condition.prop is not None and _to_py(_walk(self.target, condition.prop)) == condition.equals:
+            if condition.prop is not None and self._target_holds(condition):
                 self._resolve(index)
                 return
 

@@ -243,7 +243,10 @@ class EngineSession:
         self._realm.set(self._transceiver, "direction", direction)  # the same value is no change
 
     def _arm_gathering(self) -> Ref:
-        until = [Until("icegatheringstatechange", prop="iceGatheringState", equals="complete")]
+        # "complete" with candidates in the description: right after an ICE restart's
+        # setLocalDescription the state may still say "complete" from before.
+        until = [Until("icegatheringstatechange", prop="iceGatheringState", equals="complete",
+                       text="localDescription.sdp", contains="\na=candidate:")]
         if not self._config["iceServers"]:
             until.append(Until("icecandidate", field="candidate.type", equals="host", grace=HOST_GRACE))
         return self._realm.arm(self._pc, until, GATHER_LIMIT)

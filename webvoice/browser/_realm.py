@@ -91,7 +91,8 @@ class Until:
 
     On each ``event`` the target fires: the condition holds when ``field`` of
     the event (if given) and ``prop`` of the target (if given) equal
-    ``equals``. A ``prop`` condition is also checked when the waiter is
+    ``equals``, and the target's ``text`` path (if given) contains
+    ``contains``. A ``prop`` condition is also checked when the waiter is
     settled. ``grace``: once it holds, wait this many seconds more (for what
     follows closely) before resolving.
     """
@@ -100,11 +101,13 @@ class Until:
     field: str | None = None
     prop: str | None = None
     equals: Any = None
+    text: str | None = None
+    contains: str = ""
     grace: float = 0.0
 
     def plain(self) -> dict[str, Any]:
         return {"event": self.event, "field": self.field, "prop": self.prop, "equals": self.equals,
-                "grace_ms": round(self.grace * 1000)}
+                "text": self.text, "contains": self.contains, "grace_ms": round(self.grace * 1000)}
 
 
 #: ``handler(data)``: data holds the listened event's ``fields`` (plain) and ``refs`` (Refs).

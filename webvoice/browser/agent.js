@@ -48,9 +48,11 @@ class Waiter {
     this.listeners = [...new Set(until.map((c) => c.event))].map((name) => new Listener(target, name, (e) => this.onEvent(name, e)));
   }
 
-  holds(c, event) {
-    return (c.field == null || plain(walk(event, c.field)) === c.equals)
-      && (c.prop == null || plain(walk(this.target, c.prop)) === c.equals);
+  holds(c, event) { return (c.field == null || plain(walk(event, c.field)) === c.equals) && this.targetHolds(c); }
+
+  targetHolds(c) {
+    return (c.prop == null || plain(walk(this.target, c.prop)) === c.equals)
+      && (c.text == null || String(walk(this.target, c.text) ?? "").includes(c.contains));
   }
 
   onEvent(name, event) {
@@ -63,7 +65,7 @@ class Waiter {
   }
 
   async settle(read) { // then reads `read` paths of the target, and stops
-    const i = this.until.findIndex((c) => c.prop != null && plain(walk(this.target, c.prop)) === c.equals);
+    const i = this.until.findIndex((c) => c.prop != null && this.targetHolds(c));
     if (i >= 0) this.resolve(i);
     const reason = await this.done;
     this.close();
