@@ -32,12 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import browser_parse, call_setup, lines, startup  # noqa: E402
+from bench import browser_parse, call_setup, lines, startup, worker_calls  # noqa: E402
 from bench.common import REPO, USERS, Env, log  # noqa: E402
 from bench.jssip_bundle import BUNDLE, ensure_bundle, jssip_version  # noqa: E402
 from bench.report import format_table  # noqa: E402
 
-FIGURES = ("parse", "calls", "startup", "lines")
+FIGURES = ("parse", "calls", "startup", "lines", "worker")
 DEFAULT_JSON = REPO / "build" / "bench" / "results.json"
 
 
@@ -170,6 +170,11 @@ def run(args: argparse.Namespace) -> dict:
                                 env.stop_ua(sp)
                             except Exception:  # noqa: BLE001 - the pages close anyway
                                 pass
+            if "worker" in args.only:  # figure 6 (bench/worker_calls.py)
+                try:
+                    figures["worker_calls"] = worker_calls.run(env, calls=args.calls)
+                except Exception:  # noqa: BLE001
+                    results["errors"]["worker"] = traceback.format_exc()
         finally:
             results["environment"].setdefault("webvoice", _webvoice_version())
             if results["errors"]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-import re
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ._call_event_records import (
@@ -26,7 +25,7 @@ from ._call_event_records import (
 )
 from ._errors import NotConnectedError, TransferError
 from ._handlers import call_handler
-from ._media import MediaError, MediaPermissionError, MediaSession
+from ._media import DTMF_TIMING, DTMF_TONES, MediaError, MediaPermissionError, MediaSession
 from ._refer_policy import DEFAULT_REFER_POLICY, is_number, policy_allows
 from ._targets import check_target, normalize_target, refer_target
 from .sip._call import CallSession, CallState
@@ -67,7 +66,6 @@ CALL_EVENTS = (
 )
 # JavaScript spellings accepted too, so code ported from the JS SDK keeps working.
 _JS_NAMES = {"newDTMF": "new_dtmf"}
-_DTMF_TONES = re.compile(r"[0-9A-Da-d*#,]+")
 # How long an ``async def`` refer handler may take to accept or reject before
 # refer_policy decides (the transferor's REFER transaction times out at 32 s).
 REFER_DECISION_TIMEOUT = 10.0
@@ -336,9 +334,11 @@ class Call:
         ``tones`` is 0-9, A-D, * and #, with ``,`` for a two-second pause. Bad
         arguments raise ValueError at once.
         """
-        if not isinstance(tones, str) or not _DTMF_TONES.fullmatch(tones):
+        if not isinstance(tones, str) or not tones or not set(tones) <= DTMF_TONES:
             raise ValueError(f"DTMF tones are 0-9, A-D, *, # and ',' only, not {tones!r}")
-        for name, value, low, high in (("duration", duration, 40, 6000), ("inter_tone_gap", inter_tone_gap, 30, 6000)):
+        limits = DTMF_TIMING
+        for name, value, low, high in (("duration", duration, limits.min_duration_ms, limits.max_duration_ms),
+                                       ("inter_tone_gap", inter_tone_gap, limits.min_gap_ms, limits.max_duration_ms)):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"{name} must be an integer number of ms in {low}..{high}, not {value!r}")
         if transport_type not in ("RFC2833", "INFO"):
@@ -469,12 +469,17 @@ class Call:
             self._status = "progress"
             self._emit("progress", ProgressEvent("remote", event.response.status_code, event.response.reason or "",
                                                  event.sdp is not None, event.response))
+            if self.media is not None and self._direction == "outgoing" and (
+                    event.sdp is not None or event.response.status_code == 180):
+                self._ringback(event.sdp is None)  # a 183 without SDP changes nothing
             if event.sdp is not None and self.media is not None:
                 self._early_applied = event.sdp
                 self._emit("sdp", SdpEvent("remote", "pranswer", event.sdp))
                 self._spawn(self._apply_answer(event.sdp, provisional=True))
         elif isinstance(event, CallConfirmed):
             self._status = "confirmed"
+            if self.media is not None:
+                self._ringback(False)
             self._start = datetime.datetime.now(datetime.timezone.utc)
             if self._direction == "outgoing" and self.media is not None:
                 sdp = event.sdp or self._early_applied
@@ -549,6 +554,15 @@ class Call:
             request.reject(603)
         else:
             request.accept()
+
+    def _ringback(self, ringing: bool) -> None:
+        """The local ringback tone: on while the peer rings without early media (180 with
+        no SDP), off on early media or an answer (closing the media ends it too);
+        ``ua_config["ringback"] = False`` turns it off."""
+        if ringing and self._instance._settings.ua.get("ringback", True):
+            self.media.start_ringback()
+        else:
+            self.media.stop_ringback()
 
     def _on_media_event(self, name: str, data: dict) -> None:
         if name == "icecandidate":

@@ -10,6 +10,7 @@ import re
 from dataclasses import field
 from typing import Any, Callable, Mapping
 
+from .browser._rtc_config import OFFER_KEYS, PC_CONFIG_KEYS, offer_options, rtc_configuration
 from ._refer_policy import REFER_POLICIES
 from ._targets import escape_user
 from .sip._abnf import CONTROL_CHARS
@@ -40,6 +41,7 @@ UA_CONFIG_KEYS: dict[str, str] = {
     "instance_id": "the RFC 5626 instance UUID (str; default: new per instance)",
     "refer_policy": "which received transfers are followed without the application's accept(): "
                     "'ask' (none, the default), 'same-domain' (SIP users of our domain, never numbers), 'never'",
+    "ringback": "play a local ringback tone while an outgoing call rings without early media (bool, default True)",
 }
 #: call_options keys webvoice understands, with what each must be. The JS SDK's
 #: spellings are accepted too (_CALL_OPTION_ALIASES) and stored under these names.
@@ -59,10 +61,10 @@ _CALL_OPTION_ALIASES = {
     "sessionTimersExpires": "session_timers_expires",
 }
 #: RTCConfiguration members (W3C webrtc-pc 4.2.1), and RTCOfferOptions ones (4.2.5,
-#: with the legacy offerToReceive* that JsSIP applications still pass).
-_PC_CONFIG_KEYS = ("iceServers", "iceTransportPolicy", "bundlePolicy", "rtcpMuxPolicy", "iceCandidatePoolSize",
-                   "sdpSemantics")
-_OFFER_KEYS = ("iceRestart", "offerToReceiveAudio", "offerToReceiveVideo", "voiceActivityDetection")
+#: with the legacy offerToReceive* that JsSIP applications still pass): the media
+#: engine's lists, whose checks of the values run here too.
+_PC_CONFIG_KEYS = tuple(PC_CONFIG_KEYS)
+_OFFER_KEYS = OFFER_KEYS
 #: The RFC 4028 floor (Min-SE 90 s) and a day.
 SESSION_EXPIRES_RANGE = (90, 86400)
 LINE_EVENT_KEYS = ("on_line_added", "on_line_removed", "on_line_changed", "on_active_line_changed")
@@ -201,8 +203,10 @@ def _check_call_options(call_options: Mapping[str, Any] | None, ua: Mapping[str,
             value = _media_constraints(where, value)
         elif name == "pc_config":
             value = _browser_dict(where, value, _PC_CONFIG_KEYS)
+            rtc_configuration([], value)  # the values, as the media engine will take them
         elif name == "offer_constraints":
             value = _browser_dict(where, value, _OFFER_KEYS)
+            offer_options(value)
         elif name == "session_timers_expires":
             low, high = SESSION_EXPIRES_RANGE
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -237,7 +241,7 @@ def _check_ua_config(ua_config: Mapping[str, Any] | None) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown ua_config key(s) {', '.join(map(repr, unknown))}; known: {', '.join(UA_CONFIG_KEYS)}")
     out = dict(ua_config)
-    for key in ("register", "session_timers", "use_preloaded_route"):
+    for key in ("register", "session_timers", "use_preloaded_route", "ringback"):
         if key in out and not isinstance(out[key], bool):
             raise TypeError(f"ua_config[{key!r}] must be a bool")
     if out.get("use_preloaded_route"):

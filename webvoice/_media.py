@@ -16,7 +16,10 @@ from typing import Any, Callable, Protocol
 from .sip._record import record
 
 __all__ = ["MediaBackend", "MediaSession", "MediaError", "MediaPermissionError", "DeviceNotFoundError",
-           "NotSupportedError", "AudioDevice", "MediaEventHandler"]
+           "NotSupportedError", "AudioDevice", "MediaEventHandler", "DTMF_TONES", "DTMF_TIMING", "DtmfTiming"]
+
+#: The tones webvoice sends as DTMF (RFC 4733 events 0-15 and ``,`` for a pause).
+DTMF_TONES = frozenset("0123456789ABCDabcd#*,")
 
 
 class MediaError(Exception):
@@ -33,6 +36,27 @@ class DeviceNotFoundError(MediaError):
 
 class NotSupportedError(MediaError):
     """This browser cannot do it (e.g. no ``setSinkId`` to choose the speaker)."""
+
+
+@record
+class DtmfTiming:
+    """How long tones take: the browser's ``RTCDTMFSender.insertDTMF`` limits
+    (Chrome and Firefox clamp to them) and its two-second ``,`` pause."""
+
+    min_duration_ms: int = 40
+    max_duration_ms: int = 6000
+    min_gap_ms: int = 30
+    comma_s: float = 2.0
+
+    def play_time(self, tones: str, duration: int, inter_tone_gap: int) -> float:
+        """Seconds the sender takes to play ``tones`` (what a caller waits for)."""
+        tone = min(max(duration, self.min_duration_ms), self.max_duration_ms) / 1000
+        gap = max(inter_tone_gap, self.min_gap_ms) / 1000
+        return tones.count(",") * self.comma_s + len(tones) * (tone + gap)
+
+
+#: The one DTMF timing webvoice uses.
+DTMF_TIMING = DtmfTiming()
 
 
 @record
@@ -108,6 +132,12 @@ class MediaSession(Protocol):
     async def reset_local_media(self) -> None:
         """Get the microphone again with the same constraints and send from it."""
 
+    def start_ringback(self) -> None:
+        """Play the local ringback tone (the peer rings, no early media) until
+        ``stop_ringback``, an answer applied, or ``close``."""
+
+    def stop_ringback(self) -> None: ...
+
     def connection(self) -> Any:
         """The RTCPeerConnection (direct backend) or None (bridged)."""
 
@@ -127,9 +157,18 @@ class MediaBackend(Protocol):
         microphone: str | None,
         speaker: str | None,
         on_event: MediaEventHandler,
+        pc_config: dict[str, Any] | None = None,
+        offer_constraints: dict[str, Any] | None = None,
     ) -> MediaSession:
         """A new session with the microphone captured (raises MediaPermissionError
-        when denied, DeviceNotFoundError for an unknown microphone)."""
+        when denied, DeviceNotFoundError for an unknown microphone).
+
+        ``pc_config``: RTCConfiguration members merged into the connection's
+        (``iceServers`` added to the STUN servers, ``iceTransportPolicy``,
+        ``bundlePolicy``, ``rtcpMuxPolicy``, ``iceCandidatePoolSize``);
+        ``offer_constraints``: options of every ``createOffer``
+        (``offerToReceiveAudio``, ``iceRestart``, ``voiceActivityDetection``...).
+        A bad value raises ValueError before the microphone is asked for."""
 
     async def list_devices(self) -> list[AudioDevice]: ...
 

@@ -47,8 +47,10 @@ def _media_modules() -> tuple[str, ...]:
         return ()
     from .browser._env import in_worker
 
-    backend = "webvoice.browser._bridge" if in_worker() else "webvoice.browser._media"
-    return ("webvoice.browser._stats", "webvoice.browser._devices", backend)
+    realm = ("webvoice.browser._remote", "webvoice.browser._bridge") if in_worker() else \
+        ("webvoice.browser._direct", "webvoice.browser._media")
+    return ("webvoice.browser._stats", "webvoice.browser._rtc_config", "webvoice.browser._realm",
+            "webvoice.browser._ringback", "webvoice.browser._engine", *realm)
 
 
 def preload_call_modules(loop: asyncio.AbstractEventLoop) -> None:

@@ -83,6 +83,12 @@ def test_bench_quick_run_produces_every_figure(tmp_path):
             assert _number(lines[stack][key]), (stack, key)
     assert _number(lines["webvoice"]["python_heap_kib_per_line"])
 
+    worker = figures["worker_calls"]  # figure 6 (bench/worker_calls.py)
+    for mode in ("direct", "worker"):
+        assert _number(worker[mode]["median_ms"]) and worker[mode]["median_ms"] > 0, mode
+    assert worker["worker"]["messages_sent"] > 0 and worker["worker"]["messages_received"] > 0
+    assert _number(worker["ratio"]) and isinstance(worker["goal_met"], bool)
+
     for heading in ("1. SIP parsing", "2. Call setup", "3. Start-up", "4. Main-thread long tasks",
                     "5. 2 simultaneous lines"):
         assert heading in proc.stdout, f"the table has no {heading!r}:\n{proc.stdout}"

@@ -464,3 +464,38 @@ def test_bad_sdp_and_lost_microphone(page):
     assert result["garbage_offer"] == "MediaError"
     assert result["no_offer"] == "MediaError"  # an answer with no offer of ours pending
     assert result["ended"] == [["ended", {"reason": "microphone"}]]
+
+
+def test_pc_config_reaches_the_connection_and_bad_values_fail_before_the_microphone(page):
+    """pc_config is merged into the RTCConfiguration (getConfiguration() shows it; relay
+    only: no host candidate in the offer); offer_constraints go to createOffer; a bad
+    value raises ValueError before getUserMedia is called."""
+    result = run_py(page, """
+        js.eval("window.gumCalls = 0; const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);"
+                "navigator.mediaDevices.getUserMedia = (c) => { window.gumCalls += 1; return gum(c); };")
+        bad = {}
+        for name, options in {"policy": {"pc_config": {"iceTransportPolicy": "nearby"}},
+                              "key": {"pc_config": {"certificates": []}},
+                              "type": {"pc_config": "relay"},
+                              "server": {"pc_config": {"iceServers": [{"urls": "http://example.com"}]}},
+                              "offer": {"offer_constraints": {"offerToReceiveAudio": "yes"}}}.items():
+            bad[name] = await error_of(open_line("x", **options))
+        gum_after_bad = js.gumCalls
+        a = await open_line("a", pc_config={"iceTransportPolicy": "relay", "bundlePolicy": "max-bundle",
+                                            "iceServers": [{"urls": "turn:192.0.2.9:3478", "username": "u",
+                                                            "credential": "p"}]},
+                            offer_constraints={"offerToReceiveAudio": True})
+        conf = a.connection().getConfiguration()
+        offer = await a.create_offer()
+        json.dumps({"bad": bad, "gum_after_bad": gum_after_bad, "gum": js.gumCalls,
+                    "policy": conf.iceTransportPolicy, "bundle": conf.bundlePolicy,
+                    "servers": [s.urls if isinstance(s.urls, str) else list(s.urls) for s in conf.iceServers],
+                    "host_candidates": offer.count(" typ host"), "audio": "m=audio" in offer,
+                    "audio_elements": js.document.querySelectorAll("audio").length})
+    """)
+    assert result["bad"] == dict.fromkeys(("policy", "key", "type", "server", "offer"), "ValueError")
+    assert result["gum_after_bad"] == 0 and result["gum"] == 1
+    assert result["policy"] == "relay" and result["bundle"] == "max-bundle"
+    assert result["servers"] in (["turn:192.0.2.9:3478"], [["turn:192.0.2.9:3478"]])
+    assert result["host_candidates"] == 0 and result["audio"]
+    assert result["audio_elements"] == 1

@@ -35,6 +35,7 @@ class FakeMediaSession:
         self.remote: list[tuple[str, str]] = []
         self.dtmf: list[str] = []
         self.log: list[str] = []
+        self.ringback = False
 
     async def create_offer(self, *, ice_restart: bool = False) -> str:
         await asyncio.sleep(0)
@@ -78,11 +79,21 @@ class FakeMediaSession:
     async def reset_local_media(self) -> None:
         self.log.append("reset")
 
+    def start_ringback(self) -> None:
+        self.ringback = True
+        self.log.append("ringback on")
+
+    def stop_ringback(self) -> None:
+        if self.ringback:
+            self.log.append("ringback off")
+        self.ringback = False
+
     def connection(self):
         return None
 
     def close(self) -> None:
         self.closed = True
+        self.ringback = False
 
 
 class FakeMediaBackend:

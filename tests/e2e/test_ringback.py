@@ -1,0 +1,77 @@
+"""The caller hears a ringback tone while the callee rings, and it stops on answer.
+
+Two Chromium pages through Kamailio: erin calls frank, whose page lets the
+call ring (webvoice answers 180 Ringing, no SDP) until the test accepts it.
+The caller's page is instrumented before webvoice boots
+(tests/support/pages/audio-probe.js): the test taps the tone with its own
+AnalyserNode and measures what would reach the speakers, without knowing how
+webvoice builds it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_calls import make_phone
+from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
+from tests.support.pyrun import py
+from tests.support.web import REPO
+
+PROBE = REPO / "tests" / "support" / "pages" / "audio-probe.js"
+
+
+def phone(browser, server, sip_server, user, **options):
+    """A test_calls phone that lets incoming calls ring, its WebAudio instrumented;
+    clicked once, as a person dials with a click (the page may play sound)."""
+    page = make_phone(browser, server, sip_server, user, init_script=PROBE, **options)
+    py(page, "mode['answer'] = 'ring'")
+    page.mouse.click(5, 5)
+    return page
+
+
+@pytest.fixture(scope="module")
+def phones(browser, static_server, kamailio):
+    caller = phone(browser, static_server, kamailio, "erin")
+    callee = phone(browser, static_server, kamailio, "frank")
+    yield caller, callee
+    for page in (caller, callee):
+        page.context.close()
+
+
+def test_ringback_plays_while_ringing_and_stops_on_answer(phones):
+    caller, callee = phones
+    py(callee, "incoming.clear()")
+    py(caller, """
+call = await sip.call("frank")
+await wait_for(lambda: call.get_status() == "progress" and call.media is not None and call.media.ringback_playing)
+""")
+    py(callee, "await wait_for(lambda: bool(incoming))")
+    # 1 s on, 4 s off, from the start: the first second is heard at once; 6 s spans a whole cycle.
+    ringing_tone = caller.evaluate("window.audioPeak(6000)")
+    py(callee, "incoming[-1].accept()")
+    py(caller, "await wait_for(call.is_established)\nawait wait_for(lambda: not call.media.ringback_playing)")
+    caller.wait_for_function("window.audioContexts.at(-1).state === 'closed'", timeout=5000)
+    after = caller.evaluate("window.audioPeak(500)")
+    contexts = caller.evaluate("window.audioContexts.length")
+    py(caller, "call.terminate()\nawait wait_for(call.is_ended)")
+    assert ringing_tone["state"] == "running", ringing_tone
+    assert ringing_tone["peak"] > 0.05, ringing_tone  # the tone's level is 0.15: an RMS of about 0.1
+    assert after == {"state": "closed", "peak": 0}
+    assert contexts == 1
+
+
+def test_no_ringback_when_turned_off(browser, static_server, kamailio, phones):  # noqa: F811
+    _, callee = phones
+    quiet = phone(browser, static_server, kamailio, "grace", ua_config={"ringback": False})
+    try:
+        py(callee, "incoming.clear()")
+        py(quiet, "call = await sip.call('frank')")
+        py(callee, "await wait_for(lambda: bool(incoming))")
+        py(quiet, "await wait_for(lambda: call.get_status() == 'progress')\nawait asyncio.sleep(0.5)")
+        playing = py(quiet, "call.media.ringback_playing")
+        contexts = quiet.evaluate("window.audioContexts.length")
+        py(callee, "incoming[-1].decline()")
+        py(quiet, "await wait_for(call.is_ended)")
+    finally:
+        quiet.context.close()
+    assert playing is False and contexts == 0

@@ -1,0 +1,300 @@
+"""The realm of the page's main thread: browser objects driven directly through ``js``.
+
+A :class:`~webvoice.browser._realm.Ref` here wraps the JS object itself; every
+operation happens at once (a promise is awaited where the interface returns a
+value or a Ref). Every ``create_proxy`` is owned by a subscription or a
+waiter and destroyed with it: nothing leaks per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from typing import Any, Callable
+
+import js
+from pyodide.ffi import JsException, JsProxy, create_proxy, jsnull
+
+from .._media import MediaError
+from ._realm import EventHandler, Ref, Until, media_error
+
+__all__ = ["DirectRealm", "direct_realm"]
+
+log = logging.getLogger("webvoice")
+
+_APPLY = js.Function.prototype.apply
+_realm: DirectRealm | None = None
+
+
+def direct_realm() -> DirectRealm:
+    """The page's one direct realm (its objects, its line ids, are the page's)."""
+    global _realm
+    if _realm is None:
+        _realm = DirectRealm()
+    return _realm
+
+
+def _attr(obj: Any, name: str) -> str:
+    try:
+        value = getattr(obj, name, None)
+    except (AttributeError, JsException):  # a getter that throws
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def _error(reason: Any, doing: str) -> MediaError:
+    if isinstance(reason, str):
+        return media_error("Error", reason, "", doing)
+    name = _attr(reason, "name") or type(reason).__name__
+    return media_error(name, _attr(reason, "message"), _attr(reason, "constraint"), doing)
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or value is jsnull
+
+
+def _walk(obj: Any, path: str) -> Any:
+    for name in path.split("."):
+        if _is_null(obj) or not isinstance(obj, JsProxy):
+            return None
+        obj = js.Reflect.get(obj, name)
+    return None if _is_null(obj) else obj
+
+
+def _to_js(value: Any) -> Any:
+    """Plain data (with Refs inside) as JS values; None is null."""
+    if isinstance(value, Ref):
+        return value.key
+    if value is None:
+        return jsnull
+    if isinstance(value, dict):
+        return js.Object.fromEntries(js.Array.of(*(js.Array.of(str(k), _to_js(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return js.Array.of(*(_to_js(v) for v in value))
+    return value
+
+
+def _to_py(value: Any) -> Any:
+    """A JS value as plain data: JSON form; a map-like object, the list of its values."""
+    if _is_null(value):
+        return None
+    if not isinstance(value, JsProxy):
+        return value
+    if (not js.Array.isArray(value) and callable(getattr(value, "values", None))
+            and callable(getattr(value, "forEach", None)) and callable(getattr(value, "has", None))):
+        value = js.Array.from_(value.values())
+    text = js.JSON.stringify(value)
+    return None if _is_null(text) else json.loads(text)
+
+
+def _start(target: Any, method: str, args: tuple[Any, ...], doing: str) -> Any:
+    """``[target[method](...args)]``: called now, its result kept as a JS value.
+
+    Not a bare call: Pyodide turns a returned promise into a Future whose
+    rejection must look like an Error, and a Future rejected with anything
+    else never completes (Chromium's OverconstrainedError is such a reason).
+    So the call happens inside JS and the promise stays a JS object, for
+    ``Promise.allSettled`` (which never rejects) to report on.
+    """
+    try:
+        call = _APPLY.bind(js.Reflect.get(target, method), target, js.Array.of(*(_to_js(a) for a in args)))
+        return js.Array.of(0).map(call)
+    except JsException as exc:  # thrown before any promise
+        raise _error(exc, doing) from exc
+
+
+async def _settled(holder: Any, doing: str) -> Any:
+    outcome = (await js.Promise.allSettled(holder))[0]
+    if outcome.status == "fulfilled":
+        return outcome.value
+    raise _error(outcome.reason, doing)
+
+
+class _Waiter:
+    """``Realm.arm`` on the main thread: listeners, a grace timer, a time-out."""
+
+    def __init__(self, target: Any, until: list[Until], timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        self.target = target
+        self.until = until
+        self.done: asyncio.Future = loop.create_future()
+        self.timers = [loop.call_later(timeout, self._resolve, "timeout")]
+        self.proxies: list[tuple[str, Any]] = []
+        self.graced: set[int] = set()  # conditions whose grace runs: it counts from the first time
+        for name in {c.event for c in until}:
+            proxy = create_proxy(lambda event, name=name: self._on_event(name, event))
+            target.addEventListener(name, proxy)
+            self.proxies.append((name, proxy))
+
+    def _holds(self, condition: Until, event: Any) -> bool:
+        if condition.field is not None and _to_py(_walk(event, condition.field)) != condition.equals:
+            return False
+        return self._target_holds(condition)
+
+    def _target_holds(self, c: Until) -> bool:
+        if c.prop is not None and _to_py(_walk(self.target, c.prop)) != c.equals:
+            return False
+        return c.text is None or c.contains in str(_to_py(_walk(self.target, c.text)) or "")
+
+    def _on_event(self, name: str, event: Any) -> None:
+        for index, condition in enumerate(self.until):
+            if condition.event == name and index not in self.graced and self._holds(condition, event):
+                if condition.grace > 0:
+                    self.graced.add(index)
+                    self.timers.append(asyncio.get_running_loop().call_later(condition.grace, self._resolve, index))
+                else:
+                    self._resolve(index)
+                return
+
+    def check_props(self) -> None:
+        for index, condition in enumerate(self.until):
+            if condition.prop is not None and self._target_holds(condition):
+                self._resolve(index)
+                return
+
+    def _resolve(self, reason: int | str) -> None:
+        if not self.done.done():
+            self.done.set_result(reason)
+
+    def close(self) -> None:
+        self._resolve("released")
+        for timer in self.timers:
+            timer.cancel()
+        for name, proxy in self.proxies:
+            try:
+                self.target.removeEventListener(name, proxy)
+            except JsException:
+                pass
+            proxy.destroy()
+        self.proxies = []
+
+
+class DirectRealm:
+    """:class:`~webvoice.browser._realm.Realm` on the page's main thread."""
+
+    def __init__(self) -> None:
+        self.id = "page-" + os.urandom(4).hex()
+        self._subscriptions: dict[int, tuple[Any, str, Any]] = {}
+        self._next = 1
+        self._tasks: set[asyncio.Future] = set()
+
+    def global_ref(self, path: str) -> Ref:
+        return Ref(_walk(js.globalThis, path))
+
+    def new(self, constructor: str, *args: Any, doing: str) -> Ref:
+        cls = _walk(js.globalThis, constructor)
+        if cls is None:
+            raise media_error("NotSupportedError", f"this browser has no {constructor}", "", doing)
+        try:
+            return Ref(cls.new(*(_to_js(a) for a in args)))
+        except JsException as exc:
+            raise _error(exc, doing) from exc
+
+    def ref(self, target: Ref, path: str) -> Ref:
+        return Ref(_walk(target.key, path))
+
+    async def invoke(self, target: Ref, method: str, *args: Any, doing: str, keep: bool = True,
+                     patient: bool = False) -> Ref | None:
+        value = await _settled(_start(target.key, method, args, doing), doing)
+        return Ref(None if _is_null(value) else value) if keep else None
+
+    async def call(self, target: Ref, method: str, *args: Any, doing: str, patient: bool = False) -> Any:
+        return _to_py(await _settled(_start(target.key, method, args, doing), doing))
+
+    async def get(self, target: Ref, path: str) -> Any:
+        return _to_py(_walk(target.key, path))
+
+    async def has(self, target: Ref | None, path: str) -> bool:
+        head, _, last = path.rpartition(".")
+        obj = js.globalThis if target is None else target.key
+        if head:
+            obj = _walk(obj, head)
+        return isinstance(obj, JsProxy) and bool(js.Reflect.has(obj, last))
+
+    def set(self, target: Ref, path: str, value: Any) -> None:
+        head, _, last = path.rpartition(".")
+        obj = _walk(target.key, head) if head else target.key
+        js.Reflect.set(obj, last, _to_js(value))
+
+    def fire(self, target: Ref, method: str, *args: Any, doing: str,
+             on_error: Callable[[MediaError], None] | None = None) -> None:
+        try:
+            holder = _start(target.key, method, args, doing)
+        except MediaError as exc:
+            _report(exc, on_error)
+            return
+        if callable(getattr(holder[0], "then", None)):
+            task = asyncio.ensure_future(_settled(holder, doing))
+            self._tasks.add(task)
+            task.add_done_callback(lambda t: (self._tasks.discard(t), t.cancelled() or t.exception() is None
+                                              or _report(t.exception(), on_error)))
+
+    def listen(self, target: Ref, event: str, handler: EventHandler, *, fields: dict[str, str] | None = None,
+               refs: dict[str, str] | None = None) -> int:
+        fields, refs = fields or {}, refs or {}
+
+        def on_event(js_event: Any) -> None:
+            data: dict[str, Any] = {key: _to_py(_walk(js_event, path)) for key, path in fields.items()}
+            data.update({key: Ref(_walk(js_event, path)) for key, path in refs.items()})
+            try:
+                handler(data)
+            except Exception:
+                log.exception("webvoice: a handler of %r raised", event)
+
+        proxy = create_proxy(on_event)
+        try:
+            target.key.addEventListener(event, proxy)
+        except BaseException:
+            proxy.destroy()
+            raise
+        subscription, self._next = self._next, self._next + 1
+        self._subscriptions[subscription] = (target.key, event, proxy)
+        return subscription
+
+    def unlisten(self, subscription: int) -> None:
+        entry = self._subscriptions.pop(subscription, None)
+        if entry is not None:
+            target, event, proxy = entry
+            try:
+                target.removeEventListener(event, proxy)
+            except JsException:
+                pass
+            proxy.destroy()
+
+    def arm(self, target: Ref, until: list[Until], timeout: float) -> Ref:
+        return Ref(_Waiter(target.key, list(until), timeout))
+
+    async def settle(self, waiter: Ref, read: tuple[str, ...] = ()) -> tuple[int | str, dict[str, Any]]:
+        w: _Waiter = waiter.key
+        try:
+            w.check_props()
+            reason = await w.done
+            return reason, {path: _to_py(_walk(w.target, path)) for path in read}
+        finally:
+            w.close()
+
+    def on_lost(self, target: Ref, method: str) -> None:
+        """Nothing to do: the page's main thread outlives its objects."""
+
+    def release(self, *refs: Ref | None) -> None:
+        for ref in refs:
+            if ref is not None and isinstance(ref.key, _Waiter):
+                ref.key.close()
+
+    async def sync(self) -> None:
+        """Nothing queued: every operation has run."""
+
+    def proxies(self, subscriptions: list[int]) -> int:
+        return sum(1 for s in subscriptions if s in self._subscriptions)
+
+    def js_object(self, ref: Ref) -> Any:
+        return ref.key
+
+
+def _report(error: BaseException, on_error: Callable[[MediaError], None] | None) -> None:
+    if on_error is not None and isinstance(error, MediaError):
+        on_error(error)
+    else:
+        log.warning("webvoice: media operation failed: %s", error)

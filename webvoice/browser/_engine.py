@@ -1,0 +1,640 @@
+"""The media engine: every media decision of webvoice, written once, for any realm.
+
+One :class:`EngineSession` per line: an ``RTCPeerConnection`` with the
+microphone's track (added with ``addTrack``, so a remote offer reuses its
+transceiver), a hidden ``<audio autoplay id="webvoice-audio-<line>">`` in
+``document.body`` playing the remote track, and the listeners that report to
+the call driver. :class:`EngineBackend` makes them and answers for the
+page's audio devices. Both run on a :class:`~webvoice.browser._realm.Realm`:
+the main thread's (``DirectMediaBackend``) or a worker's view of the page
+(``BridgedMediaBackend``); nothing here knows which.
+
+ICE for SIP carries no trickle, so ``create_offer``/``create_answer`` set the
+local description, then wait for candidates before returning it (one waiter,
+armed before the description is set, settled in the browser):
+
+* without ICE servers, until gathering completes or ``HOST_GRACE`` (30 ms)
+  after the first host candidate, whichever comes first: the UDP host
+  candidates arrive together within a few milliseconds, while gathering only
+  completes with the TCP ones about 120 ms later, which a call does not need;
+* with STUN/TURN servers, until gathering completes, at most ``GATHER_LIMIT``
+  (1.5 s) in all (an unreachable STUN server costs 1.5 s, not Chrome's ~10 s).
+
+Hold (RFC 3264 section 8.4, as JSEP directions): while held, our offers say
+``sendonly`` (``inactive`` when the peer already holds us) and our answers are
+``sendonly``/``inactive`` (the browser intersects our ``sendonly`` with the
+offer). The microphone is taken off the sender while held, so the held party
+receives no RTP at all, as JsSIP does; ``muted`` and ``held`` are independent
+flags and the track is enabled only when neither is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable
+
+from .._media import (
+    DTMF_TIMING,
+    DTMF_TONES,
+    AudioDevice,
+    DeviceNotFoundError,
+    MediaError,
+    MediaEventHandler,
+    NotSupportedError,
+)
+from ._realm import Realm, Ref, Until
+from ._ringback import Ringback
+from ._rtc_config import offer_options, rtc_configuration
+from ._stats import empty_stats, summarize
+
+__all__ = ["GATHER_LIMIT", "HOST_GRACE", "EngineBackend", "EngineSession", "audio_constraints"]
+
+log = logging.getLogger("webvoice")
+
+#: Seconds to wait for more candidates after the first host one (no ICE servers).
+HOST_GRACE = 0.03
+#: Seconds an offer or answer may wait for ICE gathering, in all.
+GATHER_LIMIT = 1.5
+
+_KINDS = ("audioinput", "audiooutput")
+
+
+def audio_constraints(constraints: dict[str, Any] | None, device_id: str | None) -> dict[str, Any] | bool:
+    """The ``audio`` member of getUserMedia's argument: the caller's constraints,
+    with ``deviceId: {exact: device_id}`` when a microphone is named, else ``true``."""
+    audio = dict(constraints or {})
+    if device_id:
+        audio["deviceId"] = {"exact": device_id}
+    else:
+        audio.pop("deviceId", None)
+    return audio or True
+
+
+def _has_candidates(sdp: str) -> bool:
+    return "\na=candidate:" in sdp
+
+
+def _same_sdp(a: str | None, b: str) -> bool:
+    if a is None:
+        return False
+    return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
+
+
+def _quiet(error: MediaError) -> None:
+    """For tearing down: the object may be gone already."""
+
+
+class EngineSession:
+    """The media of one line (see the module doc). Made by :meth:`EngineBackend.open_session`."""
+
+    def __init__(self, backend: EngineBackend, line_id: str, *, config: dict[str, Any], offer: dict[str, Any],
+                 constraints: dict[str, Any], microphone: str | None, on_event: MediaEventHandler) -> None:
+        self.line_id = line_id
+        self._backend = backend
+        self._realm: Realm = backend.realm
+        self._config = config
+        self._offer_options = offer
+        self._constraints = dict(constraints or {})
+        self._microphone = microphone
+        self._on_event = on_event
+        self._closed = False
+        self._muted = False
+        self._held = False
+        self._negotiated_hold = False  # the hold of the last completed offer/answer
+        self._remote_answer: str | None = None
+        self._lock = asyncio.Lock()  # one offer/answer step at a time
+        self._subscriptions: list[int] = []
+        self._track_ended: int | None = None
+        self._stream: Ref | None = None
+        self._track: Ref | None = None
+        self._pc: Ref | None = None
+        self._sender: Ref | None = None
+        self._transceiver: Ref | None = None
+        self._audio: Ref | None = None
+        self._remote: tuple[Ref | None, Ref | None] = (None, None)  # (stream, track) playing
+        self._element_id: str | None = None
+        self._ringback = Ringback(self._realm)
+
+    # --- opening -----------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        realm = self._realm
+        element_id = await self._choose_element_id()
+        self._stream, self._track = await self._backend._microphone_track(self._constraints, self._microphone)
+        self._pc = pc = realm.new("RTCPeerConnection", self._config, doing="RTCPeerConnection")
+        realm.on_lost(pc, "close")
+        self._listen(pc, "icecandidate", self._on_icecandidate,
+                     fields={"candidate": "candidate.candidate", "type": "candidate.type", "sdp_mid": "candidate.sdpMid"})
+        self._listen(pc, "track", self._on_track, fields={"kind": "track.kind"}, refs={"track": "track"})
+        self._listen(pc, "connectionstatechange", self._on_connection_state, fields={"state": "target.connectionState"})
+        self._sender = await realm.invoke(pc, "addTrack", self._track, self._stream, doing="addTrack")
+        transceivers = await realm.invoke(pc, "getTransceivers", doing="getTransceivers")
+        self._transceiver = realm.ref(transceivers, "0")
+        realm.release(transceivers)
+        self._watch_track()
+        document = self._backend.document
+        self._audio = audio = await realm.invoke(document, "createElement", "audio", doing="createElement")
+        realm.on_lost(audio, "remove")
+        self._element_id = element_id
+        realm.set(audio, "id", element_id)
+        realm.set(audio, "autoplay", True)
+        realm.set(audio, "hidden", True)
+        realm.set(audio, "dataset.webvoiceLine", self.line_id)
+        realm.set(audio, "dataset.webvoiceBridge", realm.id)
+        realm.fire(realm.ref(document, "body"), "appendChild", audio, doing="appendChild")
+        await realm.sync()
+
+    async def _choose_element_id(self) -> str:
+        """``webvoice-audio-<line>``, unless another realm's live line holds it (several
+        workers on one page): then ``webvoice-audio-<realm>-<line>``. One of ours
+        left by a session never closed is removed."""
+        realm, document = self._realm, self._backend.document
+        element_id = f"webvoice-audio-{self.line_id}"
+        existing = await realm.invoke(document, "getElementById", element_id, doing="getElementById")
+        owner = await realm.get(existing, "dataset.webvoiceBridge")
+        if owner == realm.id:
+            realm.fire(existing, "remove", doing="remove", on_error=_quiet)
+        elif owner is not None:
+            element_id = f"webvoice-audio-{realm.id}-{self.line_id}"
+        realm.release(existing)
+        return element_id
+
+    def _listen(self, target: Ref, event: str, handler: Callable[[dict[str, Any]], None], **paths: Any) -> int:
+        subscription = self._realm.listen(target, event, handler, **paths)
+        self._subscriptions.append(subscription)
+        return subscription
+
+    # --- offer/answer -------------------------------------------------------------------
+
+    async def create_offer(self, *, ice_restart: bool = False) -> str:
+        async with self._lock:
+            self._check_open()
+            await self._set_direction(offer=True)
+            waiter = self._arm_gathering()
+            try:
+                options = {**self._offer_options, "iceRestart": bool(ice_restart or self._offer_options.get("iceRestart"))}
+                offer = await self._realm.invoke(self._pc, "createOffer", options, doing="createOffer")
+                self._check_open()
+                await self._realm.invoke(self._pc, "setLocalDescription", offer, doing="setLocalDescription", keep=False)
+                self._realm.release(offer)
+                return await self._gathered_sdp(waiter)
+            finally:
+                self._realm.release(waiter)
+
+    async def create_answer(self, remote_offer: str) -> str:
+        async with self._lock:
+            self._check_open()
+            realm = self._realm
+            await realm.invoke(self._pc, "setRemoteDescription", {"type": "offer", "sdp": remote_offer},
+                               doing="setRemoteDescription(offer)", keep=False)
+            self._check_open()
+            await self._set_direction(offer=False)
+            waiter = self._arm_gathering()
+            try:
+                answer = await realm.invoke(self._pc, "createAnswer", doing="createAnswer")
+                self._check_open()
+                await realm.invoke(self._pc, "setLocalDescription", answer, doing="setLocalDescription", keep=False)
+                realm.release(answer)
+                sdp = await self._gathered_sdp(waiter)
+            finally:
+                realm.release(waiter)
+            self._negotiated_hold = self._held
+            self._remote_answer = None
+            return sdp
+
+    async def apply_answer(self, sdp: str, *, provisional: bool = False) -> None:
+        async with self._lock:
+            self._check_open()
+            state = await self._realm.get(self._pc, "signalingState")
+            if state == "stable" and (provisional or _same_sdp(self._remote_answer, sdp)):
+                # A retransmitted 200, or a late 18x after it: already applied.
+                return
+            if state == "have-remote-pranswer" and provisional and _same_sdp(self._remote_answer, sdp):
+                return
+            kind = "pranswer" if provisional else "answer"
+            await self._realm.call(self._pc, "setRemoteDescription", {"type": kind, "sdp": sdp},
+                                   doing=f"setRemoteDescription({kind})")
+            self._remote_answer = sdp
+            self.stop_ringback()  # early media or the answer: the peer's audio from now on
+            if not provisional:
+                self._negotiated_hold = self._held
+
+    async def rollback(self) -> None:
+        async with self._lock:
+            if self._closed:
+                return
+            state = await self._realm.get(self._pc, "signalingState")
+            if state == "stable":
+                return
+            if state not in ("have-local-offer", "have-remote-offer"):
+                raise MediaError(f"cannot roll back in signaling state {state} (after a provisional answer)")
+            await self._realm.call(self._pc, "setLocalDescription", {"type": "rollback"}, doing="rollback")
+            # The refused offer's hold (or resume) did not happen.
+            self.set_hold(self._negotiated_hold)
+
+    async def _set_direction(self, *, offer: bool) -> None:
+        if not self._held:
+            direction = "sendrecv"
+        elif offer and await self._realm.get(self._transceiver, "currentDirection") in ("recvonly", "inactive"):
+            direction = "inactive"  # the peer holds us already (RFC 3264 section 8.4)
+        else:
+            direction = "sendonly"
+        self._realm.set(self._transceiver, "direction", direction)  # the same value is no change
+
+    def _arm_gathering(self) -> Ref:
+        # "complete" with candidates in the description: right after an ICE restart's
+        # setLocalDescription the state may still say "complete" from before.
+        until = [Until("icegatheringstatechange", prop="iceGatheringState", equals="complete",
+                       text="localDescription.sdp", contains="\na=candidate:")]
+        if not self._config["iceServers"]:
+            until.append(Until("icecandidate", field="candidate.type", equals="host", grace=HOST_GRACE))
+        return self._realm.arm(self._pc, until, GATHER_LIMIT)
+
+    async def _gathered_sdp(self, waiter: Ref) -> str:
+        """Our local description once it holds candidates (see the module doc)."""
+        _, read = await self._realm.settle(waiter, ("localDescription.sdp",))
+        self._check_open()
+        sdp = read.get("localDescription.sdp") or ""
+        if not _has_candidates(sdp):
+            log.warning("line %s: no ICE candidate gathered in %.1f s", self.line_id, GATHER_LIMIT)
+        return sdp
+
+    # --- hold, mute, DTMF -----------------------------------------------------------
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    @property
+    def muted(self) -> bool:
+        return self._muted
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def set_hold(self, held: bool) -> None:
+        """Hold: the next offer is sendonly (RFC 3264 8.4) and the microphone is
+        taken off the sender, so no RTP at all reaches the held party (a disabled
+        track would still send silence packets). Resume puts it back."""
+        changed = bool(held) != self._held
+        self._held = bool(held)
+        self._apply_enabled()
+        if changed and not self._closed:
+            self._realm.fire(self._sender, "replaceTrack", None if self._held else self._track, doing="hold")
+
+    def set_muted(self, muted: bool) -> None:
+        self._muted = bool(muted)
+        self._apply_enabled()
+
+    def _apply_enabled(self) -> None:
+        if not self._closed:
+            self._realm.set(self._track, "enabled", not (self._muted or self._held))
+
+    async def send_dtmf(self, tones: str, duration: int, inter_tone_gap: int) -> None:
+        self._check_open()
+        if not isinstance(tones, str) or not tones or not set(tones) <= DTMF_TONES:
+            raise ValueError(f"DTMF tones are 0-9, A-D, *, # and ',' (got {tones!r})")
+        realm = self._realm
+        if not await realm.get(self._sender, "dtmf.canInsertDTMF"):
+            raise NotSupportedError("this call cannot send DTMF now (no telephone-event negotiated, "
+                                    "or the line does not send)")
+        dtmf = realm.ref(self._sender, "dtmf")
+        limit = DTMF_TIMING.play_time(tones, duration, inter_tone_gap) + 1.0
+        waiter = realm.arm(dtmf, [Until("tonechange", field="tone", equals="")], limit)  # "": all played
+        try:
+            await realm.invoke(dtmf, "insertDTMF", tones, int(duration), int(inter_tone_gap), doing="insertDTMF",
+                               keep=False)
+            reason, _ = await realm.settle(waiter)
+            if reason == "timeout":
+                log.warning("line %s: DTMF %r not reported played after %.1f s", self.line_id, tones, limit)
+        finally:
+            realm.release(waiter, dtmf)
+
+    # --- ringback -----------------------------------------------------------------------------
+
+    def start_ringback(self) -> None:
+        if not self._closed:
+            self._ringback.start()
+
+    def stop_ringback(self) -> None:
+        self._ringback.stop()
+
+    @property
+    def ringback_playing(self) -> bool:
+        """Whether the ringback tone is on (for applications and tests)."""
+        return self._ringback.playing
+
+    # --- stats, devices ----------------------------------------------------------------
+
+    async def get_stats(self) -> dict[str, Any]:
+        if self._closed:
+            return empty_stats()
+        entries = await self._realm.call(self._pc, "getStats", doing="getStats")
+        return summarize(entries or [])
+
+    async def replace_microphone(self, device_id: str | None) -> None:
+        self._check_open()
+        realm = self._realm
+        stream, track = await self._backend._microphone_track(self._constraints, device_id)
+        try:
+            realm.set(track, "enabled", not (self._muted or self._held))
+            if not self._held:  # while held the sender stays empty; resume attaches it
+                await realm.call(self._sender, "replaceTrack", track, doing="replaceTrack")
+            else:
+                await realm.sync()
+            self._check_open()
+        except BaseException:
+            realm.fire(track, "stop", doing="stop", on_error=_quiet)
+            realm.release(stream, track)
+            raise
+        old_stream, old_track = self._stream, self._track
+        self._unwatch_track()
+        self._stream, self._track, self._microphone = stream, track, device_id
+        self._watch_track()
+        realm.fire(old_track, "stop", doing="stop", on_error=_quiet)
+        realm.release(old_stream, old_track)
+
+    async def set_speaker(self, device_id: str | None) -> None:
+        self._check_open()
+        if not self._backend.supports_speaker_selection():
+            raise NotSupportedError("this browser cannot choose the speaker (no HTMLMediaElement.setSinkId)")
+        await self._realm.call(self._audio, "setSinkId", device_id or "", doing=f"setSinkId({device_id!r})")
+
+    async def reset_local_media(self) -> None:
+        await self.replace_microphone(self._microphone)
+
+    def connection(self) -> Any:
+        """The RTCPeerConnection on the main thread; None in a worker (it lives on the page)."""
+        return None if self._pc is None else self._realm.js_object(self._pc)
+
+    @property
+    def audio_element(self) -> Any:
+        """The ``<audio>`` element playing this line (None once closed, or in a worker)."""
+        return None if self._audio is None else self._realm.js_object(self._audio)
+
+    @property
+    def element_id(self) -> str | None:
+        """The id of the page's ``<audio>`` element for this line."""
+        return self._element_id
+
+    @property
+    def live_proxies(self) -> int:
+        """How many JS proxies this session holds (0 once closed; for leak tests)."""
+        return self._realm.proxies(self._subscriptions)
+
+    # --- browser events ------------------------------------------------------------------
+
+    def _emit(self, name: str, data: dict) -> None:
+        if self._closed:
+            return
+        try:
+            self._on_event(name, data)
+        except Exception:
+            log.exception("line %s: the media event handler raised on %r", self.line_id, name)
+
+    def _on_icecandidate(self, data: dict[str, Any]) -> None:
+        if data.get("candidate"):  # not the end of candidates (null, or "" for one generation)
+            self._emit("icecandidate", {"candidate": str(data["candidate"]), "sdp_mid": data.get("sdp_mid") or None})
+
+    def _on_track(self, data: dict[str, Any]) -> None:
+        realm, track = self._realm, data["track"]
+        if self._closed or data.get("kind") != "audio":
+            realm.release(track)
+            return
+        try:
+            stream = realm.new("MediaStream", [track], doing="MediaStream")
+        except MediaError as exc:
+            log.warning("line %s: the remote audio cannot play: %s", self.line_id, exc)
+            realm.release(track)
+            return
+        realm.set(self._audio, "srcObject", stream)
+        realm.fire(self._audio, "play", doing="play", on_error=self._not_playing)
+        realm.release(*self._remote)
+        self._remote = (stream, track)
+        self._emit("track", {})
+
+    def _not_playing(self, error: MediaError) -> None:
+        if not self._closed:
+            log.warning("line %s: the remote audio does not play (%s); the page may need a user gesture first",
+                        self.line_id, error)
+
+    def _on_connection_state(self, data: dict[str, Any]) -> None:
+        self._emit("connectionstatechange", {"state": str(data.get("state"))})
+
+    def _on_track_ended(self, data: dict[str, Any]) -> None:
+        # Only the browser ends a track on its own (unplugged, revoked); stop() does not fire it.
+        self._emit("ended", {"reason": "microphone"})
+
+    def _watch_track(self) -> None:
+        self._track_ended = self._listen(self._track, "ended", self._on_track_ended)
+
+    def _unwatch_track(self) -> None:
+        if self._track_ended is not None:
+            self._realm.unlisten(self._track_ended)
+            self._subscriptions.remove(self._track_ended)
+            self._track_ended = None
+
+    # --- the end ----------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise MediaError(f"the media session of line {self.line_id!r} is closed")
+
+    def close(self) -> None:
+        """Stop the microphone, close the connection, remove the audio element."""
+        if self._closed:
+            return
+        self._closed = True
+        self._backend._forget(self)
+        self._ringback.stop()
+        realm = self._realm
+        for subscription in self._subscriptions:
+            realm.unlisten(subscription)
+        self._subscriptions = []
+        self._track_ended = None
+        for target, method in ((self._track, "stop"), (self._pc, "close"), (self._audio, "pause")):
+            if target is not None:
+                realm.fire(target, method, doing=method, on_error=_quiet)
+        if self._audio is not None:
+            realm.set(self._audio, "srcObject", None)
+            realm.fire(self._audio, "remove", doing="remove", on_error=_quiet)
+        realm.release(self._stream, self._track, self._pc, self._sender, self._transceiver, self._audio,
+                      *self._remote)
+        self._audio = None
+        self._remote = (None, None)
+
+    def _lost(self, reason: str) -> None:
+        """The page side went away (its agent stopped): the media is gone without a close from us."""
+        if not self._closed:
+            self._emit("ended", {"reason": reason})
+            self._closed = True
+            self._backend._forget(self)
+            self._ringback.lost()
+
+
+class EngineBackend:
+    """:class:`~webvoice._media.MediaBackend` on a realm: makes sessions, lists devices.
+
+    ``lines``: the line ids open on this realm's page (a line id owns its
+    audio element, so it can be open once per page and realm).
+    """
+
+    def __init__(self, realm: Realm, lines: dict[str, EngineSession]) -> None:
+        self.realm = realm
+        self.document: Ref | None = None
+        self._lines = lines
+        self._sessions: list[EngineSession] = []
+        self._devices_handler: Callable[[], None] | None = None
+        self._devices_subscription: int | None = None
+        self._media_devices: Ref | None = None
+        self._sink_id: bool | None = None
+
+    async def _ready(self) -> None:
+        """Once: what the page offers (``navigator.mediaDevices``, ``setSinkId``)."""
+        if self._media_devices is not None:
+            return
+        realm = self.realm
+        self.document = realm.global_ref("document")
+        if not await realm.has(None, "navigator.mediaDevices"):
+            raise NotSupportedError("navigator.mediaDevices is missing: the page needs a secure context "
+                                    "(https:// or http://localhost)")
+        self._sink_id = await realm.has(None, "HTMLMediaElement.prototype.setSinkId")
+        self._media_devices = realm.global_ref("navigator.mediaDevices")
+
+    async def _microphone_track(self, constraints: dict[str, Any] | None, device_id: str | None) -> tuple[Ref, Ref]:
+        """A new microphone stream and its audio track (stopped should the realm's owner vanish)."""
+        realm = self.realm
+        stream = await realm.invoke(self._media_devices, "getUserMedia",
+                                    {"audio": audio_constraints(constraints, device_id)},
+                                    doing="getUserMedia", patient=True)
+        tracks = await realm.invoke(stream, "getAudioTracks", doing="getAudioTracks")
+        track = realm.ref(tracks, "0")
+        realm.release(tracks)
+        realm.on_lost(track, "stop")
+        return stream, track
+
+    async def open_session(
+        self,
+        line_id: str,
+        *,
+        ice_servers: list[str],
+        constraints: dict[str, Any],
+        microphone: str | None,
+        speaker: str | None,
+        on_event: MediaEventHandler,
+        pc_config: dict[str, Any] | None = None,
+        offer_constraints: dict[str, Any] | None = None,
+    ) -> EngineSession:
+        line_id = str(line_id)
+        taken = ValueError(f"line {line_id!r} already has an open media session in this page")
+        if line_id in self._lines:
+            raise taken
+        # Bad values raise before the microphone is asked for.
+        config = rtc_configuration(ice_servers, pc_config)
+        offer = offer_options(offer_constraints)
+        await self._ready()
+        session = EngineSession(self, line_id, config=config, offer=offer, constraints=constraints,
+                                microphone=microphone, on_event=on_event)
+        if line_id in self._lines:  # opened meanwhile
+            raise taken
+        self._lines[line_id] = session
+        self._sessions = [s for s in self._sessions if not s.closed] + [session]
+        try:
+            await session._open()
+        except BaseException:
+            session.close()
+            raise
+        if session.closed:  # the backend was closed meanwhile
+            raise MediaError("this media backend is closed")
+        if speaker:
+            try:
+                await session.set_speaker(speaker)
+            except NotSupportedError:
+                log.info("line %s: speaker %r ignored: this browser cannot choose the speaker", line_id, speaker)
+            except MediaError as exc:
+                log.warning("line %s: playing on the default speaker: %s", line_id, exc)
+        return session
+
+    def _forget(self, session: EngineSession) -> None:
+        if self._lines.get(session.line_id) is session:
+            del self._lines[session.line_id]
+
+    async def list_devices(self) -> list[AudioDevice]:
+        """Audio inputs and outputs, with labels.
+
+        Browsers hide labels (and real ids) until the page has been allowed the
+        microphone; then a short getUserMedia asks for that permission, its
+        stream is stopped at once, and the devices are listed again. A refusal
+        raises MediaPermissionError; a machine without any microphone lists what
+        it has.
+        """
+        await self._ready()
+        found = await self._enumerate()
+        if found and all(device.label for device in found):
+            return found
+        try:
+            stream, track = await self._microphone_track(None, None)
+            self.realm.fire(track, "stop", doing="stop", on_error=_quiet)
+            self.realm.release(stream, track)
+            await self.realm.sync()
+        except DeviceNotFoundError:
+            return found
+        return await self._enumerate()
+
+    async def _enumerate(self) -> list[AudioDevice]:
+        infos = await self.realm.call(self._media_devices, "enumerateDevices", doing="enumerateDevices")
+        return [AudioDevice(device_id=str(info["deviceId"]), label=str(info["label"]), kind=str(info["kind"]))
+                for info in infos or [] if info.get("kind") in _KINDS]
+
+    def supports_speaker_selection(self) -> bool:
+        """Whether the page can choose the speaker (``setSinkId``). Until the page
+        has been asked (nothing done yet), True; a refusal then comes as
+        NotSupportedError from ``set_speaker``."""
+        return True if self._sink_id is None else self._sink_id
+
+    def on_devices_changed(self, handler: Callable[[], None] | None) -> None:
+        """Call ``handler()`` when devices come or go; a new handler replaces the
+        previous one, None removes it (and releases the listener)."""
+        self._devices_handler = handler
+        if handler is None and self._devices_subscription is not None:
+            self.realm.unlisten(self._devices_subscription)
+            self._devices_subscription = None
+        elif handler is not None and self._devices_subscription is None:
+            target = self._media_devices or self.realm.global_ref("navigator.mediaDevices")
+            self._devices_subscription = self.realm.listen(target, "devicechange", self._devices_changed)
+
+    def _devices_changed(self, data: dict[str, Any]) -> None:
+        handler = self._devices_handler
+        if handler is None:
+            return
+        try:
+            handler()
+        except Exception:
+            log.exception("the devices-changed handler raised")
+
+    def _lost(self, reason: str) -> None:
+        """The page side went away: every session ends; devices are watched anew on the next page."""
+        for session in list(self._sessions):
+            session._lost(reason)
+        self._sessions = []
+        self._media_devices = None
+        self._sink_id = None
+        if self._devices_subscription is not None:
+            self._devices_subscription = None
+            handler, self._devices_handler = self._devices_handler, None
+            self.on_devices_changed(handler)
+
+    def close(self) -> None:
+        """Close every session this backend opened and stop watching devices."""
+        sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self.on_devices_changed(None)
+
+    @property
+    def live_proxies(self) -> int:
+        """Proxies held by this backend and its sessions (0 once all are closed; for leak tests)."""
+        own = [] if self._devices_subscription is None else [self._devices_subscription]
+        return self.realm.proxies(own) + sum(s.live_proxies for s in self._sessions if not s.closed)
