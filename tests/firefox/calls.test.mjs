@@ -5,20 +5,17 @@
 // energy received); each holds and resumes the other (re-INVITE and UPDATE);
 // each sends DTMF to the other by SIP INFO (received as events) and by
 // RFC 4733 (telephone-events played by the sender's RTCDTMFSender on the
-// negotiated payload type).
+// negotiated payload type); each lists its audio devices, changes its
+// microphone and its speaker in the middle of a call (every output it
+// lists; Firefox without an audio server lists none, but has setSinkId) and
+// is still heard, and an unknown speaker is refused by name.
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 
-import { endAllCalls, launchChromium, launchFirefox, makePhone, startServers, withLogs } from "./harness.mjs";
-
-// Energy is the sum of squared sample levels (0..1) over seconds of audio.
-// Firefox's fake microphone is a quiet 1 kHz tone: about 0.01 a second as
-// Chromium receives it (Chromium's fake beeps: over 0.2 in Firefox), so
-// AUDIBLE sits a third below that; silence, or nothing received, stays
-// under SILENCE once the receiver's jitter buffer has drained.
-const AUDIBLE = 0.003;
-const SILENCE = 1e-4;
+import {
+  assertHears, connect, endAllCalls, hangUp, launchChromium, launchFirefox, makePhone, SILENCE, startServers, withLogs,
+} from "./harness.mjs";
 
 let servers, firefox, chromium, alice, bob;
 
@@ -39,29 +36,6 @@ after(async () => {
   await Promise.allSettled([firefox?.close(), chromium?.close()]);
   await servers?.stop();
 });
-
-// caller places a call to callee, who answers; both hold it as `call`.
-async function connect(caller, callee) {
-  await callee.py("events.clear(); incoming.clear(); mode['answer'] = 'accept'");
-  await caller.py(`
-events.clear()
-call = await sip.call(${JSON.stringify(callee.user)}, recorders())
-calls.append(call)
-await wait_for(call.is_established)
-`);
-  await callee.py("await wait_for(lambda: incoming and incoming[-1].call.is_established())\ncall = incoming[-1].call");
-}
-
-async function hangUp(closer, other) {
-  await closer.py("call.terminate()\nawait wait_for(call.is_ended)");
-  await other.py("await wait_for(call.is_ended)");
-  for (const phone of [closer, other]) assert.equal(await phone.py("audio_elements()"), 0, phone.name);
-}
-
-async function assertHears(phone) {
-  const growth = await phone.py("await inbound_growth(call)");
-  assert.ok(growth.packets > 20 && growth.energy > AUDIBLE, `${phone.name} hears nothing: ${JSON.stringify(growth)}`);
-}
 
 describe("webvoice in Firefox", () => {
   test("loads and registers", () => withLogs([alice], async () => {
@@ -139,6 +113,46 @@ played
       assert.deepEqual(tones.filter((t) => t), ["3", "*", "9"], sender.name);
     }
     await hangUp(bob, alice);
+  }));
+
+  test("audio devices, the microphone and the speaker during a call", () => withLogs([alice, bob], async () => {
+    await connect(alice, bob);
+    for (const phone of [alice, bob]) {
+      const devices = await phone.py("[[d.kind, d.device_id, d.label] for d in await sip.get_audio_devices()]");
+      const inputs = devices.filter(([kind]) => kind === "audioinput");
+      const outputs = devices.filter(([kind]) => kind === "audiooutput");
+      assert.ok(inputs.length >= 1 && inputs.every(([, id, label]) => id && label), `${phone.name}: ${devices}`);
+      assert.equal(inputs.length + outputs.length, devices.length, `${phone.name}: ${devices}`);
+      // Another microphone (or the same one again) in the middle of the call: still heard.
+      const [, mic] = inputs[inputs.length - 1];
+      await phone.py(`await sip.set_microphone(${JSON.stringify(mic)})`);
+      assert.equal(await phone.py("sip.get_current_microphone()"), mic);
+      await phone.py("await asyncio.sleep(0.3)");
+      await assertHears(phone === alice ? bob : alice);
+      // Speaker selection is there when the browser has HTMLMediaElement.setSinkId
+      // (Firefox 116 and later, Chromium).
+      const sinkIdInPage = await phone.page.evaluate(() => "setSinkId" in HTMLMediaElement.prototype);
+      assert.equal(await phone.py("sip.supports_speaker_selection()"), sinkIdInPage);
+      assert.ok(sinkIdInPage, phone.name);
+      const sinkId = () => phone.page.evaluate(() => document.querySelector("audio[data-webvoice-line]").sinkId);
+      for (const [, speaker] of outputs) {
+        await phone.py(`await sip.set_speaker(${JSON.stringify(speaker)})`);
+        assert.equal(await sinkId(), speaker, phone.name);
+        await assertHears(phone);
+      }
+      await phone.py("await sip.set_speaker(None)");
+      assert.equal(await sinkId(), "", phone.name);
+      assert.equal(await phone.py("sip.get_current_speaker()"), null);
+      assert.match(await phone.py(`
+try:
+    await sip.set_speaker("no-such-speaker")
+except webvoice.DeviceNotFoundError as exc:
+    error = str(exc)
+error`), /no audiooutput with id 'no-such-speaker'/);
+      assert.equal(await phone.py("sip.get_current_speaker()"), null);
+      await assertHears(phone);
+    }
+    await hangUp(alice, bob);
   }));
 });
 

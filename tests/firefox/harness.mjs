@@ -14,6 +14,7 @@
 // Every wait is bounded from here: a page snippet races a timer, page waits
 // have timeouts, and puppeteer's protocolTimeout bounds the rest.
 
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -240,6 +241,40 @@ export async function endAllCalls(phones) {
   for (const phone of phones) {
     await phone?.py("await wait_for(lambda: sip.get_call_lines() == [] and all(c.is_ended() for c in calls))");
   }
+}
+
+// --- calls ---
+
+// Energy is the sum of squared sample levels (0..1) over seconds of audio.
+// Firefox's fake microphone is a quiet 1 kHz tone: about 0.01 a second as
+// Chromium receives it (Chromium's fake beeps: over 0.2 in Firefox), so
+// AUDIBLE sits a third below that; silence, or nothing received, stays
+// under SILENCE once the receiver's jitter buffer has drained.
+export const AUDIBLE = 0.003;
+export const SILENCE = 1e-4;
+
+// caller places a call to callee, who answers; both hold it as `call`.
+export async function connect(caller, callee) {
+  await callee.py("events.clear(); incoming.clear(); mode['answer'] = 'accept'");
+  await caller.py(`
+events.clear()
+call = await sip.call(${JSON.stringify(callee.user)}, recorders())
+calls.append(call)
+await wait_for(call.is_established)
+`);
+  await callee.py("await wait_for(lambda: incoming and incoming[-1].call.is_established())\ncall = incoming[-1].call");
+}
+
+export async function hangUp(closer, other) {
+  await closer.py("call.terminate()\nawait wait_for(call.is_ended)");
+  await other.py("await wait_for(call.is_ended)");
+  for (const phone of [closer, other]) assert.equal(await phone.py("audio_elements()"), 0, phone.name);
+}
+
+// `call` names the page's call (after a transfer: "live_call()").
+export async function assertHears(phone, call = "call") {
+  const growth = await phone.py(`await inbound_growth(${call})`);
+  assert.ok(growth.packets > 20 && growth.energy > AUDIBLE, `${phone.name} hears nothing: ${JSON.stringify(growth)}`);
 }
 
 // --- tests --------------------------------------------------------------------------------
