@@ -286,6 +286,11 @@ export async function withLogs(phones, body) {
   } catch (error) {
     const logs = phones.flatMap((p) => p.log.slice(-40));
     if (logs.length) error.message += "\n--- browser consoles (last lines) ---\n" + logs.join("\n");
+    for (const phone of phones) {
+      const state = await phone.py("[events, [[l.id, l.target, l.status, l.is_held] for l in sip.get_call_lines()]]",
+        { timeoutMs: 5_000 }).catch((e) => String(e.message || e));
+      error.message += `\n--- ${phone.name}: call events, lines ---\n${JSON.stringify(state)}`;
+    }
     throw error;
   }
 }
