@@ -21,7 +21,7 @@ let servers, firefox, chromium, alice, bob;
 
 before(async () => {
   servers = await startServers();
-  [firefox, chromium] = await Promise.all([launchFirefox(), launchChromium(servers)]);
+  [firefox, chromium] = await Promise.all([launchFirefox(), launchChromium()]);
   [alice, bob] = await Promise.all([
     makePhone(firefox, servers, "alice"),
     makePhone(chromium, servers, "bob"),

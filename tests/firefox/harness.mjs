@@ -15,7 +15,7 @@
 // have timeouts, and puppeteer's protocolTimeout bounds the rest.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import path from "node:path";
@@ -65,8 +65,7 @@ async function spawnServer(args, parse, { timeoutMs = 60_000 } = {}) {
   return { child, found, output, exited };
 }
 
-// Kamailio and the static server (build/web at /, test pages at /test-pages/),
-// and the Chromium the Python tiers use (path and flags).
+// Kamailio and the static server (build/web at /, test pages at /test-pages/).
 export async function startServers() {
   const { child, found, exited } = await spawnServer(["-m", "tests.firefox.servers"], (line, found) => {
     const info = JSON.parse(line);
@@ -137,8 +136,13 @@ export async function launchFirefox() {
   });
 }
 
-export async function launchChromium(servers) {
-  const { path: executablePath, args } = servers.chromium;
+// Chromium as the Python tiers launch it: the binary and flags of
+// tests/support/chromium.py (with the fake microphone).
+export async function launchChromium() {
+  const [executablePath, args] = JSON.parse(execFileSync(PYTHON, ["-c", `
+import json
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
+print(json.dumps([CHROMIUM, CHROMIUM_ARGS + FAKE_MEDIA_ARGS]))`], { cwd: REPO, encoding: "utf8" }));
   return puppeteer.launch({
     browser: "chrome",
     executablePath,

@@ -18,7 +18,7 @@ let servers, firefox, chromium, alice, bob, carol;
 
 before(async () => {
   servers = await startServers();
-  [firefox, chromium] = await Promise.all([launchFirefox(), launchChromium(servers)]);
+  [firefox, chromium] = await Promise.all([launchFirefox(), launchChromium()]);
   [alice, bob, carol] = await Promise.all([
     makePhone(firefox, servers, "alice"),
     makePhone(chromium, servers, "bob"),

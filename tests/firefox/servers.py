@@ -11,11 +11,7 @@ it gets SIGTERM; then it stops both.
 
     .venv/bin/python -m tests.firefox.servers
     {"base_url": "http://127.0.0.1:PORT", "ws_url": "ws://127.0.0.1:PORT",
-     "domain": "webvoice.test", "users": {"alice": "alice-secret", ...},
-     "chromium": {"path": "/usr/bin/chromium", "args": [...]}}
-
-It also says how the Python tiers launch Chromium (tests/support/chromium.py),
-so that the Chromium of this tier gets the same binary and flags.
+     "domain": "webvoice.test", "users": {"alice": "alice-secret", ...}}
 """
 
 from __future__ import annotations
@@ -25,7 +21,6 @@ import signal
 import sys
 import threading
 
-from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
 from tests.support.web import BUILD_WEB, StaticServer
 from tools.kamailio.server import KamailioServer, missing_requirements
 
@@ -44,9 +39,7 @@ def main() -> int:
     threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
     with KamailioServer() as kamailio, StaticServer() as web:
         print(json.dumps({"base_url": web.base_url, "ws_url": kamailio.ws_url,
-                          "domain": kamailio.domain, "users": kamailio.users,
-                          "chromium": {"path": CHROMIUM, "args": CHROMIUM_ARGS + FAKE_MEDIA_ARGS}}),
-              flush=True)
+                          "domain": kamailio.domain, "users": kamailio.users}), flush=True)
         while not done.wait(1.0):
             if not kamailio.running:
                 print("Kamailio stopped unexpectedly:\n" + kamailio.log_tail(30), file=sys.stderr)
