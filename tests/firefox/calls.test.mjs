@@ -8,7 +8,8 @@
 // negotiated payload type); each lists its audio devices, changes its
 // microphone and its speaker in the middle of a call (every output it
 // lists; Firefox without an audio server lists none, but has setSinkId) and
-// is still heard, and an unknown speaker is refused by name.
+// is still heard, and an unknown speaker is refused by name.  A Firefox whose
+// microphone permission is "block" fails a call with the JS SDK's cause.
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
@@ -154,6 +155,31 @@ error`), /no audiooutput with id 'no-such-speaker'/);
     }
     await hangUp(alice, bob);
   }));
+
+  test("a blocked microphone fails the call cleanly", async () => {
+    // A Firefox that asks for permission and whose answer is "block".
+    const denying = await launchFirefox({
+      "media.navigator.permission.disabled": false,
+      "permissions.default.microphone": 2,
+    });
+    try {
+      const carol = await makePhone(denying, servers, "carol");
+      await withLogs([carol], async () => {
+        await carol.py("call = await sip.call('dave', recorders())\nawait wait_for(call.is_ended)");
+        assert.deepEqual(await carol.py("[e[1] for e in tagged('failed')]"), ["User Denied Media Access"]);
+        assert.deepEqual(await carol.py("sip.get_call_lines()"), []);
+        assert.equal(await carol.py("audio_elements()"), 0);
+        assert.match(await carol.py(`
+try:
+    await sip.get_audio_devices()
+except webvoice.MediaPermissionError as exc:
+    error = type(exc).__name__
+error`), /MediaPermissionError/);
+      });
+    } finally {
+      await denying.close();
+    }
+  });
 });
 
 function pyDict(object) {

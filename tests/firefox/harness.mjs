@@ -119,7 +119,8 @@ export async function startDemo() {
 // (and stops libpulse from spawning one).  Background tabs keep full-speed
 // timers: several phones share one Firefox, one tab each, and only one tab
 // is ever in front.
-export async function launchFirefox() {
+// `prefs` add to or override these.
+export async function launchFirefox(prefs = {}) {
   return puppeteer.launch({
     browser: "firefox",
     executablePath: FIREFOX,
@@ -132,6 +133,7 @@ export async function launchFirefox() {
       "dom.min_background_timeout_value": 4,
       "dom.min_background_timeout_value_without_budget_throttling": 4,
       "dom.timeout.enable_budget_timer_throttling": false,
+      ...prefs,
     },
   });
 }
