@@ -9,7 +9,8 @@ JS error name                                          raised
 NotAllowedError, SecurityError, PermissionDeniedError  MediaPermissionError
 NotFoundError, OverconstrainedError,                   DeviceNotFoundError
 DevicesNotFoundError
-NotSupportedError (and no ``navigator.mediaDevices``)  NotSupportedError
+NotSupportedError (and no ``navigator.mediaDevices``,  NotSupportedError
+no ``RTCPeerConnection``)
 anything else                                          MediaError
 =====================================================  ======================
 """
@@ -171,6 +172,14 @@ async def enumerate_audio_devices() -> list[AudioDevice]:
         return found
     stop_stream(stream)
     return await _enumerate()
+
+
+def require_webrtc() -> None:
+    """Raise NotSupportedError, before the microphone is asked for, in a browser
+    without ``RTCPeerConnection`` (WebRTC compiled out, as in Debian's WebKitGTK,
+    or turned off, as Firefox's ``media.peerconnection.enabled`` does)."""
+    if getattr(js, "RTCPeerConnection", None) is None:
+        raise NotSupportedError("this browser has no WebRTC (no RTCPeerConnection): calls cannot carry audio")
 
 
 def supports_sink_id() -> bool:

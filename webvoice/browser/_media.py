@@ -45,6 +45,7 @@ from ._devices import (
     get_user_media,
     js_object,
     media_error,
+    require_webrtc,
     set_sink_id,
     stop_stream,
     supports_sink_id,
@@ -536,6 +537,7 @@ class DirectMediaBackend:
         if line_id in _open_lines:
             raise ValueError(f"line {line_id!r} already has an open media session in this page")
         rtc_configuration(ice_servers)  # bad URLs raise before the microphone is asked for
+        require_webrtc()  # so does a browser without WebRTC
         stream = await get_user_media(constraints, microphone)
         if line_id in _open_lines:  # opened meanwhile
             stop_stream(stream)

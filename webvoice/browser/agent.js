@@ -653,6 +653,10 @@ class Agent {
     const taken = () => new AgentError("ValueError", `line '${lineId}' already has an open media session in this page`);
     if (state.sessions.has(lineId)) throw taken();
     if (!rtcConfig || !Array.isArray(rtcConfig.iceServers)) throw new AgentError("TypeError", "open_session needs rtc_config.iceServers");
+    // Before the microphone is asked for (webvoice/browser/_devices.py require_webrtc).
+    if (typeof RTCPeerConnection === "undefined") {
+      throw new AgentError("NotSupportedError", "this browser has no WebRTC (no RTCPeerConnection): calls cannot carry audio");
+    }
     const stream = await getUserMedia(constraints, microphone);
     if (state.sessions.has(lineId) || this.bridges.get(bridge) !== state) {
       stopStream(stream);
