@@ -138,6 +138,15 @@ export async function launchFirefox(prefs = {}) {
   });
 }
 
+// Prefs for a Firefox without WebRTC (no RTCPeerConnection, as in a browser
+// built without it, such as Debian's WebKitGTK) whose microphone permission
+// is "block": what webvoice must meet with a clear failure.
+export const RESTRICTED = {
+  "media.peerconnection.enabled": false,
+  "media.navigator.permission.disabled": false,
+  "permissions.default.microphone": 2,
+};
+
 // Chromium as the Python tiers launch it: the binary and flags of
 // tests/support/chromium.py (with the fake microphone).
 export async function launchChromium() {
