@@ -6,12 +6,13 @@
 // SIP INFO from the dial pad (bob's page reports it), and hangs up.  Then the
 // demo's worker page in Firefox runs webvoice in a PyScript worker (the
 // bridged media backend: SIP in the worker, WebRTC on the page through the
-// media agent) and calls bob, who answers; audio flows both ways.
+// media agent) and calls bob, who answers; audio flows both ways.  In a
+// Firefox without WebRTC the worker's call fails cleanly.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { BOOT_TIMEOUT_MS, launchChromium, launchFirefox, openPage, startDemo } from "./harness.mjs";
+import { BOOT_TIMEOUT_MS, launchChromium, launchFirefox, openPage, RESTRICTED, startDemo } from "./harness.mjs";
 
 const STEP_MS = 20_000;
 
@@ -57,8 +58,8 @@ const lineConfirmed = lineAttribute("data-status", "confirmed");
 const packetsAbove = (page, n) => waitFor(page, (n) => Number(document.getElementById("q-rx").textContent) > n, n);
 const activityHas = (page, words) => waitFor(page, (words) => document.getElementById("activity").textContent.includes(words), words);
 
-async function answer(page, caller) {
-  await waitFor(page, () => !document.getElementById("incoming").hidden);
+async function answer(page, caller, timeout = STEP_MS) {
+  await page.waitForFunction(() => !document.getElementById("incoming").hidden, { timeout });
   assert.equal(await text(page, "#incoming-text"), caller);
   await page.click("#answer-btn");
 }
@@ -111,7 +112,7 @@ describe("the demo in Firefox", () => {
     const status = () => worker.page.evaluate(() => window.workerStatus || []);
     await withLogs([worker, bob], async () => {
       await worker.page.goto(demo.url("/worker/?user=carol&call=bob"));
-      await answer(bob.page, "carol");
+      await answer(bob.page, "carol", BOOT_TIMEOUT_MS); // once the worker has booted
       await worker.page.waitForFunction(() => (window.workerStatus || []).some((r) => r.event === "confirmed"),
         { timeout: BOOT_TIMEOUT_MS });
       assert.ok((await status()).some((r) => r.event === "registered" && r.in_worker), JSON.stringify(await status()));
@@ -126,5 +127,24 @@ describe("the demo in Firefox", () => {
       await waitFor(worker.page, () => document.querySelectorAll("audio[data-webvoice-line]").length === 0);
       await noErrors(bob);
     }).finally(() => worker.close());
+  });
+
+  test("in a Firefox without WebRTC, the worker's call fails cleanly before the microphone is asked for", async () => {
+    // No RTCPeerConnection and a blocked microphone (RESTRICTED): the page's
+    // media agent must refuse the call as "WebRTC Error", not "User Denied Media Access".
+    const restricted = await launchFirefox(RESTRICTED);
+    try {
+      const worker = await openPage(restricted, "dave@firefox-worker-no-webrtc");
+      await withLogs([worker], async () => {
+        await worker.page.goto(demo.url("/worker/?user=dave&call=bob"));
+        await worker.page.waitForFunction(() => (window.workerStatus || []).some((r) => r.event === "failed"),
+          { timeout: BOOT_TIMEOUT_MS });
+        const failed = (await worker.page.evaluate(() => window.workerStatus)).filter((r) => r.event === "failed");
+        assert.deepEqual(failed.map((r) => r.cause), ["WebRTC Error"]);
+        assert.equal(await worker.page.evaluate(() => document.querySelectorAll("audio").length), 0);
+      });
+    } finally {
+      await restricted.close();
+    }
   });
 });

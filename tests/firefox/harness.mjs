@@ -286,6 +286,12 @@ export async function hangUp(closer, other) {
   for (const phone of [closer, other]) assert.equal(await phone.py("audio_elements()"), 0, phone.name);
 }
 
+// The phone stops hearing the call (waiting, bounded, for its jitter buffer to drain).
+export async function assertSilent(phone, what, call = "call") {
+  const growth = await phone.py(`await until_silent(${call}, ${SILENCE})`);
+  assert.ok(growth.packets <= 3 && growth.energy < SILENCE, `${what}: ${phone.name} still hears ${JSON.stringify(growth)}`);
+}
+
 // `call` names the page's call (after a transfer: "live_call()").
 export async function assertHears(phone, call = "call") {
   const growth = await phone.py(`await inbound_growth(${call})`);

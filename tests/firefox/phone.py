@@ -76,6 +76,19 @@ async def inbound_growth(call, seconds=1.0):
     return {"packets": last["packets"] - first["packets"], "energy": last["energy"] - first["energy"]}
 
 
+async def until_silent(call, silence, timeout=10.0):
+    """Packets and energy received over the first half-second window in which
+    (almost) no packet arrives and the energy stays under ``silence``, or over
+    the last window once ``timeout`` has passed: a receiver's jitter buffer goes
+    on playing what it held, longer on a busy machine."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        growth = await inbound_growth(call, 0.5)
+        if (growth["packets"] <= 3 and growth["energy"] < silence) or loop.time() > deadline:
+            return growth
+
+
 def audio_elements():
     from js import document
     return document.querySelectorAll("audio[data-webvoice-line]").length
