@@ -7,7 +7,8 @@
 #   make assets    rebuild the webvoice wheel and build/web only
 #   make lite      build/web, then the JupyterLite site (LITE_ARGS="--force")
 #   make test      setup, then all test tiers (tools/run_tests.sh)
-#   make test-cpython | test-pyodide | test-e2e    one tier, after setup
+#   make test-cpython | test-pyodide | test-e2e | test-firefox
+#                  one tier, after setup
 #   make bench     setup, then webvoice against JsSIP side by side (bench/run.py;
 #                  BENCH_ARGS="--quick" or "--only parse"), results in
 #                  build/bench/results.json
@@ -17,7 +18,7 @@
 
 PYTHON := .venv/bin/python
 
-.PHONY: setup deps assets lite test test-cpython test-pyodide test-e2e bench clean
+.PHONY: setup deps assets lite test test-cpython test-pyodide test-e2e test-firefox bench clean
 
 setup: deps
 	$(PYTHON) tools/build_assets.py
@@ -35,7 +36,7 @@ lite: assets
 test: setup
 	bash tools/run_tests.sh
 
-test-cpython test-pyodide test-e2e: setup
+test-cpython test-pyodide test-e2e test-firefox: setup
 	bash tools/run_tests.sh $(@:test-%=%)
 
 bench: setup

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what webvoice's build and tests need, from the package registries:
-#   - Debian packages: Chromium + chromedriver (browser tiers), Kamailio with
-#     WebSocket support (SIP test server);
+#   - Debian packages: Chromium + chromedriver (browser tiers), Firefox ESR
+#     (the Firefox tier, driven by puppeteer-core), Kamailio with WebSocket
+#     support (SIP test server);
 #   - node_modules/ from package-lock.json (Pyodide and other browser assets);
 #   - .venv/ with requirements-dev.txt (pytest, pytest-pyodide, Playwright...).
 # Idempotent and quick when nothing changed: each step checks first (dpkg
@@ -14,7 +15,7 @@ start=$SECONDS
 say() { echo "[install_deps] $*"; }
 
 # --- Debian packages ------------------------------------------------------
-apt_wanted=(chromium chromium-driver kamailio kamailio-websocket-modules)
+apt_wanted=(chromium chromium-driver firefox-esr kamailio kamailio-websocket-modules)
 command -v make >/dev/null || apt_wanted+=(make)
 command -v npm >/dev/null || apt_wanted+=(nodejs npm)
 python3 -c 'import ensurepip, venv' 2>/dev/null || apt_wanted+=(python3-venv)

@@ -44,21 +44,25 @@ async def main() -> None:
     sip = webvoice.create_sip_instance(sip_login=user, sip_password=password,
                                        ws_url=config["ws_url"], realm=config["realm"])
     sip.on_incoming_call(lambda incoming: (report(event="incoming", caller=incoming.remote_identity.uri),
-                                           incoming.accept(), watch(incoming.call)))
+                                           incoming.call.add_handlers(reporting(lambda: incoming.call)),
+                                           incoming.accept()))
     await sip.register()
     report(event="registered", user=user, in_worker=True)
     target = params.get("call")
     if target:
-        call = await sip.call(target)
-        watch(call)
+        placed = []
+        # The handlers go with the call: a call can fail before sip.call returns
+        # (no microphone, no WebRTC), and that must be reported too.
+        placed.append(await sip.call(target, reporting(lambda: placed[0])))
 
 
-def watch(call) -> None:
-    call.add_handlers({
-        "confirmed": lambda *_: asyncio.ensure_future(report_stats(call)),
+def reporting(get_call) -> dict:
+    """Handlers reporting a call's progress (``get_call()``: the call, once it exists)."""
+    return {
+        "confirmed": lambda *_: asyncio.ensure_future(report_stats(get_call())),
         "ended": lambda event: report(event="ended", cause=event.cause),
         "failed": lambda event: report(event="failed", cause=event.cause),
-    })
+    }
 
 
 async def report_stats(call) -> None:

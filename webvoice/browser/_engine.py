@@ -490,6 +490,7 @@ class EngineBackend:
         self._devices_subscription: int | None = None
         self._media_devices: Ref | None = None
         self._sink_id: bool | None = None
+        self._webrtc = True
 
     async def _ready(self) -> None:
         """Once: what the page offers (``navigator.mediaDevices``, ``setSinkId``)."""
@@ -501,6 +502,9 @@ class EngineBackend:
             raise NotSupportedError("navigator.mediaDevices is missing: the page needs a secure context "
                                     "(https:// or http://localhost)")
         self._sink_id = await realm.has(None, "HTMLMediaElement.prototype.setSinkId")
+        # Feature detection, not the user agent: WebRTC can be compiled out
+        # (Debian's WebKitGTK) or turned off (Firefox's media.peerconnection.enabled).
+        self._webrtc = await realm.has(None, "RTCPeerConnection")
         self._media_devices = realm.global_ref("navigator.mediaDevices")
 
     async def _microphone_track(self, constraints: dict[str, Any] | None, device_id: str | None) -> tuple[Ref, Ref]:
@@ -535,6 +539,8 @@ class EngineBackend:
         config = rtc_configuration(ice_servers, pc_config)
         offer = offer_options(offer_constraints)
         await self._ready()
+        if not self._webrtc:  # before the microphone is asked for
+            raise NotSupportedError("this browser has no WebRTC (no RTCPeerConnection): calls cannot carry audio")
         session = EngineSession(self, line_id, config=config, offer=offer, constraints=constraints,
                                 microphone=microphone, on_event=on_event)
         if line_id in self._lines:  # opened meanwhile
