@@ -12,7 +12,14 @@ import sys
 from typing import Any, Callable, Mapping
 
 from ._config import make_settings
-from ._errors import NotConnectedError, RegistrationError, TransferError, UnregisterError, WebVoiceError
+from ._errors import (
+    MessageError,
+    NotConnectedError,
+    RegistrationError,
+    TransferError,
+    UnregisterError,
+    WebVoiceError,
+)
 from ._instance import (
     ConnectedEvent,
     ConnectingEvent,
@@ -63,10 +70,12 @@ __all__ = [
     "UnregisteredEvent",
     "Identity",
     "IncomingCallRequest",
+    "IncomingMessage",
     "LineNotFoundError",
     "MediaBackend",
     "MediaError",
     "MediaPermissionError",
+    "MessageError",
     "NotSupportedError",
     "DisconnectedEvent",
     "NotConnectedError",
@@ -87,6 +96,9 @@ _LAZY = {name: "_calls" for name in (
     "IceCandidateEvent", "Identity", "IncomingCallRequest", "MuteEvent", "ProgressEvent", "ReferRequest",
     "ReplacesEvent", "SdpEvent")}
 
+
+# Messages, presence, busy lamps and voicemail (beyond the JS SDK): their records load on first use too.
+_LAZY.update({"IncomingMessage": "_messaging"})
 
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["WebVoiceError", "RegistrationError", "UnregisterError", "NotConnectedError", "TransferError"]
+__all__ = ["WebVoiceError", "RegistrationError", "UnregisterError", "NotConnectedError", "TransferError",
+           "MessageError"]
 
 
 class WebVoiceError(Exception):
@@ -54,3 +55,18 @@ class TransferError(WebVoiceError):
         super().__init__(message)
         self.status_code = status_code
         self.reason = reason
+
+
+class MessageError(WebVoiceError):
+    """``send_message`` was not accepted: ``status_code`` is the final status
+    (404 unknown user, 480 not signed in...; None for no answer or a lost
+    connection), ``reason`` its phrase and ``cause`` the JS SDK's cause string."""
+
+    def __init__(self, message: str, *, status_code: int | None, reason: str = "", cause: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.reason = reason
+        self.cause = cause
+
+    def __repr__(self) -> str:
+        return f"MessageError({str(self)!r}, status_code={self.status_code!r}, cause={self.cause!r})"

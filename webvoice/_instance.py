@@ -25,6 +25,7 @@ from ._config import check_extra_headers as _check_extra_headers
 from ._errors import NotConnectedError, RegistrationError, UnregisterError
 from ._handlers import call_handler
 from ._lines import CallLine, LineRegistry
+from ._messaging import MessagingMethods
 from ._media import (
     MediaBackend,
     MediaEventHandler,
@@ -140,7 +141,7 @@ def _redacted(text: str) -> str:
     return "\r\n".join(lines)
 
 
-class SipInstance(TransferMethods, AudioDeviceMethods):
+class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods):
     """A SIP account in a page: connection, registration, calls, lines and devices."""
 
     _serial = 0
@@ -192,6 +193,8 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         self._speaker: str | None = None
         self._device_handler: Callable | None = None
         self._watching_devices = False
+        self._message_handlers: list[Callable] = []  # see MessagingMethods
+        self._message_waiters: dict[object, asyncio.Future] = {}
         if settings.debug:
             _enable_debug_logging()
 
@@ -680,6 +683,8 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
             self._emit("registration_expiring", ExpiringEvent(max(0.0, event.expires_at - self._now())))
         elif isinstance(event, MessageRefused):
             log.warning("webvoice: refused a message from the server: %s", event.reason)
+        elif self._deliver_message_event(event):
+            pass
         elif (call := self._calls.get(getattr(event, "session", None))) is not None:
             call._on_core_event(event)
         else:

@@ -43,6 +43,8 @@ from ._uri import Params, SipUri, Uri
 
 if TYPE_CHECKING:
     from ._call import CallSession
+    from ._headers import MediaType
+    from ._message_method import OutgoingMessage
 
 __all__ = ["UaConfig", "UserAgent", "MessageRefused"]
 
@@ -284,6 +286,30 @@ class UserAgent:
         self._pump(now)
         return session
 
+    # --- instant messages (RFC 3428, in :mod:`._message_method`, loaded on first use) ------------
+
+    def send_message(self, target: Uri, body: bytes, content_type: MediaType, now: float, *,
+                     headers: tuple[tuple[str, HeaderValue], ...] = ()) -> OutgoingMessage:
+        """Send a MESSAGE to ``target``; its outcome comes as MessageDelivered/MessageFailed."""
+        from ._message_method import OutgoingMessage
+
+        message = OutgoingMessage.out_of_dialog(
+            self, from_=NameAddr(self.config.aor, self.config.display_name), target=target, body=body,
+            content_type=content_type, now=now, headers=headers)
+        self._pump(now)
+        return message
+
+    def send_message_in_call(self, session: CallSession, body: bytes, content_type: MediaType,
+                             now: float) -> OutgoingMessage:
+        """Send a MESSAGE within an established call's dialog (RFC 3428 allows it)."""
+        if not session.is_established or session.dialog is None:
+            raise RuntimeError(f"a MESSAGE in a call needs an established call; this one is {session.state.value}")
+        from ._message_method import OutgoingMessage
+
+        message = OutgoingMessage.in_dialog(self, session.dialog, body=body, content_type=content_type, now=now)
+        self._pump(now)
+        return message
+
     def session_call(self, session: CallSession, action, now: float) -> None:
         """Run ``action(session)`` (an application's request) and move what it produced."""
         action(session)
@@ -457,6 +483,10 @@ class UserAgent:
             self.transactions.send_response(tx, self._options_answer(request), now)
         elif request.method == "INVITE":
             self._on_new_invite(tx, request, now)
+        elif request.method == "MESSAGE":
+            from ._message_method import receive_message
+
+            receive_message(self, tx, request, now, to_tag=tx.to_tag)
         elif SERVED_METHODS.get(request.method) == "dialog":
             # Served only inside a dialog, and there is none.
             self.transactions.send_response(tx, request.response(481), now)

@@ -45,6 +45,7 @@ SERVED_METHODS: MappingProxyType[str, Literal["any", "dialog"]] = MappingProxyTy
     "UPDATE": "dialog",
     "REFER": "dialog",
     "NOTIFY": "dialog",
+    "MESSAGE": "any",  # RFC 3428, in and out of dialogs (_message_method)
 })
 
 #: A control octet (C0 or DEL) raw, %-escaped (RFC 3986), or as a ``\xNN``
@@ -62,7 +63,8 @@ class UasPolicy:
     methods: frozenset[str] = frozenset(SERVED_METHODS)
     extensions: frozenset[str] = frozenset({"replaces", "outbound", "timer", "norefersub"})
     body_types: frozenset[str] = frozenset(
-        {"application/sdp", "application/dtmf-relay", "application/dtmf", "message/sipfrag", "text/plain"}
+        {"application/sdp", "application/dtmf-relay", "application/dtmf", "message/sipfrag", "text/plain",
+         "text/html", "application/json"}  # the last two for MESSAGE (RFC 3428, _message_method)
     )
     uri_schemes: frozenset[str] = frozenset({"sip", "sips"})
     #: Methods whose answer carries an SDP body (offer/answer, RFC 3264).
