@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from ._call import CallSession
     from ._headers import MediaType
     from ._message_method import OutgoingMessage
+    from ._subscription import Subscription
 
 __all__ = ["UaConfig", "UserAgent", "MessageRefused"]
 
@@ -168,6 +169,8 @@ class UserAgent:
         self.dialogs = DialogStore()
         self.sessions: list[CallSession] = []
         self._tx_owner: dict[ClientTransaction, CallSession] = {}
+        # RFC 6665 subscriptions (ours, as subscriber), loaded on first use.
+        self.subscriptions: list[Subscription] = []
 
     # --- the contact -----------------------------------------------------------------------
 
@@ -198,7 +201,8 @@ class UserAgent:
     def get_timer(self) -> float | None:
         deadlines = [
             t for t in (self.transactions.get_timer(), self.registration.get_timer(), self._keepalive_at,
-                        *(session.get_timer() for session in self.sessions))
+                        *(session.get_timer() for session in self.sessions),
+                        *(sub.get_timer() for sub in self.subscriptions))
             if t is not None
         ]
         return min(deadlines) if deadlines else None
@@ -208,6 +212,8 @@ class UserAgent:
         self.registration.handle_timer(now)
         for session in list(self.sessions):
             session.handle_timer(now)
+        for sub in list(self.subscriptions):
+            sub.handle_timer(now)
         if self._keepalive_at is not None and now >= self._keepalive_at:
             self._out.append(PING)
             self._schedule_keepalive(now)
@@ -225,6 +231,8 @@ class UserAgent:
         for session in self.sessions:
             if session.is_established:
                 session.refresh_target(now)
+        for sub in list(self.subscriptions):
+            sub.connection_restored(now)
         self._pump(now)
 
     def connection_lost(self, now: float) -> None:
@@ -232,6 +240,8 @@ class UserAgent:
         self._keepalive_at = None
         self.transactions.transport_error(now)
         self._pump(now)
+        for sub in list(self.subscriptions):
+            sub.connection_lost(now)
         self.registration.connection_lost(now)
         self._pump(now)
 
@@ -309,6 +319,24 @@ class UserAgent:
         message = OutgoingMessage.in_dialog(self, session.dialog, body=body, content_type=content_type, now=now)
         self._pump(now)
         return message
+
+    # --- subscriptions (RFC 6665, in :mod:`._subscription`, loaded on first use) ------------------
+
+    def subscribe(self, target: Uri, event: str, accept: tuple[str, ...], now: float, *,
+                  expires: int = 600) -> Subscription:
+        """Subscribe to ``event`` at ``target``; kept alive until ``unsubscribe``."""
+        from ._subscription import Subscription
+
+        sub = Subscription(self, from_=NameAddr(self.config.aor, self.config.display_name), target=target,
+                           event=event, accept=accept, expires=expires, t1=self.config.timers.t1)
+        self.subscriptions.append(sub)
+        sub.start(now)
+        self._pump(now)
+        return sub
+
+    def unsubscribe(self, sub: Subscription, now: float) -> None:
+        sub.unsubscribe(now)
+        self._pump(now)
 
     def session_call(self, session: CallSession, action, now: float) -> None:
         """Run ``action(session)`` (an application's request) and move what it produced."""
@@ -415,6 +443,8 @@ class UserAgent:
                 self._on_transaction_event(event, now)
             if not moved:
                 break
+        if self.subscriptions and any(sub.is_terminated for sub in self.subscriptions):
+            self.subscriptions = [sub for sub in self.subscriptions if not sub.is_terminated]
         self._collect()
 
     def _collect(self) -> None:
@@ -522,6 +552,11 @@ class UserAgent:
         self.sessions.append(session)
 
     def _on_dialog_request(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        if request.method == "NOTIFY":
+            sub = next((s for s in self.subscriptions if s.matches(request)), None)
+            if sub is not None:  # its dialog may not exist yet (RFC 6665 4.1.2.4): the subscription decides
+                sub.receive_notify(tx, request, now)
+                return
         found = self.dialogs.receive_request(request)
         if isinstance(found, RequestRejected):
             if found.response is not None:

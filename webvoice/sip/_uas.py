@@ -64,7 +64,8 @@ class UasPolicy:
     extensions: frozenset[str] = frozenset({"replaces", "outbound", "timer", "norefersub"})
     body_types: frozenset[str] = frozenset(
         {"application/sdp", "application/dtmf-relay", "application/dtmf", "message/sipfrag", "text/plain",
-         "text/html", "application/json"}  # the last two for MESSAGE (RFC 3428, _message_method)
+         "text/html", "application/json",  # for MESSAGE (RFC 3428, _message_method)
+         "application/dialog-info+xml"}  # NOTIFY bodies of our subscriptions (RFC 4235)
     )
     uri_schemes: frozenset[str] = frozenset({"sip", "sips"})
     #: Methods whose answer carries an SDP body (offer/answer, RFC 3264).
