@@ -71,6 +71,7 @@ __all__ = [
     "Identity",
     "IncomingCallRequest",
     "IncomingMessage",
+    "LineEvent",
     "LineNotFoundError",
     "MediaBackend",
     "MediaError",
@@ -84,6 +85,7 @@ __all__ = [
     "SipInstance",
     "TransferError",
     "UnregisterError",
+    "Watch",
     "WebVoiceError",
     "__version__",
     "create_sip_instance",
@@ -97,8 +99,9 @@ _LAZY = {name: "_calls" for name in (
     "ReplacesEvent", "SdpEvent")}
 
 
+
 # Messages, presence, busy lamps and voicemail (beyond the JS SDK): their records load on first use too.
-_LAZY.update({"IncomingMessage": "_messaging"})
+_LAZY.update({"IncomingMessage": "_messaging", "LineEvent": "_presence", "Watch": "_presence"})
 
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 

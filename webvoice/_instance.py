@@ -26,6 +26,7 @@ from ._errors import NotConnectedError, RegistrationError, UnregisterError
 from ._handlers import call_handler
 from ._lines import CallLine, LineRegistry
 from ._messaging import MessagingMethods
+from ._presence import PresenceMethods
 from ._media import (
     MediaBackend,
     MediaEventHandler,
@@ -141,7 +142,7 @@ def _redacted(text: str) -> str:
     return "\r\n".join(lines)
 
 
-class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods):
+class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, PresenceMethods):
     """A SIP account in a page: connection, registration, calls, lines and devices."""
 
     _serial = 0
@@ -195,6 +196,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods):
         self._watching_devices = False
         self._message_handlers: list[Callable] = []  # see MessagingMethods
         self._message_waiters: dict[object, asyncio.Future] = {}
+        self._watches: dict = {}  # see PresenceMethods
         if settings.debug:
             _enable_debug_logging()
 
@@ -683,7 +685,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods):
             self._emit("registration_expiring", ExpiringEvent(max(0.0, event.expires_at - self._now())))
         elif isinstance(event, MessageRefused):
             log.warning("webvoice: refused a message from the server: %s", event.reason)
-        elif self._deliver_message_event(event):
+        elif self._deliver_message_event(event) or self._deliver_subscription_event(event):
             pass
         elif (call := self._calls.get(getattr(event, "session", None))) is not None:
             call._on_core_event(event)

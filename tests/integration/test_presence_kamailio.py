@@ -1,0 +1,42 @@
+"""Busy lamps (RFC 4235) through the real Kamailio presence server, from CPython.
+
+Kamailio follows calls (dialog module) and publishes their states
+(pua_dialoginfo) to its own presence server, which notifies the watchers.
+The browser tier repeats the busy lamp in Chromium.
+"""
+
+from __future__ import annotations
+
+import webvoice
+
+from .test_calls_kamailio import instance, run, until
+
+
+def test_watch_a_line_through_a_call_and_stop(kamailio):
+    async def main():
+        alice, bob, carol = (instance(kamailio, u) for u in ("alice", "bob", "carol"))
+        for sip in (alice, bob, carol):
+            await sip.register()
+        lamps = []
+        watch = alice.watch_line("bob", lamps.append)
+        await until(lambda: lamps)
+        assert lamps[0] == webvoice.LineEvent("sip:bob@webvoice.test", "terminated")
+        incoming = []
+        bob.on_incoming_call(incoming.append)
+        call = await carol.call("bob")
+        await until(lambda: incoming and any(e.state == "early" for e in lamps))
+        early = next(e for e in lamps if e.state == "early")
+        assert early.direction == "recipient" and early.remote == "sip:carol@webvoice.test"
+        incoming[0].accept()
+        await until(lambda: lamps[-1].state == "confirmed")
+        call.terminate()
+        await until(lambda: lamps[-1].state == "terminated" and len(lamps) > 2)
+        assert [e.state for e in lamps] == ["terminated", "early", "confirmed", "terminated"]
+        assert watch.active
+        watch.stop()
+        await until(lambda: not alice._ua.subscriptions)
+        assert not watch.active
+        for sip in (alice, bob, carol):
+            await sip.close()
+
+    run(main())
