@@ -15,6 +15,7 @@ from ._config import make_settings
 from ._errors import (
     MessageError,
     NotConnectedError,
+    PresenceError,
     RegistrationError,
     TransferError,
     UnregisterError,
@@ -78,6 +79,8 @@ __all__ = [
     "MediaPermissionError",
     "MessageError",
     "NotSupportedError",
+    "PresenceError",
+    "PresenceEvent",
     "DisconnectedEvent",
     "NotConnectedError",
     "RegisteredEvent",
@@ -100,8 +103,9 @@ _LAZY = {name: "_calls" for name in (
 
 
 
+
 # Messages, presence, busy lamps and voicemail (beyond the JS SDK): their records load on first use too.
-_LAZY.update({"IncomingMessage": "_messaging", "LineEvent": "_presence", "Watch": "_presence"})
+_LAZY.update({"IncomingMessage": "_messaging", "LineEvent": "_presence", "Watch": "_presence", "PresenceEvent": "_presence"})
 
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 

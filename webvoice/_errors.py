@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 __all__ = ["WebVoiceError", "RegistrationError", "UnregisterError", "NotConnectedError", "TransferError",
-           "MessageError"]
+           "MessageError", "PresenceError"]
 
 
 class WebVoiceError(Exception):
@@ -70,3 +70,13 @@ class MessageError(WebVoiceError):
 
     def __repr__(self) -> str:
         return f"MessageError({str(self)!r}, status_code={self.status_code!r}, cause={self.cause!r})"
+
+
+class PresenceError(WebVoiceError):
+    """``publish_presence`` was refused: ``status_code`` is the server's final status
+    (None for no answer or no connection) and ``reason`` its phrase."""
+
+    def __init__(self, message: str, *, status_code: int | None, reason: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.reason = reason

@@ -197,6 +197,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, Presenc
         self._message_handlers: list[Callable] = []  # see MessagingMethods
         self._message_waiters: dict[object, asyncio.Future] = {}
         self._watches: dict = {}  # see PresenceMethods
+        self._publish_waiters: list[asyncio.Future] = []
         if settings.debug:
             _enable_debug_logging()
 
@@ -286,7 +287,8 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, Presenc
 
     async def unregister(self) -> None:
         """Remove this instance's binding from the server (others stay); the
-        connection stays open. Stops refreshing at once.
+        connection stays open. Stops refreshing at once. Our published
+        presence, if any, is withdrawn first (watchers see us closed).
 
         Returns only when the registrar confirmed (2xx). Otherwise raises
         :class:`UnregisterError`: refused (``status_code``), no answer within
@@ -297,6 +299,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, Presenc
         connection that carried it is gone.
         """
         self._auto_register = False
+        await self._withdraw_presence()  # signing out: watchers see us closed
         waiter = self._loop.create_future()
         self._unregister_waiters.append(waiter)
         self._ua.unregister(self._now())

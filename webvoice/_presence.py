@@ -1,28 +1,33 @@
-"""Watching others (beyond the JS SDK): busy lamps (RFC 4235) on the core's subscriptions.
+"""Presence and busy lamps (beyond the JS SDK), on the core's subscriptions and publications.
 
 Each ``watch_*`` method starts one subscription of the core
 (:mod:`webvoice.sip._subscription`, which refreshes it, retries it and
 subscribes again after a reconnect by itself) and returns a :class:`Watch`
 to stop it. This module reads the NOTIFY bodies with the package's parser
 and calls the application's handler with a small event when what it shows
-changes. The core modules load on the first watch.
+changes. Our own presence goes out as a publication of the core
+(:mod:`webvoice.sip._publication`, PUBLISH with PIDF), refreshed by it and
+withdrawn when we unregister. The core modules load on first use.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from typing import Any, Callable
 
+from ._errors import PresenceError
 from ._handlers import call_handler
 from ._targets import normalize_target
 from .sip._record import record
 
-__all__ = ["LineEvent", "PresenceMethods", "Watch"]
+__all__ = ["LineEvent", "PresenceEvent", "PresenceMethods", "Watch"]
 
 log = logging.getLogger("webvoice")
 
 _SUBSCRIPTIONS = "webvoice.sip._subscription"
+_PUBLICATIONS = "webvoice.sip._publication"
 #: How long each subscription is asked for (seconds); the core refreshes it before then.
 WATCH_EXPIRES = 600
 
@@ -44,6 +49,19 @@ class LineEvent:
     direction: str | None = None
     remote: str | None = None
     remote_display: str | None = None
+    reason: str | None = None
+
+
+@record
+class PresenceEvent:
+    """A watched user's presence (``watch_presence``): ``status`` is ``"open"``
+    (signed in, reachable), ``"closed"``, or ``"unknown"`` when the server
+    refused the watch for good (``reason`` says why); ``note`` is the user's
+    text ("away", "in a meeting") or None."""
+
+    target: str
+    status: str
+    note: str | None = None
     reason: str | None = None
 
 
@@ -80,9 +98,40 @@ class Watch:
 
 
 class PresenceMethods:
-    """``watch_line`` (mixed into SipInstance, which owns the core and sets ``_watches``)."""
+    """``watch_line``, ``watch_presence``, ``publish_presence`` (mixed into SipInstance,
+    which owns the core and sets ``_watches`` and ``_publish_waiters``)."""
 
     _watches: dict
+    _publish_waiters: list
+
+    async def publish_presence(self, status: str = "open", note: str | None = None) -> None:
+        """Publish our presence (PIDF, RFC 3863, by PUBLISH, RFC 3903): ``status``
+        ``"open"`` or ``"closed"`` and an optional ``note`` ("away"). webvoice
+        refreshes it, publishes it again after a reconnect and withdraws it
+        when unregistering. Raises :class:`~webvoice.PresenceError` with the
+        status when the server refuses; bad arguments raise before anything is sent."""
+        from .sip._pidf import CONTENT_TYPE, build_pidf
+
+        body = build_pidf(str(self._ua.config.aor), status, note, self._ua.config.instance_id[:8])
+        if not self._connected:
+            await self.connect()
+        await self._publication_outcome(lambda pub, now: pub.publish(body, now), CONTENT_TYPE)
+
+    async def unpublish_presence(self) -> None:
+        """Withdraw our published presence (watchers see us closed)."""
+        if "presence" not in self._ua.publications:
+            return
+        from .sip._pidf import CONTENT_TYPE
+
+        await self._publication_outcome(lambda pub, now: pub.remove(now), CONTENT_TYPE)
+
+    def watch_presence(self, target: str, handler: Callable) -> Watch:
+        """Watch ``target``'s presence (RFC 3856): ``handler(PresenceEvent)`` with
+        its status and note as soon as the server tells, then on each change.
+        Renewed by itself like ``watch_line``; returns the :class:`Watch`."""
+        from .sip._pidf import CONTENT_TYPE
+
+        return self._start_watch("presence", target, handler, "presence", (CONTENT_TYPE,))
 
     def watch_line(self, target: str, handler: Callable) -> Watch:
         """Watch ``target``'s line (busy lamp field): ``handler(LineEvent)`` at once
@@ -100,6 +149,28 @@ class PresenceMethods:
 
     # --- inside ------------------------------------------------------------------------------
 
+    async def _publication_outcome(self, action: Callable, content_type: str) -> None:
+        waiter = self._loop.create_future()
+        self._publish_waiters.append(waiter)
+
+        def run(now: float) -> None:
+            pub = self._ua.publication("presence", content_type)
+            action(pub, now)
+            self._ua.pump(now)
+
+        self._run_core(run)
+        await waiter
+
+    async def _withdraw_presence(self) -> None:
+        """On unregistering: take our presence away, bounded (the server may be gone)."""
+        pub = self._ua.publications.get("presence")
+        if pub is None or pub.body is None or not self._connected:
+            return
+        try:
+            await asyncio.wait_for(self.unpublish_presence(), 5.0)
+        except (asyncio.TimeoutError, PresenceError):
+            pass
+
     def _start_watch(self, kind: str, target: str, handler: Callable, event: str, accept: tuple[str, ...]) -> Watch:
         if not callable(handler):
             raise TypeError(f"watch_{kind} takes a callable handler")
@@ -114,7 +185,23 @@ class PresenceMethods:
         return watch
 
     def _deliver_subscription_event(self, event: object) -> bool:
-        """Handle a core subscription event; False for any other event."""
+        """Handle a core subscription or publication event; False for any other event."""
+        publications = sys.modules.get(_PUBLICATIONS)
+        if publications is not None and isinstance(event, (publications.PublicationDone,
+                                                           publications.PublicationFailed)):
+            # The waiters are resolved in order: one PUBLISH is in flight at a time.
+            waiters = [w for w in self._publish_waiters if not w.done()]
+            self._publish_waiters.clear()
+            waiter, rest = (waiters[0], waiters[1:]) if waiters else (None, [])
+            self._publish_waiters.extend(rest)
+            if waiter is not None:
+                if isinstance(event, publications.PublicationDone):
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(PresenceError(
+                        f"publishing presence failed: {event.status_code or ''} {event.reason}".replace("  ", " "),
+                        status_code=event.status_code, reason=event.reason))
+            return True
         core = sys.modules.get(_SUBSCRIPTIONS)
         if core is None:
             return False
@@ -134,7 +221,8 @@ class PresenceMethods:
                 del self._watches[event.subscription]
                 if not watch._stopped:
                     log.warning("webvoice: watching %s of %s ended: %s", watch.kind, watch.target, event.reason)
-                    watch._emit(LineEvent(watch.target, "unknown", reason=event.reason))
+                    kind = LineEvent if watch.kind == "line" else PresenceEvent
+                    watch._emit(kind(watch.target, "unknown", reason=event.reason))
             return True
         return False
 
@@ -165,3 +253,25 @@ class PresenceMethods:
             else:
                 watch._emit(LineEvent(watch.target, lamp.state, lamp.direction, lamp.remote, lamp.remote_display))
         line.forget_ended()
+
+    def _on_presence_notify(self, watch: Watch, event: Any) -> None:
+        from .sip._pidf import parse_pidf
+
+        if event.state == "pending":
+            return  # not authorised yet: nothing known
+        if not event.body:
+            # No document: nobody has published; the user shows as closed.
+            status, note = "closed", None
+        else:
+            try:
+                info = parse_pidf(event.body)
+            except ValueError as exc:
+                log.warning("webvoice: unreadable presence document for %s: %s", watch.target, exc)
+                return
+            status, note = info.status, info.note
+        if event.state == "terminated" and watch._last is not None:
+            return  # the subscription is being renewed; its next NOTIFY tells
+        key = (status, note)
+        if key != watch._last:
+            watch._last = key
+            watch._emit(PresenceEvent(watch.target, status, note))

@@ -40,3 +40,30 @@ def test_watch_a_line_through_a_call_and_stop(kamailio):
             await sip.close()
 
     run(main())
+
+
+def test_presence_published_watched_and_closed_on_sign_out(kamailio):
+    async def main():
+        alice, bob = instance(kamailio, "dave"), instance(kamailio, "erin")
+        for sip in (alice, bob):
+            await sip.register()
+        seen = []
+        watch = alice.watch_presence("erin", seen.append)
+        await until(lambda: seen)
+        assert seen[0] == webvoice.PresenceEvent("sip:erin@webvoice.test", "closed")  # nothing published yet
+        await bob.publish_presence("open", "away")
+        await until(lambda: seen[-1].note == "away")
+        assert seen[-1].status == "open"
+        await bob.publish_presence("open", "in a meeting & <busy>")
+        await until(lambda: seen[-1].note == "in a meeting & <busy>")
+        await bob.unregister()  # signing out withdraws the publication
+        await until(lambda: seen[-1].status == "closed")
+        import pytest
+
+        with pytest.raises(ValueError, match="open"):
+            await bob.publish_presence("busy")
+        watch.stop()
+        for sip in (alice, bob):
+            await sip.close()
+
+    run(main())

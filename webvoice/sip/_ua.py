@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from ._call import CallSession
     from ._headers import MediaType
     from ._message_method import OutgoingMessage
+    from ._publication import Publication
     from ._subscription import Subscription
 
 __all__ = ["UaConfig", "UserAgent", "MessageRefused"]
@@ -171,6 +172,8 @@ class UserAgent:
         self._tx_owner: dict[ClientTransaction, CallSession] = {}
         # RFC 6665 subscriptions (ours, as subscriber), loaded on first use.
         self.subscriptions: list[Subscription] = []
+        # Our published state (RFC 3903), one publication per event package.
+        self.publications: dict[str, Publication] = {}
 
     # --- the contact -----------------------------------------------------------------------
 
@@ -202,7 +205,8 @@ class UserAgent:
         deadlines = [
             t for t in (self.transactions.get_timer(), self.registration.get_timer(), self._keepalive_at,
                         *(session.get_timer() for session in self.sessions),
-                        *(sub.get_timer() for sub in self.subscriptions))
+                        *(sub.get_timer() for sub in self.subscriptions),
+                        *(pub.get_timer() for pub in self.publications.values()))
             if t is not None
         ]
         return min(deadlines) if deadlines else None
@@ -214,6 +218,8 @@ class UserAgent:
             session.handle_timer(now)
         for sub in list(self.subscriptions):
             sub.handle_timer(now)
+        for pub in list(self.publications.values()):
+            pub.handle_timer(now)
         if self._keepalive_at is not None and now >= self._keepalive_at:
             self._out.append(PING)
             self._schedule_keepalive(now)
@@ -233,6 +239,8 @@ class UserAgent:
                 session.refresh_target(now)
         for sub in list(self.subscriptions):
             sub.connection_restored(now)
+        for pub in list(self.publications.values()):
+            pub.connection_restored(now)
         self._pump(now)
 
     def connection_lost(self, now: float) -> None:
@@ -336,6 +344,22 @@ class UserAgent:
 
     def unsubscribe(self, sub: Subscription, now: float) -> None:
         sub.unsubscribe(now)
+        self._pump(now)
+
+    def publication(self, event: str, content_type: str) -> Publication:
+        """Our publication for ``event`` (made on first use); ``publish``/``remove`` on it,
+        then :meth:`pump`."""
+        pub = self.publications.get(event)
+        if pub is None:
+            from ._publication import Publication
+
+            pub = self.publications[event] = Publication(
+                self, aor=NameAddr(self.config.aor, self.config.display_name), event=event,
+                content_type=content_type)
+        return pub
+
+    def pump(self, now: float) -> None:
+        """Move what an application's request on a part (a publication) produced."""
         self._pump(now)
 
     def session_call(self, session: CallSession, action, now: float) -> None:

@@ -65,7 +65,8 @@ class UasPolicy:
     body_types: frozenset[str] = frozenset(
         {"application/sdp", "application/dtmf-relay", "application/dtmf", "message/sipfrag", "text/plain",
          "text/html", "application/json",  # for MESSAGE (RFC 3428, _message_method)
-         "application/dialog-info+xml"}  # NOTIFY bodies of our subscriptions (RFC 4235)
+         # NOTIFY bodies of our subscriptions (RFC 4235, RFC 3863)
+         "application/dialog-info+xml", "application/pidf+xml"}
     )
     uri_schemes: frozenset[str] = frozenset({"sip", "sips"})
     #: Methods whose answer carries an SDP body (offer/answer, RFC 3264).
