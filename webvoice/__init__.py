@@ -88,6 +88,7 @@ __all__ = [
     "SipInstance",
     "TransferError",
     "UnregisterError",
+    "VoicemailEvent",
     "Watch",
     "WebVoiceError",
     "__version__",
@@ -104,8 +105,9 @@ _LAZY = {name: "_calls" for name in (
 
 
 
+
 # Messages, presence, busy lamps and voicemail (beyond the JS SDK): their records load on first use too.
-_LAZY.update({"IncomingMessage": "_messaging", "LineEvent": "_presence", "Watch": "_presence", "PresenceEvent": "_presence"})
+_LAZY.update({"IncomingMessage": "_messaging", "LineEvent": "_presence", "Watch": "_presence", "PresenceEvent": "_presence", "VoicemailEvent": "_presence"})
 
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 

@@ -22,7 +22,7 @@ from ._handlers import call_handler
 from ._targets import normalize_target
 from .sip._record import record
 
-__all__ = ["LineEvent", "PresenceEvent", "PresenceMethods", "Watch"]
+__all__ = ["LineEvent", "PresenceEvent", "PresenceMethods", "VoicemailEvent", "Watch"]
 
 log = logging.getLogger("webvoice")
 
@@ -62,6 +62,25 @@ class PresenceEvent:
     target: str
     status: str
     note: str | None = None
+    reason: str | None = None
+
+
+@record
+class VoicemailEvent:
+    """Our voicemail (``watch_voicemail``, RFC 3842): ``waiting`` is the lamp;
+    ``new``/``old`` (and ``urgent_new``/``urgent_old``) count voice messages;
+    ``counts`` has every message class the server named (``"voice-message"``,
+    ``"fax-message"``...) as ``(new, old, urgent_new, urgent_old)``;
+    ``account`` the mailbox when given. ``reason`` is set (and ``waiting``
+    False) when the server refused the watch for good."""
+
+    waiting: bool
+    new: int = 0
+    old: int = 0
+    urgent_new: int = 0
+    urgent_old: int = 0
+    account: str | None = None
+    counts: Any = None
     reason: str | None = None
 
 
@@ -147,6 +166,16 @@ class PresenceMethods:
         watch._state = LineState()
         return watch
 
+    def watch_voicemail(self, handler: Callable, target: str | None = None) -> Watch:
+        """Watch our voicemail (RFC 3842 message-summary, for our own account unless
+        ``target`` names another mailbox): ``handler(VoicemailEvent)`` as soon as
+        the server tells, then on each change. Renewed by itself like
+        ``watch_line``; returns the :class:`Watch`."""
+        from .sip._mwi import CONTENT_TYPE
+
+        return self._start_watch("voicemail", target or str(self._ua.config.aor), handler,
+                                 "message-summary", (CONTENT_TYPE,))
+
     # --- inside ------------------------------------------------------------------------------
 
     async def _publication_outcome(self, action: Callable, content_type: str) -> None:
@@ -221,8 +250,11 @@ class PresenceMethods:
                 del self._watches[event.subscription]
                 if not watch._stopped:
                     log.warning("webvoice: watching %s of %s ended: %s", watch.kind, watch.target, event.reason)
-                    kind = LineEvent if watch.kind == "line" else PresenceEvent
-                    watch._emit(kind(watch.target, "unknown", reason=event.reason))
+                    if watch.kind == "voicemail":
+                        watch._emit(VoicemailEvent(False, reason=event.reason))
+                    else:
+                        kind = LineEvent if watch.kind == "line" else PresenceEvent
+                        watch._emit(kind(watch.target, "unknown", reason=event.reason))
             return True
         return False
 
@@ -275,3 +307,25 @@ class PresenceMethods:
         if key != watch._last:
             watch._last = key
             watch._emit(PresenceEvent(watch.target, status, note))
+
+    def _on_voicemail_notify(self, watch: Watch, event: Any) -> None:
+        from .sip._mwi import parse_message_summary
+
+        if event.state == "pending" or (event.state == "terminated" and watch._last is not None):
+            return
+        if not event.body:
+            public = VoicemailEvent(False, counts={})  # nothing published for the mailbox yet
+        else:
+            try:
+                summary = parse_message_summary(event.body)
+            except ValueError as exc:
+                log.warning("webvoice: unreadable message summary for %s: %s", watch.target, exc)
+                return
+            voice = summary.counts.get("voice-message")
+            counts = {name: (c.new, c.old, c.urgent_new, c.urgent_old) for name, c in summary.counts.items()}
+            public = VoicemailEvent(summary.waiting, voice.new if voice else 0, voice.old if voice else 0,
+                                    voice.urgent_new if voice else 0, voice.urgent_old if voice else 0,
+                                    summary.account, counts)
+        if public != watch._last:
+            watch._last = public
+            watch._emit(public)

@@ -7,6 +7,8 @@ The browser tier repeats the busy lamp in Chromium.
 
 from __future__ import annotations
 
+import asyncio
+
 import webvoice
 
 from .test_calls_kamailio import instance, run, until
@@ -65,5 +67,28 @@ def test_presence_published_watched_and_closed_on_sign_out(kamailio):
         watch.stop()
         for sip in (alice, bob):
             await sip.close()
+
+    run(main())
+
+
+def test_voicemail_waiting_from_a_message_summary(kamailio):
+    from tests.support.voicemail import publish_message_summary
+
+    async def main():
+        sip = instance(kamailio, "frank")
+        await sip.register()
+        seen = []
+        sip.watch_voicemail(seen.append)
+        await until(lambda: seen)
+        assert seen[0].waiting is False
+        assert await asyncio.to_thread(publish_message_summary, kamailio, "frank", 2, 8, urgent_new=1) == 200
+        await until(lambda: seen[-1].waiting)
+        event = seen[-1]
+        assert (event.new, event.old, event.urgent_new, event.urgent_old) == (2, 8, 1, 0)
+        assert event.account == "sip:frank@webvoice.test" and event.counts == {"voice-message": (2, 8, 1, 0)}
+        assert await asyncio.to_thread(publish_message_summary, kamailio, "frank", 0, 10) == 200
+        await until(lambda: not seen[-1].waiting)
+        assert (seen[-1].new, seen[-1].old) == (0, 10)
+        await sip.close()
 
     run(main())

@@ -66,7 +66,7 @@ class UasPolicy:
         {"application/sdp", "application/dtmf-relay", "application/dtmf", "message/sipfrag", "text/plain",
          "text/html", "application/json",  # for MESSAGE (RFC 3428, _message_method)
          # NOTIFY bodies of our subscriptions (RFC 4235, RFC 3863)
-         "application/dialog-info+xml", "application/pidf+xml"}
+         "application/dialog-info+xml", "application/pidf+xml", "application/simple-message-summary"}
     )
     uri_schemes: frozenset[str] = frozenset({"sip", "sips"})
     #: Methods whose answer carries an SDP body (offer/answer, RFC 3264).
