@@ -22,7 +22,8 @@ def test_watch_a_line_through_a_call_and_stop(kamailio):
         lamps = []
         watch = alice.watch_line("bob", lamps.append)
         await until(lambda: lamps)
-        assert lamps[0] == webvoice.LineEvent("sip:bob@webvoice.test", "terminated")
+        # Idle; the server may still hold bob's last ended call (another test's), and says so.
+        assert lamps[0].target == "sip:bob@webvoice.test" and lamps[0].state == "terminated"
         incoming = []
         bob.on_incoming_call(incoming.append)
         call = await carol.call("bob")
