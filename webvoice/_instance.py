@@ -25,14 +25,14 @@ from ._config import check_extra_headers as _check_extra_headers
 from ._errors import NotConnectedError, RegistrationError, UnregisterError
 from ._handlers import call_handler
 from ._lines import CallLine, LineRegistry
-from ._messaging import MessagingMethods
-from ._presence import PresenceMethods
 from ._media import (
     MediaBackend,
     MediaEventHandler,
     MediaSession,
 )
+from ._messaging import MessagingMethods
 from ._preload import preload_call_modules
+from ._presence import PresenceMethods
 from ._targets import check_target, normalize_target
 from ._transfer import TransferMethods
 from ._transport import Transport, TransportFactory
