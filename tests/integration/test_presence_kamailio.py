@@ -93,3 +93,50 @@ def test_voicemail_waiting_from_a_message_summary(kamailio):
         await sip.close()
 
     run(main())
+
+
+def test_watch_is_refreshed_in_its_dialog_and_renewed_after_a_server_restart(fresh_kamailio, monkeypatch):
+    """A short grant makes the core refresh the subscription (in-dialog SUBSCRIBE,
+    which Kamailio must route to its presence server); after the server is
+    killed and restarted the watch subscribes again by itself and still works."""
+    import webvoice._presence as presence_driver
+    from tests.support.ws_transport import WebsocketsTransport
+
+    monkeypatch.setattr(presence_driver, "WATCH_EXPIRES", 4)
+    fast = {"connection_recovery_min_interval": 0.2, "connection_recovery_max_interval": 1.0}
+    server = fresh_kamailio
+
+    async def main():
+        alice, bob, carol = (instance(server, u, ua_config=fast) for u in ("alice", "bob", "carol"))
+        for sip in (alice, bob, carol):
+            await sip.register()
+        lamps = []
+        alice.watch_line("bob", lamps.append)
+        await until(lambda: lamps)
+        transport = WebsocketsTransport.instances[-3]  # alice's
+        sub = alice._ua.subscriptions[0]
+        first_call_id = sub.call_id
+
+        def subscribes():
+            return [d for d in transport.sent if d.startswith(b"SUBSCRIBE ")]
+
+        # refresh at half the 4 s grant: in the dialog (To tag), answered 200
+        await until(lambda: any(b";tag=" in d.split(b"\r\nTo:")[1].split(b"\r\n")[0] for d in subscribes()),
+                    timeout=8)
+        await asyncio.sleep(0.5)
+        assert sub.state.value == "active" and sub.call_id == first_call_id
+        server.kill()
+        await until(lambda: not alice.is_connected())
+        server.restart()
+        await until(lambda: alice.is_registered() and bob.is_registered() and carol.is_registered(), timeout=15)
+        await until(lambda: alice._ua.subscriptions and alice._ua.subscriptions[0].state.value == "active",
+                    timeout=10)
+        assert alice._ua.subscriptions[0].call_id != first_call_id  # a new subscription
+        incoming = []
+        bob.on_incoming_call(incoming.append)
+        await carol.call("bob")
+        await until(lambda: lamps[-1].state == "early", timeout=10)
+        for sip in (alice, bob, carol):
+            await sip.close()
+
+    run(main(), timeout=60)
