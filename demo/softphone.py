@@ -18,6 +18,7 @@ import time
 import traceback
 
 import js
+from contacts import ContactsPanel
 from pyscript import document, when
 from quality import QualityPanel
 from tones import Tones
@@ -67,6 +68,7 @@ class Phone:
         self.dtmf_sent = ""
         self.tones = Tones()
         self.quality: QualityPanel | None = None
+        self.contacts: ContactsPanel | None = None
 
 
 phone = Phone()
@@ -266,6 +268,8 @@ async def sign_in() -> None:
     activity(f"Signed in as {value('login')}@{value('realm')}")
     el("target").focus()
     sip.on_device_change(on_device_change)
+    phone.contacts = ContactsPanel(document, sip, value("login"), [u["login"] for u in phone.config["users"]], spawn)
+    await phone.contacts.start()
     await refresh_devices()
 
 
@@ -273,6 +277,9 @@ async def sign_out() -> None:
     sip, phone.sip = phone.sip, None
     if sip is None:
         return
+    if phone.contacts is not None:
+        phone.contacts.stop()
+        phone.contacts = None
     sip.terminate_sessions()
     phone.ringing.clear()
     update_incoming_banner()
@@ -810,6 +817,29 @@ async def tick() -> None:
     stats = await call.get_stats()
     title = f"· line {call.get_line_id()}, {who(call.get_remote_identity())}"
     phone.quality.show(call.get_line_id(), title, stats)
+
+
+# --- contacts (busy lamps, presence, chat, voicemail: demo/contacts.py) ------------------------------------------
+
+
+@when("click", "#contacts")
+def on_contacts_click(event) -> None:
+    if phone.contacts is not None:
+        phone.contacts.on_click(event)
+
+
+@when("submit", "#chat-form")
+def on_chat_send(event) -> None:
+    if phone.contacts is not None:
+        phone.contacts.on_send(event)
+    else:
+        event.preventDefault()
+
+
+@when("change", "#my-note")
+def on_my_note() -> None:
+    if phone.contacts is not None:
+        spawn(phone.contacts.publish())
 
 
 # --- start-up -------------------------------------------------------------------------------------------------------

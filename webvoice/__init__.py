@@ -12,7 +12,15 @@ import sys
 from typing import Any, Callable, Mapping
 
 from ._config import make_settings
-from ._errors import NotConnectedError, RegistrationError, TransferError, UnregisterError, WebVoiceError
+from ._errors import (
+    MessageError,
+    NotConnectedError,
+    PresenceError,
+    RegistrationError,
+    TransferError,
+    UnregisterError,
+    WebVoiceError,
+)
 from ._instance import (
     ConnectedEvent,
     ConnectingEvent,
@@ -63,11 +71,16 @@ __all__ = [
     "UnregisteredEvent",
     "Identity",
     "IncomingCallRequest",
+    "IncomingMessage",
+    "LineEvent",
     "LineNotFoundError",
     "MediaBackend",
     "MediaError",
     "MediaPermissionError",
+    "MessageError",
     "NotSupportedError",
+    "PresenceError",
+    "PresenceEvent",
     "DisconnectedEvent",
     "NotConnectedError",
     "RegisteredEvent",
@@ -75,6 +88,8 @@ __all__ = [
     "SipInstance",
     "TransferError",
     "UnregisterError",
+    "VoicemailEvent",
+    "Watch",
     "WebVoiceError",
     "__version__",
     "create_sip_instance",
@@ -87,6 +102,12 @@ _LAZY = {name: "_calls" for name in (
     "IceCandidateEvent", "Identity", "IncomingCallRequest", "MuteEvent", "ProgressEvent", "ReferRequest",
     "ReplacesEvent", "SdpEvent")}
 
+
+
+
+
+# Messages, presence, busy lamps and voicemail (beyond the JS SDK): their records load on first use too.
+_LAZY.update({"IncomingMessage": "_messaging", "LineEvent": "_presence", "Watch": "_presence", "PresenceEvent": "_presence", "VoicemailEvent": "_presence"})
 
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 

@@ -62,7 +62,7 @@ log = logging.getLogger("webvoice")
 
 CALL_EVENTS = (
     "connecting", "progress", "confirmed", "ended", "failed", "muted", "unmuted", "held", "unheld",
-    "new_dtmf", "refer", "replaces", "icecandidate", "sdp",
+    "new_dtmf", "refer", "replaces", "icecandidate", "sdp", "message",
 )
 # JavaScript spellings accepted too, so code ported from the JS SDK keeps working.
 _JS_NAMES = {"newDTMF": "new_dtmf"}
@@ -326,6 +326,11 @@ class Call:
     def reset_local_media(self) -> asyncio.Task:
         """Capture the microphone again (same constraints) and send from it."""
         return self._spawn(self._reset_local_media())
+
+    async def send_message(self, text: str, content_type: str = "text/plain") -> int:
+        """An instant message in this call (RFC 3428; beyond the JS SDK). The peer's
+        come as the ``message`` event; errors as for ``SipInstance.send_message``."""
+        return await self._instance._send_message_in_call(self, text, content_type)
 
     def send_dtmf(self, tones: str, duration: int = 100, inter_tone_gap: int = 70,
                   transport_type: str = "RFC2833") -> asyncio.Task:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["WebVoiceError", "RegistrationError", "UnregisterError", "NotConnectedError", "TransferError"]
+__all__ = ["WebVoiceError", "RegistrationError", "UnregisterError", "NotConnectedError", "TransferError",
+           "MessageError", "PresenceError"]
 
 
 class WebVoiceError(Exception):
@@ -49,6 +50,31 @@ class TransferError(WebVoiceError):
     """A transfer failed; ``status_code`` is what the transfer target answered
     (from the NOTIFY's message/sipfrag, or the REFER's own refusal). The lines
     are left as they were."""
+
+    def __init__(self, message: str, *, status_code: int | None, reason: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.reason = reason
+
+
+class MessageError(WebVoiceError):
+    """``send_message`` was not accepted: ``status_code`` is the final status
+    (404 unknown user, 480 not signed in...; None for no answer or a lost
+    connection), ``reason`` its phrase and ``cause`` the JS SDK's cause string."""
+
+    def __init__(self, message: str, *, status_code: int | None, reason: str = "", cause: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.reason = reason
+        self.cause = cause
+
+    def __repr__(self) -> str:
+        return f"MessageError({str(self)!r}, status_code={self.status_code!r}, cause={self.cause!r})"
+
+
+class PresenceError(WebVoiceError):
+    """``publish_presence`` was refused: ``status_code`` is the server's final status
+    (None for no answer or no connection) and ``reason`` its phrase."""
 
     def __init__(self, message: str, *, status_code: int | None, reason: str = "") -> None:
         super().__init__(message)

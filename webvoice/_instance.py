@@ -30,7 +30,9 @@ from ._media import (
     MediaEventHandler,
     MediaSession,
 )
+from ._messaging import MessagingMethods
 from ._preload import preload_call_modules
+from ._presence import PresenceMethods
 from ._targets import check_target, normalize_target
 from ._transfer import TransferMethods
 from ._transport import Transport, TransportFactory
@@ -140,7 +142,7 @@ def _redacted(text: str) -> str:
     return "\r\n".join(lines)
 
 
-class SipInstance(TransferMethods, AudioDeviceMethods):
+class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, PresenceMethods):
     """A SIP account in a page: connection, registration, calls, lines and devices."""
 
     _serial = 0
@@ -192,6 +194,10 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         self._speaker: str | None = None
         self._device_handler: Callable | None = None
         self._watching_devices = False
+        self._message_handlers: list[Callable] = []  # see MessagingMethods
+        self._message_waiters: dict[object, asyncio.Future] = {}
+        self._watches: dict = {}  # see PresenceMethods
+        self._publish_waiters: list[asyncio.Future] = []
         if settings.debug:
             _enable_debug_logging()
 
@@ -281,7 +287,8 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
 
     async def unregister(self) -> None:
         """Remove this instance's binding from the server (others stay); the
-        connection stays open. Stops refreshing at once.
+        connection stays open. Stops refreshing at once. Our published
+        presence, if any, is withdrawn first (watchers see us closed).
 
         Returns only when the registrar confirmed (2xx). Otherwise raises
         :class:`UnregisterError`: refused (``status_code``), no answer within
@@ -292,6 +299,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
         connection that carried it is gone.
         """
         self._auto_register = False
+        await self._withdraw_presence()  # signing out: watchers see us closed
         waiter = self._loop.create_future()
         self._unregister_waiters.append(waiter)
         self._ua.unregister(self._now())
@@ -680,6 +688,8 @@ class SipInstance(TransferMethods, AudioDeviceMethods):
             self._emit("registration_expiring", ExpiringEvent(max(0.0, event.expires_at - self._now())))
         elif isinstance(event, MessageRefused):
             log.warning("webvoice: refused a message from the server: %s", event.reason)
+        elif self._deliver_message_event(event) or self._deliver_subscription_event(event):
+            pass
         elif (call := self._calls.get(getattr(event, "session", None))) is not None:
             call._on_core_event(event)
         else:

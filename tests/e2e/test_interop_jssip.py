@@ -384,3 +384,23 @@ def test_hold_from_jssip(phones, direction, method):
     assert wv["packets"] > 20 and js["packets"] > 20, (wv, js)
     assert wv["energy"] > AUDIBLE and js["energy"] > AUDIBLE, (wv, js)
     assert js_requests(p, "sent", "UPDATE") == (2 if method == "update" else 0)
+
+
+def test_messages_both_ways(phones):
+    """RFC 3428 MESSAGE between JsSIP (ua.sendMessage, newMessage) and webvoice
+    (send_message, on_message), through Kamailio, both ways."""
+    p = phones
+    p.jsv("""{ window.jsInbox = [];
+              phone.ua.on('newMessage', ({originator, message, request}) => {
+                if (originator === 'remote') window.jsInbox.push([request.from.uri.toString(), request.body]);
+              }); }""")
+    py(p.wv, "wv_inbox = []\nsip.on_message(lambda m: wv_inbox.append([m.sender, m.body, m.content_type]))")
+    assert py(p.wv, f"await sip.send_message({JS_USER!r}, 'hello from webvoice ✓')") == 200
+    p.jsv("phone.waitFor(() => window.jsInbox.length > 0, 10000, 'the MESSAGE at JsSIP')")
+    assert p.jsv("window.jsInbox") == [[f"sip:{WV_USER}@{p.kamailio.domain}", "hello from webvoice ✓"]]
+    status = p.jsv("""new Promise((resolve) => phone.ua.sendMessage(arg, 'hello from JsSIP', {eventHandlers: {
+        succeeded: (e) => resolve(e.response.status_code), failed: (e) => resolve(e.cause)}}))""",
+                   f"sip:{WV_USER}@{p.kamailio.domain}")
+    assert status == 200
+    py(p.wv, "await wait_for(lambda: wv_inbox)")
+    assert py(p.wv, "wv_inbox") == [[f"sip:{JS_USER}@{p.kamailio.domain}", "hello from JsSIP", "text/plain"]]

@@ -1,7 +1,7 @@
 """Run the repo's Kamailio configuration: for the tests and for the demo.
 
 :class:`KamailioServer` starts a real Kamailio 5.6 (Debian packages
-``kamailio`` and ``kamailio-websocket-modules``) with ``kamailio.cfg`` beside
+``kamailio``, ``kamailio-websocket-modules`` and ``kamailio-presence-modules``) with ``kamailio.cfg`` beside
 this file on 127.0.0.1 ports (free ones, or the ones you ask for), in the
 foreground (``-DD -E``) from its own temporary run directory, with its log
 captured to ``<run_dir>/kamailio.log``.  It can be stopped, killed (SIGKILL,
@@ -228,6 +228,22 @@ class KamailioServer:
         return self.run_dir / "kamailio_ctl"
 
     @property
+    def db_dir(self) -> Path:
+        """The db_text directory of the presence server's tables."""
+        return self.run_dir / "dbtext"
+
+    def _prepare_db(self) -> None:
+        """Fill :attr:`db_dir` with the empty tables of the Debian package (once per run dir)."""
+        if self.db_dir.exists():
+            return
+        self.db_dir.mkdir()
+        source = next((Path(d) for d in _DBTEXT_DIRS if Path(d, "presentity").exists()), None)
+        if source is None:
+            raise KamailioError("db_text table files not found (package kamailio: /usr/share/kamailio/dbtext)")
+        for table in _DB_TABLES:
+            shutil.copyfile(source / table, self.db_dir / table)
+
+    @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
@@ -255,6 +271,9 @@ class KamailioServer:
             "MIN_EXPIRES": str(self.min_expires),
             "FR_TIMER": str(self.fr_timer),
             "FR_INV_TIMER": str(self.fr_inv_timer),
+            "DBURL": f'"text://{self.db_dir}"',
+            "PRESENCE_CONTACT": f'"sip:presence@{HOST}:{self.ws_port};transport=ws"',
+            "PUA_PROXY": f'"sip:{HOST}:{self.sip_port}"',
         }
         if self.auth_fail_code == 403:
             defines["AUTH_FAIL_403"] = None
@@ -304,6 +323,7 @@ class KamailioServer:
         raise AssertionError("unreachable")
 
     def _spawn(self) -> None:
+        self._prepare_db()
         cmd = self.command()
         if self.ctl_socket.exists():
             self.ctl_socket.unlink()
@@ -554,6 +574,10 @@ def _udp_options_ok(port: int) -> bool:
         s.close()
 
 
+_DBTEXT_DIRS = ("/usr/share/kamailio/dbtext/kamailio", "/usr/local/share/kamailio/dbtext/kamailio")
+#: The tables the presence modules read (``version`` lists every table's schema version).
+_DB_TABLES = ("version", "presentity", "active_watchers", "watchers", "xcap", "pua")
+
 _MODULE_DIRS = ("/usr/lib/x86_64-linux-gnu/kamailio/modules",
                 "/usr/lib/aarch64-linux-gnu/kamailio/modules",
                 "/usr/lib/kamailio/modules", "/usr/lib64/kamailio/modules")
@@ -565,4 +589,6 @@ def missing_requirements() -> list[str]:
         return ["kamailio (apt-get install -y kamailio kamailio-websocket-modules)"]
     if not any(Path(d, "websocket.so").exists() for d in _MODULE_DIRS):
         return ["kamailio-websocket-modules"]
+    if not any(Path(d, "presence_dialoginfo.so").exists() for d in _MODULE_DIRS):
+        return ["kamailio-presence-modules"]
     return []

@@ -307,6 +307,10 @@ class CallSession(OutgoingInviteMethods, ReofferMethods, InfoMethods, ReferMetho
             self._on_refer(transaction, request, now)
         elif method == "NOTIFY":
             self._on_notify(transaction, request, now)
+        elif method == "MESSAGE":
+            from ._message_method import receive_message  # RFC 3428: no effect on the dialog
+
+            receive_message(self.ctx, transaction, request, now, session=self)
         else:
             self.ctx.send_response(transaction, request.response(
                 501 if method == "PRACK" else 405, headers=[("Allow", self.ctx.allow)]), now)

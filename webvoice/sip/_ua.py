@@ -43,6 +43,10 @@ from ._uri import Params, SipUri, Uri
 
 if TYPE_CHECKING:
     from ._call import CallSession
+    from ._headers import MediaType
+    from ._message_method import OutgoingMessage
+    from ._publication import Publication
+    from ._subscription import Subscription
 
 __all__ = ["UaConfig", "UserAgent", "MessageRefused"]
 
@@ -166,6 +170,10 @@ class UserAgent:
         self.dialogs = DialogStore()
         self.sessions: list[CallSession] = []
         self._tx_owner: dict[ClientTransaction, CallSession] = {}
+        # RFC 6665 subscriptions (ours, as subscriber), loaded on first use.
+        self.subscriptions: list[Subscription] = []
+        # Our published state (RFC 3903), one publication per event package.
+        self.publications: dict[str, Publication] = {}
 
     # --- the contact -----------------------------------------------------------------------
 
@@ -196,7 +204,9 @@ class UserAgent:
     def get_timer(self) -> float | None:
         deadlines = [
             t for t in (self.transactions.get_timer(), self.registration.get_timer(), self._keepalive_at,
-                        *(session.get_timer() for session in self.sessions))
+                        *(session.get_timer() for session in self.sessions),
+                        *(sub.get_timer() for sub in self.subscriptions),
+                        *(pub.get_timer() for pub in self.publications.values()))
             if t is not None
         ]
         return min(deadlines) if deadlines else None
@@ -206,6 +216,10 @@ class UserAgent:
         self.registration.handle_timer(now)
         for session in list(self.sessions):
             session.handle_timer(now)
+        for sub in list(self.subscriptions):
+            sub.handle_timer(now)
+        for pub in list(self.publications.values()):
+            pub.handle_timer(now)
         if self._keepalive_at is not None and now >= self._keepalive_at:
             self._out.append(PING)
             self._schedule_keepalive(now)
@@ -223,6 +237,10 @@ class UserAgent:
         for session in self.sessions:
             if session.is_established:
                 session.refresh_target(now)
+        for sub in list(self.subscriptions):
+            sub.connection_restored(now)
+        for pub in list(self.publications.values()):
+            pub.connection_restored(now)
         self._pump(now)
 
     def connection_lost(self, now: float) -> None:
@@ -230,6 +248,8 @@ class UserAgent:
         self._keepalive_at = None
         self.transactions.transport_error(now)
         self._pump(now)
+        for sub in list(self.subscriptions):
+            sub.connection_lost(now)
         self.registration.connection_lost(now)
         self._pump(now)
 
@@ -283,6 +303,64 @@ class UserAgent:
             self.sessions.append(session)
         self._pump(now)
         return session
+
+    # --- instant messages (RFC 3428, in :mod:`._message_method`, loaded on first use) ------------
+
+    def send_message(self, target: Uri, body: bytes, content_type: MediaType, now: float, *,
+                     headers: tuple[tuple[str, HeaderValue], ...] = ()) -> OutgoingMessage:
+        """Send a MESSAGE to ``target``; its outcome comes as MessageDelivered/MessageFailed."""
+        from ._message_method import OutgoingMessage
+
+        message = OutgoingMessage.out_of_dialog(
+            self, from_=NameAddr(self.config.aor, self.config.display_name), target=target, body=body,
+            content_type=content_type, now=now, headers=headers)
+        self._pump(now)
+        return message
+
+    def send_message_in_call(self, session: CallSession, body: bytes, content_type: MediaType,
+                             now: float) -> OutgoingMessage:
+        """Send a MESSAGE within an established call's dialog (RFC 3428 allows it)."""
+        if not session.is_established or session.dialog is None:
+            raise RuntimeError(f"a MESSAGE in a call needs an established call; this one is {session.state.value}")
+        from ._message_method import OutgoingMessage
+
+        message = OutgoingMessage.in_dialog(self, session.dialog, body=body, content_type=content_type, now=now)
+        self._pump(now)
+        return message
+
+    # --- subscriptions (RFC 6665, in :mod:`._subscription`, loaded on first use) ------------------
+
+    def subscribe(self, target: Uri, event: str, accept: tuple[str, ...], now: float, *,
+                  expires: int = 600) -> Subscription:
+        """Subscribe to ``event`` at ``target``; kept alive until ``unsubscribe``."""
+        from ._subscription import Subscription
+
+        sub = Subscription(self, from_=NameAddr(self.config.aor, self.config.display_name), target=target,
+                           event=event, accept=accept, expires=expires, t1=self.config.timers.t1)
+        self.subscriptions.append(sub)
+        sub.start(now)
+        self._pump(now)
+        return sub
+
+    def unsubscribe(self, sub: Subscription, now: float) -> None:
+        sub.unsubscribe(now)
+        self._pump(now)
+
+    def publication(self, event: str, content_type: str) -> Publication:
+        """Our publication for ``event`` (made on first use); ``publish``/``remove`` on it,
+        then :meth:`pump`."""
+        pub = self.publications.get(event)
+        if pub is None:
+            from ._publication import Publication
+
+            pub = self.publications[event] = Publication(
+                self, aor=NameAddr(self.config.aor, self.config.display_name), event=event,
+                content_type=content_type)
+        return pub
+
+    def pump(self, now: float) -> None:
+        """Move what an application's request on a part (a publication) produced."""
+        self._pump(now)
 
     def session_call(self, session: CallSession, action, now: float) -> None:
         """Run ``action(session)`` (an application's request) and move what it produced."""
@@ -389,6 +467,8 @@ class UserAgent:
                 self._on_transaction_event(event, now)
             if not moved:
                 break
+        if self.subscriptions and any(sub.is_terminated for sub in self.subscriptions):
+            self.subscriptions = [sub for sub in self.subscriptions if not sub.is_terminated]
         self._collect()
 
     def _collect(self) -> None:
@@ -457,6 +537,10 @@ class UserAgent:
             self.transactions.send_response(tx, self._options_answer(request), now)
         elif request.method == "INVITE":
             self._on_new_invite(tx, request, now)
+        elif request.method == "MESSAGE":
+            from ._message_method import receive_message
+
+            receive_message(self, tx, request, now, to_tag=tx.to_tag)
         elif SERVED_METHODS.get(request.method) == "dialog":
             # Served only inside a dialog, and there is none.
             self.transactions.send_response(tx, request.response(481), now)
@@ -492,6 +576,11 @@ class UserAgent:
         self.sessions.append(session)
 
     def _on_dialog_request(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        if request.method == "NOTIFY":
+            sub = next((s for s in self.subscriptions if s.matches(request)), None)
+            if sub is not None:  # its dialog may not exist yet (RFC 6665 4.1.2.4): the subscription decides
+                sub.receive_notify(tx, request, now)
+                return
         found = self.dialogs.receive_request(request)
         if isinstance(found, RequestRejected):
             if found.response is not None:

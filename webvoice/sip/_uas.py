@@ -45,6 +45,7 @@ SERVED_METHODS: MappingProxyType[str, Literal["any", "dialog"]] = MappingProxyTy
     "UPDATE": "dialog",
     "REFER": "dialog",
     "NOTIFY": "dialog",
+    "MESSAGE": "any",  # RFC 3428, in and out of dialogs (_message_method)
 })
 
 #: A control octet (C0 or DEL) raw, %-escaped (RFC 3986), or as a ``\xNN``
@@ -62,7 +63,10 @@ class UasPolicy:
     methods: frozenset[str] = frozenset(SERVED_METHODS)
     extensions: frozenset[str] = frozenset({"replaces", "outbound", "timer", "norefersub"})
     body_types: frozenset[str] = frozenset(
-        {"application/sdp", "application/dtmf-relay", "application/dtmf", "message/sipfrag", "text/plain"}
+        {"application/sdp", "application/dtmf-relay", "application/dtmf", "message/sipfrag", "text/plain",
+         "text/html", "application/json",  # for MESSAGE (RFC 3428, _message_method)
+         # NOTIFY bodies of our subscriptions (RFC 4235, RFC 3863)
+         "application/dialog-info+xml", "application/pidf+xml", "application/simple-message-summary"}
     )
     uri_schemes: frozenset[str] = frozenset({"sip", "sips"})
     #: Methods whose answer carries an SDP body (offer/answer, RFC 3264).

@@ -1,0 +1,331 @@
+"""Presence and busy lamps (beyond the JS SDK), on the core's subscriptions and publications.
+
+Each ``watch_*`` method starts one subscription of the core
+(:mod:`webvoice.sip._subscription`, which refreshes it, retries it and
+subscribes again after a reconnect by itself) and returns a :class:`Watch`
+to stop it. This module reads the NOTIFY bodies with the package's parser
+and calls the application's handler with a small event when what it shows
+changes. Our own presence goes out as a publication of the core
+(:mod:`webvoice.sip._publication`, PUBLISH with PIDF), refreshed by it and
+withdrawn when we unregister. The core modules load on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Any, Callable
+
+from ._errors import PresenceError
+from ._handlers import call_handler
+from ._targets import normalize_target
+from .sip._record import record
+
+__all__ = ["LineEvent", "PresenceEvent", "PresenceMethods", "VoicemailEvent", "Watch"]
+
+log = logging.getLogger("webvoice")
+
+_SUBSCRIPTIONS = "webvoice.sip._subscription"
+_PUBLICATIONS = "webvoice.sip._publication"
+#: How long each subscription is asked for (seconds); the core refreshes it before then.
+WATCH_EXPIRES = 600
+
+
+@record
+class LineEvent:
+    """What a watched line shows now (``watch_line``).
+
+    ``state``: ``"trying"``, ``"proceeding"``, ``"early"`` (ringing),
+    ``"confirmed"`` (talking), ``"terminated"`` (idle: no call, or the last one
+    ended), or ``"unknown"`` when the server refused the watch for good
+    (``reason`` says why). ``direction`` is ``"initiator"`` (the watched user
+    called) or ``"recipient"``, and ``remote`` / ``remote_display`` the other
+    party, when the server tells.
+    """
+
+    target: str
+    state: str
+    direction: str | None = None
+    remote: str | None = None
+    remote_display: str | None = None
+    reason: str | None = None
+
+
+@record
+class PresenceEvent:
+    """A watched user's presence (``watch_presence``): ``status`` is ``"open"``
+    (signed in, reachable), ``"closed"``, or ``"unknown"`` when the server
+    refused the watch for good (``reason`` says why); ``note`` is the user's
+    text ("away", "in a meeting") or None."""
+
+    target: str
+    status: str
+    note: str | None = None
+    reason: str | None = None
+
+
+@record
+class VoicemailEvent:
+    """Our voicemail (``watch_voicemail``, RFC 3842): ``waiting`` is the lamp;
+    ``new``/``old`` (and ``urgent_new``/``urgent_old``) count voice messages;
+    ``counts`` has every message class the server named (``"voice-message"``,
+    ``"fax-message"``...) as ``(new, old, urgent_new, urgent_old)``;
+    ``account`` the mailbox when given. ``reason`` is set (and ``waiting``
+    False) when the server refused the watch for good."""
+
+    waiting: bool
+    new: int = 0
+    old: int = 0
+    urgent_new: int = 0
+    urgent_old: int = 0
+    account: str | None = None
+    counts: Any = None
+    reason: str | None = None
+
+
+class Watch:
+    """One watch the application started: ``stop()`` ends it (the subscription is ended politely)."""
+
+    def __init__(self, instance: Any, kind: str, target: str, handler: Callable) -> None:
+        self._instance = instance
+        self.kind = kind
+        self.target = target
+        self._handler = handler
+        self._subscription: Any = None
+        self._stopped = False
+        self._last: tuple | None = None
+        self._state: Any = None  # the package's memory (a LineState for lines)
+
+    def __repr__(self) -> str:
+        return f"<Watch {self.kind} {self.target}{' stopped' if self._stopped else ''}>"
+
+    @property
+    def active(self) -> bool:
+        """False once stopped, or once the server refused it for good."""
+        return not self._stopped and self._subscription is not None and not self._subscription.is_terminated
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        instance, sub = self._instance, self._subscription
+        instance._run_core(lambda now: instance._ua.unsubscribe(sub, now))
+
+    def _emit(self, event: object) -> None:
+        call_handler(self._handler, event, what=f"the {self.kind} watch handler")
+
+
+class PresenceMethods:
+    """``watch_line``, ``watch_presence``, ``publish_presence`` (mixed into SipInstance,
+    which owns the core and sets ``_watches`` and ``_publish_waiters``)."""
+
+    _watches: dict
+    _publish_waiters: list
+
+    async def publish_presence(self, status: str = "open", note: str | None = None) -> None:
+        """Publish our presence (PIDF, RFC 3863, by PUBLISH, RFC 3903): ``status``
+        ``"open"`` or ``"closed"`` and an optional ``note`` ("away"). webvoice
+        refreshes it, publishes it again after a reconnect and withdraws it
+        when unregistering. Raises :class:`~webvoice.PresenceError` with the
+        status when the server refuses; bad arguments raise before anything is sent."""
+        from .sip._pidf import CONTENT_TYPE, build_pidf
+
+        body = build_pidf(str(self._ua.config.aor), status, note, self._ua.config.instance_id[:8])
+        if not self._connected:
+            await self.connect()
+        await self._publication_outcome(lambda pub, now: pub.publish(body, now), CONTENT_TYPE)
+
+    async def unpublish_presence(self) -> None:
+        """Withdraw our published presence (watchers see us closed)."""
+        if "presence" not in self._ua.publications:
+            return
+        from .sip._pidf import CONTENT_TYPE
+
+        await self._publication_outcome(lambda pub, now: pub.remove(now), CONTENT_TYPE)
+
+    def watch_presence(self, target: str, handler: Callable) -> Watch:
+        """Watch ``target``'s presence (RFC 3856): ``handler(PresenceEvent)`` with
+        its status and note as soon as the server tells, then on each change.
+        Renewed by itself like ``watch_line``; returns the :class:`Watch`."""
+        from .sip._pidf import CONTENT_TYPE
+
+        return self._start_watch("presence", target, handler, "presence", (CONTENT_TYPE,))
+
+    def watch_line(self, target: str, handler: Callable) -> Watch:
+        """Watch ``target``'s line (busy lamp field): ``handler(LineEvent)`` at once
+        with its current state, then on each change (ringing, talking, idle).
+
+        A dialog-event subscription (RFC 4235) that webvoice refreshes and
+        renews by itself, also across reconnects, until ``watch.stop()``.
+        Returns the :class:`Watch`. A bad target raises ``ValueError`` at once.
+        """
+        from .sip._dialog_info import CONTENT_TYPE, LineState
+
+        watch = self._start_watch("line", target, handler, "dialog", (CONTENT_TYPE,))
+        watch._state = LineState()
+        return watch
+
+    def watch_voicemail(self, handler: Callable, target: str | None = None) -> Watch:
+        """Watch our voicemail (RFC 3842 message-summary, for our own account unless
+        ``target`` names another mailbox): ``handler(VoicemailEvent)`` as soon as
+        the server tells, then on each change. Renewed by itself like
+        ``watch_line``; returns the :class:`Watch`."""
+        from .sip._mwi import CONTENT_TYPE
+
+        return self._start_watch("voicemail", target or str(self._ua.config.aor), handler,
+                                 "message-summary", (CONTENT_TYPE,))
+
+    # --- inside ------------------------------------------------------------------------------
+
+    async def _publication_outcome(self, action: Callable, content_type: str) -> None:
+        waiter = self._loop.create_future()
+        self._publish_waiters.append(waiter)
+
+        def run(now: float) -> None:
+            pub = self._ua.publication("presence", content_type)
+            action(pub, now)
+            self._ua.pump(now)
+
+        self._run_core(run)
+        await waiter
+
+    async def _withdraw_presence(self) -> None:
+        """On unregistering: take our presence away, bounded (the server may be gone)."""
+        pub = self._ua.publications.get("presence")
+        if pub is None or pub.body is None or not self._connected:
+            return
+        try:
+            await asyncio.wait_for(self.unpublish_presence(), 5.0)
+        except (asyncio.TimeoutError, PresenceError):
+            pass
+
+    def _start_watch(self, kind: str, target: str, handler: Callable, event: str, accept: tuple[str, ...]) -> Watch:
+        if not callable(handler):
+            raise TypeError(f"watch_{kind} takes a callable handler")
+        uri = normalize_target(target, self._settings.domain)
+        watch = Watch(self, kind, str(uri), handler)
+
+        def start(now: float) -> None:
+            watch._subscription = self._ua.subscribe(uri, event, accept, now, expires=WATCH_EXPIRES)
+            self._watches[watch._subscription] = watch
+
+        self._run_core(start)
+        return watch
+
+    def _deliver_subscription_event(self, event: object) -> bool:
+        """Handle a core subscription or publication event; False for any other event."""
+        publications = sys.modules.get(_PUBLICATIONS)
+        if publications is not None and isinstance(event, (publications.PublicationDone,
+                                                           publications.PublicationFailed)):
+            # The waiters are resolved in order: one PUBLISH is in flight at a time.
+            waiters = [w for w in self._publish_waiters if not w.done()]
+            self._publish_waiters.clear()
+            waiter, rest = (waiters[0], waiters[1:]) if waiters else (None, [])
+            self._publish_waiters.extend(rest)
+            if waiter is not None:
+                if isinstance(event, publications.PublicationDone):
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(PresenceError(
+                        f"publishing presence failed: {event.status_code or ''} {event.reason}".replace("  ", " "),
+                        status_code=event.status_code, reason=event.reason))
+            return True
+        core = sys.modules.get(_SUBSCRIPTIONS)
+        if core is None:
+            return False
+        if isinstance(event, core.SubscriptionNotified):
+            watch = self._watches.get(event.subscription)
+            if watch is not None and not watch._stopped:
+                getattr(self, f"_on_{watch.kind}_notify")(watch, event)
+            return True
+        if isinstance(event, core.SubscriptionEnded):
+            watch = self._watches.get(event.subscription)
+            if watch is None:
+                return True
+            if event.will_retry:
+                if watch._state is not None and hasattr(watch._state, "reset"):
+                    watch._state.reset()
+            else:
+                del self._watches[event.subscription]
+                if not watch._stopped:
+                    log.warning("webvoice: watching %s of %s ended: %s", watch.kind, watch.target, event.reason)
+                    if watch.kind == "voicemail":
+                        watch._emit(VoicemailEvent(False, reason=event.reason))
+                    else:
+                        kind = LineEvent if watch.kind == "line" else PresenceEvent
+                        watch._emit(kind(watch.target, "unknown", reason=event.reason))
+            return True
+        return False
+
+    def _on_line_notify(self, watch: Watch, event: Any) -> None:
+        from .sip._dialog_info import parse_dialog_info
+
+        if not event.body:
+            # No document: nothing is known of any call, the line is idle
+            # (Kamailio says so with an empty NOTIFY before anything was published).
+            if event.state == "active" and watch._last is None:
+                watch._last = ("terminated", None)
+                watch._emit(LineEvent(watch.target, "terminated"))
+            return
+        try:
+            info = parse_dialog_info(event.body)
+        except ValueError as exc:
+            log.warning("webvoice: unreadable dialog-info for %s: %s", watch.target, exc)
+            return
+        line = watch._state
+        if not line.apply(info):
+            return
+        lamp = line.lamp()
+        key = ("terminated", None) if lamp is None else (lamp.state, lamp.id)
+        if key != watch._last:
+            watch._last = key
+            if lamp is None:
+                watch._emit(LineEvent(watch.target, "terminated"))
+            else:
+                watch._emit(LineEvent(watch.target, lamp.state, lamp.direction, lamp.remote, lamp.remote_display))
+        line.forget_ended()
+
+    def _on_presence_notify(self, watch: Watch, event: Any) -> None:
+        from .sip._pidf import parse_pidf
+
+        if event.state == "pending":
+            return  # not authorised yet: nothing known
+        if not event.body:
+            # No document: nobody has published; the user shows as closed.
+            status, note = "closed", None
+        else:
+            try:
+                info = parse_pidf(event.body)
+            except ValueError as exc:
+                log.warning("webvoice: unreadable presence document for %s: %s", watch.target, exc)
+                return
+            status, note = info.status, info.note
+        if event.state == "terminated" and watch._last is not None:
+            return  # the subscription is being renewed; its next NOTIFY tells
+        key = (status, note)
+        if key != watch._last:
+            watch._last = key
+            watch._emit(PresenceEvent(watch.target, status, note))
+
+    def _on_voicemail_notify(self, watch: Watch, event: Any) -> None:
+        from .sip._mwi import parse_message_summary
+
+        if event.state == "pending" or (event.state == "terminated" and watch._last is not None):
+            return
+        if not event.body:
+            public = VoicemailEvent(False, counts={})  # nothing published for the mailbox yet
+        else:
+            try:
+                summary = parse_message_summary(event.body)
+            except ValueError as exc:
+                log.warning("webvoice: unreadable message summary for %s: %s", watch.target, exc)
+                return
+            voice = summary.counts.get("voice-message")
+            counts = {name: (c.new, c.old, c.urgent_new, c.urgent_old) for name, c in summary.counts.items()}
+            public = VoicemailEvent(summary.waiting, voice.new if voice else 0, voice.old if voice else 0,
+                                    voice.urgent_new if voice else 0, voice.urgent_old if voice else 0,
+                                    summary.account, counts)
+        if public != watch._last:
+            watch._last = public
+            watch._emit(public)
