@@ -498,6 +498,10 @@ HEADER_SPECS = _SPEC
 SINGLE_VALUED = frozenset(name for name, (_, _, single) in _SPEC.items() if single)
 
 
+#: List headers whose values are typed addresses: an empty one is refused.
+_NEVER_EMPTY = frozenset(
+    name for name, (parse, is_list, _) in _SPEC.items() if is_list and parse in (_parse_via, _parse_contact, parse_name_addr))
+
 _TOKEN_LIST = re.compile(rf"{_abnf.TOKEN}(?:{_abnf.SWS},{_abnf.SWS}{_abnf.TOKEN})*")
 _TOKEN_LIST_HEADERS = frozenset(
     ("Allow", "Supported", "Require", "Proxy-Require", "Unsupported", "Allow-Events", "Content-Encoding"))
@@ -506,8 +510,11 @@ _TOKEN_LIST_HEADERS = frozenset(
 def parse_header_values(name: str, value: str) -> list[HeaderValue]:
     """The values one header line holds, typed where the stack knows the header.
 
-    ``name`` must already be canonical. A list header with an empty value
-    (``Accept:``, meaning "nothing") yields one empty string, so it survives.
+    ``name`` must already be canonical. A list header that may be empty
+    (``Accept:``, meaning "nothing") yields one empty string, so it survives; a
+    list of addresses (Via, Contact, Route...) may not be empty (RFC 3261 25.1:
+    ``1#``), and an empty one is refused here rather than left as a string
+    where every reader expects an address.
     """
     spec = _SPEC.get(name)
     if spec is None:
@@ -515,6 +522,8 @@ def parse_header_values(name: str, value: str) -> list[HeaderValue]:
     parse, is_list, _ = spec
     if is_list:
         if not value.strip():
+            if name in _NEVER_EMPTY:
+                raise SipParseError(f"empty {name} header (it needs at least one value)")
             return [""]
         if name in _TOKEN_LIST_HEADERS:
             stripped = value.strip()
