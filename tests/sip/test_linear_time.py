@@ -8,7 +8,7 @@ newlines, spaces, tabs, separators, quotes, backslashes, commas, semicolons,
 escapes, brackets, and repeated fragments of its own syntax. The time for
 64 KiB may be about 4x the time for 16 KiB (linear); the bound is 10x, where
 a quadratic parser shows 16x. Growth, not absolute time, is what is asserted,
-and the fastest of a few runs is taken so that a busy machine does not count.
+and the fastest of several runs is taken so that a busy machine does not count.
 """
 
 from __future__ import annotations
@@ -38,11 +38,9 @@ UNLIMITED = ParserLimits(max_message_size=2**22, max_header_count=2**20, max_lin
 
 # Runs of one character, and fragments of SIP, SDP and auth syntax repeated.
 FILLERS = (
-    "\n", "\r\n", "\r", " ", "\t", ",", ";", '"', "\\", "=", ":", "<", ">", "@", "%", "[", "]", "a", "0",
-    "9", ".", "-", "/", "?", "&", "*", "\\\"", '"a"', "a ", " ,", ", ", "; ", "a=1,", "a=1;", ";a", ";a=",
-    "%4", "%41", "a@", "a:", "::", "[::", "<sip:a@b>,", "sip:", "\r\n ", "\n\n ", "\"\\", "a\\", "Signal=",
-    "Duration=", "SIP/2.0 ", "response=", "refresher", "=\"", "v=0\n", "a=x\n", "m=audio 1 RTP/AVP 0\n",
-    "c=IN IP4 0.0.0.0\n",
+    "\n", "\r\n", "\r", " ", "\t", ",", ";", '"', "\\", "=", ":", "<", "@", "%", "[", "a", "0", "\\\"", '"a"',
+    "a ", ", ", "a=1,", "a=1;", ";a", "%41", "::", "<sip:a@b>,", "\r\n ", "Signal=", "SIP/2.0 ", "refresher",
+    "v=0\n", "a=x\n", "m=audio 1 RTP/AVP 0\n", "c=IN IP4 0.0.0.0\n",
 )
 
 
@@ -53,7 +51,7 @@ def fill(prefix: str, filler: str, suffix: str, size: int) -> str:
 
 def best_time(function, text) -> float:
     best = float("inf")
-    for _ in range(5):
+    for _ in range(3):
         start = time.perf_counter()
         try:
             function(text)
@@ -66,21 +64,24 @@ def best_time(function, text) -> float:
 def assert_linear(function, make) -> None:
     """``make(size)`` builds an input of about ``size``; its growth must be linear.
 
-    The machine is shared: a timing that looks superlinear is taken again, then
-    checked one scale up (64 KiB to 256 KiB), and fails only if it grows there too.
+    The machine is shared: each size keeps its fastest time over up to four
+    rounds, and the test passes as soon as those fastest times are in ratio.
+    Noise only slows a run down, so it can delay a pass but not fake one.
     """
+    small_input, large_input = make(SMALL), make(LARGE)
+    small = large = float("inf")
     gc.collect()
     gc.disable()  # a collection in one timing and not the other is not growth
     try:
-        for small_size, large_size in ((SMALL, LARGE), (SMALL, LARGE), (LARGE, 4 * LARGE)):
-            small = best_time(function, make(small_size))
-            large = best_time(function, make(large_size))
+        for _ in range(4):
+            small = min(small, best_time(function, small_input))
+            large = min(large, best_time(function, large_input))
             if large <= MAX_GROWTH * max(small, FLOOR):
                 return
     finally:
         gc.enable()
-    raise AssertionError(f"{getattr(function, '__name__', function)}: {small * 1e3:.2f} ms for {small_size // 1024} KiB, "
-                         f"{large * 1e3:.2f} ms for {large_size // 1024} KiB: grows faster than linear")
+    raise AssertionError(f"{getattr(function, '__name__', function)}: {small * 1e3:.2f} ms for 16 KiB, "
+                         f"{large * 1e3:.2f} ms for 64 KiB: grows faster than linear")
 
 
 # --- whole messages --------------------------------------------------------------------

@@ -353,7 +353,7 @@ def parse_uri(text: str) -> Uri:
         _, user, password, host, port, params, headers = m.groups()
         if host[0] == "[" and not _abnf.is_ipv6_reference(host):
             raise SipParseError(f"malformed IPv6 reference {_shorten(host, 50)!r} in URI {_shorten(text)!r}")
-        if params and ";maddr=[" in params.lower() and not _maddr_ok(params):
+        if params and "[" in params and not _maddr_ok(params):
             raise SipParseError(f"malformed IPv6 reference in the maddr of URI {_shorten(text)!r}")
         if port is not None:
             port = int(port)
