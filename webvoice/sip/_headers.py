@@ -252,9 +252,11 @@ HeaderValue = Union[str, int, NameAddr, Via, CSeq, MediaType]
 # --- value parsers -------------------------------------------------------------------
 
 # gen-value also admits a bare IPv6 address, which is what Via received= carries
-# (RFC 3261 25.1 via-received; RFC 5118 4.5). It is tried first: a token would
-# take the address's first group ("2001" of "2001:db8::1") and leave the rest.
-_GEN_VALUE_OR_IPV6 = rf"[0-9A-Fa-f]*:[0-9A-Fa-f:.]+|{_abnf.GEN_VALUE}"
+# (RFC 3261 25.1 via-received; RFC 5118 4.5). A gen-value followed by ":" is
+# the first group of such an address ("2001" of "2001:db8::1"), not a value:
+# the atomic group keeps it from being taken, and the address alternative reads
+# the whole. (Ordinary values are scanned once, as before.)
+_GEN_VALUE_OR_IPV6 = rf"(?>{_abnf.GEN_VALUE})(?!:)|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+"
 _GEN_VALUE_RE = _abnf.Deferred(_GEN_VALUE_OR_IPV6)  # for parameters given as text, not parsed
 _PARAM_RE = re.compile(
     rf"{_abnf.SWS};{_abnf.SWS}({_abnf.TOKEN})(?:{_abnf.SWS}={_abnf.SWS}({_GEN_VALUE_OR_IPV6}))?"
@@ -402,7 +404,7 @@ def _parse_cseq(text: str, what: str) -> CSeq:
     if m is None:
         raise SipParseError(f"malformed CSeq {text[:40]!r}")
     seq, method = m.groups()
-    number = _bounded_int(seq, 2**31 - 1, "CSeq number", clamp=False)  # RFC 3261 8.1.1.5
+    number = int(seq) if len(seq) < 10 else _bounded_int(seq, 2**31 - 1, "CSeq number", clamp=False)  # 8.1.1.5
     obj = _new(CSeq)
     _SET_CSEQ_SEQ(obj, number)
     _SET_CSEQ_METHOD(obj, method)
@@ -437,10 +439,14 @@ def _bounded_int(digits: str, limit: int, what: str, clamp: bool) -> int:
 
 
 def _int_parser(limit: int, clamp: bool = False) -> Callable[[str, str], int]:
+    width = len(str(limit))
+
     def parse(text: str, what: str) -> int:
         text = text.strip()
         if not _abnf.DIGITS.fullmatch(text):
             raise SipParseError(f"{what} must be a non-negative integer, not {text[:30]!r}")
+        if len(text) <= width and (value := int(text)) <= limit:  # the usual case
+            return value
         return _bounded_int(text, limit, what, clamp)
 
     return parse
