@@ -21,7 +21,7 @@ import pytest
 from webvoice.sip._auth_values import parse_challenges, parse_credentials
 from webvoice.sip._call_info import parse_dtmf, parse_dtmf_relay
 from webvoice.sip._call_refer import parse_sipfrag_status
-from webvoice.sip._call_timers import _session_expires
+from webvoice.sip._session_interval import min_se_value, session_expires
 from webvoice.sip._headers import HEADER_SPECS, parse_header_values, parse_name_addr
 from webvoice.sip._message import build_request
 from webvoice.sip._parser import MessageReader, ParserLimits, parse_message
@@ -171,7 +171,8 @@ def test_replaces_and_session_expires(filler):
     def session_expires(text):
         message = build_request("INVITE", "sip:a@h", from_="<sip:a@h>", to="<sip:b@h>", call_id="c", cseq=1,
                                 via=[], headers=[("Session-Expires", text)])
-        _session_expires(message)
+        session_expires(message)
+        min_se_value(message.with_header("Min-SE", text))
 
     assert_linear(session_expires, lambda size: fill("90", filler.strip("\r\n") or "x", "", size))
 
