@@ -120,7 +120,8 @@ def test_folded_lines_are_joined_in_linear_time():
 
 PREFIXES = {  # by parser: a start that reaches the part where the filler goes
     "_parse_via": "SIP/2.0/WS h", "parse_name_addr": "<sip:a@h>", "_parse_contact": '"a" <sip:a@h>;',
-    "_parse_cseq": "1", "_parse_media_type": "a/b;", "_parse_date": "Mon, ",
+    "_parse_cseq": "1", "_parse_media_type": "a/b;", "_parse_date": "Mon, ", "parse": "1",
+    "_parse_rack": "1 1", "_parse_subscription_state": "active",
 }
 
 

@@ -455,7 +455,7 @@ def _int_parser(limit: int, clamp: bool = False) -> Callable[[str, str], int]:
 # delta-seconds followed by parameters (and, for Retry-After, a comment):
 # Session-Expires, Min-SE (RFC 4028), Retry-After (RFC 3261 20.33). The text is
 # kept for the readers that interpret it; the number is checked here, once.
-_DELTA_AND_REST = re.compile(rf"([0-9]++)[ \t]*+(\([^()]*+\))?+[ \t]*+((?:;[^;]*+)*+)")
+_DELTA_AND_REST = re.compile(r"([0-9]++)[ \t]*+(\([^()]*+\))?+[ \t]*+(;.*+)?+")
 
 
 def _delta_parser(limit: int) -> Callable[[str, str], str]:
@@ -465,7 +465,7 @@ def _delta_parser(limit: int) -> Callable[[str, str], str]:
         if m is None:
             raise SipParseError(f"{what} must start with a number of seconds, not {text[:30]!r}")
         _bounded_int(m.group(1), limit, what, clamp=False)
-        for name, value in _parse_params(m.group(3), 0, what):
+        for name, value in _parse_params(m.group(3) or "", 0, what):
             if value is not None and name.lower() in _NUMERIC_PARAMS and _abnf.DIGITS.fullmatch(value):
                 _bounded_int(value, limit, f"{what} parameter {name}", clamp=False)
         return text
