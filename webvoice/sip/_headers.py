@@ -462,8 +462,8 @@ def _delta_parser(limit: int) -> Callable[[str, str], str]:
     def parse(text: str, what: str) -> str:
         text = text.strip()
         m = _DELTA_AND_REST.fullmatch(text)
-        if m is None:
-            raise SipParseError(f"{what} must start with a number of seconds, not {text[:30]!r}")
+        if m is None:  # not a number at all: kept, for the reader to ignore or refuse
+            return text
         _bounded_int(m.group(1), limit, what, clamp=False)
         for name, value in _parse_params(m.group(3) or "", 0, what):
             if value is not None and name.lower() in _NUMERIC_PARAMS and _abnf.DIGITS.fullmatch(value):
