@@ -94,6 +94,9 @@ PASSWORD = rf"(?:[{UNRESERVED}&=+$,]++|{ESCAPED})*+"
 # alphanum runs joined by hyphen runs: the same names, without backtracking.
 DOMAINLABEL = r"[A-Za-z0-9_]++(?:-++[A-Za-z0-9_]++)*+"
 HOSTNAME = rf"{DOMAINLABEL}(?:\.{DOMAINLABEL})*+\.?+"
+# IPv6reference = "[" IPv6address "]". The pattern only finds the brackets and
+# the characters an address may hold; is_ipv6_address() then checks the address
+# itself (RFC 4291 2.2), which a regular expression would do slowly.
 IPV6_REFERENCE = r"\[[0-9A-Fa-f:.]+\]"
 HOST = rf"(?:{HOSTNAME}|{IPV6_REFERENCE})"
 PORT = r"[0-9]{1,5}"
@@ -182,6 +185,53 @@ SIP_DATE = Deferred(
 # Characters that never belong in a header value or URI the application gives us:
 # control characters other than HTAB (header injection, RFC 3261 25.1 TEXT-UTF8).
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+_HEX4 = re.compile(r"[0-9A-Fa-f]{1,4}")
+_IPV4 = re.compile(r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}")
+
+
+def is_ipv6_address(text: str) -> bool:
+    """Whether ``text`` is an IPv6address (RFC 4291 2.2): eight groups of one to
+    four hex digits, or fewer around one ``::``, the last two groups possibly
+    written as an IPv4 address (``::ffff:192.0.2.1``).
+
+    Departure, as RFC 5118 4.10 asks: three colons right before an embedded
+    IPv4 address (``2001:db8:::192.0.2.1``), which the RFC 3261 grammar
+    inherited from RFC 2373, are tolerated and read as two.
+    """
+    if len(text) > 45:  # the longest form: six groups and an IPv4 address
+        return False
+    groups = 8
+    head, sep, last = text.rpartition(":")
+    if "." in last:
+        if not _IPV4.fullmatch(last) or not sep:
+            return False
+        groups = 6
+        text = head + ":" if head.endswith(":") else head
+        if text.endswith(":::"):  # RFC 5118 4.10: 2001:db8:::192.0.2.1
+            text = text[:-1]
+        if text == ":":
+            return False
+        if text.endswith(":") and not text.endswith("::"):
+            text = text[:-1]
+    if text.count("::") > 1 or ":::" in text:
+        return False
+    if "::" in text:
+        left, _, right = text.partition("::")
+        parts = [p for p in (left.split(":") if left else [])] + [p for p in (right.split(":") if right else [])]
+        if len(parts) > groups - 1:
+            return False
+    else:
+        parts = text.split(":") if text else []
+        if len(parts) != groups:
+            return False
+    return all(_HEX4.fullmatch(p) for p in parts)
+
+
+def is_ipv6_reference(text: str) -> bool:
+    """``[IPv6address]``, the address checked by :func:`is_ipv6_address`."""
+    return len(text) > 2 and text[0] == "[" and text[-1] == "]" and is_ipv6_address(text[1:-1])
 
 
 def unquote(quoted: str) -> str:

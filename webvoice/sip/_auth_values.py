@@ -52,7 +52,9 @@ class AuthParseError(ValueError):
 
 # OWS = *( SP / HTAB ), plus RFC 3261 LWS line folding (CRLF followed by
 # whitespace), which message parsers may or may not have undone for us.
-_OWS = r"(?:[ \t]|\r?\n[ \t])*"
+# Written as runs (one repetition per run, not per character): a group repeated
+# once per character makes the regex engine superlinear on long white space.
+_OWS = r"(?:[ \t]++|\r?\n[ \t])*+"
 # token = 1*tchar (RFC 7230); a superset of RFC 3261's token (adds # $ & ^ |).
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 # quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE. qdtext takes any
@@ -63,7 +65,7 @@ _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 # which the re compiler takes twenty times longer to compile (start-up cost).
 _QDTEXT = r"[^\x00-\x08\x0a-\x1f\x22\x5c\x7f]"
 _QUOTED_PAIR = r"\\[^\x00-\x08\x0a-\x1f\x7f]"
-_QUOTED_STRING = rf'"(?:{_QDTEXT}|{_QUOTED_PAIR})*"'
+_QUOTED_STRING = rf'"(?:{_QDTEXT}++|{_QUOTED_PAIR})*+"'
 # token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _TOKEN68 = r"[A-Za-z0-9\-._~+/]+=*"
 
@@ -82,7 +84,7 @@ _NEEDS_QUOTING_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _HEX8_RE = re.compile(r"[0-9A-Fa-f]{8}")
 # RFC 8187 ext-value, for username* (RFC 7616 section 3.4.4).
 _EXT_VALUE_RE = re.compile(
-    r"(UTF-8|ISO-8859-1)'[A-Za-z0-9\-]*'((?:%[0-9A-Fa-f]{2}|[!#$&+\-.^_`|~0-9A-Za-z])*)", re.IGNORECASE
+    r"(UTF-8|ISO-8859-1)'[A-Za-z0-9\-]*'((?:%[0-9A-Fa-f]{2}|[!#$&+\-.^_`|~0-9A-Za-z]++)*+)", re.IGNORECASE
 )
 _ATTR_CHARS = frozenset(b"!#$&+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
@@ -112,13 +114,15 @@ def _skip_separators(text: str, pos: int) -> int:
 def _parse_params(text: str, pos: int, scheme: str) -> tuple[int, _Params]:
     """auth-params from ``pos`` up to the next challenge; returns its offset."""
     params: list[tuple[str, str]] = []
+    seen_names: set[str] = set()
     while True:
         m = _AUTH_PARAM_RE.match(text, pos)
         if m is None:
             raise AuthParseError(f"malformed auth-param in {scheme} at offset {pos}: {_excerpt(text, pos)}")
         name = m.group(1).lower()
-        if any(name == seen for seen, _ in params):  # RFC 7235 section 2.1: once each
+        if name in seen_names:  # RFC 7235 section 2.1: once each (a set: linear in the count)
             raise AuthParseError(f"duplicate parameter {name!r} in {scheme} at offset {pos}")
+        seen_names.add(name)
         token, quoted = m.group(2), m.group(3)
         params.append((name, token if token is not None else _QUOTED_PAIR_RE.sub(r"\1", quoted[1:-1])))
         pos = _skip_ws(text, m.end())

@@ -20,10 +20,46 @@ if TYPE_CHECKING:
     from ._message import Request
     from ._transaction import ServerTransaction
 
-__all__ = ["InfoMethods"]
+__all__ = ["InfoMethods", "parse_dtmf_relay", "parse_dtmf"]
 
-_DTMF_SIGNAL = re.compile(r"(?im)^\s*signal\s*=\s*([0-9A-D*#])\s*$")
-_DTMF_DURATION = re.compile(r"(?im)^\s*duration\s*=\s*([0-9]{1,6})\s*$")
+# One line of an application/dtmf-relay body: ``Signal=5``, ``Duration=160``.
+# Matched line by line, never across lines: a multi-line pattern such as
+# ``(?m)^\s*signal`` retries its ``\s*`` from every line start over every
+# following blank line, quadratic in a body of newlines.
+_DTMF_LINE = re.compile(r"[ \t]*+([A-Za-z]++)[ \t]*+=[ \t]*+([^ \t]*+)[ \t]*+")
+_DTMF_TONE = re.compile(r"[0-9A-Da-d*#]")
+_DTMF_DIGIT = re.compile(r"[ \t\r\n]*+([0-9A-Da-d*#])[ \t\r\n]*+")
+#: Durations (ms) a peer may announce: RFC 4733 events last at most a few
+#: seconds in practice; longer values are clamped, not trusted.
+DTMF_DEFAULT_DURATION = 100
+DTMF_MAX_DURATION = 8000
+
+
+def parse_dtmf_relay(body: bytes) -> tuple[str, int] | None:
+    """(tone, duration in ms) of an ``application/dtmf-relay`` body, None without
+    a valid Signal. A missing or unreadable Duration gives the default; a
+    larger one is clamped to :data:`DTMF_MAX_DURATION`. Linear in the body."""
+    signal, duration = None, None
+    for line in body.decode("utf-8", "replace").splitlines():
+        m = _DTMF_LINE.fullmatch(line)
+        if m is None:
+            continue
+        name, value = m.group(1).lower(), m.group(2)
+        if name == "signal" and signal is None:
+            if not _DTMF_TONE.fullmatch(value):
+                return None
+            signal = value.upper()
+        elif name == "duration" and duration is None and value.isascii() and value.isdigit():
+            duration = DTMF_MAX_DURATION if len(value) > 6 else min(int(value), DTMF_MAX_DURATION)
+    if signal is None:
+        return None
+    return signal, DTMF_DEFAULT_DURATION if duration is None else duration
+
+
+def parse_dtmf(body: bytes) -> str | None:
+    """The tone of an ``application/dtmf`` body (one digit, white space around)."""
+    m = _DTMF_DIGIT.fullmatch(body.decode("utf-8", "replace"))
+    return m.group(1).upper() if m else None
 
 
 class InfoMethods:
@@ -38,17 +74,16 @@ class InfoMethods:
 
     def _on_info(self, tx: ServerTransaction, request: Request, now: float) -> None:
         content_type = request.content_type.mime if request.content_type else None
-        text = request.body.decode("utf-8", "replace")
         if content_type == "application/dtmf-relay":
-            signal, duration = _DTMF_SIGNAL.search(text), _DTMF_DURATION.search(text)
-            if signal is None:
+            relay = parse_dtmf_relay(request.body)
+            if relay is None:
                 self.ctx.send_response(tx, request.response(400, "Missing Signal"), now)
                 return
             self.ctx.send_response(tx, request.response(200), now)
-            self.ctx.emit(DtmfReceived(self, signal.group(1).upper(), int(duration.group(1)) if duration else 100))
-        elif content_type == "application/dtmf" and re.fullmatch(r"\s*[0-9A-Da-d*#]\s*", text):
+            self.ctx.emit(DtmfReceived(self, *relay))
+        elif content_type == "application/dtmf" and (tone := parse_dtmf(request.body)) is not None:
             self.ctx.send_response(tx, request.response(200), now)
-            self.ctx.emit(DtmfReceived(self, text.strip().upper(), 100))
+            self.ctx.emit(DtmfReceived(self, tone, DTMF_DEFAULT_DURATION))
         else:
             self.ctx.send_response(tx, request.response(200), now)
             self.ctx.emit(InfoReceived(self, content_type, request.body))

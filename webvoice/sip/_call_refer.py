@@ -24,7 +24,19 @@ if TYPE_CHECKING:
     from ._message import Request, Response
     from ._transaction import ClientTransaction, ServerTransaction
 
-__all__ = ["ReferMethods"]
+__all__ = ["ReferMethods", "parse_sipfrag_status"]
+
+# The status line a message/sipfrag NOTIFY body starts with (RFC 3420, RFC 3515
+# 2.4.5). Anchored at the start and possessive: one linear pass at most.
+_SIPFRAG_STATUS = re.compile(rb"[ \t\r\n]*+SIP/2\.0 ([1-6][0-9][0-9])(?: ([^\r\n]*+))?+(?:\r?\n|$)")
+
+
+def parse_sipfrag_status(body: bytes) -> tuple[int, str] | None:
+    """(status code, reason phrase) of a sipfrag body's status line, else None."""
+    m = _SIPFRAG_STATUS.match(body)
+    if m is None:
+        return None
+    return int(m.group(1)), (m.group(2) or b"").decode("utf-8", "replace")[:200]
 
 
 class ReferMethods:
@@ -91,12 +103,11 @@ class ReferMethods:
             return
         self.ctx.send_response(tx, request.response(200), now)
         state = (request.header("Subscription-State") or "").split(";")[0].strip().lower()
-        m = re.match(rb"\s*SIP/2\.0 ([1-6][0-9][0-9]) ?([^\r\n]*)", request.body or b"")
-        if m is None:
+        status = parse_sipfrag_status(request.body or b"")
+        if status is None:
             return
-        code = int(m.group(1))
-        self.ctx.emit(ReferProgress(self, code, m.group(2).decode("utf-8", "replace"),
-                                    final=code >= 200 or state == "terminated"))
+        code, reason = status
+        self.ctx.emit(ReferProgress(self, code, reason, final=code >= 200 or state == "terminated"))
 
     def _on_refer_response(self, tx: ClientTransaction, response: Response, now: float) -> None:
         code = response.status_code

@@ -201,7 +201,7 @@ def verify_digest(
 # value, a quote-aware scanner could skip the real response. Redacting a
 # "response=" that sits inside some quoted string is harmless.
 _RESPONSE_RE = re.compile(
-    r'(?<![A-Za-z0-9_\-*])(response[ \t]*=[ \t]*)(?:"(?:[^"\\]|\\.)*(?:"|\Z)|[^\s,]*)', re.IGNORECASE | re.DOTALL
+    r'(?<![A-Za-z0-9_\-*])(response[ \t]*=[ \t]*)(?:"(?:[^"\\]++|\\.)*+(?:"|\Z)|[^\s,]*+)', re.IGNORECASE | re.DOTALL
 )
 _TOKEN68_CREDENTIALS_RE = re.compile(rf"\A(\s*{_TOKEN}[ \t]+){_TOKEN68}(?=\s*(?:,|\Z))")
 

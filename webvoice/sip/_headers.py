@@ -136,8 +136,12 @@ class NameAddr:
 
     @property
     def expires(self) -> int | None:
+        """The ``expires`` parameter; larger than 2**32-1 counts as 2**32-1
+        (RFC 3261 10.2.1.1), anything but ASCII digits as absent."""
         value = self.params.get("expires")
-        return int(value) if value and value.isdigit() else None
+        if not value or not _abnf.DIGITS.fullmatch(value):
+            return None
+        return _bounded_int(value, MAX_DELTA_SECONDS, "expires", clamp=True)
 
     def __str__(self) -> str:
         uri = f"<{self.uri}>{self.params}"
@@ -161,7 +165,8 @@ class Via:
     def __post_init__(self) -> None:
         if not isinstance(self.transport, str) or not _abnf.TOKEN_RE.fullmatch(self.transport):
             raise ValueError(f"invalid Via transport {self.transport!r}")
-        if not isinstance(self.host, str) or not re.fullmatch(_abnf.HOST, self.host):
+        if not isinstance(self.host, str) or not re.fullmatch(_abnf.HOST, self.host) or (
+                self.host[0] == "[" and not _abnf.is_ipv6_reference(self.host)):
             raise ValueError(f"invalid Via host {self.host!r}")
         if self.port is not None and not (isinstance(self.port, int) and 0 <= self.port <= 65535):
             raise ValueError(f"invalid Via port {self.port!r}")
@@ -246,8 +251,12 @@ HeaderValue = Union[str, int, NameAddr, Via, CSeq, MediaType]
 
 # --- value parsers -------------------------------------------------------------------
 
-# gen-value also admits a bare IPv6 address, which is what Via received= carries.
-_GEN_VALUE_OR_IPV6 = rf"{_abnf.GEN_VALUE}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+"
+# gen-value also admits a bare IPv6 address, which is what Via received= carries
+# (RFC 3261 25.1 via-received; RFC 5118 4.5). A gen-value followed by ":" is
+# the first group of such an address ("2001" of "2001:db8::1"), not a value:
+# the atomic group keeps it from being taken, and the address alternative reads
+# the whole. (Ordinary values are scanned once, as before.)
+_GEN_VALUE_OR_IPV6 = rf"(?>{_abnf.GEN_VALUE})(?!:)|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+"
 _GEN_VALUE_RE = _abnf.Deferred(_GEN_VALUE_OR_IPV6)  # for parameters given as text, not parsed
 _PARAM_RE = re.compile(
     rf"{_abnf.SWS};{_abnf.SWS}({_abnf.TOKEN})(?:{_abnf.SWS}={_abnf.SWS}({_GEN_VALUE_OR_IPV6}))?"
@@ -266,7 +275,14 @@ def _parse_params(text: str, pos: int, what: str) -> Params:
             if not text[pos:].strip():
                 break
             raise SipParseError(f"malformed parameters in {what}: {text[pos:pos + 40]!r}")
-        out.append(m.groups())  # (name, value or None)
+        pair = m.groups()  # (name, value or None)
+        value = pair[1]
+        # An address among the values (Via received=, maddr=; RFC 5118 4.5):
+        # bare or in brackets, it must be an IPv6 address, not just look like one.
+        if value is not None and (value[0] == "[" or (":" in value and value[0] != '"')) and not (
+                _abnf.is_ipv6_reference(value) if value[0] == "[" else _abnf.is_ipv6_address(value)):
+            raise SipParseError(f"malformed IPv6 address {value[:50]!r} in parameter {pair[0]} of {what}")
+        out.append(pair)
         pos = m.end()
     return _tuple_new(Params, out) if out else _EMPTY_PARAMS
 
@@ -363,6 +379,8 @@ def _parse_via(text: str, what: str) -> Via:
     if m is None:
         raise SipParseError(f"malformed {what}: {text[:60]!r}")
     name, version, transport, host, port = m.groups()
+    if host[0] == "[" and not _abnf.is_ipv6_reference(host):
+        raise SipParseError(f"malformed IPv6 reference {host[:50]!r} in {what}")
     if port is not None:
         port = int(port)
         if port > 65535:
@@ -386,10 +404,9 @@ def _parse_cseq(text: str, what: str) -> CSeq:
     if m is None:
         raise SipParseError(f"malformed CSeq {text[:40]!r}")
     seq, method = m.groups()
-    if len(seq) > 10 or int(seq) >= 2**31:
-        raise SipParseError(f"CSeq number {seq[:20]} is out of range (must be below 2**31)")
+    number = int(seq) if len(seq) < 10 else _bounded_int(seq, 2**31 - 1, "CSeq number", clamp=False)  # 8.1.1.5
     obj = _new(CSeq)
-    _SET_CSEQ_SEQ(obj, int(seq))
+    _SET_CSEQ_SEQ(obj, number)
     _SET_CSEQ_METHOD(obj, method)
     return obj
 
@@ -404,16 +421,90 @@ def _parse_call_id(text: str, what: str) -> str:
     return text
 
 
-def _int_parser(limit: int) -> Callable[[str, str], int]:
+#: The largest delta-seconds (RFC 3261 20.19, 10.2.1.1: larger values count as this).
+MAX_DELTA_SECONDS = 2**32 - 1
+
+
+def _bounded_int(digits: str, limit: int, what: str, clamp: bool) -> int:
+    """``digits`` (ASCII, already matched) as an int of at most ``limit``: larger
+    values are clamped or refused. Never calls ``int()`` on more digits than the
+    limit has, so no length of number reaches the interpreter's digit limit."""
+    significant = digits.lstrip("0") or "0"
+    if len(significant) <= len(str(limit)) and (value := int(significant)) <= limit:
+        return value
+    if clamp:
+        return limit
+    raise SipParseError(f"{what} value {digits[:20]}{'...' if len(digits) > 20 else ''} is out of range "
+                        f"(at most {limit})")
+
+
+def _int_parser(limit: int, clamp: bool = False) -> Callable[[str, str], int]:
+    width = len(str(limit))
+
     def parse(text: str, what: str) -> int:
         text = text.strip()
         if not _abnf.DIGITS.fullmatch(text):
             raise SipParseError(f"{what} must be a non-negative integer, not {text[:30]!r}")
-        if len(text) > 12 or int(text) > limit:
-            raise SipParseError(f"{what} value {text[:20]} is out of range (at most {limit})")
-        return int(text)
+        if len(text) <= width and (value := int(text)) <= limit:  # the usual case
+            return value
+        return _bounded_int(text, limit, what, clamp)
 
     return parse
+
+
+# delta-seconds followed by parameters (and, for Retry-After, a comment):
+# Session-Expires, Min-SE (RFC 4028), Retry-After (RFC 3261 20.33). The text is
+# kept for the readers that interpret it; the number is checked here, once.
+_DELTA_AND_REST = re.compile(r"([0-9]++)[ \t]*+(\([^()]*+\))?+[ \t]*+(;.*+)?+")
+
+
+def _delta_parser(limit: int) -> Callable[[str, str], str]:
+    def parse(text: str, what: str) -> str:
+        text = text.strip()
+        m = _DELTA_AND_REST.fullmatch(text)
+        if m is None:  # not a number at all: kept, for the reader to ignore or refuse
+            return text
+        _bounded_int(m.group(1), limit, what, clamp=False)
+        for name, value in _parse_params(m.group(3) or "", 0, what):
+            if value is not None and name.lower() in _NUMERIC_PARAMS and _abnf.DIGITS.fullmatch(value):
+                _bounded_int(value, limit, f"{what} parameter {name}", clamp=False)
+        return text
+
+    return parse
+
+
+#: Header parameters that carry a number of seconds (RFC 3261 20.33, RFC 6665).
+_NUMERIC_PARAMS = frozenset(("expires", "duration", "retry-after"))
+
+
+def _parse_rack(text: str, what: str) -> str:
+    """RAck = response-num LWS CSeq-num LWS Method (RFC 3262 7.2), both numbers
+    below 2**31 as RSeq and CSeq are; kept as text."""
+    text = text.strip()
+    m = _RACK.fullmatch(text)
+    if m is None:
+        raise SipParseError(f"malformed RAck {text[:40]!r}")
+    _bounded_int(m.group(1), 2**31 - 1, "RAck response number", clamp=False)
+    _bounded_int(m.group(2), 2**31 - 1, "RAck CSeq number", clamp=False)
+    return text
+
+
+_RACK = re.compile(rf"([0-9]++){_abnf.LWS}([0-9]++){_abnf.LWS}({_abnf.TOKEN})")
+
+
+def _parse_subscription_state(text: str, what: str) -> str:
+    """substate-value *( SEMI subexp-params ) (RFC 6665 8.2.3); expires= and
+    retry-after= are checked numbers, larger than 2**32-1 refused."""
+    text = text.strip()
+    m = _abnf.TOKEN_RE.match(text)
+    if m is None:
+        raise SipParseError(f"malformed {what} {text[:40]!r}")
+    for name, value in _parse_params(text, m.end(), what):
+        if value is not None and name.lower() in _NUMERIC_PARAMS:
+            if not _abnf.DIGITS.fullmatch(value):
+                raise SipParseError(f"{what} parameter {name} must be a number of seconds, not {value[:20]!r}")
+            _bounded_int(value, MAX_DELTA_SECONDS, f"{what} parameter {name}", clamp=False)
+    return text
 
 
 def _parse_media_type(text: str, what: str) -> MediaType:
@@ -467,9 +558,16 @@ _SPEC: dict[str, tuple[Callable[[str, str], HeaderValue], bool, bool]] = {
     "Call-ID": (_parse_call_id, False, True),
     "Content-Length": (_int_parser(2**31 - 1), False, True),
     "Max-Forwards": (_int_parser(255), False, True),
-    "Expires": (_int_parser(2**32 - 1), False, True),
-    "Min-Expires": (_int_parser(2**32 - 1), False, True),
-    "RSeq": (_int_parser(2**32 - 1), False, True),
+    # RFC 3261 10.2.1.1 and 20.19: a larger expiry counts as 2**32-1.
+    "Expires": (_int_parser(MAX_DELTA_SECONDS, clamp=True), False, True),
+    "Min-Expires": (_int_parser(MAX_DELTA_SECONDS, clamp=True), False, True),
+    # RFC 3262 7.1: 1 .. 2**31-1.
+    "RSeq": (_int_parser(2**31 - 1), False, True),
+    "RAck": (_parse_rack, False, True),
+    "Session-Expires": (_delta_parser(MAX_DELTA_SECONDS), False, True),
+    "Min-SE": (_delta_parser(MAX_DELTA_SECONDS), False, True),
+    "Retry-After": (_delta_parser(MAX_DELTA_SECONDS), False, True),
+    "Subscription-State": (_parse_subscription_state, False, True),
     "Content-Type": (_parse_media_type, False, True),
     "Date": (_parse_date, False, True),
     "Accept": (_parse_media_type, True, False),
@@ -498,6 +596,10 @@ HEADER_SPECS = _SPEC
 SINGLE_VALUED = frozenset(name for name, (_, _, single) in _SPEC.items() if single)
 
 
+#: List headers whose values are typed addresses: an empty one is refused.
+_NEVER_EMPTY = frozenset(
+    name for name, (parse, is_list, _) in _SPEC.items() if is_list and parse in (_parse_via, _parse_contact, parse_name_addr))
+
 _TOKEN_LIST = re.compile(rf"{_abnf.TOKEN}(?:{_abnf.SWS},{_abnf.SWS}{_abnf.TOKEN})*")
 _TOKEN_LIST_HEADERS = frozenset(
     ("Allow", "Supported", "Require", "Proxy-Require", "Unsupported", "Allow-Events", "Content-Encoding"))
@@ -506,8 +608,11 @@ _TOKEN_LIST_HEADERS = frozenset(
 def parse_header_values(name: str, value: str) -> list[HeaderValue]:
     """The values one header line holds, typed where the stack knows the header.
 
-    ``name`` must already be canonical. A list header with an empty value
-    (``Accept:``, meaning "nothing") yields one empty string, so it survives.
+    ``name`` must already be canonical. A list header that may be empty
+    (``Accept:``, meaning "nothing") yields one empty string, so it survives; a
+    list of addresses (Via, Contact, Route...) may not be empty (RFC 3261 25.1:
+    ``1#``), and an empty one is refused here rather than left as a string
+    where every reader expects an address.
     """
     spec = _SPEC.get(name)
     if spec is None:
@@ -515,6 +620,8 @@ def parse_header_values(name: str, value: str) -> list[HeaderValue]:
     parse, is_list, _ = spec
     if is_list:
         if not value.strip():
+            if name in _NEVER_EMPTY:
+                raise SipParseError(f"empty {name} header (it needs at least one value)")
             return [""]
         if name in _TOKEN_LIST_HEADERS:
             stripped = value.strip()

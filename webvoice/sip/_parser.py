@@ -223,6 +223,10 @@ def _parse_start_line(line: str):
 def _header_pairs(lines: list[str], limits: ParserLimits) -> list[tuple[str, str]]:
     """Unfold continuation lines and split each header into (canonical name, value)."""
     pairs: list[tuple[str, str]] = []
+    # Continuation lines are gathered and joined once per header, not appended
+    # to a growing string (quadratic in the number of folds).
+    folded: list[str] = []
+    folded_length = 0
     max_line = limits.max_line_length
     for index in range(1, len(lines)):
         line = lines[index]
@@ -233,12 +237,20 @@ def _header_pairs(lines: list[str], limits: ParserLimits) -> list[tuple[str, str
         if line[:1] in (" ", "\t"):
             if not pairs:
                 raise SipParseError("a continuation line comes before any header")
-            name, value = pairs[-1]
-            joined = f"{value} {line.strip()}" if value else line.strip()
-            if len(joined) > max_line:
-                raise SipParseError(f"header {name} is longer than {max_line} characters")
-            pairs[-1] = (name, joined)
+            part = line.strip()
+            if not folded:
+                folded_length = len(pairs[-1][1])
+                if pairs[-1][1]:
+                    folded.append(pairs[-1][1])
+            if part:
+                folded.append(part)
+                folded_length += len(part) + 1
+            if folded_length > max_line:
+                raise SipParseError(f"header {pairs[-1][0]} is longer than {max_line} characters")
             continue
+        if folded:
+            pairs[-1] = (pairs[-1][0], " ".join(folded))
+            folded = []
         name, colon, value = line.partition(":")
         canonical = _NAMES.get(name) if colon else None
         if canonical is None:
@@ -248,6 +260,8 @@ def _header_pairs(lines: list[str], limits: ParserLimits) -> list[tuple[str, str
         pairs.append((canonical, value.strip(" \t")))
         if len(pairs) > limits.max_header_count:
             raise SipParseError(f"more than {limits.max_header_count} header fields")
+    if folded:
+        pairs[-1] = (pairs[-1][0], " ".join(folded))
     return pairs
 
 

@@ -157,6 +157,14 @@ def _connection(lines: tuple[SdpLine, ...]) -> str | None:
     return None
 
 
+def _session_facts(lines: tuple[SdpLine, ...]) -> tuple[str | None, str | None, bool]:
+    """What every media section takes from the session level: its direction,
+    its connection address, and whether it uses ICE. Read once per description,
+    not once per section: a peer's description with many sections and many
+    session lines must not cost sections x lines."""
+    return _direction(lines), _connection(lines), bool(_attributes(lines, "candidate") or _attributes(lines, "ice-ufrag"))
+
+
 def _origin(lines: tuple[SdpLine, ...]) -> tuple[int, list[str]] | None:
     """Index and fields of the first well-formed o= line (RFC 8866 5.2)."""
     for index, line in enumerate(lines):
@@ -199,6 +207,8 @@ class MediaSection:
 
     lines: tuple[SdpLine, ...]
     session_lines: tuple[SdpLine, ...] = field(default=(), compare=False, repr=False)
+    #: ``_session_facts(session_lines)``, filled in by SessionDescription and parse_sdp.
+    session_facts: tuple | None = field(default=None, compare=False, repr=False)
     kind: str = field(init=False, compare=False)
     port: int = field(init=False, compare=False)
     port_count: int | None = field(init=False, compare=False)
@@ -224,12 +234,16 @@ class MediaSection:
     @property
     def direction(self) -> str:
         """The section's direction attribute, else the session's, else sendrecv (RFC 8866 6.7)."""
-        return _direction(self.lines) or _direction(self.session_lines) or "sendrecv"
+        return _direction(self.lines) or self._session()[0] or "sendrecv"
 
     @property
     def connection_address(self) -> str | None:
         """The address of the section's c= line, else of the session's (RFC 8866 5.7)."""
-        return _connection(self.lines) or _connection(self.session_lines)
+        return _connection(self.lines) or self._session()[1]
+
+    def _session(self) -> tuple[str | None, str | None, bool]:
+        facts = self.session_facts
+        return facts if facts is not None else _session_facts(self.session_lines)
 
     @property
     def mid(self) -> str | None:
@@ -286,7 +300,14 @@ class SessionDescription:
             raise ValueError("a session description starts with v=0")
         if any(line.type in "mv" for line in lines[1:]):
             raise ValueError("session-level lines hold no m= or second v= line")
-        media = tuple(m if m.session_lines is lines else dataclasses.replace(m, session_lines=lines) for m in self.media)
+        facts = None
+        media = []
+        for m in self.media:
+            if m.session_lines is not lines or m.session_facts is None:
+                facts = facts or _session_facts(lines)
+                m = dataclasses.replace(m, session_lines=lines, session_facts=facts)
+            media.append(m)
+        media = tuple(media)
         object.__setattr__(self, "lines", lines)
         object.__setattr__(self, "media", media)
 
@@ -398,7 +419,8 @@ def parse_sdp(
         else:
             (sections[-1] if sections else session).append(line)
     session_lines = tuple(session)  # given to each section, so the description need not rebind them
-    return SessionDescription(session_lines, tuple(MediaSection(tuple(s), session_lines) for s in sections))
+    facts = _session_facts(session_lines)
+    return SessionDescription(session_lines, tuple(MediaSection(tuple(s), session_lines, facts) for s in sections))
 
 
 def answer_direction(offered: str, local_hold: bool) -> str:
@@ -419,8 +441,8 @@ def answer_direction(offered: str, local_hold: bool) -> str:
 
 
 def _uses_ice(section: MediaSection) -> bool:
-    lines = (*section.lines, *section.session_lines)
-    return bool(_attributes(lines, "candidate") or _attributes(lines, "ice-ufrag"))
+    lines = section.lines
+    return bool(_attributes(lines, "candidate") or _attributes(lines, "ice-ufrag")) or section._session()[2]
 
 
 def remote_hold_state(sdp: SessionDescription) -> bool:

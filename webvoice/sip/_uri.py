@@ -160,7 +160,8 @@ class SipUri:
             raise ValueError(f"invalid user part {self.user!r} in SIP URI (escape it with %XX)")
         if self.password is not None and not (isinstance(self.password, str) and _PASSWORD_RE.fullmatch(self.password)):
             raise ValueError("invalid password part in SIP URI")
-        if not isinstance(self.host, str) or not _HOST_RE.fullmatch(self.host):
+        if not isinstance(self.host, str) or not _HOST_RE.fullmatch(self.host) or (
+                self.host[0] == "[" and not _abnf.is_ipv6_reference(self.host)):
             raise ValueError(f"invalid host {self.host!r} in SIP URI")
         if self.port is not None and not (isinstance(self.port, int) and 0 <= self.port <= 65535):
             raise ValueError(f"invalid port {self.port!r} in SIP URI")
@@ -350,6 +351,10 @@ def parse_uri(text: str) -> Uri:
         if m is None:
             raise SipParseError(f"malformed {scheme.upper()} URI {_shorten(text)!r}")
         _, user, password, host, port, params, headers = m.groups()
+        if host[0] == "[" and not _abnf.is_ipv6_reference(host):
+            raise SipParseError(f"malformed IPv6 reference {_shorten(host, 50)!r} in URI {_shorten(text)!r}")
+        if params and "[" in params and not _maddr_ok(params):
+            raise SipParseError(f"malformed IPv6 reference in the maddr of URI {_shorten(text)!r}")
         if port is not None:
             port = int(port)
             if port > 65535:
@@ -372,6 +377,15 @@ def parse_uri(text: str) -> Uri:
     if m is None:
         raise SipParseError(f"malformed URI {_shorten(text)!r}")
     return _trusted(AbsoluteUri, scheme=m.group("scheme"), rest=m.group("rest"))
+
+
+def _maddr_ok(params: str) -> bool:
+    """Whether every ``maddr=[...]`` among URI parameters holds an IPv6 address."""
+    return all(
+        _abnf.is_ipv6_reference(value)
+        for name, value in parse_uri_params(params)
+        if name.lower() == "maddr" and value and value.startswith("[")
+    )
 
 
 def _shorten(text: str, limit: int = 80) -> str:
