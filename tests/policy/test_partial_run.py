@@ -98,3 +98,22 @@ def test_websocket_module_missing_is_named(monkeypatch, tmp_path):
     monkeypatch.setattr(kamailio_server, "module_dirs", lambda: [str(tmp_path)])
     (missing,) = kamailio_server.missing_requirements()
     assert "websocket.so not in " + str(tmp_path) in missing
+
+
+HANGING = """
+import threading
+from tests.support.watchdog import waiting_for
+
+def test_hangs():
+    with waiting_for("a reply that never comes"):
+        threading.Event().wait()
+"""
+
+
+def test_a_hanging_test_is_ended_saying_what_it_waited_for(tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBVOICE_TEST_BOUND_S", "3")
+    result = _run_scratch_test(tmp_path, HANGING, allow_skip=False)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "WATCHDOG: 'test tests/_scratch" in result.stderr
+    assert "  - a reply that never comes" in result.stderr
+    assert "in test_hangs" in result.stderr  # the stack of the stuck thread
