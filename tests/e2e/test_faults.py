@@ -7,9 +7,20 @@ afterwards still ends the call on both sides.
 
 from __future__ import annotations
 
+import time
+
 from tests.e2e.test_calls import make_phone
 from tests.support.kamailio_server import fresh_kamailio  # noqa: F401  (fixture)
 from tests.support.pyrun import py
+
+def _wait_for_log(server, method: str, user: str, timeout: float = 15.0) -> None:
+    """Until Kamailio logged a ``method`` request from ``user`` (its "REQ" line)."""
+    needle = f"REQ {method} "
+    deadline = time.monotonic() + timeout
+    while not any(needle in line and f"from sip:{user}@" in line for line in server.log_text().splitlines()):
+        assert time.monotonic() < deadline, f"no {method} from {user} in Kamailio's log:\n{server.log_tail(30)}"
+        time.sleep(0.1)
+
 
 FAST = {"connection_recovery_min_interval": 0.3, "connection_recovery_max_interval": 1.5}
 
@@ -31,7 +42,12 @@ def test_server_killed_during_a_call(browser, static_server, fresh_kamailio):
         for page in (a, b):
             py(page, "await wait_for(sip.is_registered, timeout=15)")
         assert server.lookup("alice") and server.lookup("bob")
-        py(a, "await asyncio.sleep(0.5)\ncall.terminate()\nawait wait_for(call.is_ended)")
+        # each page refreshes its target by UPDATE on its new connection (the
+        # BYE below would reach the peer without it: the proxy finds a gone
+        # flow's new registration, so the UPDATE itself is what is checked)
+        _wait_for_log(server, "UPDATE", "alice")
+        _wait_for_log(server, "UPDATE", "bob")
+        py(a, "call.terminate()\nawait wait_for(call.is_ended)")
         py(b, "await wait_for(bcall.is_ended)")
         assert [e for e in py(b, "events") if e[0] == "ended"][0][1] == "Bye"
     finally:

@@ -19,17 +19,27 @@ def test_server_killed_during_a_call(fresh_kamailio):
         await a.register()
         await b.register()
         rb = Recorder()
-        b.on_incoming_call(lambda r: r.accept(rb.handlers("ended")))
+        incoming = []
+        b.on_incoming_call(lambda r: (incoming.append(r), r.accept(rb.handlers("ended"))))
         ra = Recorder()
         call = await a.call("bob", ra.handlers("ended", "failed"))
-        await until(call.is_established)
+        await until(lambda: call.is_established() and incoming and incoming[0].call.is_established())
         server.kill()
         await until(lambda: not a.is_connected() and not b.is_connected())
         assert call.is_established()  # the call (and its media) outlives the signalling
         server.restart()
         await until(lambda: a.is_registered() and b.is_registered(), timeout=15)
         assert call.is_established() and not ra.get("ended")
-        await asyncio.sleep(0.5)  # the target refreshes (UPDATE) go out after reconnecting
+        # Each side refreshes its target by UPDATE (with its new Contact) on its
+        # new connection; the one sent once the peer is registered again
+        # reaches the peer, which answers 200. (The BYE below would reach the
+        # peer without it: the proxy finds a gone flow's new registration.)
+        a_flow, b_flow = a._transport, b._transport
+        await until(lambda: _update(a_flow.sent, "alice") and _update(b_flow.sent, "bob"), timeout=10)
+        for flow, user in ((a_flow, "alice"), (b_flow, "bob")):
+            assert b"\r\nContact: " in _update(flow.sent, user)
+        await until(lambda: (_update(b_flow.received, "alice") and _answered(a_flow.received, "UPDATE"))
+                    or (_update(a_flow.received, "bob") and _answered(b_flow.received, "UPDATE")), timeout=10)
         call.terminate()
         await until(lambda: rb.get("ended"), timeout=5)
         assert rb.get("ended")[0].cause == "Bye" and ra.get("ended")[0].cause == "Terminated"
@@ -37,6 +47,20 @@ def test_server_killed_during_a_call(fresh_kamailio):
         await b.close()
 
     run(main(), timeout=40)
+
+
+def _update(frames: list[bytes], from_user: str) -> bytes | None:
+    """The first UPDATE request among ``frames`` whose From is ``from_user``."""
+    for frame in frames:
+        head = frame.split(b"\r\n\r\n", 1)[0]
+        if head.startswith(b"UPDATE ") and f"sip:{from_user}".encode() in head.split(b"From:", 1)[-1].split(b"\r\n", 1)[0]:
+            return frame
+    return None
+
+
+def _answered(frames: list[bytes], method: str) -> bool:
+    return any(f.startswith(b"SIP/2.0 200") and f"CSeq: ".encode() in f
+               and f.split(b"CSeq: ", 1)[1].split(b"\r\n", 1)[0].endswith(method.encode()) for f in frames)
 
 
 def test_server_closing_repeatedly_meets_the_backoff():
