@@ -32,7 +32,7 @@ from tests.support.browser import ConsoleLog, boot_webvoice
 from tests.support.pyrun import py
 from webvoice.sip import Request, SipParseError, parse_message, response_for_parse_error, without_peer_controls
 
-CORPUS = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "rfc4475"
+CORPUS = pathlib.Path(__file__).resolve().parents[1] / "data" / "rfc4475"
 COUNT = 1200
 
 
