@@ -53,3 +53,35 @@ def test_server_killed_during_a_call(browser, static_server, fresh_kamailio):
     finally:
         for page in (a, b):
             page.context.close()
+
+
+def test_connection_lost_right_after_hanging_up_eight_lines(browser, static_server, fresh_kamailio):
+    """The step where a `make bench` once hung (issue 15): eight lines up in one
+    page, all hung up at once, then the page's WebSocket goes (the server is
+    killed right after the BYEs): the page stays responsive, no line is left,
+    and it reconnects and registers again by itself."""
+    server = fresh_kamailio
+    a = make_phone(browser, static_server, server, "alice", ua_config=FAST, max_lines=16)
+    b = make_phone(browser, static_server, server, "bob", ua_config=FAST, max_lines=16)
+    try:
+        py(b, "mode['answer'] = 'accept'")
+        py(a, """
+for _ in range(8):
+    c = await sip.call('bob')
+    await wait_for(c.is_established)
+""", timeout=120)
+        py(b, "await wait_for(lambda: len([c for c in calls if c.is_established()]) == 8)")
+        py(a, "sip.terminate_sessions()")
+        server.kill()
+        py(a, "await wait_for(lambda: not sip.is_connected())")
+        assert py(a, "len(sip.get_call_lines())") == 0
+        server.restart()
+        for page in (a, b):
+            py(page, "await wait_for(sip.is_registered, timeout=15)")
+        assert server.lookup("alice") and server.lookup("bob")
+        # and it still places calls
+        py(a, "c = await sip.call('bob')\nawait wait_for(c.is_established)\nc.terminate()\n"
+              "await wait_for(c.is_ended)")
+    finally:
+        for page in (a, b):
+            page.context.close()
