@@ -138,3 +138,29 @@ def test_oversized_input_from_the_server_is_refused():
         await sip.close()
 
     run(main())
+
+
+def test_a_fault_while_handling_a_lost_connection_does_not_stop_reconnecting(monkeypatch, caplog):
+    """Whatever the core raises while a lost connection is handled is logged,
+    and the instance still reconnects (a page that stopped after its WebSocket
+    closed is how a `make bench` once hung)."""
+    from tests.support.fake_transport import FakeTransport
+
+    async def main():
+        sip = webvoice.create_sip_instance(
+            sip_login="x", sip_password="y", realm="a.test", transport_factory=FakeTransport,
+            ua_config={"connection_recovery_min_interval": 0.05, "connection_recovery_max_interval": 0.1})
+        await sip.connect()
+        first = FakeTransport.instances[-1]
+
+        def broken(now):
+            raise RuntimeError("a core fault")
+
+        monkeypatch.setattr(sip._ua, "connection_lost", broken)
+        first.opened = False
+        sip.on_close(1006, "gone")  # the socket closed under us
+        await until(lambda: FakeTransport.instances[-1] is not first and sip.is_connected())
+        await sip.close()
+
+    run(main())
+    assert "internal error while handling the lost connection" in caplog.text
