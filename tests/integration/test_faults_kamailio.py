@@ -31,18 +31,46 @@ def test_server_killed_during_a_call(fresh_kamailio):
         await until(lambda: a.is_registered() and b.is_registered(), timeout=15)
         assert call.is_established() and not ra.get("ended")
         # Each side refreshes its target by UPDATE (with its new Contact) on its
-        # new connection; the one sent once the peer is registered again
-        # reaches the peer, which answers 200. (The BYE below would reach the
-        # peer without it: the proxy finds a gone flow's new registration.)
+        # new connection. (Whether it reaches the peer depends on who is back
+        # first; the next test has the peer stay. The BYE below would reach
+        # the peer without it: the proxy finds a gone flow's new registration.)
         a_flow, b_flow = a._transport, b._transport
         await until(lambda: _update(a_flow.sent, "alice") and _update(b_flow.sent, "bob"), timeout=10)
         for flow, user in ((a_flow, "alice"), (b_flow, "bob")):
             assert b"\r\nContact: " in _update(flow.sent, user)
-        await until(lambda: (_update(b_flow.received, "alice") and _answered(a_flow.received, "UPDATE"))
-                    or (_update(a_flow.received, "bob") and _answered(b_flow.received, "UPDATE")), timeout=10)
         call.terminate()
         await until(lambda: rb.get("ended"), timeout=5)
         assert rb.get("ended")[0].cause == "Bye" and ra.get("ended")[0].cause == "Terminated"
+        await a.close()
+        await b.close()
+
+    run(main(), timeout=40)
+
+
+def test_a_reconnected_side_refreshes_its_target_at_the_peer(kamailio):
+    """Only alice's connection drops: on her new connection she sends an UPDATE
+    with her new Contact, bob receives it and answers 200, and bob's BYE then
+    comes to alice on her new connection."""
+    async def main():
+        a = instance(kamailio, "alice", ua_config=FAST)
+        b = instance(kamailio, "bob", ua_config=FAST)
+        await a.register()
+        await b.register()
+        incoming = []
+        b.on_incoming_call(lambda r: (incoming.append(r), r.accept()))
+        ra = Recorder()
+        call = await a.call("bob", ra.handlers("ended"))
+        await until(lambda: call.is_established() and incoming and incoming[0].call.is_established())
+        old_flow, b_flow = a._transport, b._transport
+        await old_flow._ws.close()  # alice's WebSocket goes; bob's stays
+        await until(lambda: a._transport is not None and a._transport is not old_flow and a.is_connected())
+        new_flow = a._transport
+        await until(lambda: _update(new_flow.sent, "alice") and _update(b_flow.received, "alice")
+                    and _answered(new_flow.received, "UPDATE"), timeout=10)
+        incoming[0].call.terminate()
+        await until(lambda: ra.get("ended"))
+        assert any(f.startswith(b"BYE ") for f in new_flow.received)
+        assert not any(f.startswith(b"BYE ") for f in old_flow.received)
         await a.close()
         await b.close()
 
