@@ -39,6 +39,7 @@ from pathlib import Path
 
 import pytest
 from pytest_pyodide import get_global_config
+from pytest_pyodide.runner import SeleniumChromeRunner
 
 from tests.support.chromium import CHROMEDRIVER, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
 from tests.support.partial_run import skips_allowed
@@ -49,6 +50,11 @@ BUILD_WEB = HERE.parents[1] / "build" / "web"
 os.environ.setdefault("SE_CHROMEDRIVER", CHROMEDRIVER)
 os.environ.setdefault("SE_OFFLINE", "true")  # should Selenium Manager run anyway
 os.environ.setdefault("SE_AVOID_STATS", "true")
+
+# pytest-pyodide gives each script (loading Pyodide included) 20 s, which a
+# shared 2-core machine under load overruns while nothing is wrong. The bound
+# stays (chromedriver enforces it, outside the page), only longer.
+SeleniumChromeRunner.script_timeout = 120
 
 _config = get_global_config()
 _flags = _config.get_flags("chrome")
