@@ -17,11 +17,11 @@ media_log = []
 def media_record(tag):
     def handler(event=None):
         if tag == "sdp":
-            media_log.append([tag, event["originator"], event["type"], "a=candidate:" in event["sdp"]])
+            media_log.append([tag, event.originator, event.type, "a=candidate:" in event.sdp])
         elif tag == "icecandidate":
-            media_log.append([tag, bool(event.get("candidate"))])
+            media_log.append([tag, event.candidate.startswith("candidate:")])
         else:
-            media_log.append([tag, dict(event) if isinstance(event, dict) else None])
+            media_log.append([tag, {"audio": event.audio, "video": event.video}])
     return handler
 
 async def energy_growth(call, seconds=1.0):
