@@ -6,7 +6,9 @@
 #                  it reads changed)
 #   make assets    rebuild the webvoice wheel and build/web only
 #   make lite      build/web, then the JupyterLite site (LITE_ARGS="--force")
-#   make test      setup, then all test tiers (tools/run_tests.sh)
+#   make test      setup, then all test tiers (tools/run_tests.sh); any test
+#                  that cannot run (no Kamailio, Chromium, Firefox, assets...)
+#                  fails the run; WEBVOICE_ALLOW_SKIP=1 asks for a partial run
 #   make test-cpython | test-pyodide | test-e2e | test-firefox
 #                  one tier, after setup
 #   make bench     setup, then webvoice against JsSIP side by side (bench/run.py;

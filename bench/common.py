@@ -8,6 +8,7 @@ same Kamailio for webvoice and JsSIP, so the ratios compare like with like.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -20,6 +21,7 @@ if str(REPO) not in sys.path:
 
 from tests.support.browser import ConsoleLog, boot_webvoice, launch_chromium  # noqa: E402
 from tests.support.pyrun import py  # noqa: E402
+from tests.support.watchdog import Watchdog, waiting_for  # noqa: E402
 from tests.support.web import BUILD_WEB, DEFAULT_MOUNTS, StaticServer  # noqa: E402
 
 from bench.jssip_bundle import OUT_DIR as BUILD_BENCH  # noqa: E402
@@ -58,8 +60,11 @@ _EVAL = """async ([source, arg, ms]) => {
 
 def js(page, source: str, arg=None, *, timeout: float = 30.0):
     """Run the JavaScript function ``source`` (an expression) with ``arg`` in the
-    page, await it, and return its JSON-able result; bounded by ``timeout``."""
-    return page.evaluate(_EVAL, [source, arg, int(timeout * 1000)])
+    page, await it, and return its JSON-able result; bounded by ``timeout`` in
+    the page, and from outside it by the step's watchdog (page.evaluate has no
+    timeout of its own)."""
+    with waiting_for(f"JavaScript in a {page.url.rsplit('/', 1)[-1]} page: {source[:100]}"):
+        return page.evaluate(_EVAL, [source, arg, int(timeout * 1000)])
 
 
 def pycall(page, expression: str, *, timeout: float = 30.0):
@@ -71,8 +76,30 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+# The outer bound on every step (tests/support/watchdog.py): each log() line
+# starts a step, which must end (the next log() line, or stop_watchdog())
+# within STEP_BOUND_S seconds, or the run ends saying what it waited for.
+# In-page timeouts alone cannot bound a page whose main thread is stuck.
+STEP_BOUND_S = float(os.environ.get("BENCH_STEP_BOUND_S", "900"))
+_watchdog: Watchdog | None = None
+
+
+def start_watchdog(extra) -> None:
+    """Bound every step from now on; ``extra()`` adds text to a hang's message."""
+    global _watchdog
+    _watchdog = Watchdog(extra=extra)
+    _watchdog.step("starting", STEP_BOUND_S)
+
+
+def stop_watchdog() -> None:
+    if _watchdog is not None:
+        _watchdog.stop()
+
+
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
+    if _watchdog is not None:
+        _watchdog.step(message, STEP_BOUND_S)
 
 
 @dataclass
@@ -169,18 +196,23 @@ class Env:
 
     def live_calls(self, sp: StackPage) -> int:
         if sp.stack == "jssip":
-            return sp.page.evaluate("window.benchLiveCalls()")
+            return js(sp.page, "() => window.benchLiveCalls()", timeout=10)
         return pycall(sp.page, "live_calls()")
 
     def hang_up(self, sp: StackPage) -> None:
         if sp.stack == "jssip":
-            sp.page.evaluate("window.benchHangUp()")
+            js(sp.page, "() => window.benchHangUp()", timeout=10)
         else:
             pycall(sp.page, "hang_up()")
 
     def wait_idle(self, *pages: StackPage, timeout: float = 15.0) -> None:
         """Until no page has a call left (BYE and its answer done on both ends)."""
         deadline = time.monotonic() + timeout
+        with waiting_for(f"no call left in the {', '.join(sp.stack for sp in pages)} pages "
+                         f"({timeout:.0f} s)"):
+            self._wait_idle(pages, deadline, timeout)
+
+    def _wait_idle(self, pages, deadline: float, timeout: float) -> None:
         while True:
             live = {sp.stack + str(i): self.live_calls(sp) for i, sp in enumerate(pages)}
             if not any(live.values()):

@@ -65,6 +65,7 @@ def _stack(env, caller, callee, *, lines: int, idle_s: float) -> dict:
         time_domain = "timeTicks"
     _set_hold_on_new_line((caller, callee), True)
     try:
+        log(f"{lines} lines, {caller.stack}: placing them")
         heap0 = _js_heap(caller, cdp)
         m0 = _metrics(cdp)
         setup_ms = _place_lines(env, caller, callee, user, lines)
@@ -72,6 +73,7 @@ def _stack(env, caller, callee, *, lines: int, idle_s: float) -> dict:
         time.sleep(idle_s)
         m2 = _metrics(cdp)
         heap1 = _js_heap(caller, cdp)
+        log(f"{lines} lines, {caller.stack}: hanging up")
         env.hang_up(caller)
         env.wait_idle(caller, callee, timeout=60)
 
@@ -86,9 +88,11 @@ def _stack(env, caller, callee, *, lines: int, idle_s: float) -> dict:
             "js_heap_kib_per_line": (heap1 - heap0) / 1024 / lines,
         }
         if caller.stack == "webvoice":
+            log(f"{lines} lines, {caller.stack}: placing them again, Python heap traced")
             before = pycall(caller.page, "python_heap_start()")
             _place_lines(env, caller, callee, user, lines)
             after = pycall(caller.page, "python_heap_now()")
+            log(f"{lines} lines, {caller.stack}: hanging up (Python heap traced)")
             env.hang_up(caller)
             env.wait_idle(caller, callee, timeout=60)
             pycall(caller.page, "python_heap_stop()")

@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import browser_parse, call_setup, lines, startup, worker_calls  # noqa: E402
-from bench.common import REPO, USERS, Env, log  # noqa: E402
+from bench.common import REPO, USERS, Env, log, start_watchdog, stop_watchdog  # noqa: E402
 from bench.jssip_bundle import BUNDLE, ensure_bundle, jssip_version  # noqa: E402
 from bench.report import format_table  # noqa: E402
 
@@ -124,6 +124,7 @@ def run(args: argparse.Namespace) -> dict:
     with KamailioServer() as kamailio, sync_playwright() as pw:
         env = Env(pw, kamailio)
         results["environment"]["chromium"] = env.chromium_version
+        start_watchdog(lambda: _hang_report(env, kamailio))
         try:
             if "startup" in args.only:
                 try:
@@ -176,6 +177,7 @@ def run(args: argparse.Namespace) -> dict:
                 except Exception:  # noqa: BLE001
                     results["errors"]["worker"] = traceback.format_exc()
         finally:
+            stop_watchdog()
             results["environment"].setdefault("webvoice", _webvoice_version())
             if results["errors"]:
                 results["console_tail"] = {f"{sp.stack}-{i}": sp.console.lines[-30:]
@@ -185,6 +187,14 @@ def run(args: argparse.Namespace) -> dict:
     results["environment"]["load_average_end"] = _load()
     results["environment"]["duration_s"] = round(time.monotonic() - started, 1)
     return results
+
+
+def _hang_report(env, kamailio) -> str:
+    """For the watchdog: every page's console tail and Kamailio's log tail."""
+    parts = [f"--- console of {sp.stack}-{i}:\n" + "\n".join(map(str, sp.console.lines[-30:]))
+             for i, sp in enumerate(env._pages)]
+    parts.append("--- Kamailio log tail:\n" + kamailio.log_tail(60))
+    return "\n".join(parts)
 
 
 def _webvoice_version() -> str:

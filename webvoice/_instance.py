@@ -573,8 +573,11 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, Presenc
         was_connected = self._connected
         self._connected = False
         self._transport = None
-        self._ua.connection_lost(self._now())
-        self._pump()
+        try:
+            self._ua.connection_lost(self._now())
+            self._pump()
+        except Exception:  # the core must never stop us reconnecting; say so loudly
+            log.exception("webvoice: internal error while handling the lost connection")
         cause = Cause.TERMINATED if (code == 1000 and not self._want_connection) else Cause.CONNECTION_ERROR
         if was_connected or not self._want_connection:
             self._emit("disconnected", DisconnectedEvent(cause, code, reason))

@@ -9,10 +9,14 @@ failing test under "browser console".
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.support.browser import ConsoleLog, launch_chromium
+from tests.support.chromium import CHROMIUM
+from tests.support.partial_run import skip_or_fail
 from tests.support.web import BUILD_WEB, StaticServer
 
 
@@ -26,6 +30,9 @@ def static_server():
 
 @pytest.fixture(scope="session")
 def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        skip_or_fail(f"Chromium not found at {CHROMIUM} (WEBVOICE_CHROMIUM; "
+                     "apt-get install -y chromium)")
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
         yield browser

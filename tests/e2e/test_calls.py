@@ -53,6 +53,19 @@ async def inbound_growth(call, seconds=1.0):
     await asyncio.sleep(seconds)
     return (await call.get_stats())["inbound"].get("packets_received", 0) - first
 
+# Inbound packets over one second, once audio is what is expected: flowing
+# (> 20, fake audio sends 50 a second) or stopped (<= 3). Packets in flight or
+# a renegotiation still going are waited out on a condition, not a fixed
+# sleep; after `timeout` the last count comes back and the caller's assertion
+# says what it saw.
+async def settled_growth(call, flowing, timeout=10.0):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        growth = await inbound_growth(call)
+        if (growth > 20 if flowing else growth <= 3) or loop.time() > deadline:
+            return growth
+
 def audio_state():
     from js import document
     elements = document.querySelectorAll("audio[data-webvoice-line]")
@@ -134,12 +147,13 @@ def test_hold_stops_audio_and_unhold_restores_it(phones, options):
     py(b, "await wait_for(lambda: any(e[0] == 'held' for e in events))")
     assert [e for e in py(b, "events") if e[0] == "held"][0][2] == "remote"
     assert py(b, "bcall.is_on_hold().remote") is True
-    py(b, "await asyncio.sleep(0.5)")  # packets already in flight
-    assert py(b, "await inbound_growth(bcall)") <= 3
+    # no audio either way while held
+    assert py(b, "await settled_growth(bcall, flowing=False)") <= 3
+    assert py(a, "await settled_growth(call, flowing=False)") <= 3
     assert py(a, f"await {unhold}") is True
     py(b, "await wait_for(lambda: any(e[0] == 'unheld' for e in events))")
-    py(b, "await asyncio.sleep(0.5)")
-    assert py(b, "await inbound_growth(bcall)") > 20
+    assert py(b, "await settled_growth(bcall, flowing=True)") > 20
+    assert py(a, "await settled_growth(call, flowing=True)") > 20
     hang_up(a, b)
 
 

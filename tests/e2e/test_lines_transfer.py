@@ -16,14 +16,18 @@ from tests.e2e.test_calls import make_phone
 from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
 from tests.support.pyrun import py
 
+# alice's instance is made again with line_events= (the public way to follow lines)
 LINE_LOG = """
+await sip.close()
 line_log = []
-sip._lines._handlers.update({
+sip = webvoice.create_sip_instance(**json.loads({args}), line_events={{
     "on_line_added": lambda line: line_log.append(["added", line.id, line.direction]),
     "on_line_removed": lambda line_id: line_log.append(["removed", line_id]),
     "on_line_changed": lambda line: line_log.append(["changed", line.id, line.status, line.is_held]),
     "on_active_line_changed": lambda line_id: line_log.append(["active", line_id]),
-})
+}})
+sip.on_incoming_call(on_incoming)
+await sip.register()
 """
 
 
@@ -32,7 +36,9 @@ def trio(browser, static_server, kamailio):
     # The transferee follows transfers within the domain by policy (consent: test_transfer_visible.py).
     pages = [make_phone(browser, static_server, kamailio, user, ua_config={"refer_policy": "same-domain"})
              for user in ("alice", "bob", "carol")]
-    py(pages[0], LINE_LOG)
+    args = {"sip_login": "alice", "sip_password": kamailio.users["alice"], "ws_url": kamailio.ws_url,
+            "realm": kamailio.domain, "ua_config": {"refer_policy": "same-domain"}}
+    py(pages[0], LINE_LOG.format(args=json.dumps(json.dumps(args))))
     yield pages
     for page in pages:
         page.context.close()
@@ -40,8 +46,9 @@ def trio(browser, static_server, kamailio):
 
 def live_call(page):
     """The page's one live call (after transfers the Call objects change)."""
-    py(page, "await wait_for(lambda: [c for c in sip._lines.calls() if c.is_established()])")
-    return "[c for c in sip._lines.calls() if c.is_established()][0]"
+    live = "[c for c in map(sip.get_line, (l.id for l in sip.get_call_lines())) if c.is_established()]"
+    py(page, f"await wait_for(lambda: {live})")
+    return f"{live}[0]"
 
 
 def test_second_call_holds_the_first_and_switch_line_swaps(trio):
@@ -66,10 +73,12 @@ def test_second_call_holds_the_first_and_switch_line_swaps(trio):
     assert log.index(["changed", c_id, "confirmed", True]) < resumed_b < log.index(["active", b_id], 2)
     assert log[-1] == ["active", b_id]  # reported only once B was resumed
     # audio flows again on the resumed line and not on the held one
-    py(b, "bcall = incoming[-1].call\nawait asyncio.sleep(0.5)")
-    assert py(b, "await inbound_growth(bcall)") > 20
-    py(c, "ccall = incoming[-1].call\nawait asyncio.sleep(0.5)")
-    assert py(c, "await inbound_growth(ccall)") <= 3
+    py(b, "bcall = incoming[-1].call")
+    assert py(b, "await settled_growth(bcall, flowing=True)") > 20
+    assert py(a, "await settled_growth(to_b, flowing=True)") > 20
+    py(c, "ccall = incoming[-1].call")
+    assert py(c, "await settled_growth(ccall, flowing=False)") <= 3
+    assert py(a, "await settled_growth(to_c, flowing=False)") <= 3
     py(a, "sip.terminate_sessions()\nawait wait_for(lambda: sip.get_call_lines() == [])")
     for page in (b, c):
         py(page, "await wait_for(lambda: all(x.is_ended() for x in calls))")
@@ -86,9 +95,8 @@ def test_attended_transfer_connects_b_and_c(trio):
     b_call, c_call = live_call(b), live_call(c)
     assert py(b, f"{b_call}.get_remote_identity().uri").startswith("sip:carol@")
     assert py(c, f"{c_call}.get_remote_identity().uri").startswith("sip:bob@")
-    py(b, "await asyncio.sleep(0.5)")
-    assert py(b, f"await inbound_growth({b_call})") > 20
-    assert py(c, f"await inbound_growth({c_call})") > 20
+    assert py(b, f"await settled_growth({b_call}, flowing=True)") > 20
+    assert py(c, f"await settled_growth({c_call}, flowing=True)") > 20
     py(b, f"x = {b_call}\nx.terminate()\nawait wait_for(x.is_ended)")
     py(c, "await wait_for(lambda: sip.get_call_lines() == [])")
 
@@ -102,8 +110,9 @@ def test_blind_transfer(trio):
     assert py(a, "sip.get_call_lines()") == []
     b_call, c_call = live_call(b), live_call(c)
     assert py(c, f"{c_call}.get_remote_identity().uri").startswith("sip:bob@")
-    py(c, "await asyncio.sleep(0.5)")
-    assert py(c, f"await inbound_growth({c_call})") > 20
+    # audio both ways between B and C
+    assert py(c, f"await settled_growth({c_call}, flowing=True)") > 20
+    assert py(b, f"await settled_growth({b_call}, flowing=True)") > 20
     py(c, f"x = {c_call}\nx.terminate()\nawait wait_for(x.is_ended)")
     py(b, "await wait_for(lambda: sip.get_call_lines() == [])")
 

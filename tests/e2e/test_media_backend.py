@@ -67,7 +67,8 @@ async def connected_pair():
         return all([(await s.get_stats())["inbound"]["packets_received"] > 0 for s in (a, b)])
 
     await wait_for(both_receiving, what="packets both ways")
-    timings = {"offer_ms": (t1 - t0) * 1000, "answer_ms": (t2 - t1) * 1000, "connect_ms": (t3 - t2) * 1000}
+    timings = {"offer_ms": (t1 - t0) * 1000, "answer_ms": (t2 - t1) * 1000, "connect_ms": (t3 - t2) * 1000,
+               "gather_limit_ms": GATHER_LIMIT * 1000}
     return a, b, offer, answer, timings
 
 
@@ -164,7 +165,10 @@ def test_offer_answer_connects_both_lines(page):
         assert "\r\na=candidate:" in sdp
         assert "telephone-event/8000" in sdp
         assert "a=sendrecv" in sdp
-    assert result["timings"]["offer_ms"] < 1000
+    # Without STUN the offer goes out HOST_GRACE after the first host
+    # candidate, not at GATHER_LIMIT: the limit is the bound that is the point
+    # (tens of ms expected, so more than 10x generous on a loaded machine).
+    assert result["timings"]["offer_ms"] < result["timings"]["gather_limit_ms"]
     assert all(n > 5 for n in result["grew"]), result["grew"]
     stats = result["stats"]
     assert stats["outbound"]["packets_sent"] > 0 and stats["outbound"]["bytes_sent"] > 0
@@ -187,12 +191,19 @@ def test_hold_stops_audio_both_ways(page):
         a, b, *_ = await connected_pair()
         a.set_hold(True)
         held_offer, held_answer = await reoffer(a, b)
-        await asyncio.sleep(0.3)  # packets in flight
+
+        async def silent():  # packets in flight drain first
+            return all(n <= 2 for n in await growth([a, b], 0.5))
+
+        async def both_flowing():
+            return all(n > 10 for n in await growth([a, b], 0.5))
+
+        await wait_for(silent, what="no packets either way while held")
         held = await growth([a, b], 1.0)
         held_energy = await inbound_growth(b, 1.0, "total_audio_energy")
         a.set_hold(False)
         resume_offer, resume_answer = await reoffer(a, b)
-        await asyncio.sleep(0.3)
+        await wait_for(both_flowing, what="packets both ways after resuming")
         resumed = await growth([a, b], 1.0)
         json.dumps({"held_offer": held_offer, "held_answer": held_answer, "held": held,
                     "held_energy": held_energy, "resume_offer": resume_offer,
@@ -241,13 +252,17 @@ def test_mute_silences_what_the_peer_hears(page):
         await wait_for(hearing, what="b hearing a's beeps")
         loud = await inbound_growth(b, 1.0, "total_audio_energy")
         a.set_muted(True)
-        await asyncio.sleep(0.3)
+
+        async def hushed():  # audio in flight and jitter buffers drain first
+            return await inbound_growth(b, 0.5, "total_audio_energy") <= loud / 200
+
+        await wait_for(hushed, what="silence after mute")
         quiet = await inbound_growth(b, 1.0, "total_audio_energy")
         packets = await inbound_growth(b, 0.5)
         track = a.connection().getSenders()[0].track
         muted_enabled = track.enabled
         a.set_muted(False)
-        await asyncio.sleep(0.3)
+        await wait_for(hearing, what="b hearing a again after unmute")
         back = await inbound_growth(b, 1.0, "total_audio_energy")
         json.dumps({"loud": loud, "quiet": quiet, "back": back, "packets": packets,
                     "muted_enabled": muted_enabled, "enabled": track.enabled})
@@ -274,8 +289,9 @@ def test_dtmf_plays_negotiated_telephone_events(page):
     assert result["not_yet"] == "NotSupportedError"
     assert result["bad_tone"] == "ValueError"
     assert "telephone-event" in result["offer"] and "telephone-event" in result["answer"]
-    # Three tones of 100 ms with 70 ms gaps, reported by "tonechange"; not the time-out.
-    assert 0.4 < result["elapsed"] < 2.0, result["elapsed"]
+    # Three tones of 100 ms with 70 ms gaps (0.44 s), reported by "tonechange":
+    # never before they played; not the 20 s op time-out (10x generous bound).
+    assert 0.4 <= result["elapsed"] < 4.4, result["elapsed"]
 
 
 def test_devices_and_speakers(page):

@@ -52,12 +52,14 @@ await sip.register()
         # The worker really has no DOM and no WebRTC: webvoice bridged its media to this page.
         assert worker_page.evaluate("document.querySelectorAll('audio[data-webvoice-line]').length") == 1
         py(callee, "await wait_for(lambda: incoming and incoming[-1].call.is_established())\nbcall = incoming[-1].call")
-        py(callee, "await asyncio.sleep(0.5)")
-        assert py(callee, "await inbound_growth(bcall)") > 20
+        assert py(callee, "await settled_growth(bcall, flowing=True)") > 20
+        # and the other way: the worker's line receives, its inbound count
+        # growing by more than 20 packets past what it had reported so far
+        so_far = max([r["inbound"] for r in worker_page.evaluate("window.workerStatus")
+                      if r.get("event") == "stats"], default=0)
         worker_page.wait_for_function(
-            "window.workerStatus.filter(r => r.event === 'stats' && r.inbound > 50).length >= 1", timeout=15_000)
-        inbound = [r["inbound"] for r in worker_page.evaluate("window.workerStatus") if r.get("event") == "stats"]
-        assert inbound[-1] > inbound[0] or inbound[-1] > 50
+            "(n) => window.workerStatus.some(r => r.event === 'stats' && r.inbound > n + 20)",
+            arg=so_far, timeout=15_000)
         py(callee, "bcall.terminate()\nawait wait_for(bcall.is_ended)")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -83,7 +83,8 @@ except webvoice.RegistrationError as exc:
 out["registers"] = sum(1 for line in collected.lines if line.startswith("sending") and "\\nREGISTER " in line)
 json.dumps(out)
 """))
-    assert time.monotonic() - start < 5
+    # refused, not timed out: well within timer F (64*T1 = 32 s), the cause says why
+    assert time.monotonic() - start < 16
     assert outcome["raised"] == "RegistrationError" and outcome["status"] in (401, 403)
     assert outcome["cause"] == "Authentication Error"
     assert 1 <= outcome["registers"] <= 2

@@ -233,7 +233,11 @@ def test_hold_through_the_bridge(page):
         held_energy = await inbound_growth(b, 1.0, "total_audio_energy")
         a.set_hold(False)
         resume_offer, _ = await reoffer(a, b)
-        await asyncio.sleep(0.3)
+
+        async def both_flowing():
+            return all(n > 10 for n in await growth([a, b], 0.5))
+
+        await wait_for(both_flowing, what="packets both ways after resuming")
         resumed = await growth([a, b], 1.0)
         json.dumps({"held_offer": held_offer, "held_answer": held_answer, "held": held,
                     "held_energy": held_energy, "resume_offer": resume_offer, "resumed": resumed})
@@ -271,8 +275,9 @@ def test_mute_rollback_and_dtmf(page):
     enabled = page.evaluate("window.openPcs()[0].getSenders()[0].track.enabled")  # line a's
     assert result["not_yet"] == "NotSupportedError"
     assert result["bad_tone"] == "ValueError"
-    # Three tones of 100 ms with 70 ms gaps, reported by "tonechange" on the page; not the time-out.
-    assert 0.4 < result["elapsed"] < 2.0, result["elapsed"]
+    # Three tones of 100 ms with 70 ms gaps (0.44 s), reported by "tonechange" on
+    # the page: never before they played; not the 20 s op time-out (10x generous).
+    assert 0.4 <= result["elapsed"] < 4.4, result["elapsed"]
     assert result["loud"] > 0 and result["quiet"] < result["loud"] / 100, result  # muted: silence
     assert result["held_after_rollback"] is False and enabled is True
 
@@ -378,7 +383,8 @@ def test_missing_agent_is_not_supported_then_loader_starts_one(page):
                     "source_ok": "export function startAgent" in agent_source()})
     """)
     assert result["error"] and "agent.js" in result["error"] and "nobody-listens" in result["error"]
-    assert 0.9 < result["elapsed"] < 1.6, result["elapsed"]
+    # not before its 1 s timeout; well before the 20 s op time-out (10x generous)
+    assert 0.9 <= result["elapsed"] < 10.0, result["elapsed"]
     assert result["source_ok"]
     # The worker's own copy of agent.js (from the wheel) starts an agent on the page.
     second = page.evaluate(result["loader"])

@@ -130,7 +130,10 @@ async def _proxy_release(selenium, url):
     cb = Callbacks()
     t = WebSocketTransport(url, cb)
     t.open()
-    await asyncio.sleep(0.2)
+    for _ in range(100):  # until open (a condition, bounded at 5 s)
+        if t.is_open:
+            break
+        await asyncio.sleep(0.05)
     t.send(b"CLOSE-ME")
     await asyncio.wait_for(cb.done.wait(), 5)
     refused_cb = Callbacks()

@@ -258,6 +258,35 @@ def test_glare_is_resolved_by_491_and_retry():
     assert w.of("a", ReofferAnswered) and w.of("b", ReofferAnswered)
 
 
+@pytest.mark.parametrize("seed", range(16))
+def test_glare_retry_waits_follow_rfc3261_14_1(seed):
+    """After a 491, the owner of the Call-ID (who placed the call) retries after
+    2.1-4 s, the other side after 0-2 s (RFC 3261 14.1), on the fake clock."""
+    random.seed(seed)
+    w = Wire()
+    a, b = w.established()  # a placed the call: a generated the Call-ID
+    a.reoffer(HOLD, w.now)
+    b.reoffer(HOLD.replace("192.0.2.1", "192.0.2.2"), w.now)
+    w.a._pump(w.now)
+    w.b._pump(w.now)
+    w.flush()
+    assert len(w.sent("a", 491)) == 1 and len(w.sent("b", 491)) == 1
+    glare_at = w.now
+    before = {side: len(w.sent(side, "INVITE")) for side in "ab"}
+    # Retries vanish on the wire, so that neither side's wait is cut short by
+    # the other's offer arriving.
+    w.drop = lambda side, m: getattr(m, "method", None) == "INVITE"
+    waited: dict[str, float] = {}
+    step = 0.01
+    while len(waited) < 2 and w.now < glare_at + 6:
+        w.advance(step)
+        for side in "ab":
+            if side not in waited and len(w.sent(side, "INVITE")) > before[side]:
+                waited[side] = w.now - glare_at
+    assert 2.1 <= waited["a"] <= 4.0 + step, waited
+    assert 0.0 <= waited["b"] <= 2.0 + step, waited
+
+
 def test_info_dtmf_both_ways():
     w = Wire()
     a, b = w.established()
@@ -269,20 +298,28 @@ def test_info_dtmf_both_ways():
 
 
 def test_offerless_invite_offer_in_200_answer_in_ack():
+    """RFC 3261 13.2.1 / 13.3.1: to an INVITE without SDP, our 200 carries the
+    offer and the caller's ACK the answer; both checked on the wire."""
     w = Wire()
-    session = w.a.call(parse_uri("sip:bob@webvoice.test"), OFFER, w.now)
-    # Rewrite the INVITE on the wire to carry no SDP.
-    original = w.drop
-    w.drop = lambda side, m: False
-    outgoing = [m for m in w.a.outgoing() if not isinstance(m, bytes)]
-    invite = outgoing[0]
+    w.a.call(parse_uri("sip:bob@webvoice.test"), OFFER, w.now)
+    # The caller's INVITE, rewritten on the wire to carry no SDP.
+    invite = [m for m in w.a.outgoing() if not isinstance(m, bytes)][0]
     bare = invite.replace(body=b"").with_header_set("Content-Type", None)
     w.b.receive_data(bytes(bare), w.now)
-    w.flush()
-    w.drop = original
-    [incoming] = w.of("b", IncomingCall)
+    [incoming] = [e for e in w.b.events() if isinstance(e, IncomingCall)]
     assert incoming.offer is None
-    assert incoming.session._offer_in_ok
+    w.drop = lambda side, m: side == "a"  # the caller below is played by hand
+    run(w.b, w, lambda: incoming.session.accept(ANSWER, w.now))
+    [ok] = w.sent("b", 200)
+    assert ok.cseq.method == "INVITE" and str(ok.header("Content-Type")) == "application/sdp"
+    assert ok.body.decode() == ANSWER  # our offer, in the 200
+    caller = w.a.sessions[0]
+    caller.dialog.receive_response(bare, ok)
+    ack = caller.dialog.create_ack(bare, via=w.a.new_via(), body=OFFER.encode(), content_type="application/sdp")
+    w.b.receive_data(bytes(ack), w.now)
+    confirmed = [e for e in w.b.events() if isinstance(e, CallConfirmed)]
+    assert [c.sdp for c in confirmed] == [OFFER]  # the answer, from the ACK
+    assert incoming.session.is_established and incoming.session.remote_sdp == OFFER
 
 
 def test_invite_answered_with_proxy_credentials():

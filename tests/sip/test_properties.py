@@ -27,7 +27,7 @@ from webvoice.sip import (
     parse_uri,
 )
 
-CORPUS = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "rfc4475"
+CORPUS = pathlib.Path(__file__).resolve().parents[1] / "data" / "rfc4475"
 SEEDS = [(CORPUS / row["file"]).read_bytes() for row in json.loads((CORPUS / "manifest.json").read_text())]
 
 FUZZ = settings(max_examples=2500, deadline=None, suppress_health_check=list(HealthCheck))

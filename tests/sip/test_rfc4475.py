@@ -1,4 +1,4 @@
-"""The RFC 4475 torture messages, driven by the shared manifest.
+"""The RFC 4475 torture messages, driven by the manifest in tests/data/rfc4475.
 
 Every `valid` message parses with the fields the RFC describes; every `invalid`
 one raises SipParseError and nothing else; for the transaction, application and
@@ -24,7 +24,7 @@ from webvoice.sip import (
     response_for_parse_error,
 )
 
-CORPUS = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "rfc4475"
+CORPUS = pathlib.Path(__file__).resolve().parents[1] / "data" / "rfc4475"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text())
 
 

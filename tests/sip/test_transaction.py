@@ -41,7 +41,7 @@ from webvoice.sip._transaction_layer import (
 )
 from webvoice.sip._transaction_tables import TransactionState as S
 
-RFC4475 = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "rfc4475"
+RFC4475 = pathlib.Path(__file__).resolve().parents[1] / "data" / "rfc4475"
 TICK = 0.01
 T = 32.0  # 64*T1 with the default T1 of 500 ms: Timers B, F, H, L, M
 

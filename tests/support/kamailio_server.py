@@ -11,15 +11,14 @@ Pytest: import the fixtures into a conftest::
 
 ``kamailio`` is session scoped (share it; use distinct users per test),
 ``fresh_kamailio`` is a private server per test (for stop/kill/restart).
-When Kamailio is not installed those fixtures skip, unless the environment
-sets ``WEBVOICE_REQUIRE_KAMAILIO=1`` (CI), in which case they fail.
+When Kamailio (or its websocket module) is not installed those fixtures
+fail, naming what is missing; they skip only in a partial run asked for with
+``WEBVOICE_ALLOW_SKIP=1`` (tests/support/partial_run.py).
 The ``pytest_runtest_makereport`` hook adds the Kamailio log tail to the
 report of a failing test that used a server.
 """
 
 from __future__ import annotations
-
-import os
 
 import pytest
 
@@ -42,6 +41,7 @@ from tools.kamailio.server import (  # noqa: F401  (re-exported)
     parse_contacts,
     port_free,
 )
+from tests.support.partial_run import skip_or_fail
 
 _port_free = port_free  # the old private name
 
@@ -59,14 +59,10 @@ __all__ = [
 
 
 def require_kamailio() -> None:
-    """pytest: skip (or fail, if WEBVOICE_REQUIRE_KAMAILIO=1) without Kamailio."""
+    """pytest: fail without Kamailio (skip only in a partial run, WEBVOICE_ALLOW_SKIP=1)."""
     missing = missing_requirements()
-    if not missing:
-        return
-    reason = "not installed: " + ", ".join(missing)
-    if os.environ.get("WEBVOICE_REQUIRE_KAMAILIO") == "1":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+    if missing:
+        skip_or_fail("Kamailio is needed and not usable here: " + ", ".join(missing))
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ class WebsocketsTransport:
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._task: asyncio.Task | None = None
         self.sent: list[bytes] = []
+        self.received: list[bytes] = []
         WebsocketsTransport.instances.append(self)
 
     def open(self) -> None:
@@ -47,7 +48,9 @@ class WebsocketsTransport:
                 writer = asyncio.ensure_future(self._write(ws))
                 try:
                     async for frame in ws:
-                        self._callbacks.on_data(frame.encode() if isinstance(frame, str) else frame)
+                        data = frame.encode() if isinstance(frame, str) else frame
+                        self.received.append(data)
+                        self._callbacks.on_data(data)
                 finally:
                     writer.cancel()
                 code, reason = ws.close_code or 1006, ws.close_reason or ""

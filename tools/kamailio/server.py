@@ -578,17 +578,46 @@ _DBTEXT_DIRS = ("/usr/share/kamailio/dbtext/kamailio", "/usr/local/share/kamaili
 #: The tables the presence modules read (``version`` lists every table's schema version).
 _DB_TABLES = ("version", "presentity", "active_watchers", "watchers", "xcap", "pua")
 
-_MODULE_DIRS = ("/usr/lib/x86_64-linux-gnu/kamailio/modules",
-                "/usr/lib/aarch64-linux-gnu/kamailio/modules",
-                "/usr/lib/kamailio/modules", "/usr/lib64/kamailio/modules")
+
+def module_dirs(binary: str | None = None) -> list[str]:
+    """Where this Kamailio loads its modules from, asked of the install itself.
+
+    First the binary's own build info (``kamailio -I`` prints "Default paths to
+    modules"), then the files the packages installed (``dpkg -L``), so any
+    architecture or prefix is found without a list of guesses to keep current.
+    """
+    binary = binary or find_binary("kamailio")
+    found: list[str] = []
+    if binary:
+        try:
+            info = subprocess.run([binary, "-I"], capture_output=True, text=True,
+                                  timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            info = ""
+        for line in info.splitlines():
+            key, _, value = line.strip().partition(":")
+            if key == "Default paths to modules":
+                found += [d.strip() for d in value.split(":") if d.strip()]
+    for package in ("kamailio-websocket-modules", "kamailio-presence-modules", "kamailio"):
+        try:
+            files = subprocess.run(["dpkg", "-L", package], capture_output=True,
+                                   text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        found += [str(Path(f).parent) for f in files.splitlines()
+                  if f.endswith("/websocket.so") or f.endswith("/tm.so")]
+    return list(dict.fromkeys(found))
 
 
 def missing_requirements() -> list[str]:
     """What is missing to run Kamailio here, as install hints ([] when nothing)."""
     if find_binary("kamailio") is None or find_binary("kamcmd") is None:
         return ["kamailio (apt-get install -y kamailio kamailio-websocket-modules)"]
-    if not any(Path(d, "websocket.so").exists() for d in _MODULE_DIRS):
-        return ["kamailio-websocket-modules"]
-    if not any(Path(d, "presence_dialoginfo.so").exists() for d in _MODULE_DIRS):
-        return ["kamailio-presence-modules"]
+    dirs = module_dirs()
+    if not any(Path(d, "websocket.so").exists() for d in dirs):
+        where = ", ".join(dirs) or "no module directory found (kamailio -I, dpkg -L)"
+        return [f"Kamailio's websocket module (websocket.so not in {where}; "
+                "apt-get install -y kamailio-websocket-modules)"]
+    if not any(Path(d, "presence_dialoginfo.so").exists() for d in dirs):
+        return ["Kamailio's presence modules (apt-get install -y kamailio-presence-modules)"]
     return []
