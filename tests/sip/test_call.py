@@ -398,3 +398,34 @@ def test_remote_answer_in_ack_after_offerless_reinvite():
     w.a.receive_data(bytes(ack), w.now)
     w.flush()
     assert w.of("a", RemoteAnswer)[0].sdp == ANSWER
+
+
+def test_the_2xx_is_resent_without_its_transaction_after_the_connection_drops():
+    """RFC 3261 13.3.1.4: the UAS core resends the 2xx until the ACK comes. When
+    the connection drops before the ACK, the transport error ends the server
+    transaction; the resends go on statelessly (to the new flow) instead of
+    raising out of handle_timer, and a late ACK still confirms the call."""
+    w = Wire()
+    a, b = w.call()
+    w.drop = lambda sender, message: getattr(message, "method", None) == "ACK"
+    run(w.b, w, lambda: b.accept(ANSWER, w.now))
+    w.b.connection_lost(w.now)
+    w.b.connection_made(w.now)
+    oks_before = len(w.sent("b", 200))
+    w.advance(2.0)  # timer handling must not raise
+    assert len(w.sent("b", 200)) > oks_before
+    assert all(ok.cseq.method == "INVITE" for ok in w.sent("b", 200))
+    w.drop = lambda sender, message: False
+    w.advance(4.0)  # the next resend draws the ACK again, which now arrives
+    assert b.is_established and w.of("b", CallConfirmed)
+
+
+def test_a_ringing_call_whose_transaction_died_with_the_connection_times_out_quietly():
+    """The same class: the no-answer timer's 480 finds its transaction gone
+    (transport error while ringing); the call fails, nothing raises."""
+    w = Wire()
+    a, b = w.call()
+    w.b.connection_lost(w.now)
+    w.b.connection_made(w.now)
+    w.advance(200.0)
+    assert b.is_ended and w.of("b", CallFailed)

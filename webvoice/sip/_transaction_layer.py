@@ -218,6 +218,11 @@ class TransactionLayer:
             raise TransactionStateError(f"{transaction!r} is not running here: it cannot send a response")
         self._collect(transaction, transaction._send_response(response, now))
 
+    def is_running(self, transaction: ServerTransaction | ClientTransaction) -> bool:
+        """Whether ``transaction`` still lives here (a transport error or its
+        timers may have ended it while its owner still holds it)."""
+        return transaction in self._transactions
+
     def send_stateless(self, message: Message) -> None:
         """Queue a message that belongs to no transaction: the ACK for a 2xx (RFC 3261
         13.2.2.4, built and resent by the dialog) or a stateless response."""

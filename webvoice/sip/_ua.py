@@ -411,8 +411,20 @@ class UserAgent:
         return tx
 
     def send_response(self, transaction: ServerTransaction, response: Response, now: float) -> None:
-        if self.connected:
+        """Answer in ``transaction``; a call's answer may outlive it.
+
+        A transport error ends server transactions while their calls go on (a
+        2xx waiting for its ACK, an incoming call still ringing). The UAS core
+        owns the 2xx's resends until the ACK (RFC 3261 13.3.1.4), so a 2xx to an
+        INVITE goes out statelessly on the new flow; any other answer has no
+        transaction left to carry it and is dropped (the peer's own timers end
+        that request). Either way nothing raises out of a timer or an event."""
+        if not self.connected:
+            return
+        if self.transactions.is_running(transaction):
             self.transactions.send_response(transaction, response, now)
+        elif response.is_success and response.cseq.method == "INVITE":
+            self.transactions.send_stateless(response)
 
     def send_stateless(self, message: Request | Response) -> None:
         if self.connected:
