@@ -429,3 +429,49 @@ def test_a_ringing_call_whose_transaction_died_with_the_connection_times_out_qui
     w.b.connection_made(w.now)
     w.advance(200.0)
     assert b.is_ended and w.of("b", CallFailed)
+
+
+def test_a_target_refresh_answered_480_is_tried_again_until_the_peer_is_back():
+    """After a server restart our UPDATE may reach the proxy before the peer has
+    registered again (480): the refresh is owed, tried again after 1, 2, 4... s,
+    and the peer learns our new Contact once it is back."""
+    w = Wire()
+    a, b = w.established()
+    refused = []
+
+    def peer_not_back(sender, message):
+        if sender == "b" and getattr(message, "method", None) == "UPDATE" and len(refused) < 2:
+            refused.append(message)
+            w.b.receive_data(bytes(message.response(480)), w.now)
+            return True
+        return False
+
+    w.drop = peer_not_back
+    w.b.connection_lost(w.now)
+    w.b.connection_made(w.now)
+    w.flush()
+    assert len(refused) == 1 and b.is_established
+    w.advance(0.9)
+    assert len(w.sent("b", "UPDATE")) == 1  # not before the first wait
+    w.advance(3.0)
+    assert len(refused) == 2 and len(w.sent("b", "UPDATE")) == 3
+    assert [m.cseq.method for m in w.sent("a", 200)][-1] == "UPDATE"  # the third reached alice
+    assert b.is_established and a.is_established
+
+
+def test_a_target_refresh_gives_up_after_its_tries():
+    w = Wire()
+    a, b = w.established()
+
+    def never_back(sender, message):
+        if sender == "b" and getattr(message, "method", None) == "UPDATE":
+            w.b.receive_data(bytes(message.response(480)), w.now)
+            return True
+        return False
+
+    w.drop = never_back
+    w.b.connection_lost(w.now)
+    w.b.connection_made(w.now)
+    w.advance(120.0)
+    assert len(w.sent("b", "UPDATE")) == 6  # the first and five more
+    assert b.is_established  # the call itself goes on: media does not need the proxy

@@ -121,6 +121,11 @@ class CallSession(OutgoingInviteMethods, ReofferMethods, InfoMethods, ReferMetho
         self._reoffer_tx: ClientTransaction | None = None
         self._reoffer: tuple[str, str | None, bool] | None = None  # (method, sdp, refresh)
         self._glare_retry_at: float | None = None
+        # target refresh after a reconnection (RFC 3311), retried while the peer
+        # is not reachable yet (it may still be registering again itself)
+        self._refreshing_target = False
+        self._target_refresh_at: float | None = None
+        self._target_refresh_tries = 0
         self._remote_offer_tx: ServerTransaction | None = None
         self._remote_offer_request: Request | None = None
         self._pending_ack_answer = False  # our 200 to a re-INVITE carried an offer
@@ -348,7 +353,7 @@ class CallSession(OutgoingInviteMethods, ReofferMethods, InfoMethods, ReferMetho
 
     def get_timer(self) -> float | None:
         times = [t for t in (self._ok_resend_at, self._ack_deadline, self._no_answer_at, self._glare_retry_at,
-                             self._refresh_at, self._expire_at) if t is not None]
+                             self._refresh_at, self._expire_at, self._target_refresh_at) if t is not None]
         return min(times) if times else None
 
     def handle_timer(self, now: float) -> None:
@@ -370,6 +375,10 @@ class CallSession(OutgoingInviteMethods, ReofferMethods, InfoMethods, ReferMetho
             self._glare_retry_at = None
             if self.state is CallState.ESTABLISHED and self._reoffer is not None:
                 self._send_reoffer(now)
+        if self._target_refresh_at is not None and now >= self._target_refresh_at:
+            self._target_refresh_at = None
+            if self.state is CallState.ESTABLISHED:
+                self.refresh_target(now, retry=True)
         if self._refresh_at is not None and now >= self._refresh_at:
             self._refresh_at = None
             if self.is_ready_to_reoffer:
@@ -389,7 +398,7 @@ class CallSession(OutgoingInviteMethods, ReofferMethods, InfoMethods, ReferMetho
 
     def _clear_timers(self) -> None:
         self._ok_resend_at = self._ack_deadline = self._no_answer_at = None
-        self._glare_retry_at = self._refresh_at = self._expire_at = None
+        self._glare_retry_at = self._refresh_at = self._expire_at = self._target_refresh_at = None
 
     def _finish_failed(self, cause: str, status: int | None, reason: str, *, originator: str = "remote") -> None:
         if self.state is CallState.TERMINATED:

@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 
 __all__ = ["ReofferMethods"]
 
+#: Answers to a target refresh that mean "not there yet" rather than "no such
+#: dialog": the proxy has no registration for the peer (404, 480) or could not
+#: reach it (500, 503, 504).
+_PEER_NOT_YET_REACHABLE = frozenset({404, 480, 500, 503, 504})
+#: Tries after the first (waits of 1, 2, 4, 8 and 16 s: about half a minute).
+_TARGET_REFRESH_TRIES = 5
+
 
 class ReofferMethods:
     """re-INVITE/UPDATE both ways and glare (mixed into CallSession)."""
@@ -43,12 +50,22 @@ class ReofferMethods:
         self._reoffer = ("UPDATE" if use_update else "INVITE", sdp, refresh)
         self._send_reoffer(now)
 
-    def refresh_target(self, now: float) -> bool:
+    def refresh_target(self, now: float, *, retry: bool = False) -> bool:
         """Tell the peer where we are now (a target refresh by UPDATE without SDP,
         RFC 3311), e.g. after a reconnection gave us a new flow through the proxy.
-        Returns False when an offer exchange is pending (retry later)."""
+
+        Owed until it succeeds: while an offer exchange is pending it is tried
+        again a second later, and an answer saying the peer cannot be reached
+        yet (after a server restart the peer is often still registering again:
+        404, 480, 5xx) brings another try after 1, 2, 4, 8 and 16 s. Returns
+        False when it had to wait."""
+        if not retry:
+            self._target_refresh_tries = 0
         if not self.is_ready_to_reoffer:
+            self._target_refresh_at = now + 1.0
             return False
+        self._target_refresh_at = None
+        self._refreshing_target = True
         self.reoffer(None, now, use_update=True, refresh=True)
         return True
 
@@ -91,6 +108,7 @@ class ReofferMethods:
         method, sdp, refresh = self._reoffer
         self._reoffer_tx = None
         if 200 <= code < 300:
+            self._refreshing_target = False
             self.dialog.receive_response(tx.request, response)
             if method == "INVITE":
                 self.ctx.send_stateless(self.dialog.create_ack(tx.request, via=self.ctx.new_via()))
@@ -111,6 +129,12 @@ class ReofferMethods:
             self._glare_retry_at = now + (random.uniform(2.1, 4.0) if owner else random.uniform(0.0, 2.0))
         else:
             self._reoffer = None
+            was_target_refresh, self._refreshing_target = self._refreshing_target, False
+            if was_target_refresh and code in _PEER_NOT_YET_REACHABLE \
+                    and self._target_refresh_tries < _TARGET_REFRESH_TRIES:
+                self._target_refresh_tries += 1
+                self._target_refresh_at = now + 2.0 ** (self._target_refresh_tries - 1)
+                return
             if code in (408, 481):
                 self._end_after_failure(code, now)
             else:
