@@ -31,20 +31,23 @@ def test_server_killed_during_a_call(fresh_kamailio):
         await until(lambda: a.is_registered() and b.is_registered(), timeout=15)
         assert call.is_established() and not ra.get("ended")
         # Each side refreshes its target by UPDATE (with its new Contact) on its
-        # new connection. (Whether it reaches the peer depends on who is back
-        # first; the next test has the peer stay. The BYE below would reach
-        # the peer without it: the proxy finds a gone flow's new registration.)
+        # new connection. The side back first may find the other not registered
+        # yet (480): its refresh is owed and tried again, so both UPDATEs end up
+        # answered 200 by the peer. (The BYE below would reach the peer without
+        # them: the proxy finds a gone flow's new registration.)
         a_flow, b_flow = a._transport, b._transport
         await until(lambda: _update(a_flow.sent, "alice") and _update(b_flow.sent, "bob"), timeout=10)
         for flow, user in ((a_flow, "alice"), (b_flow, "bob")):
             assert b"\r\nContact: " in _update(flow.sent, user)
+        await until(lambda: _answered(a_flow.received, "UPDATE") and _answered(b_flow.received, "UPDATE"),
+                    timeout=40)
         call.terminate()
         await until(lambda: rb.get("ended"), timeout=5)
         assert rb.get("ended")[0].cause == "Bye" and ra.get("ended")[0].cause == "Terminated"
         await a.close()
         await b.close()
 
-    run(main(), timeout=40)
+    run(main(), timeout=80)
 
 
 def test_a_reconnected_side_refreshes_its_target_at_the_peer(kamailio):
