@@ -121,12 +121,13 @@ def _parse_at(data: bytes, pos: int, limits: ParserLimits, stream: bool):
     # goes through the two exact passes, which also give the error its headers.
     read = _read_plain_headers(lines, limits) if plain and len(head) <= limits.max_line_length else None
     if read is None:
-        pairs = _header_pairs(lines, limits)
+        pairs: list[tuple[str, str]] = []
         try:
+            pairs = _header_pairs(lines, limits)
             read = _typed_headers(pairs, limits)
         except SipParseError as exc:
             raise SipParseError(
-                exc.reason, status_code=exc.status_code, headers=tuple(pairs), method=method,
+                exc.reason, status_code=exc.status_code, headers=exc.headers or tuple(pairs), method=method,
                 is_request=message_kind is Request,
             ) from None
     headers, first_values, length = read
@@ -221,8 +222,15 @@ def _parse_start_line(line: str):
 
 
 def _header_pairs(lines: list[str], limits: ParserLimits) -> list[tuple[str, str]]:
-    """Unfold continuation lines and split each header into (canonical name, value)."""
+    """Unfold continuation lines and split each header into (canonical name, value).
+
+    A line that is no header (no colon, no token before it) fails the message,
+    but only after the other lines are read: the error carries them, so that a
+    request with one bad line can still be answered 400 (its Via, From, To,
+    Call-ID and CSeq are usually fine)."""
     pairs: list[tuple[str, str]] = []
+    malformed: str | None = None
+    skipping = False
     # Continuation lines are gathered and joined once per header, not appended
     # to a growing string (quadratic in the number of folds).
     folded: list[str] = []
@@ -235,6 +243,8 @@ def _header_pairs(lines: list[str], limits: ParserLimits) -> list[tuple[str, str
         if len(line) > max_line:
             raise SipParseError(f"header line {index + 1} is longer than {max_line} characters")
         if line[:1] in (" ", "\t"):
+            if skipping:  # the rest of the line that was no header
+                continue
             if not pairs:
                 raise SipParseError("a continuation line comes before any header")
             part = line.strip()
@@ -256,12 +266,18 @@ def _header_pairs(lines: list[str], limits: ParserLimits) -> list[tuple[str, str
         if canonical is None:
             canonical = _learn_name(name) if colon else None
             if canonical is None:
-                raise SipParseError(f"malformed header line {index + 1}: {line[:60]!r}")
+                if malformed is None:
+                    malformed = f"malformed header line {index + 1}: {line[:60]!r}"
+                skipping = True
+                continue
+        skipping = False
         pairs.append((canonical, value.strip(" \t")))
         if len(pairs) > limits.max_header_count:
             raise SipParseError(f"more than {limits.max_header_count} header fields")
     if folded:
         pairs[-1] = (pairs[-1][0], " ".join(folded))
+    if malformed is not None:
+        raise SipParseError(malformed, headers=tuple(pairs))
     return pairs
 
 
