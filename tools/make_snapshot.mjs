@@ -27,6 +27,11 @@ globalThis.fetch = async (url, init) => {
   return nodeFetch(url, init);
 };
 
+// Emscripten takes the program's name (its "_" environment variable) from
+// argv[1] in Node: the browser's, not this build machine's path, goes into
+// the heap.
+process.argv.splice(1, process.argv.length - 1, "./this.program");
+
 const { loadPyodide, version } = await import(pathToFileURL(`${pyodideDir}/pyodide.mjs`).href);
 const { installWheel } = await import(new URL("../webvoice/browser/install.mjs", import.meta.url).href);
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 
 import pytest
 from playwright.sync_api import expect
@@ -22,7 +23,7 @@ from tests.support.browser import ConsoleLog, boot_webvoice
 from tests.support.demo_server import running_demo
 from tests.support.kamailio_server import kamailio, require_kamailio  # noqa: F401  (fixture)
 from tests.support.pyrun import py
-from tests.support.web import BUILD_WEB
+from tests.support.web import BUILD_WEB, REPO
 from tools.kamailio.server import TEST_USERS
 
 FAST_BOOT = "/test-pages/fast-boot.html"
@@ -189,6 +190,10 @@ def test_no_password_is_in_the_snapshot():
     passwords = set(TEST_USERS.values()) | {f"{n}-secret" for n in ("alice", "bob", "carol", "dave")}
     found = sorted(p for p in passwords if p.encode() in raw or p.encode("utf-16-le") in raw)
     assert found == []
+    # Nor anything of the machine that built it: its paths, its environment.
+    assert str(REPO).encode() not in raw
+    path = os.environ.get("PATH", os.defpath)
+    assert path == os.defpath or path.encode() not in raw  # CPython holds os.defpath itself
 
 
 def test_the_demo_softphone_boots_from_the_snapshot_and_calls(browser, request):
