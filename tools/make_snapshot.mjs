@@ -7,7 +7,7 @@
 // webvoice's own installer, install.mjs, the one pages use) and imported every
 // webvoice module, so a page restored from it skips both Python's start-up and
 // webvoice's imports. Nothing else runs before it is taken: no instance, no
-// credentials, no connection. The heap is gzip'ed (31 MB -> ~6 MB); boot.mjs
+// credentials, no connection. The heap is gzip'ed (31 MB -> 6-7 MB); boot.mjs
 // inflates it with the browser's DecompressionStream.
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";

@@ -14,7 +14,7 @@
  * (~2-3 s from navigation to registered); a snapshot is the Wasm heap of a
  * Pyodide that had already done so, made at build time by
  * tools/make_snapshot.mjs, and restoring it takes a fraction of that. The
- * price is the download (~6 MB gzip'ed, 31 MB inflated), so it is opt-in:
+ * price is the download (6-7 MB gzip'ed, 31 MB inflated), so it is opt-in:
  * without `snapshotURL` this is the normal boot.
  *
  * The snapshot is used only when its manifest (`<name>.snapshot.json` beside
