@@ -119,6 +119,10 @@ def rows(results: dict) -> list[tuple]:
                     "", "", "info"))
         out.append(("   memory in all", _kib(w["total_heap_kib_per_line"]), _kib(j["total_heap_kib_per_line"]),
                     _ratio(ln["ratio_heap"]), "", "info"))
+    if "fast_start" in f:
+        from bench.fast_start import rows as fast_start_rows
+
+        out.extend(fast_start_rows(f["fast_start"]))
     header = ("figure", "webvoice", f"JsSIP {jv}", "ratio", "goal", "")
     return [header, *out]
 

@@ -4,7 +4,7 @@
 
 (``make bench`` runs it after ``make setup``.) One Chromium, one Kamailio on
 loopback, one static server; JsSIP bundled with esbuild into
-build/bench/jssip.js when missing or stale. Five figures:
+build/bench/jssip.js when missing or stale. Seven figures:
 
 1. SIP parsing, us per message (bench/browser_parse.py)
 2. call setup, call() to confirmed (bench/call_setup.py)
@@ -12,6 +12,10 @@ build/bench/jssip.js when missing or stale. Five figures:
    (bench/startup.py)
 4. main-thread long tasks during registration and call setup
 5. eight simultaneous lines: CPU and memory per line (bench/lines.py)
+6. call setup, webvoice in a Web Worker vs on the main thread
+   (bench/worker_calls.py)
+7. navigation to registered, normal boot vs snapshot boot, first and return
+   visit (bench/fast_start.py)
 
 Prints a table (figure, webvoice, JsSIP, ratio, goal, met/MISSED) and writes
 every number, samples included, to build/bench/results.json. Progress goes
@@ -32,12 +36,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import browser_parse, call_setup, lines, startup, worker_calls  # noqa: E402
+from bench import browser_parse, call_setup, fast_start, lines, startup, worker_calls  # noqa: E402
 from bench.common import REPO, USERS, Env, log, start_watchdog, stop_watchdog  # noqa: E402
 from bench.jssip_bundle import BUNDLE, ensure_bundle, jssip_version  # noqa: E402
 from bench.report import format_table  # noqa: E402
 
-FIGURES = ("parse", "calls", "startup", "lines", "worker")
+FIGURES = ("parse", "calls", "startup", "lines", "worker", "faststart")
 DEFAULT_JSON = REPO / "build" / "bench" / "results.json"
 
 
@@ -131,6 +135,11 @@ def run(args: argparse.Namespace) -> dict:
                     figures["startup"] = startup.run(env, runs=args.startup_runs)
                 except Exception:  # noqa: BLE001 - record it, go on with the others
                     results["errors"]["startup"] = traceback.format_exc()
+            if "faststart" in args.only:
+                try:
+                    figures["fast_start"] = fast_start.run(env, pw, runs=args.startup_runs)
+                except Exception:  # noqa: BLE001
+                    results["errors"]["faststart"] = traceback.format_exc()
             needs_calls = bool({"calls", "lines"} & set(args.only))
             if {"parse", "calls", "lines"} & set(args.only):
                 log("opening the pages (Pyodide boots twice)")

@@ -84,7 +84,8 @@ def mounts() -> dict[str, Path]:
         "/pyodide/": WEB / "pyodide",
         "/pyscript/": WEB / "pyscript",
         "/wheels/": WEB / "wheels",
-        "/webvoice/": WEB / "webvoice",  # the media agent for Python in a worker
+        "/webvoice/": WEB / "webvoice",  # the media agent for Python in a worker, boot.mjs
+        "/snapshot/": WEB / "snapshot",  # the fast boot's Pyodide snapshot (index.html?boot=fast)
     }
     if LITE.is_dir():
         table["/lite/"] = LITE

@@ -23,6 +23,15 @@ build/web/webvoice/agent.js
 build/web/webvoice/install.mjs
     ``installWheel(pyodide, url)``: the wheel installed from JavaScript, without
     micropip (the fast start-up path; see its header).
+build/web/webvoice/boot.mjs
+    ``bootWebvoice({indexURL, wheelURL, snapshotURL})``: Pyodide restored from
+    the snapshot below when it is offered and fits, else the normal boot.
+build/web/snapshot/webvoice.snapshot.gz and webvoice.snapshot.json
+    A Pyodide memory snapshot taken in Node (tools/make_snapshot.mjs) after
+    installing the wheel served here and importing every webvoice module, and
+    its manifest: sha256, sizes, Pyodide version and build id, webvoice version
+    and wheel. Rebuilt with the wheel on every run (it fits one Pyodide build
+    and one webvoice wheel only). See README "Fast start".
 build/web/pyscript/
     PyScript's browser bundle (``dist/`` of the npm package @pyscript/core):
     ``core.js`` and ``core.css`` for ``<script type="py">`` pages such as the
@@ -127,6 +136,36 @@ def precompile_for_pyodide(whl: Path) -> Path:
             zf.write(path, path.relative_to(tree).as_posix())
     log(f"precompiled {sum(1 for _ in tree.rglob('*.pyc'))} modules for {tag}")
     return out
+
+
+def make_snapshot(pyodide_dir: Path, wheel: Path, out_dir: Path, wheel_sha256: str) -> dict:
+    """The fast boot's memory snapshot of ``wheel`` in the Pyodide of ``pyodide_dir``
+    (both as served), and its manifest beside it."""
+    out_dir.mkdir()
+    snapshot = out_dir / "webvoice.snapshot.gz"
+    proc = subprocess.run(["node", str(ROOT / "tools" / "make_snapshot.mjs"),
+                           str(pyodide_dir), str(wheel), str(snapshot)],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"making the Pyodide snapshot failed:\n{proc.stdout}{proc.stderr}")
+    made = json.loads(proc.stdout.strip().splitlines()[-1])
+    manifest = {
+        "snapshot": snapshot.name,
+        "sha256": sha256(snapshot),
+        "bytes": made["bytes"],
+        "raw_bytes": made["rawBytes"],
+        "encoding": "gzip",
+        "pyodide": made["pyodide"],
+        "build_id": made["buildId"],
+        "webvoice": made["webvoice"],
+        "wheel": wheel.name,
+        "wheel_sha256": wheel_sha256,
+        "modules": made["modules"],
+    }
+    (out_dir / "webvoice.snapshot.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    log(f"snapshot of {made['modules']} webvoice modules: {made['rawBytes'] / 1e6:.1f} MB, "
+        f"{made['bytes'] / 1e6:.1f} MB gzip")
+    return manifest
 
 
 def build_webvoice_wheel() -> Path:
@@ -289,6 +328,10 @@ def main() -> int:
     shutil.copy2(ROOT / "webvoice" / "browser" / "agent.js", tmp / "webvoice" / "agent.js")
     # The installer a page uses instead of micropip (installWheel(pyodide, url)).
     shutil.copy2(ROOT / "webvoice" / "browser" / "install.mjs", tmp / "webvoice" / "install.mjs")
+    # The boot helper (snapshot or normal boot) and its snapshot, made from the
+    # files just assembled: the Pyodide and the wheel pages will load.
+    shutil.copy2(ROOT / "webvoice" / "browser" / "boot.mjs", tmp / "webvoice" / "boot.mjs")
+    make_snapshot(pyo, wheels / webvoice_whl.name, tmp / "snapshot", index["sha256"])
     pyscript_version = json.loads((PYSCRIPT_NPM / "package.json").read_text())["version"]
 
     shutil.rmtree(WEB, ignore_errors=True)

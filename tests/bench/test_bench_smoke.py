@@ -44,7 +44,7 @@ def test_bench_quick_run_produces_every_figure(tmp_path):
     assert env["jssip"].startswith("3.13.")
 
     figures = results["figures"]
-    _keys(figures, "figures", "parse", "call_setup", "startup", "long_tasks", "lines")
+    _keys(figures, "figures", "parse", "call_setup", "startup", "long_tasks", "lines", "fast_start")
 
     parse = figures["parse"]["messages"]
     _keys(parse, "parse", "INVITE", "200 OK")
@@ -89,6 +89,15 @@ def test_bench_quick_run_produces_every_figure(tmp_path):
     assert worker["worker"]["messages_sent"] > 0 and worker["worker"]["messages_received"] > 0
     assert _number(worker["ratio"]) and isinstance(worker["goal_met"], bool)
 
+    fast_start = figures["fast_start"]  # figure 7 (bench/fast_start.py)
+    for boot in ("normal", "snapshot"):
+        for visit in ("first", "return"):
+            for key in ("registered_ms", "booted_ms", "bytes"):
+                assert _number(fast_start[boot][visit][key]), (boot, visit, key)
+            assert all(r["path"] == boot for r in fast_start[boot][visit]["runs"])
+    # The return visit comes from the HTTP cache of the profile the first one filled.
+    assert fast_start["snapshot"]["return"]["bytes"] < fast_start["snapshot"]["first"]["bytes"]
+
     for heading in ("1. SIP parsing", "2. Call setup", "3. Start-up", "4. Main-thread long tasks",
-                    "5. 2 simultaneous lines"):
+                    "5. 2 simultaneous lines", "7. Navigation to registered"):
         assert heading in proc.stdout, f"the table has no {heading!r}:\n{proc.stdout}"

@@ -71,6 +71,7 @@ RUNNERS = {  # (section, language) -> the test that runs such a block
     ("Quick start in a PyScript worker", "html"): "test_pyscript_worker_quick_start",
     ("Quick start in JupyterLite", "python"): "test_jupyterlite_quick_start",
     ("Quick start in plain Pyodide", "js"): "test_plain_pyodide_quick_start",
+    ("Fast start", "js"): "test_fast_start_boot",
 }
 NOT_RUN = {"sh"}  # shell commands (make demo, make test): the Makefile's own tests cover them
 
@@ -183,6 +184,21 @@ def test_plain_pyodide_quick_start(browser, site, kamailio, bob):
                 break
             page.wait_for_timeout(100)
         assert any("talking to bob" in line for line in page.console.lines), str(page.console)
+    finally:
+        page.context.close()
+
+
+def test_fast_start_boot(browser, site):
+    """The boot helper as README "Fast start" shows it: restored from the snapshot, it says so."""
+    (block,) = blocks_for("test_fast_start_boot")
+    page = open_snippet_page(browser, site, "fast.html",
+                             f'<!doctype html>\n<script type="module">\n{block.code}</script>\n')
+    try:
+        for _ in range(int(PAGE_TIMEOUT_MS / 100)):
+            if any(line == "[log] snapshot null" for line in page.console.lines):
+                break
+            page.wait_for_timeout(100)
+        assert "[log] snapshot null" in page.console.lines, str(page.console)
     finally:
         page.context.close()
 

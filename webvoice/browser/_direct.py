@@ -24,7 +24,6 @@ __all__ = ["DirectRealm", "direct_realm"]
 
 log = logging.getLogger("webvoice")
 
-_APPLY = js.Function.prototype.apply
 _realm: DirectRealm | None = None
 
 
@@ -99,7 +98,11 @@ def _start(target: Any, method: str, args: tuple[Any, ...], doing: str) -> Any:
     ``Promise.allSettled`` (which never rejects) to report on.
     """
     try:
-        call = _APPLY.bind(js.Reflect.get(target, method), target, js.Array.of(*(_to_js(a) for a in args)))
+        # Looked up per call, not kept at import: a JS value held by a module is
+        # part of a Pyodide memory snapshot (README "Fast start"), and one read
+        # from a non-writable property (Function.prototype) cannot be serialized.
+        apply = js.Function.prototype.apply
+        call = apply.bind(js.Reflect.get(target, method), target, js.Array.of(*(_to_js(a) for a in args)))
         return js.Array.of(0).map(call)
     except JsException as exc:  # thrown before any promise
         raise _error(exc, doing) from exc

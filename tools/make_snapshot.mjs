@@ -1,0 +1,73 @@
+// Make the Pyodide memory snapshot of the fast boot (webvoice/browser/boot.mjs),
+// in Node, from the exact files a page is served. Run by tools/build_assets.py:
+//     node tools/make_snapshot.mjs <pyodide dir> <webvoice wheel> <out.snapshot.gz>
+// Prints one line of JSON: what build_assets writes into the snapshot's manifest.
+//
+// The snapshot is the Wasm heap of a Pyodide that has installed the wheel (with
+// webvoice's own installer, install.mjs, the one pages use) and imported every
+// webvoice module, so a page restored from it skips both Python's start-up and
+// webvoice's imports. Nothing else runs before it is taken: no instance, no
+// credentials, no connection. The heap is gzip'ed (31 MB -> 6-7 MB); boot.mjs
+// inflates it with the browser's DecompressionStream.
+import { readFile, writeFile } from "node:fs/promises";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const [pyodideDir, wheelPath, outPath] = process.argv.slice(2);
+if (!outPath) {
+  console.error("usage: node tools/make_snapshot.mjs <pyodide dir> <wheel> <out.snapshot.gz>");
+  process.exit(2);
+}
+
+// install.mjs fetches the wheel; Node's fetch does not read file: URLs.
+const nodeFetch = globalThis.fetch;
+globalThis.fetch = async (url, init) => {
+  const href = String(url);
+  if (href.startsWith("file:")) return new Response(await readFile(fileURLToPath(href)));
+  return nodeFetch(url, init);
+};
+
+// Emscripten takes the program's name (its "_" environment variable) from
+// argv[1] in Node: the browser's, not this build machine's path, goes into
+// the heap.
+process.argv.splice(1, process.argv.length - 1, "./this.program");
+
+const { loadPyodide, version } = await import(pathToFileURL(`${pyodideDir}/pyodide.mjs`).href);
+const { installWheel } = await import(new URL("../webvoice/browser/install.mjs", import.meta.url).href);
+
+const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/`, _makeSnapshot: true });
+await installWheel(pyodide, pathToFileURL(wheelPath).href);
+// Every module of the package: what `import webvoice` loads, what its packages
+// export lazily (webvoice/sip/_lazy.py) and what webvoice/_preload.py loads
+// after registering, for both media backends. A module that cannot be imported
+// here fails the build rather than making a snapshot that lacks it.
+const imported = pyodide.runPython(`
+import importlib, pkgutil, sys
+import webvoice
+names = sorted(m.name for m in pkgutil.walk_packages(webvoice.__path__, "webvoice."))
+for name in names:
+    importlib.import_module(name)
+# pkgutil is no part of webvoice's start-up: leave no trace of it.
+del names, name, importlib, pkgutil
+import json
+json.dumps({"webvoice": webvoice.__version__,
+            "modules": sorted(m for m in sys.modules if m == "webvoice" or m.startswith("webvoice."))})
+`);
+const info = JSON.parse(imported);
+pyodide.runPython("del json, sys, webvoice");
+
+const raw = pyodide.makeMemorySnapshot();
+// The header holds Pyodide's build id (8 little-endian words at byte 16), which
+// loadPyodide checks against its own before restoring.
+const words = new Uint32Array(raw.buffer, raw.byteOffset + 16, 8);
+const buildId = Array.from(words, (w) => w.toString(16).padStart(8, "0")).join("");
+const gz = gzipSync(raw, { level: 9 });
+await writeFile(outPath, gz);
+console.log(JSON.stringify({
+  pyodide: version,
+  buildId,
+  webvoice: info.webvoice,
+  modules: info.modules.length,
+  rawBytes: raw.length,
+  bytes: gz.length,
+}));
