@@ -20,7 +20,7 @@ from tests.support.pyrun import py
 
 LIVE_TRACKS = """
 sum(1 for c in calls if c.media is not None and any(
-    t.readyState == "live" for t in c.media._stream.getTracks()))
+    s.track and s.track.readyState == "live" for s in c.media.connection().getSenders()))
 """
 
 
