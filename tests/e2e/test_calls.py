@@ -73,20 +73,23 @@ def audio_state():
 """
 
 
-def make_phone(browser, server, sip_server, user, *, init_script=None, **options):
+def make_phone(browser, server, sip_server, user, *, init_script=None, prelude="", py_options="", **options):
     """A page with webvoice registered as ``user``; ``options`` go to create_sip_instance;
-    ``init_script``: a file the page runs before anything else (instrumentation)."""
+    ``init_script``: a file the page runs before anything else (instrumentation);
+    ``prelude``: Python run in the page before the instance is made, and
+    ``py_options``: keyword arguments written in Python (callables such as
+    ``line_events=...``, which JSON cannot carry)."""
     context = browser.new_context()
     page = context.new_page()
     if init_script is not None:
         page.add_init_script(path=str(init_script))
     page.console = ConsoleLog(page)
     boot_webvoice(page, server)
-    py(page, PHONE)
+    py(page, PHONE + ("\n" + prelude if prelude else ""))
     args = {"sip_login": user, "sip_password": sip_server.users[user], "ws_url": sip_server.ws_url,
             "realm": sip_server.domain, **options}
     py(page, f"""
-sip = webvoice.create_sip_instance(**json.loads({json.dumps(json.dumps(args))}))
+sip = webvoice.create_sip_instance(**json.loads({json.dumps(json.dumps(args))}){", " + py_options if py_options else ""})
 sip.on_incoming_call(on_incoming)
 await sip.register()
 """)
