@@ -36,9 +36,9 @@ tier_args() {
   runner=(.venv/bin/python -m pytest)
   tier_extra=("${extra[@]}")
   case $1 in
-    cpython) args=(tests --ignore=tests/pyodide --ignore=tests/e2e "${no_pyodide_plugin[@]}") ;;
+    cpython) args=(tests --ignore=tests/pyodide --ignore=tests/e2e --durations=15 "${no_pyodide_plugin[@]}") ;;
     pyodide) args=(tests/pyodide --runner selenium --rt chrome --dist-dir build/web/pyodide) ;;
-    e2e) args=(tests/e2e "${no_pyodide_plugin[@]}") ;;
+    e2e) args=(tests/e2e --durations=15 "${no_pyodide_plugin[@]}") ;;
     firefox) runner=(node)
       # node takes its options before the test paths: the extra ones go there.
       args=(--test --test-reporter=spec --test-concurrency=1 --test-timeout=600000 "${extra[@]}" tests/firefox/)
