@@ -25,6 +25,7 @@ from ._call_event_records import (
 )
 from ._errors import NotConnectedError, TransferError
 from ._handlers import call_handler
+from ._media_health import MEDIA_EVENTS, MediaHealth, MediaStateEvent
 from ._media import DTMF_TIMING, DTMF_TONES, MediaError, MediaPermissionError, MediaSession
 from ._refer_policy import DEFAULT_REFER_POLICY, is_number, policy_allows
 from ._targets import check_target, normalize_target, refer_target
@@ -60,9 +61,12 @@ __all__ = [
 
 log = logging.getLogger("webvoice")
 
+#: Seconds media may take to connect after the answer (``ua_config["media_timeout"]``).
+MEDIA_TIMEOUT = 10.0
+
 CALL_EVENTS = (
     "connecting", "progress", "confirmed", "ended", "failed", "muted", "unmuted", "held", "unheld",
-    "new_dtmf", "refer", "replaces", "icecandidate", "sdp", "message",
+    "new_dtmf", "refer", "replaces", "icecandidate", "sdp", "message", *MEDIA_EVENTS,
 )
 # JavaScript spellings accepted too, so code ported from the JS SDK keeps working.
 _JS_NAMES = {"newDTMF": "new_dtmf"}
@@ -180,6 +184,9 @@ class Call:
         self._local: Identity | None = None
         self._refer_waiter: asyncio.Future | None = None
         self._extra_headers: tuple = ()  # e.g. Replaces, when following a transfer
+        self._health = MediaHealth()
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._end_cause: str | None = None  # set when webvoice itself hangs up for a reason
         if events:
             self.add_handlers(events)
 
@@ -210,7 +217,7 @@ class Call:
 
     def _emit(self, name: str, event: object) -> list[asyncio.Future]:
         """Call the handlers of ``name`` with ``event``; returns the tasks of ``async def`` ones."""
-        if name in ("progress", "confirmed", "held", "unheld"):
+        if name in ("progress", "confirmed", "held", "unheld") or name in MEDIA_EVENTS:
             self._instance._line_changed(self)
         tasks = []
         for handler in list(self._handlers.get(name, ())):
@@ -252,6 +259,11 @@ class Call:
     def get_status(self) -> str:
         return self._status
 
+    def get_media_state(self) -> str:
+        """Beyond the JS SDK: "new" (media not connected yet), "connected",
+        "interrupted" (was connected, now down) or "failed"."""
+        return self._health.state
+
     def get_remote_identity(self) -> Identity | None:
         return self._remote
 
@@ -270,8 +282,11 @@ class Call:
     async def get_stats(self) -> dict[str, Any]:
         """Inbound and outbound RTP figures and the round-trip time, as a plain dict."""
         if self.media is None:
-            return {"inbound": {}, "outbound": {}, "round_trip_time": None}
-        return await self.media.get_stats()
+            stats: dict[str, Any] = {"inbound": {}, "outbound": {}, "round_trip_time": None}
+        else:
+            stats = await self.media.get_stats()
+        stats["media"] = self._health.snapshot()
+        return stats
 
     # --- controls -----------------------------------------------------------------------------------
 
@@ -496,10 +511,12 @@ class Call:
                 self._spawn(self._apply_answer(event.sdp))
             self._remote = Identity.of(self.core.remote_identity) or self._remote
             self._emit("confirmed", ConfirmedEvent("remote" if self._direction == "outgoing" else "local"))
+            self._arm_watchdog()
         elif isinstance(event, CallFailed):
             self._finish("failed", EndEvent(event.cause, event.originator, event.status_code, event.reason))
         elif isinstance(event, CallEnded):
-            self._finish("ended", EndEvent(event.cause, event.originator, event.status_code))
+            cause = self._end_cause if self._end_cause and event.originator == "local" else event.cause
+            self._finish("ended", EndEvent(cause, event.originator, event.status_code))
         elif isinstance(event, RemoteHold):
             self._remote_hold = event.held
             self._emit("held" if event.held else "unheld", HoldEvent("remote"))
@@ -572,8 +589,39 @@ class Call:
     def _on_media_event(self, name: str, data: dict) -> None:
         if name == "icecandidate":
             self._emit("icecandidate", IceCandidateEvent(str(data.get("candidate", "")), data.get("sdp_mid")))
-        elif name == "connectionstatechange" and data.get("state") == "failed" and self.is_established():
-            log.warning("webvoice: media connection of line %s failed", self._line_id)
+        elif name == "connectionstatechange":
+            self._media_changed(self._health.update(data.get("state"), data.get("ice")))
+
+    # --- media health (beyond the JS SDK) ------------------------------------------------------------
+
+    def _media_changed(self, change: tuple[str, MediaStateEvent] | None) -> None:
+        if change is None or self._ended:
+            return
+        name, event = change
+        if name == "media_failed" or name == "media_interrupted":
+            log.warning("webvoice: media of line %s: %s (%s stalled; connection %s, ICE %s)", self._line_id,
+                        name, event.cause, event.connection, event.ice)
+        self._emit(name, event)
+        if name == "media_failed":
+            self._media_failed(event)
+
+    def _arm_watchdog(self) -> None:
+        """Media must connect within ``ua_config["media_timeout"]`` seconds of the answer."""
+        timeout = self._instance._settings.ua.get("media_timeout", MEDIA_TIMEOUT)
+        if timeout and self._watchdog is None and self._health.state == "new":
+            self._watchdog = asyncio.get_running_loop().call_later(timeout, self._watchdog_fired, timeout)
+
+    def _watchdog_fired(self, timeout: float) -> None:
+        self._watchdog = None
+        if not self._ended and self._health.state == "new":
+            self._media_changed(self._health.give_up(f"media not connected {timeout:g} s after the answer"))
+
+    def _media_failed(self, event: MediaStateEvent) -> None:
+        """By default nobody sits in a silent call: BYE, ended with the JS SDK's "WebRTC Error"
+        (``ua_config["media_failure_ends_call"] = False`` keeps it up)."""
+        if self._instance._settings.ua.get("media_failure_ends_call", True) and not self._ended:
+            self._end_cause = Cause.WEBRTC_ERROR
+            self.terminate()
 
     # --- the work that needs the browser ------------------------------------------------------------------
 
@@ -684,6 +732,9 @@ class Call:
             return
         self._ended = True
         self._status = status
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         self._end = datetime.datetime.now(datetime.timezone.utc)
         if self.media is not None:
             self.media.close()
