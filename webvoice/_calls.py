@@ -63,6 +63,15 @@ log = logging.getLogger("webvoice")
 
 #: Seconds media may take to connect after the answer (``ua_config["media_timeout"]``).
 MEDIA_TIMEOUT = 10.0
+#: ICE restarts tried after media is interrupted (``ua_config["ice_restart_attempts"]``).
+ICE_RESTART_ATTEMPTS = 5
+#: Seconds before each ICE restart: the first lets a brief outage heal by itself; then
+#: doubling, at most ICE_RESTART_MAX_DELAY. The answering side starts later, so both
+#: ends rarely re-offer at once (a 491 glare is retried as any failed attempt).
+ICE_RESTART_FIRST_DELAY = {"outgoing": 1.0, "incoming": 3.0}
+ICE_RESTART_MAX_DELAY = 8.0
+#: Seconds a restart's answered offer gets to bring media back before the next try.
+ICE_RESTART_SETTLE = 5.0
 
 CALL_EVENTS = (
     "connecting", "progress", "confirmed", "ended", "failed", "muted", "unmuted", "held", "unheld",
@@ -187,6 +196,7 @@ class Call:
         self._health = MediaHealth()
         self._watchdog: asyncio.TimerHandle | None = None
         self._end_cause: str | None = None  # set when webvoice itself hangs up for a reason
+        self._restarting: asyncio.Task | None = None
         if events:
             self.add_handlers(events)
 
@@ -604,6 +614,47 @@ class Call:
         self._emit(name, event)
         if name == "media_failed":
             self._media_failed(event)
+        elif name == "media_interrupted":
+            self._start_ice_restarts()
+
+    def _start_ice_restarts(self) -> None:
+        if self._restarting is None and self._instance._settings.ua.get("ice_restart_attempts", ICE_RESTART_ATTEMPTS):
+            self._restarting = self._spawn(self._restart_ice())
+
+    async def _restart_ice(self) -> None:
+        """Media was interrupted: re-offer with new ICE credentials until it is back,
+        with backoff, a bounded number of times; then media_failed."""
+        attempts = self._instance._settings.ua.get("ice_restart_attempts", ICE_RESTART_ATTEMPTS)
+        delay = ICE_RESTART_FIRST_DELAY.get(self._direction, 1.0)
+        try:
+            for attempt in range(1, attempts + 1):
+                if await self._media_back_within(delay):
+                    return
+                delay = min(delay * 2, ICE_RESTART_MAX_DELAY)
+                log.info("webvoice: line %s: ICE restart %d of %d", self._line_id, attempt, attempts)
+                try:
+                    answered = await self._reoffer(use_update=False, ice_restart=True)
+                except MediaError as exc:
+                    log.warning("webvoice: line %s: ICE restart failed: %s", self._line_id, exc)
+                    answered = False
+                if answered and await self._media_back_within(ICE_RESTART_SETTLE):
+                    return
+            if not self._ended:
+                self._media_changed(self._health.give_up(f"media not back after {attempts} ICE restarts"))
+        finally:
+            self._restarting = None
+
+    async def _media_back_within(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for media to be connected again (True), or the call to end."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline:
+            if self._health.state == "connected":
+                return True
+            if self._ended:
+                raise asyncio.CancelledError
+            await asyncio.sleep(0.1)
+        return self._health.state == "connected"
 
     def _arm_watchdog(self) -> None:
         """Media must connect within ``ua_config["media_timeout"]`` seconds of the answer."""
@@ -735,6 +786,8 @@ class Call:
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
+        if self._restarting is not None:
+            self._restarting.cancel()
         self._end = datetime.datetime.now(datetime.timezone.utc)
         if self.media is not None:
             self.media.close()

@@ -44,6 +44,8 @@ UA_CONFIG_KEYS: dict[str, str] = {
     "ringback": "play a local ringback tone while an outgoing call rings without early media (bool, default True)",
     "media_timeout": "seconds media may take to connect after the answer before media_failed, 0 for no "
                      "watchdog (number, default 10)",
+    "ice_restart_attempts": "ICE restarts (re-INVITE with new ICE credentials) tried when an established call's "
+                            "media is interrupted, 0 for none (int, default 5)",
     "media_failure_ends_call": "end the call (BYE, cause 'WebRTC Error') when media_failed fires (bool, default True)",
 }
 #: call_options keys webvoice understands, with what each must be. The JS SDK's
@@ -255,6 +257,8 @@ def _check_ua_config(ua_config: Mapping[str, Any] | None) -> dict[str, Any]:
             _text(f"ua_config[{key!r}]", out[key])
     if "register_expires" in out:
         _number("ua_config['register_expires']", out["register_expires"], integer=True, minimum=1)
+    if "ice_restart_attempts" in out:
+        _number("ua_config['ice_restart_attempts']", out["ice_restart_attempts"], integer=True)
     if "media_timeout" in out:
         _number("ua_config['media_timeout']", out["media_timeout"])
     if "no_answer_timeout" in out:

@@ -3,6 +3,8 @@ raises, and the watchdog that ends a call whose media never connects."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.driver.conftest import make_instance, run, serving, until
@@ -129,3 +131,69 @@ def test_the_watchdog_can_keep_the_call_up():
 def test_bad_media_health_options_fail_before_anything_is_sent(config, error):
     with pytest.raises(error, match="media_"):
         make_instance(ua_config=config)
+
+
+@pytest.fixture
+def quick_restarts(monkeypatch):
+    import webvoice._calls as calls
+    monkeypatch.setattr(calls, "ICE_RESTART_FIRST_DELAY", {"outgoing": 0.01, "incoming": 0.01})
+    monkeypatch.setattr(calls, "ICE_RESTART_MAX_DELAY", 0.04)
+    monkeypatch.setattr(calls, "ICE_RESTART_SETTLE", 0.1)
+
+
+def _ice_restart_offers(server):
+    return [r for r in server.requests("INVITE") if r.to.params.get("tag") is not None]
+
+
+def test_interrupted_media_is_restored_by_an_ice_restart_reinvite(quick_restarts):
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media)
+        server, task = await serving(sip)
+        events, handlers = _recorder(["media_connected", "media_interrupted", "media_recovered", "media_failed"])
+        call = await sip.call("bob", events=handlers)
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        media.sessions[0].report("disconnected", "disconnected")  # stays down until a re-offer's answer
+        await until(lambda: call.get_media_state() == "connected", "media back")
+        assert [n for n, _ in events] == ["media_connected", "media_interrupted", "media_recovered"]
+        assert len(_ice_restart_offers(server)) == 1
+        assert call.is_established()
+        call.terminate()
+        task.cancel()
+
+    run(main())
+
+
+def test_ice_restarts_are_bounded_then_media_failed_ends_the_call(quick_restarts):
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config={"ice_restart_attempts": 3})
+        server, task = await serving(sip, reinvite=lambda r: 488)  # the peer refuses each re-offer
+        events, handlers = _recorder(["media_interrupted", "media_recovered", "media_failed", "ended"])
+        call = await sip.call("bob", events=handlers)
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        media.sessions[0].report("failed", "failed")
+        await until(call.is_ended, "given up")
+        assert [n for n, _ in events] == ["media_interrupted", "media_failed", "ended"]
+        assert "3 ICE restarts" in events[1][1].reason
+        assert events[2][1].cause == "WebRTC Error"
+        assert len(_ice_restart_offers(server)) == 3
+        task.cancel()
+
+    run(main())
+
+
+def test_no_ice_restart_when_turned_off(quick_restarts):
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config={"ice_restart_attempts": 0})
+        server, task = await serving(sip)
+        call = await sip.call("bob")
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        media.sessions[0].report("disconnected", "disconnected")
+        await asyncio.sleep(0.2)
+        assert call.get_media_state() == "interrupted" and not _ice_restart_offers(server)
+        call.terminate()
+        task.cancel()
+
+    run(main())
