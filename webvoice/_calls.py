@@ -71,7 +71,7 @@ ICE_RESTART_ATTEMPTS = 5
 ICE_RESTART_FIRST_DELAY = {"outgoing": 1.0, "incoming": 3.0}
 ICE_RESTART_MAX_DELAY = 8.0
 #: Seconds a restart's answered offer gets to bring media back before the next try.
-ICE_RESTART_SETTLE = 5.0
+ICE_RESTART_SETTLE = 3.0
 
 CALL_EVENTS = (
     "connecting", "progress", "confirmed", "ended", "failed", "muted", "unmuted", "held", "unheld",

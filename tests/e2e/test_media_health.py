@@ -1,5 +1,11 @@
 """Media health in Chromium through Kamailio (beyond the JS SDK): a call whose
-media cannot connect says why and ends itself.
+media cannot connect says why and ends itself; a call whose network breaks
+comes back by itself.
+
+Both pages use relay-only ICE through a coturn TURN relay on loopback (the
+``relay`` fixture), so the test can break the media path: killing the relay
+stalls the call's packets, starting it again lets an ICE restart bring them
+back.
 
 The caller's page is instrumented before webvoice boots
 (tests/support/pages/mangle-answer.js): it spoils the answer the browser
@@ -9,6 +15,12 @@ never connects: only the watchdog notices).
 """
 
 from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
 
 import pytest
 
@@ -31,11 +43,73 @@ def health_handler(tag):
 """
 
 
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", 0))
+        return udp.getsockname()[1]
+
+
+class Relay:
+    """coturn on loopback (long-term credentials u:p), which a test can stop and start again."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("turnserver")
+        self.port = _free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", "--allow-loopback-peers",
+             "--lt-cred-mech", "--user=u:p", "--realm=webvoice.test", "--no-tls", "--no-dtls", "--no-cli",
+             f"--listening-port={self.port}", "--log-file=stdout"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):  # listening: it answers a STUN binding request (bounded: 10 s)
+            if self._answers():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"turnserver did not start on port {self.port}")
+
+    def _answers(self) -> bool:
+        request = b"\x00\x01\x00\x00\x21\x12\xa4\x42" + b"webvoice-tst"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.settimeout(0.2)
+            udp.sendto(request, ("127.0.0.1", self.port))
+            try:
+                return udp.recv(2048)[:2] == b"\x01\x01"
+            except OSError:
+                return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    @property
+    def pc_config(self) -> dict:
+        return {"iceTransportPolicy": "relay", "iceServers": [
+            {"urls": f"turn:127.0.0.1:{self.port}?transport=udp", "username": "u", "credential": "p"}]}
+
+
 @pytest.fixture(scope="module")
-def phones(browser, static_server, kamailio):
+def relay():
+    if shutil.which("turnserver") is None:
+        missing = "coturn's turnserver is not installed (tools/install_deps.sh installs it)"
+        if os.environ.get("WEBVOICE_REQUIRE_KAMAILIO") == "1":  # make test: the servers must be there
+            pytest.fail(missing)
+        pytest.skip(missing)
+    server = Relay()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def phones(browser, static_server, kamailio, relay):
+    options = {"call_options": {"pc_config": relay.pc_config}}
     caller = make_phone(browser, static_server, kamailio, "carol", init_script=MANGLE,
-                        ua_config={"media_timeout": WATCHDOG})
-    callee = make_phone(browser, static_server, kamailio, "dave")
+                        ua_config={"media_timeout": WATCHDOG}, **options)
+    callee = make_phone(browser, static_server, kamailio, "dave", **options)
     for page in (caller, callee):
         py(page, RECORD)
     yield caller, callee
@@ -97,3 +171,33 @@ def test_media_that_cannot_connect_fails_with_its_cause_and_the_call_ends_on_bot
     assert [e[:3] for e in py(callee, "events") if e[0] in ("ended", "failed")] == [["ended", "Bye", "remote"]]
     assert py(caller, "sip.get_call_lines()") == []
     assert py(caller, "audio_state()")["audio_elements"] == 0
+
+
+def test_a_relay_outage_is_healed_by_an_ice_restart(phones, relay):
+    caller, callee = phones
+    caller.evaluate("window.webvoiceMangle = null")
+    call(caller, callee)
+    py(caller, "await wait_for(lambda: call.get_media_state() == 'connected')")
+    py(callee, "await wait_for(lambda: bcall.get_media_state() == 'connected')")
+    assert py(caller, "await inbound_growth(call, 0.5)") > 5  # audio through the relay
+    assert "typ relay" in py(caller, "call.get_connection().remoteDescription.sdp")
+    relay.stop()
+    # ICE notices the dead relay in about 10 s (consent checks go unanswered).
+    py(caller, "await wait_for(lambda: call.get_media_state() == 'interrupted', timeout=30)", timeout=40)
+    assert py(caller, "await inbound_growth(call, 0.5)") == 0  # the audio stopped
+    relay.start()
+    back = py(caller, "time.monotonic()")
+    py(caller, "await wait_for(lambda: call.get_media_state() == 'connected', timeout=30)", timeout=40)
+    py(callee, "await wait_for(lambda: bcall.get_media_state() == 'connected', timeout=30)", timeout=40)
+    health = py(caller, "health")
+    assert [h[0] for h in health] == ["media_connected", "media_interrupted", "media_recovered"], health
+    assert health[2][5] - back <= 10, health  # restored within 10 s of the relay being back
+    assert py(caller, "await inbound_growth(call, 0.5)") > 5
+    assert [h[0] for h in py(callee, "health")][-1] == "media_recovered"
+    assert call_alive(caller, callee)
+    py(caller, "call.terminate()\nawait wait_for(call.is_ended)")
+    py(callee, "await wait_for(bcall.is_ended)")
+
+
+def call_alive(caller, callee) -> bool:
+    return py(caller, "call.is_established()") and py(callee, "bcall.is_established()")
