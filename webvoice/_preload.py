@@ -37,6 +37,7 @@ CALL_MODULES = (
     "webvoice.sip._call_outgoing",
     "webvoice.sip._call",
     "webvoice._call_event_records",
+    "webvoice._media_health",
     "webvoice._calls",
 )
 
