@@ -197,6 +197,7 @@ class Call:
         self._watchdog: asyncio.TimerHandle | None = None
         self._end_cause: str | None = None  # set when webvoice itself hangs up for a reason
         self._restarting: asyncio.Task | None = None
+        self._restart_now = False  # the WebSocket came back: skip the current backoff wait
         if events:
             self.add_handlers(events)
 
@@ -617,20 +618,29 @@ class Call:
         elif name == "media_interrupted":
             self._start_ice_restarts()
 
-    def _start_ice_restarts(self) -> None:
+    def _start_ice_restarts(self, *, at_once: bool = False) -> None:
         if self._restarting is None and self._instance._settings.ua.get("ice_restart_attempts", ICE_RESTART_ATTEMPTS):
-            self._restarting = self._spawn(self._restart_ice())
+            self._restarting = self._spawn(self._restart_ice(at_once=at_once))
 
-    async def _restart_ice(self) -> None:
+    def _connection_restored(self) -> None:
+        """The WebSocket is back (often a new network): interrupted media restarts ICE
+        at once, with a fresh count of attempts. Connected media is left alone."""
+        if self._ended or not self.is_established() or self._health.state != "interrupted":
+            return
+        if self._restarting is not None:  # never cancelled mid-offer: told to try now
+            self._restart_now = True
+        self._start_ice_restarts(at_once=True)
+
+    async def _restart_ice(self, *, at_once: bool = False) -> None:
         """Media was interrupted: re-offer with new ICE credentials until it is back,
         with backoff, a bounded number of times; then media_failed."""
         attempts = self._instance._settings.ua.get("ice_restart_attempts", ICE_RESTART_ATTEMPTS)
-        delay = ICE_RESTART_FIRST_DELAY.get(self._direction, 1.0)
+        delay = 0.0 if at_once else ICE_RESTART_FIRST_DELAY.get(self._direction, 1.0)
         try:
             for attempt in range(1, attempts + 1):
-                if await self._media_back_within(delay):
+                if await self._media_back_within(delay, kickable=True):
                     return
-                delay = min(delay * 2, ICE_RESTART_MAX_DELAY)
+                delay = min(max(delay * 2, ICE_RESTART_FIRST_DELAY.get(self._direction, 1.0)), ICE_RESTART_MAX_DELAY)
                 log.info("webvoice: line %s: ICE restart %d of %d", self._line_id, attempt, attempts)
                 try:
                     answered = await self._reoffer(use_update=False, ice_restart=True)
@@ -644,11 +654,15 @@ class Call:
         finally:
             self._restarting = None
 
-    async def _media_back_within(self, seconds: float) -> bool:
-        """Wait up to ``seconds`` for media to be connected again (True), or the call to end."""
+    async def _media_back_within(self, seconds: float, *, kickable: bool = False) -> bool:
+        """Wait up to ``seconds`` for media to be connected again (True), or the call to end;
+        ``kickable``: a reconnected WebSocket cuts the wait short."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while loop.time() < deadline:
+            if kickable and self._restart_now:
+                self._restart_now = False
+                break
             if self._health.state == "connected":
                 return True
             if self._ended:

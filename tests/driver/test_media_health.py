@@ -197,3 +197,48 @@ def test_no_ice_restart_when_turned_off(quick_restarts):
         task.cancel()
 
     run(main())
+
+
+def test_a_websocket_reconnect_restarts_ice_at_once_for_interrupted_media(quick_restarts, monkeypatch):
+    import webvoice._calls as calls
+    monkeypatch.setattr(calls, "ICE_RESTART_FIRST_DELAY", {"outgoing": 30.0, "incoming": 30.0})  # only the kick
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config={"connection_recovery_min_interval": 0.05,
+                                              "connection_recovery_max_interval": 0.05})
+        server, task = await serving(sip)
+        events, handlers = _recorder(["media_interrupted", "media_recovered"])
+        call = await sip.call("bob", events=handlers)
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        media.sessions[0].report("disconnected", "disconnected")
+        assert not _ice_restart_offers(server)
+        transport = sip._transport
+        transport.opened = False
+        transport.callbacks.on_close(1006, "dropped")
+        await until(lambda: call.get_media_state() == "connected", "restarted after the reconnect")
+        assert [n for n, _ in events] == ["media_interrupted", "media_recovered"]
+        assert len(_ice_restart_offers(server)) == 1
+        call.terminate()
+        task.cancel()
+
+    run(main())
+
+
+def test_a_websocket_reconnect_leaves_connected_media_alone(quick_restarts):
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config={"connection_recovery_min_interval": 0.05,
+                                              "connection_recovery_max_interval": 0.05})
+        server, task = await serving(sip)
+        call = await sip.call("bob")
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        transport = sip._transport
+        transport.opened = False
+        transport.callbacks.on_close(1006, "dropped")
+        await until(lambda: sip._transport is not transport and sip.is_connected(), "reconnected")
+        await until(lambda: server.requests("UPDATE"), "the target refresh")
+        assert not _ice_restart_offers(server) and call.get_media_state() == "connected"
+        call.terminate()
+        task.cancel()
+
+    run(main())
