@@ -303,7 +303,7 @@ class EngineSession:
         realm = self._realm
         if not await realm.get(self._sender, "dtmf.canInsertDTMF"):
             connection, ice = self._states
-            if connection != "connected":  # the browser cannot send while media is down
+            if connection not in ("new", "connected"):  # negotiated, but media is down: say so
                 raise MediaError(f"this call cannot send DTMF: its media is not connected "
                                  f"(connection {connection}, ICE {ice})")
             raise NotSupportedError("this call cannot send DTMF now (no telephone-event negotiated, "
