@@ -155,6 +155,17 @@ def test_media_that_cannot_connect_fails_with_its_cause_and_the_call_ends_on_bot
     caller.evaluate(f"window.webvoiceMangle = {mangle!r}")
     try:
         call(caller, callee)
+        if mangle == "ice-pwd":  # established, media not: DTMF says what is wrong
+            dtmf_error = py(caller, """
+try:
+    await call.send_dtmf("1")
+    dtmf_error = None
+except Exception as exc:
+    dtmf_error = [type(exc).__name__, str(exc)]
+dtmf_error
+""")
+            assert dtmf_error[0] == "MediaError" and "media is not connected" in dtmf_error[1], dtmf_error
+            assert "telephone-event" not in dtmf_error[1]
         # Bounded from outside: pyrun's own timeout; the page's wait is 4x the watchdog.
         py(caller, f"await wait_for(call.is_ended, timeout={4 * WATCHDOG})")
     finally:
