@@ -26,6 +26,7 @@ from ._call_event_records import (
 from ._errors import NotConnectedError, TransferError
 from ._handlers import call_handler
 from ._media_health import MEDIA_EVENTS, MediaHealth, MediaStateEvent
+from ._quality import QualityMonitor
 from ._media import DTMF_TIMING, DTMF_TONES, MediaError, MediaPermissionError, MediaSession
 from ._refer_policy import DEFAULT_REFER_POLICY, is_number, policy_allows
 from ._targets import check_target, normalize_target, refer_target
@@ -70,12 +71,15 @@ ICE_RESTART_ATTEMPTS = 5
 #: ends rarely re-offer at once (a 491 glare is retried as any failed attempt).
 ICE_RESTART_FIRST_DELAY = {"outgoing": 1.0, "incoming": 3.0}
 ICE_RESTART_MAX_DELAY = 8.0
+#: Seconds between the stats samples of quality warnings (``ua_config["quality_warnings"]``).
+QUALITY_INTERVAL = 1.0
 #: Seconds a restart's answered offer gets to bring media back before the next try.
 ICE_RESTART_SETTLE = 3.0
 
 CALL_EVENTS = (
     "connecting", "progress", "confirmed", "ended", "failed", "muted", "unmuted", "held", "unheld",
     "new_dtmf", "refer", "replaces", "icecandidate", "sdp", "message", *MEDIA_EVENTS,
+    "warning", "warning_cleared",
 )
 # JavaScript spellings accepted too, so code ported from the JS SDK keeps working.
 _JS_NAMES = {"newDTMF": "new_dtmf"}
@@ -198,6 +202,7 @@ class Call:
         self._end_cause: str | None = None  # set when webvoice itself hangs up for a reason
         self._restarting: asyncio.Task | None = None
         self._restart_now = False  # the WebSocket came back: skip the current backoff wait
+        self._quality: asyncio.Task | None = None
         if events:
             self.add_handlers(events)
 
@@ -617,6 +622,29 @@ class Call:
             self._media_failed(event)
         elif name == "media_interrupted":
             self._start_ice_restarts()
+        elif name == "media_connected":
+            self._start_quality_warnings()
+
+    def _start_quality_warnings(self) -> None:
+        option = self._instance._settings.ua.get("quality_warnings", False)
+        if option and self._quality is None:
+            self._quality = self._spawn(self._watch_quality(QualityMonitor(option if isinstance(option, dict) else None)))
+
+    async def _watch_quality(self, monitor: QualityMonitor) -> None:
+        """One stats sample a QUALITY_INTERVAL while media is connected; warnings as
+        the monitor says (see :mod:`webvoice._quality`)."""
+        while not self._ended:
+            await asyncio.sleep(QUALITY_INTERVAL)
+            if self._ended or self.media is None or self._health.state != "connected":
+                continue
+            try:
+                stats = await self.media.get_stats()
+            except MediaError as exc:
+                log.debug("webvoice: line %s: no stats for quality warnings: %s", self._line_id, exc)
+                continue
+            for name, warning in monitor.sample(stats):
+                if not self._ended:
+                    self._emit(name, warning)
 
     def _start_ice_restarts(self, *, at_once: bool = False) -> None:
         if self._restarting is None and self._instance._settings.ua.get("ice_restart_attempts", ICE_RESTART_ATTEMPTS):
@@ -800,8 +828,9 @@ class Call:
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
-        if self._restarting is not None:
-            self._restarting.cancel()
+        for task in (self._restarting, self._quality):
+            if task is not None:
+                task.cancel()
         self._end = datetime.datetime.now(datetime.timezone.utc)
         if self.media is not None:
             self.media.close()

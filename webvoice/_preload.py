@@ -38,6 +38,7 @@ CALL_MODULES = (
     "webvoice.sip._call",
     "webvoice._call_event_records",
     "webvoice._media_health",
+    "webvoice._quality",
     "webvoice._calls",
 )
 

@@ -63,3 +63,37 @@ def test_thresholds_are_configurable_and_checked():
 
 def test_no_figures_no_warnings():
     assert run_sequence([{"inbound": {}, "outbound": {}, "round_trip_time": None}] * 6) == [[]] * 6
+
+
+def test_a_call_raises_and_clears_quality_warnings_when_asked(monkeypatch):
+    import webvoice._calls as calls
+    from tests.driver.conftest import make_instance, run, serving, until
+    from tests.support.fake_media import FakeMediaBackend
+    monkeypatch.setattr(calls, "QUALITY_INTERVAL", 0.01)
+
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config={"quality_warnings": {"high-rtt": 300}})
+        server, task = await serving(sip)
+        events = []
+        call = await sip.call("bob", events={"warning": lambda w: events.append(("warning", w)),
+                                             "warning_cleared": lambda w: events.append(("cleared", w))})
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        media.sessions[0].stats = stats(rtt=0.35)
+        await until(lambda: events, "the warning")
+        assert events[0][0] == "warning" and events[0][1].name == "high-rtt" and events[0][1].threshold == 300
+        media.sessions[0].stats = stats(rtt=0.05)
+        await until(lambda: len(events) == 2, "cleared")
+        assert events[1][0] == "cleared" and events[1][1].name == "high-rtt"
+        call.terminate()
+        task.cancel()
+
+    run(main())
+
+
+@pytest.mark.parametrize("option,error", [("yes", TypeError), ({"high-rtd": 1}, ValueError),
+                                          ({"high-rtt": -1}, ValueError)])
+def test_bad_quality_options_fail_at_once(option, error):
+    from tests.driver.conftest import make_instance
+    with pytest.raises(error):
+        make_instance(ua_config={"quality_warnings": option})

@@ -37,6 +37,7 @@ class FakeMediaSession:
         self.dtmf: list[str] = []
         self.log: list[str] = []
         self.ringback = False
+        self.stats: dict | None = None  # what get_stats returns, when a test sets it
 
     async def create_offer(self, *, ice_restart: bool = False) -> str:
         await asyncio.sleep(0)
@@ -82,6 +83,8 @@ class FakeMediaSession:
         self.dtmf.append(tones)
 
     async def get_stats(self) -> dict:
+        if self.stats is not None:
+            return dict(self.stats)
         return {"inbound": {"packets_received": 0}, "outbound": {"packets_sent": 0}, "round_trip_time": None}
 
     async def replace_microphone(self, device_id):
