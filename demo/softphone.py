@@ -538,12 +538,17 @@ def line_html(line: webvoice.CallLine, call: webvoice.Call, active: bool) -> str
         badges.append('<span class="badge held">Held by them</span>')
     if call.is_muted():
         badges.append('<span class="badge muted">Muted</span>')
+    media = line.media_state  # beyond the JS SDK: whether audio can flow
+    if media == "interrupted":
+        badges.append('<span class="badge held">Reconnecting</span>')
+    elif media == "failed":
+        badges.append('<span class="badge muted">No audio</span>')
     direction = "Incoming" if line.direction == "incoming" else "Outgoing"
     status = STATUS_TEXT.get(line.status, line.status)
     return (
         f'<li class="line{" active" if active else ""}" data-line="{line.id}" data-status="{line.status}" '
         f'data-held="{str(hold.local).lower()}" data-remote-held="{str(hold.remote).lower()}" '
-        f'data-muted="{str(bool(call.is_muted())).lower()}">'
+        f'data-muted="{str(bool(call.is_muted())).lower()}" data-media="{media}">'
         f'<span class="line-no" title="Line {line.id}">{line.id}</span>'
         f'<div class="line-who"><strong title="{html.escape(line.target)}">{html.escape(who(call.get_remote_identity()))}'
         f'</strong>{"".join(badges)}<div>{direction} · {status}</div></div>'

@@ -17,6 +17,7 @@ say() { echo "[install_deps] $*"; }
 # --- Debian packages ------------------------------------------------------
 apt_wanted=(chromium chromium-driver firefox-esr kamailio kamailio-websocket-modules)
 apt_wanted+=(kamailio-presence-modules)  # presence server: busy lamps, presence, voicemail waiting
+apt_wanted+=(coturn)  # TURN relay for the media-health e2e tests (relay outage)
 command -v make >/dev/null || apt_wanted+=(make)
 command -v npm >/dev/null || apt_wanted+=(nodejs npm)
 python3 -c 'import ensurepip, venv' 2>/dev/null || apt_wanted+=(python3-venv)

@@ -25,6 +25,8 @@ from ._call_event_records import (
 )
 from ._errors import NotConnectedError, TransferError
 from ._handlers import call_handler
+from ._media_health import MEDIA_EVENTS, MediaHealth, MediaStateEvent
+from ._quality import QualityMonitor
 from ._media import DTMF_TIMING, DTMF_TONES, MediaError, MediaPermissionError, MediaSession
 from ._refer_policy import DEFAULT_REFER_POLICY, is_number, policy_allows
 from ._targets import check_target, normalize_target, refer_target
@@ -60,9 +62,24 @@ __all__ = [
 
 log = logging.getLogger("webvoice")
 
+#: Seconds media may take to connect after the answer (``ua_config["media_timeout"]``).
+MEDIA_TIMEOUT = 10.0
+#: ICE restarts tried after media is interrupted (``ua_config["ice_restart_attempts"]``).
+ICE_RESTART_ATTEMPTS = 5
+#: Seconds before each ICE restart: the first lets a brief outage heal by itself; then
+#: doubling, at most ICE_RESTART_MAX_DELAY. The answering side starts later, so both
+#: ends rarely re-offer at once (a 491 glare is retried as any failed attempt).
+ICE_RESTART_FIRST_DELAY = {"outgoing": 1.0, "incoming": 3.0}
+ICE_RESTART_MAX_DELAY = 8.0
+#: Seconds between the stats samples of quality warnings (``ua_config["quality_warnings"]``).
+QUALITY_INTERVAL = 1.0
+#: Seconds a restart's answered offer gets to bring media back before the next try.
+ICE_RESTART_SETTLE = 3.0
+
 CALL_EVENTS = (
     "connecting", "progress", "confirmed", "ended", "failed", "muted", "unmuted", "held", "unheld",
-    "new_dtmf", "refer", "replaces", "icecandidate", "sdp", "message",
+    "new_dtmf", "refer", "replaces", "icecandidate", "sdp", "message", *MEDIA_EVENTS,
+    "warning", "warning_cleared",
 )
 # JavaScript spellings accepted too, so code ported from the JS SDK keeps working.
 _JS_NAMES = {"newDTMF": "new_dtmf"}
@@ -180,6 +197,12 @@ class Call:
         self._local: Identity | None = None
         self._refer_waiter: asyncio.Future | None = None
         self._extra_headers: tuple = ()  # e.g. Replaces, when following a transfer
+        self._health = MediaHealth()
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._end_cause: str | None = None  # set when webvoice itself hangs up for a reason
+        self._restarting: asyncio.Task | None = None
+        self._restart_now = False  # the WebSocket came back: skip the current backoff wait
+        self._quality: asyncio.Task | None = None
         if events:
             self.add_handlers(events)
 
@@ -210,7 +233,7 @@ class Call:
 
     def _emit(self, name: str, event: object) -> list[asyncio.Future]:
         """Call the handlers of ``name`` with ``event``; returns the tasks of ``async def`` ones."""
-        if name in ("progress", "confirmed", "held", "unheld"):
+        if name in ("progress", "confirmed", "held", "unheld") or name in MEDIA_EVENTS:
             self._instance._line_changed(self)
         tasks = []
         for handler in list(self._handlers.get(name, ())):
@@ -252,6 +275,11 @@ class Call:
     def get_status(self) -> str:
         return self._status
 
+    def get_media_state(self) -> str:
+        """Beyond the JS SDK: "new" (media not connected yet), "connected",
+        "interrupted" (was connected, now down) or "failed"."""
+        return self._health.state
+
     def get_remote_identity(self) -> Identity | None:
         return self._remote
 
@@ -270,8 +298,11 @@ class Call:
     async def get_stats(self) -> dict[str, Any]:
         """Inbound and outbound RTP figures and the round-trip time, as a plain dict."""
         if self.media is None:
-            return {"inbound": {}, "outbound": {}, "round_trip_time": None}
-        return await self.media.get_stats()
+            stats: dict[str, Any] = {"inbound": {}, "outbound": {}, "round_trip_time": None}
+        else:
+            stats = await self.media.get_stats()
+        stats["media"] = self._health.snapshot()
+        return stats
 
     # --- controls -----------------------------------------------------------------------------------
 
@@ -496,10 +527,12 @@ class Call:
                 self._spawn(self._apply_answer(event.sdp))
             self._remote = Identity.of(self.core.remote_identity) or self._remote
             self._emit("confirmed", ConfirmedEvent("remote" if self._direction == "outgoing" else "local"))
+            self._arm_watchdog()
         elif isinstance(event, CallFailed):
             self._finish("failed", EndEvent(event.cause, event.originator, event.status_code, event.reason))
         elif isinstance(event, CallEnded):
-            self._finish("ended", EndEvent(event.cause, event.originator, event.status_code))
+            cause = self._end_cause if self._end_cause and event.originator == "local" else event.cause
+            self._finish("ended", EndEvent(cause, event.originator, event.status_code))
         elif isinstance(event, RemoteHold):
             self._remote_hold = event.held
             self._emit("held" if event.held else "unheld", HoldEvent("remote"))
@@ -572,8 +605,116 @@ class Call:
     def _on_media_event(self, name: str, data: dict) -> None:
         if name == "icecandidate":
             self._emit("icecandidate", IceCandidateEvent(str(data.get("candidate", "")), data.get("sdp_mid")))
-        elif name == "connectionstatechange" and data.get("state") == "failed" and self.is_established():
-            log.warning("webvoice: media connection of line %s failed", self._line_id)
+        elif name == "connectionstatechange":
+            self._media_changed(self._health.update(data.get("state"), data.get("ice")))
+
+    # --- media health (beyond the JS SDK) ------------------------------------------------------------
+
+    def _media_changed(self, change: tuple[str, MediaStateEvent] | None) -> None:
+        if change is None or self._ended:
+            return
+        name, event = change
+        if name == "media_failed" or name == "media_interrupted":
+            log.warning("webvoice: media of line %s: %s (%s stalled; connection %s, ICE %s)", self._line_id,
+                        name, event.cause, event.connection, event.ice)
+        self._emit(name, event)
+        if name == "media_failed":
+            self._media_failed(event)
+        elif name == "media_interrupted":
+            self._start_ice_restarts()
+        elif name == "media_connected":
+            self._start_quality_warnings()
+
+    def _start_quality_warnings(self) -> None:
+        option = self._instance._settings.ua.get("quality_warnings", False)
+        if option and self._quality is None:
+            self._quality = self._spawn(self._watch_quality(QualityMonitor(option if isinstance(option, dict) else None)))
+
+    async def _watch_quality(self, monitor: QualityMonitor) -> None:
+        """One stats sample a QUALITY_INTERVAL while media is connected; warnings as
+        the monitor says (see :mod:`webvoice._quality`)."""
+        while not self._ended:
+            await asyncio.sleep(QUALITY_INTERVAL)
+            if self._ended or self.media is None or self._health.state != "connected":
+                continue
+            try:
+                stats = await self.media.get_stats()
+            except MediaError as exc:
+                log.debug("webvoice: line %s: no stats for quality warnings: %s", self._line_id, exc)
+                continue
+            for name, warning in monitor.sample(stats):
+                if not self._ended:
+                    self._emit(name, warning)
+
+    def _start_ice_restarts(self, *, at_once: bool = False) -> None:
+        if self._restarting is None and self._instance._settings.ua.get("ice_restart_attempts", ICE_RESTART_ATTEMPTS):
+            self._restarting = self._spawn(self._restart_ice(at_once=at_once))
+
+    def _connection_restored(self) -> None:
+        """The WebSocket is back (often a new network): interrupted media restarts ICE
+        at once, with a fresh count of attempts. Connected media is left alone."""
+        if self._ended or not self.is_established() or self._health.state != "interrupted":
+            return
+        if self._restarting is not None:  # never cancelled mid-offer: told to try now
+            self._restart_now = True
+        self._start_ice_restarts(at_once=True)
+
+    async def _restart_ice(self, *, at_once: bool = False) -> None:
+        """Media was interrupted: re-offer with new ICE credentials until it is back,
+        with backoff, a bounded number of times; then media_failed."""
+        attempts = self._instance._settings.ua.get("ice_restart_attempts", ICE_RESTART_ATTEMPTS)
+        delay = 0.0 if at_once else ICE_RESTART_FIRST_DELAY.get(self._direction, 1.0)
+        try:
+            for attempt in range(1, attempts + 1):
+                if await self._media_back_within(delay, kickable=True):
+                    return
+                delay = min(max(delay * 2, ICE_RESTART_FIRST_DELAY.get(self._direction, 1.0)), ICE_RESTART_MAX_DELAY)
+                log.info("webvoice: line %s: ICE restart %d of %d", self._line_id, attempt, attempts)
+                try:
+                    answered = await self._reoffer(use_update=False, ice_restart=True)
+                except MediaError as exc:
+                    log.warning("webvoice: line %s: ICE restart failed: %s", self._line_id, exc)
+                    answered = False
+                if answered and await self._media_back_within(ICE_RESTART_SETTLE):
+                    return
+            if not self._ended:
+                self._media_changed(self._health.give_up(f"media not back after {attempts} ICE restarts"))
+        finally:
+            self._restarting = None
+
+    async def _media_back_within(self, seconds: float, *, kickable: bool = False) -> bool:
+        """Wait up to ``seconds`` for media to be connected again (True), or the call to end;
+        ``kickable``: a reconnected WebSocket cuts the wait short."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline:
+            if kickable and self._restart_now:
+                self._restart_now = False
+                break
+            if self._health.state == "connected":
+                return True
+            if self._ended:
+                raise asyncio.CancelledError
+            await asyncio.sleep(0.1)
+        return self._health.state == "connected"
+
+    def _arm_watchdog(self) -> None:
+        """Media must connect within ``ua_config["media_timeout"]`` seconds of the answer."""
+        timeout = self._instance._settings.ua.get("media_timeout", MEDIA_TIMEOUT)
+        if timeout and self._watchdog is None and self._health.state == "new":
+            self._watchdog = asyncio.get_running_loop().call_later(timeout, self._watchdog_fired, timeout)
+
+    def _watchdog_fired(self, timeout: float) -> None:
+        self._watchdog = None
+        if not self._ended and self._health.state == "new":
+            self._media_changed(self._health.give_up(f"media not connected {timeout:g} s after the answer"))
+
+    def _media_failed(self, event: MediaStateEvent) -> None:
+        """By default nobody sits in a silent call: BYE, ended with the JS SDK's "WebRTC Error"
+        (``ua_config["media_failure_ends_call"] = False`` keeps it up)."""
+        if self._instance._settings.ua.get("media_failure_ends_call", True) and not self._ended:
+            self._end_cause = Cause.WEBRTC_ERROR
+            self.terminate()
 
     # --- the work that needs the browser ------------------------------------------------------------------
 
@@ -684,6 +825,12 @@ class Call:
             return
         self._ended = True
         self._status = status
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        for task in (self._restarting, self._quality):
+            if task is not None:
+                task.cancel()
         self._end = datetime.datetime.now(datetime.timezone.utc)
         if self.media is not None:
             self.media.close()

@@ -42,6 +42,13 @@ UA_CONFIG_KEYS: dict[str, str] = {
     "refer_policy": "which received transfers are followed without the application's accept(): "
                     "'ask' (none, the default), 'same-domain' (SIP users of our domain, never numbers), 'never'",
     "ringback": "play a local ringback tone while an outgoing call rings without early media (bool, default True)",
+    "media_timeout": "seconds media may take to connect after the answer before media_failed, 0 for no "
+                     "watchdog (number, default 10)",
+    "ice_restart_attempts": "ICE restarts (re-INVITE with new ICE credentials) tried when an established call's "
+                            "media is interrupted, 0 for none (int, default 5)",
+    "quality_warnings": "raise warning/warning_cleared call events (high-rtt, high-jitter, high-packet-loss, "
+                        "low-mos): True, or a dict of thresholds by warning name (default False)",
+    "media_failure_ends_call": "end the call (BYE, cause 'WebRTC Error') when media_failed fires (bool, default True)",
 }
 #: call_options keys webvoice understands, with what each must be. The JS SDK's
 #: spellings are accepted too (_CALL_OPTION_ALIASES) and stored under these names.
@@ -241,7 +248,7 @@ def _check_ua_config(ua_config: Mapping[str, Any] | None) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown ua_config key(s) {', '.join(map(repr, unknown))}; known: {', '.join(UA_CONFIG_KEYS)}")
     out = dict(ua_config)
-    for key in ("register", "session_timers", "use_preloaded_route", "ringback"):
+    for key in ("register", "session_timers", "use_preloaded_route", "ringback", "media_failure_ends_call"):
         if key in out and not isinstance(out[key], bool):
             raise TypeError(f"ua_config[{key!r}] must be a bool")
     if out.get("use_preloaded_route"):
@@ -252,6 +259,20 @@ def _check_ua_config(ua_config: Mapping[str, Any] | None) -> dict[str, Any]:
             _text(f"ua_config[{key!r}]", out[key])
     if "register_expires" in out:
         _number("ua_config['register_expires']", out["register_expires"], integer=True, minimum=1)
+    if "quality_warnings" in out:
+        option = out["quality_warnings"]
+        if not isinstance(option, (bool, Mapping)):
+            raise TypeError("ua_config['quality_warnings'] must be a bool or a dict of thresholds")
+        if isinstance(option, Mapping):
+            from ._quality import QualityMonitor
+            for name, value in option.items():
+                _number(f"ua_config['quality_warnings'][{name!r}]", value)
+            QualityMonitor(dict(option))  # unknown names raise here
+            out["quality_warnings"] = dict(option)
+    if "ice_restart_attempts" in out:
+        _number("ua_config['ice_restart_attempts']", out["ice_restart_attempts"], integer=True)
+    if "media_timeout" in out:
+        _number("ua_config['media_timeout']", out["media_timeout"])
     if "no_answer_timeout" in out:
         _number("ua_config['no_answer_timeout']", out["no_answer_timeout"], integer=True, minimum=1)
     if "connection_recovery_max_per_minute" in out:

@@ -559,6 +559,8 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, Presenc
         if self._auto_register and registration.pending_request is None and not registration.is_registered:
             self._ua.register(self._now())
         self._pump()
+        for call in list(self._calls.values()):
+            call._connection_restored()  # a new connection often means a new network
 
     def on_data(self, data: bytes) -> None:
         if self._settings.debug:

@@ -32,13 +32,15 @@ class LineNotFoundError(LookupError):
 
 @record
 class CallLine:
-    """A snapshot of a line (JS: ``{id, target, direction, status, isHeld}``)."""
+    """A snapshot of a line (JS: ``{id, target, direction, status, isHeld}``; ``media_state``,
+    beyond the JS SDK, is the call's :meth:`~webvoice.Call.get_media_state`)."""
 
     id: str
     target: str
     direction: str
     status: str
     is_held: bool
+    media_state: str = "new"
 
 
 def _party(uri: Uri) -> tuple[str, str]:
@@ -94,7 +96,8 @@ class LineRegistry:
     def snapshot(self, call: "Call") -> CallLine:
         remote = call.get_remote_identity()
         return CallLine(call.get_line_id(), remote.uri if remote else "", call.get_direction(),
-                        call.get_status(), call.is_on_hold().local)
+                        call.get_status(), call.is_on_hold().local,
+                        call.get_media_state())
 
     def lines(self) -> list[CallLine]:
         return [self.snapshot(call) for call in self._calls.values()]

@@ -70,7 +70,8 @@ class AudioDevice:
 
 #: ``handler(name, data)``: "icecandidate" {candidate, sdp_mid} (each gathered
 #: candidate; none for the end of gathering), "track" {} (remote audio is
-#: playing), "connectionstatechange" {state}, "devicechange" {}, "ended"
+#: playing), "connectionstatechange" {state, ice} (the
+#: peer connection's connectionState and iceConnectionState, on a change of either), "devicechange" {}, "ended"
 #: {reason} (reason "microphone": the browser ended the microphone track on
 #: its own, e.g. unplugged; the call goes on silent until
 #: ``reset_local_media``/``replace_microphone``).

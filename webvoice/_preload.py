@@ -37,6 +37,8 @@ CALL_MODULES = (
     "webvoice.sip._call_outgoing",
     "webvoice.sip._call",
     "webvoice._call_event_records",
+    "webvoice._media_health",
+    "webvoice._quality",
     "webvoice._calls",
 )
 

@@ -70,7 +70,7 @@ async def report_stats(call) -> None:
     while call.is_established():
         stats = await call.get_stats()
         report(event="stats", inbound=stats["inbound"].get("packets_received", 0),
-               outbound=stats["outbound"].get("packets_sent", 0))
+               outbound=stats["outbound"].get("packets_sent", 0), media=stats["media"]["state"])
         await asyncio.sleep(1)
 
 

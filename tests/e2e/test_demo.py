@@ -164,6 +164,7 @@ def test_two_softphones_call_hold_dtmf_and_transfer(phones):
     for page, other in ((alice, "bob"), (bob, "alice")):
         expect(line(page)).to_have_count(1)
         expect(line(page)).to_have_attribute("data-status", "confirmed", timeout=STEP_TIMEOUT_MS)
+        expect(line(page)).to_have_attribute("data-media", "connected", timeout=STEP_TIMEOUT_MS)
         expect(line(page)).to_contain_text(other)
         expect(page.locator("#call-summary")).to_contain_text(f"Connected {other}")
 

@@ -60,6 +60,9 @@ await sip.register()
         worker_page.wait_for_function(
             "(n) => window.workerStatus.some(r => r.event === 'stats' && r.inbound > n + 20)",
             arg=so_far, timeout=15_000)
+        # Media health through the worker's bridged backend (the engine's states reach the call).
+        worker_page.wait_for_function(
+            "window.workerStatus.some(r => r.event === 'stats' && r.media === 'connected')", timeout=15_000)
         py(callee, "bcall.terminate()\nawait wait_for(bcall.is_ended)")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

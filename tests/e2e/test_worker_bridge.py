@@ -199,6 +199,7 @@ def test_two_bridged_lines_connect_through_the_page(page):
                     "connection": a.connection(), "elements": [a.element_id, b.element_id],
                     "bridge": backend.bridge_id, "agent": backend.agent_id,
                     "events_a": sorted({e[0] for e in events["a"]}), "states_b": states("b"),
+                    "media_a": [e[1] for e in events["a"] if e[0] == "connectionstatechange"][-1],
                     "candidate": next(e[1] for e in events["a"] if e[0] == "icecandidate")})
     """)
     state = page.evaluate(PAGE_STATE)
@@ -216,6 +217,8 @@ def test_two_bridged_lines_connect_through_the_page(page):
     assert all(el["autoplay"] and el["tracks"] == 1 and el["bridge"] == result["bridge"] for el in state["audio"])
     assert {"icecandidate", "track", "connectionstatechange"} <= set(result["events_a"])
     assert result["states_b"][-1] == "connected"
+    # Both states, for media health (written once in the engine): ICE up and the connection up.
+    assert result["media_a"]["state"] == "connected" and result["media_a"]["ice"] in ("connected", "completed")
     assert result["candidate"]["candidate"].startswith("candidate:") and result["candidate"]["sdp_mid"] == "0"
 
 

@@ -26,8 +26,9 @@ def _sdp(direction: str, port: int, version: int) -> str:
 
 
 class FakeMediaSession:
-    def __init__(self, backend: "FakeMediaBackend", line_id: str) -> None:
+    def __init__(self, backend: "FakeMediaBackend", line_id: str, on_event=None) -> None:
         self.backend, self.line_id = backend, line_id
+        self.on_event = on_event
         self.port = 40000 + len(backend.sessions) * 2
         self.held = False
         self.muted = False
@@ -36,6 +37,7 @@ class FakeMediaSession:
         self.dtmf: list[str] = []
         self.log: list[str] = []
         self.ringback = False
+        self.stats: dict | None = None  # what get_stats returns, when a test sets it
 
     async def create_offer(self, *, ice_restart: bool = False) -> str:
         await asyncio.sleep(0)
@@ -50,10 +52,23 @@ class FakeMediaSession:
         offered = "sendonly" if "a=sendonly" in remote_offer else "inactive" if "a=inactive" in remote_offer else "sendrecv"
         mine = {"sendonly": "recvonly", "inactive": "inactive"}.get(offered, "sendonly" if self.held else "sendrecv")
         self.log.append("answer")
+        self._connect()
         return _sdp(mine, self.port, next(_versions))
 
     async def apply_answer(self, sdp: str, *, provisional: bool = False) -> None:
         self.remote.append(("pranswer" if provisional else "answer", sdp))
+        if not provisional:
+            self._connect()
+
+    def _connect(self) -> None:
+        """As a browser would once offer/answer completes (unless the backend says ``connects=False``)."""
+        if self.backend.connects:
+            asyncio.get_running_loop().call_soon(self.report, "connected", "connected")
+
+    def report(self, connection: str, ice: str) -> None:
+        """The browser's connectionState and iceConnectionState change."""
+        if not self.closed and self.on_event is not None:
+            self.on_event("connectionstatechange", {"state": connection, "ice": ice})
 
     async def rollback(self) -> None:
         self.log.append("rollback")
@@ -68,6 +83,8 @@ class FakeMediaSession:
         self.dtmf.append(tones)
 
     async def get_stats(self) -> dict:
+        if self.stats is not None:
+            return dict(self.stats)
         return {"inbound": {"packets_received": 0}, "outbound": {"packets_sent": 0}, "round_trip_time": None}
 
     async def replace_microphone(self, device_id):
@@ -99,10 +116,12 @@ class FakeMediaSession:
 class FakeMediaBackend:
     """``deny``: the microphone is refused; ``fail_offer``: an exception that
     ``create_offer`` raises; ``fail_open``: one that ``open_session`` raises.
-    ``opened`` records each open_session's keyword arguments."""
+    ``opened`` records each open_session's keyword arguments. ``connects``:
+    sessions report media connected once offer/answer completes."""
 
     def __init__(self, *, deny: bool = False, fail_offer: BaseException | None = None,
-                 fail_open: BaseException | None = None) -> None:
+                 fail_open: BaseException | None = None, connects: bool = True) -> None:
+        self.connects = connects
         self.deny = deny
         self.fail_offer = fail_offer
         self.fail_open = fail_open
@@ -118,7 +137,7 @@ class FakeMediaBackend:
             raise MediaPermissionError("Permission denied")
         if self.fail_open is not None:
             raise self.fail_open
-        session = FakeMediaSession(self, line_id)
+        session = FakeMediaSession(self, line_id, on_event)
         self.sessions.append(session)
         return session
 

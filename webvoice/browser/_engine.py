@@ -115,6 +115,8 @@ class EngineSession:
         self._remote: tuple[Ref | None, Ref | None] = (None, None)  # (stream, track) playing
         self._element_id: str | None = None
         self._ringback = Ringback(self._realm)
+        #: The peer connection's last reported (connectionState, iceConnectionState).
+        self._states = ("new", "new")
 
     # --- opening -----------------------------------------------------------------------
 
@@ -127,7 +129,9 @@ class EngineSession:
         self._listen(pc, "icecandidate", self._on_icecandidate,
                      fields={"candidate": "candidate.candidate", "type": "candidate.type", "sdp_mid": "candidate.sdpMid"})
         self._listen(pc, "track", self._on_track, fields={"kind": "track.kind"}, refs={"track": "track"})
-        self._listen(pc, "connectionstatechange", self._on_connection_state, fields={"state": "target.connectionState"})
+        states = {"state": "target.connectionState", "ice": "target.iceConnectionState"}
+        self._listen(pc, "connectionstatechange", self._on_connection_state, fields=states)
+        self._listen(pc, "iceconnectionstatechange", self._on_connection_state, fields=states)
         self._sender = await realm.invoke(pc, "addTrack", self._track, self._stream, doing="addTrack")
         transceivers = await realm.invoke(pc, "getTransceivers", doing="getTransceivers")
         self._transceiver = realm.ref(transceivers, "0")
@@ -298,6 +302,10 @@ class EngineSession:
             raise ValueError(f"DTMF tones are 0-9, A-D, *, # and ',' (got {tones!r})")
         realm = self._realm
         if not await realm.get(self._sender, "dtmf.canInsertDTMF"):
+            connection, ice = self._states
+            if connection not in ("new", "connected"):  # negotiated, but media is down: say so
+                raise MediaError(f"this call cannot send DTMF: its media is not connected "
+                                 f"(connection {connection}, ICE {ice})")
             raise NotSupportedError("this call cannot send DTMF now (no telephone-event negotiated, "
                                     "or the line does not send)")
         dtmf = realm.ref(self._sender, "dtmf")
@@ -421,7 +429,12 @@ class EngineSession:
                         self.line_id, error)
 
     def _on_connection_state(self, data: dict[str, Any]) -> None:
-        self._emit("connectionstatechange", {"state": str(data.get("state"))})
+        # Both events carry both states: ICE alone going "connected" while the
+        # connection does not is what a stalled DTLS handshake looks like.
+        states = (str(data.get("state") or self._states[0]), str(data.get("ice") or self._states[1]))
+        if states != self._states:
+            self._states = states
+            self._emit("connectionstatechange", {"state": states[0], "ice": states[1]})
 
     def _on_track_ended(self, data: dict[str, Any]) -> None:
         # Only the browser ends a track on its own (unplugged, revoked); stop() does not fire it.

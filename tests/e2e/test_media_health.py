@@ -1,0 +1,214 @@
+"""Media health in Chromium through Kamailio (beyond the JS SDK): a call whose
+media cannot connect says why and ends itself; a call whose network breaks
+comes back by itself.
+
+Both pages use relay-only ICE through a coturn TURN relay on loopback (the
+``relay`` fixture), so the test can break the media path: killing the relay
+stalls the call's packets, starting it again lets an ICE restart bring them
+back.
+
+The caller's page is instrumented before webvoice boots
+(tests/support/pages/mangle-answer.js): it spoils the answer the browser
+applies, so SIP completes normally while media cannot: a DTLS fingerprint that
+cannot match (DTLS fails once ICE connects), or a wrong ICE password (ICE
+never connects: only the watchdog notices).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from tests.e2e.test_calls import make_phone
+from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
+from tests.support.pyrun import py
+from tests.support.web import REPO
+
+MANGLE = REPO / "tests" / "support" / "pages" / "mangle-answer.js"
+WATCHDOG = 3  # ua_config["media_timeout"] of the caller
+
+HEALTH = ("media_connected", "media_interrupted", "media_recovered", "media_failed")
+RECORD = """
+import time
+health = []
+def health_handler(tag):
+    def handler(event):
+        health.append([tag, event.cause, event.state, event.connection, event.ice, time.monotonic()])
+    return handler
+"""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", 0))
+        return udp.getsockname()[1]
+
+
+class Relay:
+    """coturn on loopback (long-term credentials u:p), which a test can stop and start again."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("turnserver")
+        self.port = _free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", "--allow-loopback-peers",
+             "--lt-cred-mech", "--user=u:p", "--realm=webvoice.test", "--no-tls", "--no-dtls", "--no-cli",
+             f"--listening-port={self.port}", "--log-file=stdout"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):  # listening: it answers a STUN binding request (bounded: 10 s)
+            if self._answers():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"turnserver did not start on port {self.port}")
+
+    def _answers(self) -> bool:
+        request = b"\x00\x01\x00\x00\x21\x12\xa4\x42" + b"webvoice-tst"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.settimeout(0.2)
+            udp.sendto(request, ("127.0.0.1", self.port))
+            try:
+                return udp.recv(2048)[:2] == b"\x01\x01"
+            except OSError:
+                return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    @property
+    def pc_config(self) -> dict:
+        return {"iceTransportPolicy": "relay", "iceServers": [
+            {"urls": f"turn:127.0.0.1:{self.port}?transport=udp", "username": "u", "credential": "p"}]}
+
+
+@pytest.fixture(scope="module")
+def relay():
+    if shutil.which("turnserver") is None:
+        missing = "coturn's turnserver is not installed (tools/install_deps.sh installs it)"
+        if os.environ.get("WEBVOICE_REQUIRE_KAMAILIO") == "1":  # make test: the servers must be there
+            pytest.fail(missing)
+        pytest.skip(missing)
+    server = Relay()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def phones(browser, static_server, kamailio, relay):
+    options = {"call_options": {"pc_config": relay.pc_config}}
+    caller = make_phone(browser, static_server, kamailio, "carol", init_script=MANGLE,
+                        ua_config={"media_timeout": WATCHDOG}, **options)
+    callee = make_phone(browser, static_server, kamailio, "dave", **options)
+    for page in (caller, callee):
+        py(page, RECORD)
+    yield caller, callee
+    for page in (caller, callee):
+        page.context.close()
+
+
+def call(caller, callee):
+    py(callee, "events.clear(); incoming.clear(); health.clear(); mode['answer'] = 'accept'")
+    py(caller, f"""
+events.clear(); health.clear()
+handlers = {{name: record(name) for name in CALL_EVENTS}}
+handlers.update({{name: health_handler(name) for name in {HEALTH!r}}})
+call = await sip.call("dave", handlers)
+await wait_for(lambda: call.is_established() or call.is_ended())
+answered = time.monotonic()
+""")
+    py(callee, f"""
+await wait_for(lambda: incoming)
+bcall = incoming[-1].call
+for name in {HEALTH!r}:
+    bcall.on(name, health_handler(name))
+""")
+
+
+def test_healthy_call_reports_media_connected_in_events_stats_and_lines(phones):
+    caller, callee = phones
+    caller.evaluate("window.webvoiceMangle = null")
+    call(caller, callee)
+    py(caller, "await wait_for(lambda: health)")
+    assert [h[0] for h in py(caller, "health")] == ["media_connected"]
+    py(callee, "await wait_for(lambda: bcall.get_media_state() == 'connected')")
+    stats = py(caller, "await call.get_stats()")
+    assert stats["media"] == {"state": "connected", "connection": "connected", "ice": "connected"}
+    assert py(caller, "sip.get_call_lines()[0].media_state") == "connected"
+    py(caller, "call.terminate()\nawait wait_for(call.is_ended)")
+    py(callee, "await wait_for(bcall.is_ended)")
+
+
+@pytest.mark.parametrize("mangle,cause", [("fingerprint", "DTLS"), ("ice-pwd", "ICE")])
+def test_media_that_cannot_connect_fails_with_its_cause_and_the_call_ends_on_both_sides(phones, mangle, cause):
+    caller, callee = phones
+    caller.evaluate(f"window.webvoiceMangle = {mangle!r}")
+    try:
+        call(caller, callee)
+        if mangle == "ice-pwd":  # established, media not: DTMF says what is wrong
+            dtmf_error = py(caller, """
+try:
+    await call.send_dtmf("1")
+    dtmf_error = None
+except Exception as exc:
+    dtmf_error = [type(exc).__name__, str(exc)]
+dtmf_error
+""")
+            assert dtmf_error[0] == "MediaError" and "media is not connected" in dtmf_error[1], dtmf_error
+            assert "telephone-event" not in dtmf_error[1]
+        # Bounded from outside: pyrun's own timeout; the page's wait is 4x the watchdog.
+        py(caller, f"await wait_for(call.is_ended, timeout={4 * WATCHDOG})")
+    finally:
+        caller.evaluate("window.webvoiceMangle = null")
+    assert caller.evaluate("window.webvoiceMangled") >= 1
+    health = py(caller, "health")
+    assert [h[0] for h in health] == ["media_failed"], health
+    assert health[0][1] == cause and health[0][2] == "failed"
+    elapsed = health[0][5] - py(caller, "answered")
+    assert elapsed <= WATCHDOG + 1.5, elapsed  # the watchdog's bound is the point
+    ended = [e for e in py(caller, "events") if e[0] in ("ended", "failed")]
+    assert ended == [["ended", "WebRTC Error", "local", None, None]], ended
+    py(callee, "await wait_for(bcall.is_ended)")
+    assert [e[:3] for e in py(callee, "events") if e[0] in ("ended", "failed")] == [["ended", "Bye", "remote"]]
+    assert py(caller, "sip.get_call_lines()") == []
+    assert py(caller, "audio_state()")["audio_elements"] == 0
+
+
+def test_a_relay_outage_is_healed_by_an_ice_restart(phones, relay):
+    caller, callee = phones
+    caller.evaluate("window.webvoiceMangle = null")
+    call(caller, callee)
+    py(caller, "await wait_for(lambda: call.get_media_state() == 'connected')")
+    py(callee, "await wait_for(lambda: bcall.get_media_state() == 'connected')")
+    assert py(caller, "await inbound_growth(call, 0.5)") > 5  # audio through the relay
+    assert "typ relay" in py(caller, "call.get_connection().remoteDescription.sdp")
+    relay.stop()
+    # ICE notices the dead relay in about 10 s (consent checks go unanswered).
+    py(caller, "await wait_for(lambda: call.get_media_state() == 'interrupted', timeout=30)", timeout=40)
+    assert py(caller, "await inbound_growth(call, 0.5)") == 0  # the audio stopped
+    relay.start()
+    back = py(caller, "time.monotonic()")
+    py(caller, "await wait_for(lambda: call.get_media_state() == 'connected', timeout=30)", timeout=40)
+    py(callee, "await wait_for(lambda: bcall.get_media_state() == 'connected', timeout=30)", timeout=40)
+    health = py(caller, "health")
+    assert [h[0] for h in health] == ["media_connected", "media_interrupted", "media_recovered"], health
+    assert health[2][5] - back <= 10, health  # restored within 10 s of the relay being back
+    assert py(caller, "await inbound_growth(call, 0.5)") > 5
+    assert [h[0] for h in py(callee, "health")][-1] == "media_recovered"
+    assert call_alive(caller, callee)
+    py(caller, "call.terminate()\nawait wait_for(call.is_ended)")
+    py(callee, "await wait_for(bcall.is_ended)")
+
+
+def call_alive(caller, callee) -> bool:
+    return py(caller, "call.is_established()") and py(callee, "bcall.is_established()")
