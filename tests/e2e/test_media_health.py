@@ -16,7 +16,6 @@ never connects: only the watchdog notices).
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -26,6 +25,7 @@ import pytest
 
 from tests.e2e.test_calls import make_phone
 from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
+from tests.support.partial_run import skip_or_fail
 from tests.support.pyrun import py
 from tests.support.web import REPO
 
@@ -94,10 +94,7 @@ class Relay:
 @pytest.fixture(scope="module")
 def relay():
     if shutil.which("turnserver") is None:
-        missing = "coturn's turnserver is not installed (tools/install_deps.sh installs it)"
-        if os.environ.get("WEBVOICE_REQUIRE_KAMAILIO") == "1":  # make test: the servers must be there
-            pytest.fail(missing)
-        pytest.skip(missing)
+        skip_or_fail("coturn's turnserver is not installed (tools/install_deps.sh installs it)")
     server = Relay()
     server.start()
     yield server
