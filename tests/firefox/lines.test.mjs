@@ -19,10 +19,13 @@ let servers, firefox, chromium, alice, bob, carol;
 before(async () => {
   servers = await startServers();
   [firefox, chromium] = await Promise.all([launchFirefox(), launchChromium()]);
+  // Transfers are followed only by consent: these phones follow their own
+  // domain's users (ua_config refer_policy), as a PBX's desk phones would.
+  const follow = { ua_config: { refer_policy: "same-domain" } };
   [alice, bob, carol] = await Promise.all([
-    makePhone(firefox, servers, "alice"),
-    makePhone(chromium, servers, "bob"),
-    makePhone(firefox, servers, "carol"),
+    makePhone(firefox, servers, "alice", follow),
+    makePhone(chromium, servers, "bob", follow),
+    makePhone(firefox, servers, "carol", follow),
   ]);
 });
 
