@@ -49,6 +49,10 @@ function waitFor(page, predicate, ...args) {
   return page.waitForFunction(predicate, { timeout: STEP_MS }, ...args);
 }
 
+// The softphone re-renders its lines as media state and stats change: find
+// and click in one step inside the page, so the element cannot go stale
+// between the two.
+const clickIn = (page, selector) => page.$eval(selector, (el) => el.click());
 const text = (page, selector) => page.$eval(selector, (el) => el.textContent);
 const lineAttribute = (name, value) => (page) => waitFor(page, (name, value) => {
   const lines = document.querySelectorAll("#lines li.line");
@@ -82,26 +86,26 @@ function withLogs(phones, body) {
 describe("the demo in Firefox", () => {
   test("the PyScript softphone signs in, calls, holds, sends DTMF and hangs up", () => withLogs([alice, bob], async () => {
     await alice.page.type("#target", "bob");
-    await alice.page.click("#call-btn");
+    await clickIn(alice.page, "#call-btn");
     await answer(bob.page, "alice");
     for (const { page } of [alice, bob]) await lineConfirmed(page);
     for (const { page } of [alice, bob]) {
       await packetsAbove(page, 25);
       assert.equal(await text(page, "#q-codec"), "opus");
     }
-    await alice.page.click("#lines [data-action=hold]");
+    await clickIn(alice.page, "#lines [data-action=hold]");
     await lineAttribute("data-held", "true")(alice.page);
     await lineAttribute("data-remote-held", "true")(bob.page);
     await activityHas(bob.page, "alice put the call on hold");
-    await alice.page.click("#lines [data-action=resume]");
+    await clickIn(alice.page, "#lines [data-action=resume]");
     await lineAttribute("data-remote-held", "false")(bob.page);
     await alice.page.select("#dtmf-mode", "INFO");
-    await alice.page.click("#dialpad [data-digit='#']");
+    await clickIn(alice.page, "#dialpad [data-digit='#']");
     await activityHas(alice.page, "Sent DTMF # (SIP INFO)");
     await activityHas(bob.page, "alice pressed # (DTMF)");
     const before = Number(await text(bob.page, "#q-rx"));
     await packetsAbove(bob.page, before + 25); // flowing again after the resume
-    await alice.page.click("#hangup-btn");
+    await clickIn(alice.page, "#hangup-btn");
     for (const { page } of [alice, bob]) await waitFor(page, () => !document.querySelector("#lines li.line"));
     await activityHas(bob.page, "Call with alice ended (hung up by them)");
     await noErrors(alice, bob);
@@ -122,7 +126,7 @@ describe("the demo in Firefox", () => {
       await packetsAbove(bob.page, 25);
       await worker.page.waitForFunction(
         () => window.workerStatus.some((r) => r.event === "stats" && r.inbound > 50), { timeout: STEP_MS });
-      await bob.page.click("#hangup-btn");
+      await clickIn(bob.page, "#hangup-btn");
       await worker.page.waitForFunction(() => window.workerStatus.some((r) => r.event === "ended"), { timeout: STEP_MS });
       await waitFor(worker.page, () => document.querySelectorAll("audio[data-webvoice-line]").length === 0);
       await noErrors(bob);
