@@ -50,7 +50,7 @@ for path in sorted(root.rglob("*.py")):
     t0 = time.perf_counter()
     compile(source, str(path), "exec")
     compile_ms[str(path.relative_to(root.parent))] = (time.perf_counter() - t0) * 1000
-from webvoice.sip import _abnf
+from webvoice.sip.syntax import _abnf
 patterns = [v for v in vars(_abnf).values() if isinstance(v, re.Pattern)]
 re.purge()
 t0 = time.perf_counter()

@@ -38,7 +38,7 @@ const { installWheel } = await import(new URL("../webvoice/browser/install.mjs",
 const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/`, _makeSnapshot: true });
 await installWheel(pyodide, pathToFileURL(wheelPath).href);
 // Every module of the package: what `import webvoice` loads, what its packages
-// export lazily (webvoice/sip/_lazy.py) and what webvoice/_preload.py loads
+// export lazily (webvoice/sip/util/_lazy.py) and what webvoice/_preload.py loads
 // after registering, for both media backends. A module that cannot be imported
 // here fails the build rather than making a snapshot that lacks it.
 const imported = pyodide.runPython(`

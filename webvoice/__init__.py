@@ -41,8 +41,8 @@ from ._media import (
     NotSupportedError,
 )
 from ._transport import TransportFactory
-from .sip._causes import Cause
-from .sip._lazy import lazy_attributes
+from .sip.syntax._causes import Cause
+from .sip.util._lazy import lazy_attributes
 
 __version__ = "0.1.0"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import field
 from typing import Any
 
-from .sip._record import record
+from .sip.util._record import record
 
 __all__ = ["CallConnectingEvent", "ProgressEvent", "ConfirmedEvent", "MuteEvent", "ReplacesEvent",
            "IceCandidateEvent", "SdpEvent"]

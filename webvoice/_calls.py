@@ -1,6 +1,6 @@
 """Calls as applications see them: the JS SDK's session API in Python.
 
-A :class:`Call` joins a core :class:`~webvoice.sip._call.CallSession` (SIP) to
+A :class:`Call` joins a core :class:`~webvoice.sip.session._call.CallSession` (SIP) to
 a :class:`~webvoice._media.MediaSession` (the browser's WebRTC) and to the
 application's event handlers. Methods that need the browser (hold, DTMF,
 renegotiation) start the work at once and return an ``asyncio.Task``: await it
@@ -30,8 +30,8 @@ from ._quality import QualityMonitor
 from ._media import DTMF_TIMING, DTMF_TONES, MediaError, MediaPermissionError, MediaSession
 from ._refer_policy import DEFAULT_REFER_POLICY, is_number, policy_allows
 from ._targets import check_target, normalize_target, refer_target
-from .sip._call import CallSession, CallState
-from .sip._call_events import (
+from .sip.session._call import CallSession, CallState
+from .sip.session._events import (
     CallConfirmed,
     CallEnded,
     CallFailed,
@@ -46,10 +46,10 @@ from .sip._call_events import (
     ReofferAnswered,
     ReofferFailed,
 )
-from .sip._causes import Cause
-from .sip._headers import NameAddr
-from .sip._record import record
-from .sip._uri import SipUri, TelUri, Uri
+from .sip.syntax._causes import Cause
+from .sip.syntax._headers import NameAddr
+from .sip.util._record import record
+from .sip.syntax._uri import SipUri, TelUri, Uri
 
 if TYPE_CHECKING:
     from ._instance import SipInstance

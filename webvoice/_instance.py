@@ -3,7 +3,7 @@
 It owns the connection (through a :class:`~webvoice._transport.Transport`, a
 browser WebSocket in Pyodide), the clock (the event loop's), the reconnection
 schedule and the application's callbacks. It makes no SIP decisions: those are
-the core's (:class:`webvoice.sip._ua.UserAgent`). Every entry point runs the
+the core's (:class:`webvoice.sip.ua._ua.UserAgent`). Every entry point runs the
 core, then :meth:`_pump` sends what it produced, delivers its events and
 re-arms its timer; so nothing waits on a poll loop.
 
@@ -36,24 +36,24 @@ from ._presence import PresenceMethods
 from ._targets import check_target, normalize_target
 from ._transfer import TransferMethods
 from ._transport import Transport, TransportFactory
-from .sip._auth import redact_authorization
-from .sip._backoff import Backoff
-from .sip._causes import Cause
-from .sip._record import record
-from .sip._registration import (
+from .sip.auth._client import redact_authorization
+from .sip.util._backoff import Backoff
+from .sip.syntax._causes import Cause
+from .sip.util._record import record
+from .sip.ua._registration import (
     Registered,
     RegistrationExpiring,
     RegistrationFailed,
     Unregistered,
     UnregisterFailed,
 )
-from .sip._ua import MessageRefused, UaConfig, UserAgent
-from .sip._uri import SipUri, Uri
+from .sip.ua._ua import MessageRefused, UaConfig, UserAgent
+from .sip.syntax._uri import SipUri, Uri
 
 if TYPE_CHECKING:
     from ._calls import Call
-    from .sip._call import CallSession
-    from .sip._call_events import IncomingCall
+    from .sip.session._call import CallSession
+    from .sip.session._events import IncomingCall
 
 __all__ = [
     "SipInstance", "CONNECTION_EVENTS", "ConnectingEvent", "ConnectedEvent", "RegisteredEvent", "DisconnectedEvent",
@@ -698,7 +698,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, Presenc
         elif (call := self._calls.get(getattr(event, "session", None))) is not None:
             call._on_core_event(event)
         else:
-            from .sip._call_events import (
+            from .sip.session._events import (
                 IncomingCall,  # loaded: a session made this event
             )
 

@@ -15,8 +15,8 @@ import logging
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from ._handlers import call_handler
-from .sip._record import record
-from .sip._uri import SipUri, TelUri, Uri, parse_uri
+from .sip.util._record import record
+from .sip.syntax._uri import SipUri, TelUri, Uri, parse_uri
 
 if TYPE_CHECKING:
     from ._calls import Call

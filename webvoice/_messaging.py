@@ -1,7 +1,7 @@
 """Instant messages for :class:`~webvoice.SipInstance` and :class:`~webvoice.Call` (RFC 3428).
 
 Beyond the JS SDK, which offers messages only through JsSIP's raw UA. The
-protocol is the core's (:mod:`webvoice.sip._message_method`, imported on the
+protocol is the core's (:mod:`webvoice.sip.ua._message_method`, imported on the
 first message sent or received); this module turns its outcome into an
 awaitable result or a :class:`MessageError`, and a received message into an
 :class:`IncomingMessage` for the ``on_message`` listeners (or the call's
@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any, Callable
 from ._errors import MessageError
 from ._handlers import call_handler
 from ._targets import normalize_target
-from .sip._record import record
+from .sip.util._record import record
 
 if TYPE_CHECKING:
     from ._calls import Call
 
 __all__ = ["IncomingMessage", "MessagingMethods"]
 
-_CORE = "webvoice.sip._message_method"
+_CORE = "webvoice.sip.ua._message_method"
 
 
 @record
@@ -63,7 +63,7 @@ class MessagingMethods:
         an unsupported ``content_type``, more than 8 KiB) raise ``ValueError``
         before anything is sent.
         """
-        from .sip._message_method import message_body
+        from .sip.ua._message_method import message_body
 
         uri = normalize_target(target, self._settings.domain)
         body, media = message_body(text, content_type)
@@ -92,7 +92,7 @@ class MessagingMethods:
     # --- for Call.send_message --------------------------------------------------------------
 
     async def _send_message_in_call(self, call: Call, text: str, content_type: str) -> int:
-        from .sip._message_method import message_body
+        from .sip.ua._message_method import message_body
 
         body, media = message_body(text, content_type)
         if call.core is None:

@@ -13,8 +13,8 @@ import pytest
 import webvoice
 from tests.support.fake_media import FakeMediaBackend, _sdp
 from tests.support.fake_transport import FakeTransport
-from webvoice.sip._message import Request, Response
-from webvoice.sip._parser import parse_message
+from webvoice.sip.syntax._message import Request, Response
+from webvoice.sip.syntax._parser import parse_message
 
 REALM = "a.test"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from webvoice._targets import normalize_target, refer_target
-from webvoice.sip._uri import SipUri, TelUri, parse_uri
+from webvoice.sip.syntax._uri import SipUri, TelUri, parse_uri
 
 REALM = "example.com"
 

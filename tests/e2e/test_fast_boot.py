@@ -111,7 +111,7 @@ def test_two_restores_draw_different_back_off_jitter(browser, static_server, req
         const index = await (await fetch("/wheels/index.json")).json();
         const opts = { indexURL: "/pyodide/", wheelURL: `/wheels/${index.wheel}`,
                        snapshotURL: "/snapshot/webvoice.snapshot.gz" };
-        const draw = `from webvoice.sip._backoff import Backoff
+        const draw = `from webvoice.sip.util._backoff import Backoff
 b = Backoff()
 delays = []
 for i in range(4):
@@ -185,7 +185,7 @@ def test_a_snapshot_that_does_not_fit_falls_back_to_the_normal_boot(browser, sta
 
 def test_no_password_is_in_the_snapshot():
     raw = gzip.decompress(SNAPSHOT.read_bytes())
-    assert b"webvoice.sip._call_outgoing" in raw  # the heap as searched holds webvoice's modules
+    assert b"webvoice.sip.session._outgoing" in raw  # the heap as searched holds webvoice's modules
     # The demo's accounts (demo/softphone.py: "<name>-secret") and the test users'.
     passwords = set(TEST_USERS.values()) | {f"{n}-secret" for n in ("alice", "bob", "carol", "dave")}
     found = sorted(p for p in passwords if p.encode() in raw or p.encode("utf-16-le") in raw)

@@ -4,7 +4,7 @@ The CPython twin (tests/integration/test_faults_kamailio.py) drives the
 driver through a ``websockets`` transport; this one runs the real thing: the
 browser's WebSocket in Pyodide. The server in this test accepts each
 connection and closes it at once (1011). With a minimum interval of 0.25 s, a
-maximum of 2 s and at most 6 attempts a minute, webvoice/sip/_backoff.py
+maximum of 2 s and at most 6 attempts a minute, webvoice/sip/util/_backoff.py
 waits 0.25 s, then 0.25-0.5, 0.5-1, 1-2 and 1-2 s (full jitter, never below
 the minimum), so all six attempts a minute allows are made within about 6 s;
 the seventh would wait until the first ages out of the minute. The test

@@ -12,7 +12,7 @@ import pytest
 import webvoice
 from tests.support.fake_transport import FakeTransport
 from webvoice._refer_policy import is_number, policy_allows
-from webvoice.sip._uri import parse_uri
+from webvoice.sip.syntax._uri import parse_uri
 
 NUMBERS = ["tel:+19005550100", "tel:911", "sip:+19005550100@example.org", "sip:0900123456@example.org",
            "sip:1-900-555-0100@example.org", "sip:(0)900.555@example.org", "sip:*72@example.org",

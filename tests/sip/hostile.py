@@ -14,9 +14,9 @@ import copy
 import random
 
 from webvoice.sip import parse_message
-from webvoice.sip._headers import NameAddr
-from webvoice.sip._ua import UaConfig, UserAgent
-from webvoice.sip._uri import parse_uri
+from webvoice.sip.syntax._headers import NameAddr
+from webvoice.sip.ua._ua import UaConfig, UserAgent
+from webvoice.sip.syntax._uri import parse_uri
 
 OFFER = ("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
          "m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n")
@@ -100,7 +100,7 @@ class Story:
 
     def _to_ringing(self) -> None:
         self.flush()
-        from webvoice.sip._call_events import IncomingCall
+        from webvoice.sip.session._events import IncomingCall
         self.bob = [e for e in self.events if isinstance(e, IncomingCall)][-1].session
 
     def _to_early(self) -> None:

@@ -14,11 +14,11 @@ import random
 import pytest
 
 from tests.sip.test_call import OFFER, Wire
-from webvoice.sip._call_events import CallConfirmed, ReferReceived, RemoteOffer
-from webvoice.sip._headers import NameAddr
-from webvoice.sip._uas import SERVED_METHODS
-from webvoice.sip._ua import UaConfig, UserAgent
-from webvoice.sip._uri import parse_uri
+from webvoice.sip.session._events import CallConfirmed, ReferReceived, RemoteOffer
+from webvoice.sip.syntax._headers import NameAddr
+from webvoice.sip.ua._uas import SERVED_METHODS
+from webvoice.sip.ua._ua import UaConfig, UserAgent
+from webvoice.sip.syntax._uri import parse_uri
 
 NOT_SERVED = {405, 501, 480}
 CANDIDATES = ("INVITE", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO", "UPDATE", "REFER", "NOTIFY",

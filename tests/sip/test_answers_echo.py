@@ -17,7 +17,7 @@ import re
 
 import pytest
 
-from webvoice.sip._ua import MessageRefused, UaConfig, UserAgent
+from webvoice.sip.ua._ua import MessageRefused, UaConfig, UserAgent
 
 ESCAPED_CONTROL = re.compile(rb"[\x00-\x1f\x7f]|%(?:[01][0-9a-fA-F]|7[fF])|\\x(?:[01][0-9a-fA-F]|7[fF])")
 
@@ -151,7 +151,7 @@ def test_a_call_from_a_hostile_display_name_is_answered_without_it(field, value)
 def test_a_2xx_whose_to_holds_a_control_display_name_confirms_the_call() -> None:
     """The UAC side: the callee's 2xx names itself with a quoted-pair ESC."""
     from webvoice.sip import parse_message
-    from webvoice.sip._uri import parse_uri
+    from webvoice.sip.syntax._uri import parse_uri
 
     agent = ua()
     session = agent.call(parse_uri("sip:carol@webvoice.test"), SDP.decode(), 0.0)

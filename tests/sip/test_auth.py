@@ -1,4 +1,4 @@
-"""Tests for webvoice.sip._auth: digest authentication (RFC 2617, 7616, 8760, 3261 s22)."""
+"""Tests for webvoice.sip.auth._client: digest authentication (RFC 2617, 7616, 8760, 3261 s22)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webvoice.sip import _auth
-from webvoice.sip._auth import (
+from webvoice.sip.auth import _client as _auth
+from webvoice.sip.auth._client import (
     SUPPORTED_ALGORITHMS,
     AuthenticationError,
     AuthorizationField,

@@ -1,6 +1,6 @@
 import pytest
 
-from webvoice.sip._backoff import Backoff, ReconnectPolicy
+from webvoice.sip.util._backoff import Backoff, ReconnectPolicy
 
 
 def test_delays_grow_exponentially_within_bounds():

@@ -12,8 +12,8 @@ import random
 import pytest
 
 from webvoice.sip import parse_message
-from webvoice.sip._call import CallState
-from webvoice.sip._call_events import (
+from webvoice.sip.session._call import CallState
+from webvoice.sip.session._events import (
     CallConfirmed,
     CallEnded,
     CallFailed,
@@ -25,9 +25,9 @@ from webvoice.sip._call_events import (
     RemoteHold,
     RemoteOffer,
 )
-from webvoice.sip._auth import verify_digest
-from webvoice.sip._ua import UaConfig, UserAgent
-from webvoice.sip._uri import parse_uri
+from webvoice.sip.auth._client import verify_digest
+from webvoice.sip.ua._ua import UaConfig, UserAgent
+from webvoice.sip.syntax._uri import parse_uri
 
 OFFER = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
 ANSWER = OFFER.replace("192.0.2.1", "192.0.2.2").replace("4000", "5000")

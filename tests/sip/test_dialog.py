@@ -21,10 +21,10 @@ from webvoice.sip import (
     parse_message,
     parse_uri,
 )
-from webvoice.sip._dialog import Dialog
-from webvoice.sip._dialog_state import DialogId, DialogState, RequestRejected
-from webvoice.sip._dialog_store import DialogStore
-from webvoice.sip._forking import (
+from webvoice.sip.dialog._dialog import Dialog
+from webvoice.sip.dialog._state import DialogId, DialogState, RequestRejected
+from webvoice.sip.dialog._store import DialogStore
+from webvoice.sip.dialog._forking import (
     DialogConfirmed,
     ForkDiscarded,
     InviteDialogs,

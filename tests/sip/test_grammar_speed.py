@@ -13,8 +13,9 @@ import sys
 
 import pytest
 
-from webvoice.sip import SipParseError, _abnf, _parser, parse_message, parse_uri
-from webvoice.sip._uri import _percent_decode
+from webvoice.sip import SipParseError, parse_message, parse_uri
+from webvoice.sip.syntax import _abnf, _parser
+from webvoice.sip.syntax._uri import _percent_decode
 
 REQUEST = (
     "INVITE sip:bob@example.com SIP/2.0\r\n"

@@ -1,10 +1,10 @@
-"""The packages' lazy exports (webvoice/sip/_lazy.py) behave as plain imports do."""
+"""The packages' lazy exports (webvoice/sip/util/_lazy.py) behave as plain imports do."""
 
 import pytest
 
 import webvoice
 import webvoice.sip as sip
-from webvoice.sip._dialog import Dialog
+from webvoice.sip.dialog._dialog import Dialog
 
 
 def test_names_resolve_to_their_modules_objects_and_are_listed():

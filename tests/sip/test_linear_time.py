@@ -18,16 +18,16 @@ import time
 
 import pytest
 
-from webvoice.sip._auth_values import parse_challenges, parse_credentials
-from webvoice.sip._call_info import parse_dtmf, parse_dtmf_relay
-from webvoice.sip._call_refer import parse_sipfrag_status
-from webvoice.sip._session_interval import min_se_value, session_expires
-from webvoice.sip._headers import HEADER_SPECS, parse_header_values, parse_name_addr
-from webvoice.sip._message import build_request
-from webvoice.sip._parser import MessageReader, ParserLimits, parse_message
-from webvoice.sip._sdp import parse_sdp, remote_hold_state
-from webvoice.sip._ua import _parse_replaces
-from webvoice.sip._uri import parse_uri
+from webvoice.sip.auth._values import parse_challenges, parse_credentials
+from webvoice.sip.session._info import parse_dtmf, parse_dtmf_relay
+from webvoice.sip.session._refer import parse_sipfrag_status
+from webvoice.sip.session._interval import min_se_value, session_expires
+from webvoice.sip.syntax._headers import HEADER_SPECS, parse_header_values, parse_name_addr
+from webvoice.sip.syntax._message import build_request
+from webvoice.sip.syntax._parser import MessageReader, ParserLimits, parse_message
+from webvoice.sip.syntax._sdp import parse_sdp, remote_hold_state
+from webvoice.sip.ua._ua import _parse_replaces
+from webvoice.sip.syntax._uri import parse_uri
 
 SMALL, LARGE = 16 * 1024, 64 * 1024
 #: 64 KiB may take this many times as long as 16 KiB (linear: ~4; quadratic: ~16).

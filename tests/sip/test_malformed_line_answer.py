@@ -12,8 +12,8 @@ import random
 import pytest
 
 from webvoice.sip import parse_message
-from webvoice.sip._errors import SipParseError
-from webvoice.sip._ua import UaConfig, UserAgent
+from webvoice.sip.syntax._errors import SipParseError
+from webvoice.sip.ua._ua import UaConfig, UserAgent
 
 HEAD = (b"OPTIONS sip:alice@webvoice.test SIP/2.0\r\n"
         b"Via: SIP/2.0/WS x.invalid;branch=z9hG4bK1\r\n"

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from webvoice.sip import parse_message
-from webvoice.sip._message_method import (
+from webvoice.sip.ua._message_method import (
     MAX_BODY,
     MessageDelivered,
     MessageFailed,
     MessageReceived,
     message_body,
 )
-from webvoice.sip._uri import parse_uri
+from webvoice.sip.syntax._uri import parse_uri
 
 from .test_call import Wire
 

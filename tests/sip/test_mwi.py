@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webvoice.sip._mwi import MAX_SUMMARY, MessageCounts, parse_message_summary
+from webvoice.sip.event._mwi import MAX_SUMMARY, MessageCounts, parse_message_summary
 
 
 def test_rfc_3842_example():

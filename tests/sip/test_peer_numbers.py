@@ -10,11 +10,11 @@ import random
 import pytest
 
 from webvoice.sip import SipParseError, parse_message
-from webvoice.sip._call_info import DTMF_MAX_DURATION, parse_dtmf_relay
-from webvoice.sip._call_refer import parse_sipfrag_status
-from webvoice.sip._headers import MAX_DELTA_SECONDS, parse_header_values
-from webvoice.sip._sdp import SdpParseError, parse_sdp
-from webvoice.sip._ua import MessageRefused, UaConfig, UserAgent
+from webvoice.sip.session._info import DTMF_MAX_DURATION, parse_dtmf_relay
+from webvoice.sip.session._refer import parse_sipfrag_status
+from webvoice.sip.syntax._headers import MAX_DELTA_SECONDS, parse_header_values
+from webvoice.sip.syntax._sdp import SdpParseError, parse_sdp
+from webvoice.sip.ua._ua import MessageRefused, UaConfig, UserAgent
 
 HUGE = "9" * 5000
 REQUEST = ("OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/WS h.invalid;branch=z9hG4bK1\r\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-LAZY = ("webvoice.sip._message_method", "webvoice.sip._subscription", "webvoice.sip._publication",
-        "webvoice.sip._dialog_info", "webvoice.sip._pidf", "webvoice.sip._mwi", "webvoice.sip._xml",
+LAZY = ("webvoice.sip.ua._message_method", "webvoice.sip.event._subscription", "webvoice.sip.event._publication",
+        "webvoice.sip.event._dialog_info", "webvoice.sip.event._pidf", "webvoice.sip.event._mwi", "webvoice.sip.event._xml",
         "xml.etree.ElementTree", "pyexpat")
 
 
@@ -17,9 +17,9 @@ def test_import_webvoice_loads_none_of_them():
 
 
 def test_a_watch_loads_them():
-    code = ("import sys, webvoice.sip._ua as ua, webvoice.sip._uri as u\n"
+    code = ("import sys, webvoice.sip.ua._ua as ua, webvoice.sip.syntax._uri as u\n"
             "a = ua.UserAgent(ua.UaConfig(user='a', domain='x.test', password='p'))\n"
             "a.subscribe(u.parse_uri('sip:b@x.test'), 'dialog', (), 0.0)\n"
-            "print('webvoice.sip._subscription' in sys.modules)")
+            "print('webvoice.sip.event._subscription' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True"

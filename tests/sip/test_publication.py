@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from webvoice.sip._pidf import MAX_NOTE, build_pidf, parse_pidf
-from webvoice.sip._publication import PublicationDone, PublicationFailed
-from webvoice.sip._subscription import refresh_delay
+from webvoice.sip.event._pidf import MAX_NOTE, build_pidf, parse_pidf
+from webvoice.sip.event._publication import PublicationDone, PublicationFailed
+from webvoice.sip.event._subscription import refresh_delay
 
 from .test_subscription import Notifier
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from webvoice.sip._record import record
+from webvoice.sip.util._record import record
 
 
 @record

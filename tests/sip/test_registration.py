@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from webvoice.sip import NameAddr, Response, SipUri, Via, parse_message, parse_uri
-from webvoice.sip._auth import DigestClient, parse_credentials, verify_digest
-from webvoice.sip._causes import Cause
-from webvoice.sip._registration import (
+from webvoice.sip.auth._client import DigestClient, parse_credentials, verify_digest
+from webvoice.sip.syntax._causes import Cause
+from webvoice.sip.ua._registration import (
     Registered,
     Registration,
     RegistrationExpiring,

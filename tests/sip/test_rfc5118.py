@@ -16,10 +16,10 @@ import random
 import pytest
 
 from webvoice.sip import SipParseError, SipUri, Via, parse_message, parse_uri
-from webvoice.sip._abnf import is_ipv6_address
-from webvoice.sip._headers import parse_header_values
-from webvoice.sip._sdp import parse_sdp
-from webvoice.sip._ua import MessageRefused, UaConfig, UserAgent
+from webvoice.sip.syntax._abnf import is_ipv6_address
+from webvoice.sip.syntax._headers import parse_header_values
+from webvoice.sip.syntax._sdp import parse_sdp
+from webvoice.sip.ua._ua import MessageRefused, UaConfig, UserAgent
 
 CORPUS = pathlib.Path(__file__).resolve().parents[1] / "data" / "rfc5118"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text())

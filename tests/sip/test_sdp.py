@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from webvoice.sip._sdp import (
+from webvoice.sip.syntax._sdp import (
     DIRECTIONS,
     MediaSection,
     RtpMap,

@@ -13,11 +13,11 @@ import dataclasses
 import pytest
 
 from tests.sip.test_call import ANSWER, OFFER, Wire
-from webvoice.sip._call_events import CallFailed, IncomingCall
-from webvoice.sip._call_timers import MAX_INTERVAL_RETRIES
-from webvoice.sip._session_interval import session_expires
-from webvoice.sip._ua import UaConfig
-from webvoice.sip._uri import parse_uri
+from webvoice.sip.session._events import CallFailed, IncomingCall
+from webvoice.sip.session._timer import MAX_INTERVAL_RETRIES
+from webvoice.sip.session._interval import session_expires
+from webvoice.sip.ua._ua import UaConfig
+from webvoice.sip.syntax._uri import parse_uri
 
 
 def call(w: Wire, *headers: tuple[str, str]):
@@ -255,7 +255,7 @@ def test_the_peers_refresh_renegotiates_interval_and_refresher() -> None:
 
 def test_session_expires_grammar() -> None:
     """Read from the header's text (whatever the parser lets through)."""
-    from webvoice.sip._session_interval import _parse_session_expires
+    from webvoice.sip.session._interval import _parse_session_expires
 
     assert _parse_session_expires("1800") == (1800, None)
     assert _parse_session_expires("1800 ; refresher = UAS") == (1800, "uas")

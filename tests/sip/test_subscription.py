@@ -12,7 +12,7 @@ import random
 import pytest
 
 from webvoice.sip import parse_message
-from webvoice.sip._subscription import (
+from webvoice.sip.event._subscription import (
     SUBSCRIPTION_TRANSITIONS,
     SubState,
     SubscriptionEnded,
@@ -20,8 +20,8 @@ from webvoice.sip._subscription import (
     parse_subscription_state,
     refresh_delay,
 )
-from webvoice.sip._ua import UaConfig, UserAgent
-from webvoice.sip._uri import parse_uri
+from webvoice.sip.ua._ua import UaConfig, UserAgent
+from webvoice.sip.syntax._uri import parse_uri
 
 BOB = parse_uri("sip:bob@webvoice.test")
 

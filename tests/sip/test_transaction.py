@@ -13,8 +13,8 @@ import random
 import pytest
 
 from webvoice.sip import NameAddr, Request, Response, Via, build_request, parse_message
-from webvoice.sip._timers import TimerConfig
-from webvoice.sip._transaction import (
+from webvoice.sip.transaction._timers import TimerConfig
+from webvoice.sip.transaction._transaction import (
     InviteClientTransaction,
     InviteServerTransaction,
     NonInviteClientTransaction,
@@ -23,7 +23,7 @@ from webvoice.sip._transaction import (
     build_ack,
     build_cancel,
 )
-from webvoice.sip._transaction_events import (
+from webvoice.sip.transaction._events import (
     AckReceived,
     CancelReceived,
     MessageDropped,
@@ -34,12 +34,12 @@ from webvoice.sip._transaction_events import (
     TransactionTimeout,
     TransportFailed,
 )
-from webvoice.sip._transaction_layer import (
+from webvoice.sip.transaction._layer import (
     MAGIC_COOKIE,
     TransactionLayer,
     is_rfc3261_branch,
 )
-from webvoice.sip._transaction_tables import TransactionState as S
+from webvoice.sip.transaction._tables import TransactionState as S
 
 RFC4475 = pathlib.Path(__file__).resolve().parents[1] / "data" / "rfc4475"
 TICK = 0.01

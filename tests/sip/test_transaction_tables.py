@@ -6,22 +6,22 @@ from __future__ import annotations
 import pytest
 
 from webvoice.sip import NameAddr, Request, Response, Via, build_request
-from webvoice.sip._timers import TimerConfig
-from webvoice.sip._transaction import (
+from webvoice.sip.transaction._timers import TimerConfig
+from webvoice.sip.transaction._transaction import (
     InviteClientTransaction,
     InviteServerTransaction,
     NonInviteClientTransaction,
     NonInviteServerTransaction,
     TransactionStateError,
 )
-from webvoice.sip._transaction_events import (
+from webvoice.sip.transaction._events import (
     AckReceived,
     ResponseReceived,
     TransactionTerminated,
     TransactionTimeout,
     TransportFailed,
 )
-from webvoice.sip._transaction_tables import (
+from webvoice.sip.transaction._tables import (
     INVITE_CLIENT,
     INVITE_CLIENT_TIMERS,
     INVITE_SERVER,

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from webvoice.sip import parse_message, SipParseError
-from webvoice.sip._ua import MessageRefused
+from webvoice.sip.ua._ua import MessageRefused
 
 from .hostile import (
     CONTENT_TYPES,
@@ -136,7 +136,7 @@ def test_receive_data_gives_only_events_in_every_state(state, recorded, mutation
 
 def test_the_story_reaches_every_state():
     """The harness itself: each state is what its name says (or the property proves little)."""
-    from webvoice.sip._call import CallState
+    from webvoice.sip.session._call import CallState
 
     assert story_until("registered").a.registration.expires_at is not None
     assert story_until("calling").alice.state is CallState.CALLING

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.sip.test_registration import Registrar, make, run
-from webvoice.sip._causes import Cause
-from webvoice.sip._registration import Unregistered, UnregisterFailed
+from webvoice.sip.syntax._causes import Cause
+from webvoice.sip.ua._registration import Unregistered, UnregisterFailed
 
 
 def registered(expires=300):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from webvoice.sip._dialog_info import DialogInfo, LineState, parse_dialog_info
-from webvoice.sip._xml import MAX_ELEMENTS, MAX_XML, XmlRefused, parse_xml
+from webvoice.sip.event._dialog_info import DialogInfo, LineState, parse_dialog_info
+from webvoice.sip.event._xml import MAX_ELEMENTS, MAX_XML, XmlRefused, parse_xml
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [
@@ -76,7 +76,7 @@ def test_bad_dialog_info_is_refused(body, reason):
 
 
 def _info(version, *dialogs, full=True):
-    from webvoice.sip._dialog_info import DialogEntry
+    from webvoice.sip.event._dialog_info import DialogEntry
 
     return DialogInfo("sip:bob@x", version, full, tuple(DialogEntry(i, s, "recipient", "sip:c@x") for i, s in dialogs))
 

@@ -11,32 +11,24 @@ page's start-up).
 
 from __future__ import annotations
 
-from ._lazy import lazy_attributes
+from .util._lazy import lazy_attributes
 
-# Public name -> the private module that defines it.
+# Private module (under a layer's folder) -> the public names it defines.
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "_auth": ("AuthenticationError", "DigestClient"),
-    "_auth_values": ("AuthParseError", "Challenge", "Credentials", "parse_challenges", "parse_credentials"),
-    "_causes": ("Cause", "cause_for_status"),
-    "_dialog": ("Dialog",),
-    "_dialog_state": ("DialogId", "DialogState", "RequestRejected"),
-    "_dialog_store": ("DialogStore",),
-    "_digest": ("redact_authorization", "verify_digest"),
-    "_errors": ("SipParseError",),
-    "_forking": ("InviteDialogs",),
-    "_headers": ("canonical_name", "CSeq", "Headers", "MediaType", "NameAddr", "STAR", "Via"),
-    "_message": ("build_request", "Message", "REASON_PHRASES", "Request", "Response"),
-    "_parser": ("MessageReader", "parse_message", "ParserLimits"),
-    "_registration": (
-        "Registered",
-        "Registration",
-        "RegistrationExpiring",
-        "RegistrationFailed",
-        "Unregistered",
-    ),
-    "_timers": ("TimerConfig",),
-    "_transaction": ("build_ack", "build_cancel", "TransactionStateError"),
-    "_transaction_events": (
+    "auth._client": ("AuthenticationError", "DigestClient"),
+    "auth._digest": ("redact_authorization", "verify_digest"),
+    "auth._values": ("AuthParseError", "Challenge", "Credentials", "parse_challenges", "parse_credentials"),
+    "dialog._dialog": ("Dialog",),
+    "dialog._forking": ("InviteDialogs",),
+    "dialog._state": ("DialogId", "DialogState", "RequestRejected"),
+    "dialog._store": ("DialogStore",),
+    "syntax._causes": ("Cause", "cause_for_status"),
+    "syntax._errors": ("SipParseError",),
+    "syntax._headers": ("canonical_name", "CSeq", "Headers", "MediaType", "NameAddr", "STAR", "Via"),
+    "syntax._message": ("build_request", "Message", "REASON_PHRASES", "Request", "Response"),
+    "syntax._parser": ("MessageReader", "parse_message", "ParserLimits"),
+    "syntax._uri": ("AbsoluteUri", "Params", "parse_uri", "SipUri", "TelUri", "Uri"),
+    "transaction._events": (
         "AckReceived",
         "CancelReceived",
         "MessageDropped",
@@ -47,10 +39,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "TransactionTimeout",
         "TransportFailed",
     ),
-    "_transaction_layer": ("TransactionLayer",),
-    "_ua": ("UaConfig", "UserAgent"),
-    "_uas": ("check_request", "response_for_parse_error", "SERVED_METHODS", "UasPolicy", "without_peer_controls"),
-    "_uri": ("AbsoluteUri", "Params", "parse_uri", "SipUri", "TelUri", "Uri"),
+    "transaction._layer": ("TransactionLayer",),
+    "transaction._timers": ("TimerConfig",),
+    "transaction._transaction": ("build_ack", "build_cancel", "TransactionStateError"),
+    "ua._registration": ("Registered", "Registration", "RegistrationExpiring", "RegistrationFailed", "Unregistered"),
+    "ua._ua": ("UaConfig", "UserAgent"),
+    "ua._uas": ("check_request", "response_for_parse_error", "SERVED_METHODS", "UasPolicy", "without_peer_controls"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

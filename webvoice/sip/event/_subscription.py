@@ -1,0 +1,482 @@
+"""Subscriptions (RFC 6665), the subscriber's side, sans-IO: one mechanism for every event package.
+
+A :class:`Subscription` sends SUBSCRIBE for one event package (``dialog``,
+``presence``, ``message-summary``...) to one resource, and keeps the
+subscription alive until it is told to stop:
+
+* the dialog is made by the 2xx to SUBSCRIBE or by a NOTIFY that overtakes
+  it (RFC 6665 4.1.2.4); NOTIFYs are checked (Event, Subscription-State),
+  answered and reported as :class:`SubscriptionNotified`, body and all, for
+  the package's parser (``_dialog_info``, ``_pidf``, ``_mwi``) to read;
+* it refreshes before expiry (in-dialog SUBSCRIBE, :func:`refresh_delay`),
+  with the expiry the notifier granted (2xx ``Expires``, or the NOTIFY's
+  ``Subscription-State: active;expires=``, which wins);
+* it ends both ways: :meth:`Subscription.unsubscribe` (SUBSCRIBE with
+  ``Expires: 0``, then the final NOTIFY), or the notifier's
+  ``Subscription-State: terminated``;
+* it retries by itself: 423 with the server's ``Min-Expires`` at once; 481 to
+  a refresh, a NOTIFY that never comes, timeouts, a lost connection and
+  ``terminated;reason=deactivated|timeout|probation`` with a new SUBSCRIBE
+  after a growing wait (``Retry-After``/``retry-after`` when given); after a
+  reconnect at once. Refusals that will not change (403, 404, 489,
+  ``reason=rejected|noresource|invariant``) end it for good,
+  :class:`SubscriptionEnded` saying why and ``will_retry=False``.
+
+The states and their moves are the table :data:`SUBSCRIPTION_TRANSITIONS`.
+Time comes in as ``now``; the one pending deadline leaves as
+:meth:`Subscription.get_timer`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import TYPE_CHECKING, Protocol
+
+from ..auth._client import AuthenticationError, DigestClient
+from ..dialog._dialog import Dialog
+from ..dialog._state import DialogState
+from ..syntax._headers import NameAddr, Via
+from ..syntax._message import Request, Response, build_request
+from ..syntax._uri import Uri
+from ..util._record import record
+
+if TYPE_CHECKING:
+    from ..transaction._transaction import ClientTransaction, ServerTransaction
+
+__all__ = [
+    "SUBSCRIPTION_TRANSITIONS",
+    "SubState",
+    "Subscription",
+    "SubscriptionContext",
+    "SubscriptionEnded",
+    "SubscriptionNotified",
+    "parse_subscription_state",
+    "refresh_delay",
+]
+
+#: Digest answers per SUBSCRIBE before the challenge counts as a refusal.
+_MAX_AUTH_RETRIES = 2
+#: Waits between attempts after a failure that may pass (seconds): doubled
+#: from the first to the last, then kept (RFC 6665 4.1.2.4 leaves it to us).
+RETRY_FIRST, RETRY_MAX = 5.0, 300.0
+#: ``reason`` values of ``Subscription-State: terminated`` after which a new
+#: subscription may succeed (RFC 6665 4.1.3); the others are final.
+_RETRY_REASONS = frozenset({"deactivated", "timeout", "probation", "giveup", ""})
+#: Final statuses worth another try later; every other >= 300 is final.
+_PASSING_STATUSES = frozenset({408, 480, 500, 503, 504})
+
+
+class SubState(enum.Enum):
+    SUBSCRIBING = "subscribing"  # SUBSCRIBE sent, nothing from the notifier yet
+    PENDING = "pending"  # the notifier has not authorised us yet
+    ACTIVE = "active"
+    WAITING = "waiting"  # between attempts (retry timer, or the connection is down)
+    UNSUBSCRIBING = "unsubscribing"  # Expires: 0 sent, waiting for the final NOTIFY
+    TERMINATED = "terminated"
+
+
+_S = SubState
+#: Which state may follow which (anything may end in TERMINATED).
+SUBSCRIPTION_TRANSITIONS: dict[SubState, frozenset[SubState]] = {
+    _S.SUBSCRIBING: frozenset({_S.PENDING, _S.ACTIVE, _S.WAITING, _S.UNSUBSCRIBING}),
+    _S.PENDING: frozenset({_S.PENDING, _S.ACTIVE, _S.WAITING, _S.UNSUBSCRIBING}),
+    _S.ACTIVE: frozenset({_S.PENDING, _S.ACTIVE, _S.WAITING, _S.UNSUBSCRIBING}),
+    _S.WAITING: frozenset({_S.SUBSCRIBING, _S.WAITING}),
+    _S.UNSUBSCRIBING: frozenset({_S.UNSUBSCRIBING}),
+    _S.TERMINATED: frozenset(),
+}
+
+
+def refresh_delay(expires: float) -> float:
+    """When to refresh a subscription granted for ``expires`` seconds.
+
+    Long enough before expiry that a refresh answered only at the last moment
+    of its transaction (Timer F, 32 s) still lands in time; half-way for short
+    grants.
+    """
+    return expires - 32.0 if expires >= 64 else expires / 2
+
+
+_STATE_PARAM = re.compile(r"\s*;\s*([A-Za-z0-9_.!%*+`'~-]+)\s*(?:=\s*(\"[^\"]*\"|[^;\s]*))?")
+
+
+def parse_subscription_state(value: str) -> tuple[str, dict[str, str]] | None:
+    """``active;expires=60`` as ("active", {"expires": "60"}); None when unreadable."""
+    match = re.match(r"\s*([A-Za-z0-9_.!%*+`'~-]+)", value or "")
+    if match is None:
+        return None
+    params, pos = {}, match.end()
+    while pos < len(value):
+        param = _STATE_PARAM.match(value, pos)
+        if param is None:
+            if value[pos:].strip():
+                return None
+            break
+        params[param.group(1).lower()] = (param.group(2) or "").strip('"')
+        pos = param.end()
+    return match.group(1).lower(), params
+
+
+def _int_param(params: dict[str, str], name: str) -> int | None:
+    text = params.get(name, "")
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+class SubscriptionContext(Protocol):
+    """What a subscription needs from the UA core."""
+
+    auth: DigestClient
+    user_agent: str
+    connected: bool
+
+    def new_via(self) -> Via: ...
+    def new_tag(self) -> str: ...
+    def new_call_id(self) -> str: ...
+    def contact(self) -> NameAddr: ...
+    def send_request(self, request: Request, now: float, owner: object) -> ClientTransaction | None: ...
+    def send_response(self, transaction: ServerTransaction, response: Response, now: float) -> None: ...
+    def emit(self, event: object) -> None: ...
+
+
+@record
+class SubscriptionNotified:
+    """A NOTIFY we accepted: the state it gave, and its body for the package to read."""
+
+    subscription: "Subscription"
+    state: str
+    body: bytes
+    content_type: str | None
+    request: Request
+
+
+@record
+class SubscriptionEnded:
+    """The subscription stopped: ``will_retry`` says whether a new attempt is scheduled.
+
+    ``status_code`` is the final status that ended it (None for a NOTIFY's
+    ``terminated``, a timeout or a lost connection); ``reason`` the notifier's
+    reason or our own words.
+    """
+
+    subscription: "Subscription"
+    reason: str
+    status_code: int | None
+    will_retry: bool
+
+
+class Subscription:
+    """One subscription to ``event`` at ``target``, kept alive until :meth:`unsubscribe`."""
+
+    def __init__(self, ctx: SubscriptionContext, *, from_: NameAddr, target: Uri, event: str,
+                 accept: tuple[str, ...], expires: int, t1: float = 0.5) -> None:
+        self.ctx = ctx
+        self.target = target
+        self.event = event
+        self.accept = accept
+        self.expires = expires
+        self.from_ = from_
+        self.state = SubState.WAITING
+        self.dialog: Dialog | None = None
+        self.call_id = ""
+        self.local_tag = ""
+        self.granted: int | None = None
+        self._t1 = t1
+        self._request: Request | None = None  # the SUBSCRIBE in flight
+        self._tx: ClientTransaction | None = None
+        self._timer: float | None = None
+        self._auth_retries = 0
+        self._failures = 0
+        self._retry_wait = RETRY_FIRST
+        self._unsubscribe_sent = False
+
+    def __repr__(self) -> str:
+        return f"<Subscription {self.event} {self.target} {self.state.value}>"
+
+    # --- the application's requests -----------------------------------------------------
+
+    def start(self, now: float) -> None:
+        """Send the first SUBSCRIBE (or wait for the connection)."""
+        self._new_subscription(now)
+
+    def unsubscribe(self, now: float) -> None:
+        """End the subscription (RFC 6665 4.1.2.3: SUBSCRIBE with Expires: 0)."""
+        if self.state is SubState.TERMINATED or self.state is SubState.UNSUBSCRIBING:
+            return
+        if self.state is SubState.WAITING or not self.ctx.connected or (self.dialog is None and self._tx is None):
+            self._end("unsubscribed", None, will_retry=False)
+            return
+        self._move(SubState.UNSUBSCRIBING)
+        self._unsubscribe_sent = False
+        self._send_unsubscribe(now)  # or once the SUBSCRIBE in flight made the dialog
+        # The final NOTIFY should follow; without it, stop waiting after Timer F.
+        self._timer = now + 64 * self._t1
+
+    # --- from the UA core -----------------------------------------------------------------
+
+    @property
+    def is_terminated(self) -> bool:
+        return self.state is SubState.TERMINATED
+
+    def matches(self, request: Request) -> bool:
+        """Whether a NOTIFY belongs to this subscription (Call-ID and our tag, RFC 6665 4.4.1)."""
+        return (bool(self.call_id) and request.call_id == self.call_id and request.to is not None
+                and request.to.tag == self.local_tag)
+
+    def get_timer(self) -> float | None:
+        return self._timer
+
+    def handle_timer(self, now: float) -> None:
+        if self._timer is None or now < self._timer:
+            return
+        self._timer = None
+        state = self.state
+        if state is SubState.WAITING:
+            self._new_subscription(now)
+        elif state in (SubState.ACTIVE, SubState.PENDING):
+            if self._tx is None:
+                self._send_in_dialog(self.expires, now)  # the refresh
+        elif state is SubState.SUBSCRIBING:
+            # A 2xx came but no NOTIFY within Timer F (RFC 6665 4.1.2.4): try again.
+            self._retry_later("no NOTIFY after the SUBSCRIBE was accepted", None, now)
+        elif state is SubState.UNSUBSCRIBING:
+            self._end("unsubscribed", None, will_retry=False)
+
+    def connection_lost(self, now: float) -> None:
+        """The flow is gone: NOTIFYs cannot reach us; wait for the new one."""
+        if self.state in (SubState.TERMINATED,):
+            return
+        if self.state is SubState.UNSUBSCRIBING:
+            self._end("unsubscribed", None, will_retry=False)
+            return
+        self._forget_dialog()
+        if self.state is not SubState.WAITING:
+            self._move(SubState.WAITING)
+            self.ctx.emit(SubscriptionEnded(self, "connection lost", None, True))
+        self._timer = None  # resumed by connection_restored
+
+    def connection_restored(self, now: float) -> None:
+        """A new flow: subscribe again at once (the old dialog routes to the old flow)."""
+        if self.state is SubState.WAITING:
+            self._retry_wait = RETRY_FIRST
+            self._new_subscription(now)
+
+    def receive_response(self, transaction: ClientTransaction, response: Response, now: float) -> None:
+        if transaction is not self._tx or response.status_code < 200:
+            return
+        request, self._tx = self._request, None
+        code = response.status_code
+        if code in (401, 407) and self._answer_challenge(request, response, now):
+            return
+        self._auth_retries = 0
+        unsubscribing = self.state is SubState.UNSUBSCRIBING
+        if 200 <= code < 300:
+            self._failures, self._retry_wait = 0, RETRY_FIRST
+            if self.dialog is None:
+                self.dialog = Dialog.uac(request, response)
+            else:
+                self.dialog.receive_response(request, response)
+            if unsubscribing:
+                self._send_unsubscribe(now)  # the final NOTIFY ends it (or the timer)
+                return
+            expires = response.expires
+            if expires is not None:
+                self._granted(min(expires, self.expires) if expires else self.expires, now)
+            elif self.state is not SubState.SUBSCRIBING:
+                self._granted(self.granted or self.expires, now)
+            if self.state is SubState.SUBSCRIBING and self._timer is None:
+                self._timer = now + 64 * self._t1  # the NOTIFY must follow
+            return
+        if unsubscribing:
+            self._end("unsubscribed", code, will_retry=False)
+            return
+        if code == 423:
+            minimum = response.header("Min-Expires")
+            if isinstance(minimum, int) and minimum > self.expires and minimum < 2**31:
+                self.expires = minimum
+                if self.dialog is not None:
+                    self._send_in_dialog(self.expires, now)
+                else:  # the same request again, next CSeq (RFC 3261 8.1.3.5)
+                    self._send(self._build_initial(()), now)
+                return
+            self._end(f"{code} {response.reason}", code, will_retry=False)
+        elif code == 481 or code in _PASSING_STATUSES or (code >= 500 and response.header("Retry-After")):
+            after = response.header("Retry-After")
+            wait = int(after.split(";")[0].strip()) if isinstance(after, str) and after.split(";")[0].strip().isdigit() \
+                else None
+            self._retry_later(f"{code} {response.reason}", code, now, wait=0.0 if code == 481 else wait)
+        else:
+            self._end(f"{code} {response.reason}", code, will_retry=False)
+
+    def transaction_failed(self, transaction: ClientTransaction, now: float, *, timeout: bool) -> None:
+        if transaction is not self._tx:
+            return
+        self._tx = None
+        if self.state is SubState.UNSUBSCRIBING:
+            self._end("unsubscribed", None, will_retry=False)
+        elif timeout:
+            self._retry_later("no answer to SUBSCRIBE", 408, now)
+        else:
+            self.connection_lost(now)
+
+    def receive_notify(self, transaction: ServerTransaction, request: Request, now: float) -> None:
+        """A NOTIFY of this subscription: answer it, follow its state, report it."""
+        event = (request.header("Event") or "").split(";")[0].strip().lower()
+        if event != self.event.lower():
+            self.ctx.send_response(transaction, request.response(489), now)
+            return
+        parsed = parse_subscription_state(request.header("Subscription-State") or "")
+        if parsed is None:
+            self.ctx.send_response(transaction, request.response(400, "Bad Subscription-State"), now)
+            return
+        if self.state is SubState.TERMINATED or (self.state is SubState.WAITING and self.dialog is None):
+            self.ctx.send_response(transaction, request.response(481), now)
+            return
+        if self.dialog is None:
+            self.dialog = self._dialog_from_notify(request)
+        else:
+            rejected = self.dialog.receive_request(request)
+            if rejected is not None:
+                if rejected.response is not None:
+                    self.ctx.send_response(transaction, rejected.response, now)
+                return
+        self.ctx.send_response(transaction, request.response(200, headers=[("Contact", self.ctx.contact())]), now)
+        state, params = parsed
+        content_type = request.content_type.mime if request.content_type is not None else None
+        self.ctx.emit(SubscriptionNotified(self, state, request.body, content_type, request))
+        if state == "terminated":
+            self._forget_dialog()
+            if self.state is SubState.UNSUBSCRIBING:
+                self._end("unsubscribed", None, will_retry=False)
+                return
+            reason = params.get("reason", "")
+            if reason in _RETRY_REASONS:
+                retry_after = _int_param(params, "retry-after")
+                self._retry_later(f"terminated by the notifier ({reason or 'no reason'})", None, now,
+                                  wait=retry_after if retry_after is not None else
+                                  (0.0 if reason in ("deactivated", "timeout") else None))
+            else:
+                self._end(f"terminated by the notifier ({reason})", None, will_retry=False)
+            return
+        if self.state is SubState.UNSUBSCRIBING:
+            self._send_unsubscribe(now)
+            return
+        first = self.state is SubState.SUBSCRIBING
+        self._move(SubState.ACTIVE if state == "active" else SubState.PENDING)
+        expires = _int_param(params, "expires")
+        if expires is not None:
+            self._granted(min(expires, self.expires), now)
+        elif first:
+            self._granted(self.granted or self.expires, now)
+
+    # --- inside ---------------------------------------------------------------------------------
+
+    def _move(self, new: SubState) -> None:
+        if new is not self.state and new not in SUBSCRIPTION_TRANSITIONS[self.state] and new is not SubState.TERMINATED:
+            raise AssertionError(f"subscription move {self.state.value} -> {new.value} is not in the table")
+        self.state = new
+
+    def _granted(self, expires: int, now: float) -> None:
+        self.granted = expires
+        if self.state in (SubState.ACTIVE, SubState.PENDING):
+            self._timer = now + refresh_delay(expires) if expires > 0 else None
+
+    def _new_subscription(self, now: float) -> None:
+        """A fresh SUBSCRIBE out of any dialog (a new Call-ID and tag)."""
+        self._forget_dialog()
+        if not self.ctx.connected:
+            self._move(SubState.WAITING)
+            self._timer = None  # connection_restored resumes
+            return
+        self._move(SubState.SUBSCRIBING)
+        self._timer = None
+        self.call_id, self.local_tag = self.ctx.new_call_id(), self.ctx.new_tag()
+        self._send(self._build_initial(()), now)
+
+    def _build_initial(self, auth) -> Request:
+        cseq = self._request.cseq.seq + 1 if self._request is not None and self._request.call_id == self.call_id else 1
+        return build_request(
+            "SUBSCRIBE", self.target, from_=self.from_.with_tag(self.local_tag), to=NameAddr(self.target),
+            call_id=self.call_id, cseq=cseq, via=self.ctx.new_via(), contact=self.ctx.contact(),
+            headers=self._headers(self.expires, auth))
+
+    def _headers(self, expires: int, auth) -> list:
+        return [("Event", self.event), ("Expires", expires),
+                *(("Accept", a) for a in self.accept),
+                ("User-Agent", self.ctx.user_agent), *((f.name, f.value) for f in auth)]
+
+    def _send_unsubscribe(self, now: float) -> None:
+        if not self._unsubscribe_sent and self._tx is None and self.dialog is not None:
+            self._unsubscribe_sent = True
+            self._send_in_dialog(0, now)
+
+    def _send_in_dialog(self, expires: int, now: float, auth=()) -> None:
+        if self.dialog is None or self.dialog.state is DialogState.TERMINATED:
+            return
+        request = self.dialog.create_request("SUBSCRIBE", via=self.ctx.new_via(), headers=self._headers(expires, auth))
+        self._send(request, now)
+
+    def _send(self, request: Request, now: float) -> None:
+        self._request = request
+        self._tx = self.ctx.send_request(request, now, self)
+        if self._tx is None:
+            self.connection_lost(now)
+
+    def _answer_challenge(self, request: Request, response: Response, now: float) -> bool:
+        if self._auth_retries >= _MAX_AUTH_RETRIES:
+            return False
+        try:
+            fields = self.ctx.auth.respond(
+                method="SUBSCRIBE", uri=str(request.uri), body=request.body,
+                www_authenticate=response.header_all("WWW-Authenticate"),
+                proxy_authenticate=response.header_all("Proxy-Authenticate"),
+                authorization=request.header_all("Authorization"),
+                proxy_authorization=request.header_all("Proxy-Authorization"),
+            )
+        except AuthenticationError:
+            return False
+        self._auth_retries += 1
+        if self.dialog is not None:
+            self._send_in_dialog(request.expires if request.expires is not None else self.expires, now, fields)
+        else:
+            self._send(self._build_initial(fields), now)
+        return True
+
+    def _dialog_from_notify(self, notify: Request) -> Dialog:
+        """The dialog a NOTIFY makes when it overtakes the 2xx (RFC 6665 4.1.2.4):
+        the route set from its Record-Route, as a UAS would take it."""
+        subscribe = self._request
+        contact = notify.contact
+        return Dialog(
+            call_id=self.call_id, local_uri=self.from_, local_tag=self.local_tag,
+            remote_uri=subscribe.to if subscribe is not None else NameAddr(self.target),
+            remote_tag=notify.from_.tag if notify.from_ is not None else None,
+            remote_target=contact.uri if contact is not None else self.target,
+            route_set=[rr.uri for rr in notify.record_route],
+            local_target=self.ctx.contact(),
+            local_cseq=subscribe.cseq.seq if subscribe is not None else 1,
+            remote_cseq=notify.cseq.seq if notify.cseq is not None else None,
+            is_uac=True, state=DialogState.CONFIRMED,
+        )
+
+    def _forget_dialog(self) -> None:
+        if self.dialog is not None:
+            self.dialog.terminate()
+        self.dialog = None
+        self._tx = None
+
+    def _retry_later(self, reason: str, status: int | None, now: float, *, wait: float | None = None) -> None:
+        self._forget_dialog()
+        self._move(SubState.WAITING)
+        self._failures += 1
+        if wait is None or (wait == 0 and self._failures > 1):  # no tight loop of immediate retries
+            wait = self._retry_wait
+            self._retry_wait = min(RETRY_MAX, self._retry_wait * 2)
+        self._timer = now + wait if self.ctx.connected else None
+        self.ctx.emit(SubscriptionEnded(self, reason, status, True))
+
+    def _end(self, reason: str, status: int | None, *, will_retry: bool) -> None:
+        self._forget_dialog()
+        self._timer = None
+        self.state = SubState.TERMINATED
+        self.ctx.emit(SubscriptionEnded(self, reason, status, will_retry))

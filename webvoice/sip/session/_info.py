@@ -1,0 +1,89 @@
+"""INFO in an established call (RFC 6086), mostly DTMF relay, for :class:`~._call.CallSession`.
+
+A mixin, because INFO is its own small protocol on top of the dialog: we send
+an INFO of any type the application gives, and take the peer's, turning the
+two DTMF bodies seen in the wild (``application/dtmf-relay``, the
+``Signal=``/``Duration=`` form, and ``application/dtmf``, a bare digit) into
+:class:`~._events.DtmfReceived` and anything else into
+:class:`~._events.InfoReceived`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ._common import CallState
+from ._events import DtmfReceived, InfoReceived
+
+if TYPE_CHECKING:
+    from ..syntax._message import Request
+    from ..transaction._transaction import ServerTransaction
+
+__all__ = ["InfoMethods", "parse_dtmf_relay", "parse_dtmf"]
+
+# One line of an application/dtmf-relay body: ``Signal=5``, ``Duration=160``.
+# Matched line by line, never across lines: a multi-line pattern such as
+# ``(?m)^\s*signal`` retries its ``\s*`` from every line start over every
+# following blank line, quadratic in a body of newlines.
+_DTMF_LINE = re.compile(r"[ \t]*+([A-Za-z]++)[ \t]*+=[ \t]*+([^ \t]*+)[ \t]*+")
+_DTMF_TONE = re.compile(r"[0-9A-Da-d*#]")
+_DTMF_DIGIT = re.compile(r"[ \t\r\n]*+([0-9A-Da-d*#])[ \t\r\n]*+")
+#: Durations (ms) a peer may announce: RFC 4733 events last at most a few
+#: seconds in practice; longer values are clamped, not trusted.
+DTMF_DEFAULT_DURATION = 100
+DTMF_MAX_DURATION = 8000
+
+
+def parse_dtmf_relay(body: bytes) -> tuple[str, int] | None:
+    """(tone, duration in ms) of an ``application/dtmf-relay`` body, None without
+    a valid Signal. A missing or unreadable Duration gives the default; a
+    larger one is clamped to :data:`DTMF_MAX_DURATION`. Linear in the body."""
+    signal, duration = None, None
+    for line in body.decode("utf-8", "replace").splitlines():
+        m = _DTMF_LINE.fullmatch(line)
+        if m is None:
+            continue
+        name, value = m.group(1).lower(), m.group(2)
+        if name == "signal" and signal is None:
+            if not _DTMF_TONE.fullmatch(value):
+                return None
+            signal = value.upper()
+        elif name == "duration" and duration is None and value.isascii() and value.isdigit():
+            duration = DTMF_MAX_DURATION if len(value) > 6 else min(int(value), DTMF_MAX_DURATION)
+    if signal is None:
+        return None
+    return signal, DTMF_DEFAULT_DURATION if duration is None else duration
+
+
+def parse_dtmf(body: bytes) -> str | None:
+    """The tone of an ``application/dtmf`` body (one digit, white space around)."""
+    m = _DTMF_DIGIT.fullmatch(body.decode("utf-8", "replace"))
+    return m.group(1).upper() if m else None
+
+
+class InfoMethods:
+    """INFO both ways, DTMF relay (mixed into CallSession)."""
+
+    def send_info(self, content_type: str, body: bytes, now: float) -> None:
+        """An INFO in the dialog (DTMF relay)."""
+        if self.state is not CallState.ESTABLISHED:
+            raise RuntimeError(f"INFO needs an established call; this one is {self.state.value}")
+        request = self.dialog.create_request("INFO", via=self.ctx.new_via(), body=body, content_type=content_type)
+        self._send_tracked(request, now)
+
+    def _on_info(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        content_type = request.content_type.mime if request.content_type else None
+        if content_type == "application/dtmf-relay":
+            relay = parse_dtmf_relay(request.body)
+            if relay is None:
+                self.ctx.send_response(tx, request.response(400, "Missing Signal"), now)
+                return
+            self.ctx.send_response(tx, request.response(200), now)
+            self.ctx.emit(DtmfReceived(self, *relay))
+        elif content_type == "application/dtmf" and (tone := parse_dtmf(request.body)) is not None:
+            self.ctx.send_response(tx, request.response(200), now)
+            self.ctx.emit(DtmfReceived(self, tone, DTMF_DEFAULT_DURATION))
+        else:
+            self.ctx.send_response(tx, request.response(200), now)
+            self.ctx.emit(InfoReceived(self, content_type, request.body))

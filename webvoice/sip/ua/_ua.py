@@ -1,0 +1,638 @@
+"""The user agent core: one sans-IO object the browser driver feeds and drains.
+
+Bytes from the connection go in through :meth:`UserAgent.receive_data`; what
+to put on the wire comes out of :meth:`outgoing` (messages, and the raw CRLF
+keep-alives of RFC 5626 3.5.1); what happened comes out of :meth:`events`;
+time comes in as ``now`` and leaves as :meth:`get_timer`. Malformed input never
+raises out of here: it is answered (400/505) when a response can be routed,
+and dropped otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import field
+from typing import TYPE_CHECKING, Union
+
+from ..auth._client import DigestClient
+from ..dialog._state import RequestRejected
+from ..dialog._store import DialogStore
+from ..session._interval import (
+    MIN_SE_FLOOR,
+    session_expires_value,
+    session_interval_refusal,
+)
+from ..syntax._errors import SipParseError
+from ..syntax._headers import HeaderValue, NameAddr, Via
+from ..syntax._message import Message, Request, Response
+from ..syntax._parser import ParserLimits, parse_message
+from ..syntax._uri import Params, SipUri, Uri
+from ..transaction._events import (
+    AckReceived,
+    CancelReceived,
+    RequestReceived,
+    ResponseReceived,
+    StrayResponse,
+    TransactionTerminated,
+    TransactionTimeout,
+    TransportFailed,
+)
+from ..transaction._layer import TransactionLayer
+from ..transaction._timers import TimerConfig
+from ..transaction._transaction import (
+    ClientTransaction,
+    InviteClientTransaction,
+    ServerTransaction,
+)
+from ..util._record import record
+from ._registration import Registration
+from ._uas import (
+    SERVED_METHODS,
+    UasPolicy,
+    check_request,
+    response_for_parse_error,
+    without_peer_controls,
+)
+
+if TYPE_CHECKING:
+    from ..event._publication import Publication
+    from ..event._subscription import Subscription
+    from ..session._call import CallSession
+    from ..syntax._headers import MediaType
+    from ._message_method import OutgoingMessage
+
+__all__ = ["UaConfig", "UserAgent", "MessageRefused"]
+
+#: A CRLF keep-alive ping and the pong that answers it (RFC 5626 3.5.1).
+PING = b"\r\n\r\n"
+PONG = b"\r\n"
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _parse_replaces(value: str) -> tuple[str, str, str] | None:
+    """``call-id;to-tag=X;from-tag=Y`` (RFC 3891 6.1) as (call-id, to-tag, from-tag)."""
+    call_id, _, rest = value.strip().partition(";")
+    params = {}
+    for part in rest.split(";"):
+        name, _, val = part.strip().partition("=")
+        params[name.strip().lower()] = val.strip()
+    if not call_id or "to-tag" not in params or "from-tag" not in params:
+        return None
+    return call_id.strip(), params["to-tag"], params["from-tag"]
+
+
+def _random_uuid() -> str:
+    """A version 4 UUID (RFC 9562) as text, for the RFC 5626 instance id.
+
+    Not ``uuid.uuid4()``: the uuid module is not preloaded in Pyodide, and
+    importing it costs ~20 ms of start-up for sixteen random bytes.
+    """
+    b = bytearray(os.urandom(16))
+    b[6] = b[6] & 0x0F | 0x40  # version 4
+    b[8] = b[8] & 0x3F | 0x80  # RFC 9562 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _random_token(rng: random.Random, length: int) -> str:
+    return "".join(rng.choice(_ALPHABET) for _ in range(length))
+
+
+@record
+class UaConfig:
+    """Who we are and how we behave on the wire. The password never shows in repr."""
+
+    user: str
+    domain: str
+    password: str = field(repr=False)
+    display_name: str | None = None
+    auth_user: str | None = None
+    register_expires: int = 600
+    user_agent: str = "webvoice"
+    #: RFC 5626 instance id, stable for the page's lifetime (one per instance).
+    instance_id: str = field(default_factory=lambda: _random_uuid())
+    keep_alive_interval: float = 30.0
+    #: Most calls at once; an INVITE beyond it is answered 486 (None: no limit).
+    max_calls: int | None = None
+    no_answer_timeout: float = 60.0
+    session_timers: bool = True
+    #: The shortest session interval we accept (RFC 4028 Min-SE; 90 s at least).
+    session_min_se: int = 90
+    timers: TimerConfig = field(default_factory=TimerConfig)
+    limits: ParserLimits = field(default_factory=ParserLimits)
+    policy: UasPolicy = field(default_factory=UasPolicy)
+
+    def __post_init__(self) -> None:
+        SipUri(user=self.user, host=self.domain)  # raises ValueError naming a bad part
+        if self.display_name is not None:
+            NameAddr(SipUri(host=self.domain), self.display_name)
+        if not isinstance(self.session_min_se, int) or isinstance(self.session_min_se, bool) \
+                or not MIN_SE_FLOOR <= self.session_min_se <= 86400:
+            raise ValueError(f"session_min_se must be {MIN_SE_FLOOR} to 86400 seconds (RFC 4028), "
+                             f"not {self.session_min_se!r}")
+        if self.keep_alive_interval < 0:
+            raise ValueError("keep_alive_interval must be zero (off) or positive")
+
+    @property
+    def aor(self) -> SipUri:
+        return SipUri(user=self.user, host=self.domain)
+
+
+@record
+class MessageRefused:
+    """A message from the network that did not parse, and what we did about it."""
+
+    reason: str
+    answered_with: int | None
+
+
+Outgoing = Union[Message, bytes]
+
+
+class UserAgent:
+    """A SIP UA over one WebSocket connection at a time (RFC 7118)."""
+
+    def __init__(self, config: UaConfig, *, rng: random.Random | None = None) -> None:
+        self.config = config
+        self._rng = rng if rng is not None else random.SystemRandom()
+        self.transactions = TransactionLayer(config.timers, rng=self._rng)
+        self.via_transport = "WS"
+        # RFC 7118 5.2: an invented .invalid host names us in Via and Contact.
+        self.contact_host = f"{_random_token(self._rng, 12)}.invalid"
+        self.contact_user = _random_token(self._rng, 8)
+        self.auth = DigestClient(config.auth_user or config.user, config.password)
+        self.registration = Registration(
+            aor=config.aor,
+            registrar=SipUri(host=config.domain),
+            contact=self.contact(),
+            auth=self.auth,
+            call_id=_random_token(self._rng, 22),
+            from_tag=self.transactions.new_tag(),
+            expires=config.register_expires,
+            extra_headers=(("Supported", "path, outbound"), ("User-Agent", config.user_agent)),
+        )
+        self.connected = False
+        self._out: list[Outgoing] = []
+        self._events: list[object] = []
+        self._keepalive_at: float | None = None
+        # REGISTER client transactions and the request Registration knows them by.
+        self._register_tx: dict[ClientTransaction, Request] = {}
+        # Calls: the dialogs of all of them, the live sessions, and which session
+        # owns each client transaction it started.
+        self.dialogs = DialogStore()
+        self.sessions: list[CallSession] = []
+        self._tx_owner: dict[ClientTransaction, CallSession] = {}
+        # RFC 6665 subscriptions (ours, as subscriber), loaded on first use.
+        self.subscriptions: list[Subscription] = []
+        # Our published state (RFC 3903), one publication per event package.
+        self.publications: dict[str, Publication] = {}
+
+    # --- the contact -----------------------------------------------------------------------
+
+    def contact(self) -> NameAddr:
+        """Our Contact: the invented host, ``transport=ws``, and the RFC 5626 instance."""
+        uri = SipUri(user=self.contact_user, host=self.contact_host, params=Params([("transport", "ws")]))
+        return NameAddr(
+            uri,
+            params=[("+sip.instance", f'"<urn:uuid:{self.config.instance_id}>"'), ("reg-id", "1")],
+        )
+
+    def new_via(self) -> Via:
+        return Via(self.via_transport, self.contact_host, params=[("branch", self.transactions.new_branch())])
+
+    # --- pulling output ---------------------------------------------------------------------
+
+    def outgoing(self) -> list[Outgoing]:
+        """Messages (and keep-alive bytes) to put on the wire, oldest first."""
+        self._collect()
+        out, self._out = self._out, []
+        return out
+
+    def events(self) -> list[object]:
+        self._collect()
+        out, self._events = self._events, []
+        return out
+
+    def get_timer(self) -> float | None:
+        deadlines = [
+            t for t in (self.transactions.get_timer(), self.registration.get_timer(), self._keepalive_at,
+                        *(session.get_timer() for session in self.sessions),
+                        *(sub.get_timer() for sub in self.subscriptions),
+                        *(pub.get_timer() for pub in self.publications.values()))
+            if t is not None
+        ]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> None:
+        self.transactions.handle_timer(now)
+        self.registration.handle_timer(now)
+        for session in list(self.sessions):
+            session.handle_timer(now)
+        for sub in list(self.subscriptions):
+            sub.handle_timer(now)
+        for pub in list(self.publications.values()):
+            pub.handle_timer(now)
+        if self._keepalive_at is not None and now >= self._keepalive_at:
+            self._out.append(PING)
+            self._schedule_keepalive(now)
+        self._pump(now)
+
+    # --- the connection ------------------------------------------------------------------------
+
+    def connection_made(self, now: float, via_transport: str = "WS") -> None:
+        self.connected = True
+        self.via_transport = via_transport
+        self._schedule_keepalive(now)
+        self.registration.connection_restored(now)
+        # Calls outlive the connection (media does not need it), but the proxy
+        # routes to our new flow only once the peer has our Contact again.
+        for session in self.sessions:
+            if session.is_established:
+                session.refresh_target(now)
+        for sub in list(self.subscriptions):
+            sub.connection_restored(now)
+        for pub in list(self.publications.values()):
+            pub.connection_restored(now)
+        self._pump(now)
+
+    def connection_lost(self, now: float) -> None:
+        self.connected = False
+        self._keepalive_at = None
+        self.transactions.transport_error(now)
+        self._pump(now)
+        for sub in list(self.subscriptions):
+            sub.connection_lost(now)
+        self.registration.connection_lost(now)
+        self._pump(now)
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """One frame from the connection: a SIP message or a keep-alive."""
+        if not data.strip(b"\r\n"):
+            if data == PING:
+                self._out.append(PONG)
+            return
+        try:
+            message = parse_message(data, limits=self.config.limits)
+        except SipParseError as exc:
+            answer = response_for_parse_error(exc)
+            answer = without_peer_controls(answer) if answer is not None else None
+            if answer is not None:
+                self.transactions.send_stateless(answer)
+            self._events.append(MessageRefused(exc.reason, answer.status_code if answer else None))
+            return
+        self.transactions.receive(message, now)
+        self._pump(now)
+
+    # --- registration ---------------------------------------------------------------------------
+
+    def register(self, now: float) -> None:
+        self.registration.register(now)
+        self._pump(now)
+
+    def unregister(self, now: float) -> None:
+        self.registration.unregister(now)
+        self._pump(now)
+
+    # --- calls -------------------------------------------------------------------------------------
+
+    def call(self, target: Uri, offer: str, now: float, *, headers: tuple[tuple[str, HeaderValue], ...] = ()) -> CallSession:
+        """Place a call to ``target`` with our SDP ``offer``."""
+        for name, value in headers:
+            if name.lower() in ("session-expires", "x") and self.config.session_timers:
+                interval = session_expires_value(str(value))
+                if interval is None or interval < self.config.session_min_se:
+                    raise ValueError(f"Session-Expires {value!r} is not a whole number of seconds of at least "
+                                     f"{self.config.session_min_se} (the Min-SE floor, RFC 4028)")
+        if self.config.max_calls is not None and len(self.sessions) >= self.config.max_calls:
+            raise RuntimeError(f"no free line: {len(self.sessions)} of {self.config.max_calls} in use")
+        from ..session._call import (
+            CallSession,  # the call machinery loads on first use (see _call_modules)
+        )
+
+        from_ = NameAddr(self.config.aor, self.config.display_name)
+        session = CallSession.outgoing(self, from_=from_, target=target, offer=offer, now=now, headers=headers)
+        if not session.is_ended:
+            self.sessions.append(session)
+        self._pump(now)
+        return session
+
+    # --- instant messages (RFC 3428, in :mod:`._message_method`, loaded on first use) ------------
+
+    def send_message(self, target: Uri, body: bytes, content_type: MediaType, now: float, *,
+                     headers: tuple[tuple[str, HeaderValue], ...] = ()) -> OutgoingMessage:
+        """Send a MESSAGE to ``target``; its outcome comes as MessageDelivered/MessageFailed."""
+        from ._message_method import OutgoingMessage
+
+        message = OutgoingMessage.out_of_dialog(
+            self, from_=NameAddr(self.config.aor, self.config.display_name), target=target, body=body,
+            content_type=content_type, now=now, headers=headers)
+        self._pump(now)
+        return message
+
+    def send_message_in_call(self, session: CallSession, body: bytes, content_type: MediaType,
+                             now: float) -> OutgoingMessage:
+        """Send a MESSAGE within an established call's dialog (RFC 3428 allows it)."""
+        if not session.is_established or session.dialog is None:
+            raise RuntimeError(f"a MESSAGE in a call needs an established call; this one is {session.state.value}")
+        from ._message_method import OutgoingMessage
+
+        message = OutgoingMessage.in_dialog(self, session.dialog, body=body, content_type=content_type, now=now)
+        self._pump(now)
+        return message
+
+    # --- subscriptions (RFC 6665, in :mod:`..event._subscription`, loaded on first use) ------------------
+
+    def subscribe(self, target: Uri, event: str, accept: tuple[str, ...], now: float, *,
+                  expires: int = 600) -> Subscription:
+        """Subscribe to ``event`` at ``target``; kept alive until ``unsubscribe``."""
+        from ..event._subscription import Subscription
+
+        sub = Subscription(self, from_=NameAddr(self.config.aor, self.config.display_name), target=target,
+                           event=event, accept=accept, expires=expires, t1=self.config.timers.t1)
+        self.subscriptions.append(sub)
+        sub.start(now)
+        self._pump(now)
+        return sub
+
+    def unsubscribe(self, sub: Subscription, now: float) -> None:
+        sub.unsubscribe(now)
+        self._pump(now)
+
+    def publication(self, event: str, content_type: str) -> Publication:
+        """Our publication for ``event`` (made on first use); ``publish``/``remove`` on it,
+        then :meth:`pump`."""
+        pub = self.publications.get(event)
+        if pub is None:
+            from ..event._publication import Publication
+
+            pub = self.publications[event] = Publication(
+                self, aor=NameAddr(self.config.aor, self.config.display_name), event=event,
+                content_type=content_type)
+        return pub
+
+    def pump(self, now: float) -> None:
+        """Move what an application's request on a part (a publication) produced."""
+        self._pump(now)
+
+    def session_call(self, session: CallSession, action, now: float) -> None:
+        """Run ``action(session)`` (an application's request) and move what it produced."""
+        action(session)
+        self._pump(now)
+
+    # CallContext, for the sessions:
+
+    @property
+    def t1(self) -> float:
+        return self.config.timers.t1
+
+    @property
+    def t2(self) -> float:
+        return self.config.timers.t2
+
+    @property
+    def user_agent(self) -> str:
+        return self.config.user_agent
+
+    @property
+    def allow(self) -> str:
+        return self.config.policy.allow_value()
+
+    @property
+    def supported(self) -> str:
+        return ", ".join(sorted(self.config.policy.extensions))
+
+    @property
+    def session_timers(self) -> bool:
+        return self.config.session_timers
+
+    @property
+    def min_se(self) -> int:
+        return self.config.session_min_se
+
+    def new_tag(self) -> str:
+        return self.transactions.new_tag()
+
+    def new_call_id(self) -> str:
+        return _random_token(self._rng, 22)
+
+    def send_request(self, request: Request, now: float, owner: CallSession) -> ClientTransaction | None:
+        if not self.connected:
+            return None
+        tx = self.transactions.send_request(request, now)
+        self._tx_owner[tx] = owner
+        return tx
+
+    def send_response(self, transaction: ServerTransaction, response: Response, now: float) -> None:
+        """Answer in ``transaction``; a call's answer may outlive it.
+
+        A transport error ends server transactions while their calls go on (a
+        2xx waiting for its ACK, an incoming call still ringing). The UAS core
+        owns the 2xx's resends until the ACK (RFC 3261 13.3.1.4), so a 2xx to an
+        INVITE goes out statelessly on the new flow; any other answer has no
+        transaction left to carry it and is dropped (the peer's own timers end
+        that request). Either way nothing raises out of a timer or an event."""
+        if not self.connected:
+            return
+        if self.transactions.is_running(transaction):
+            self.transactions.send_response(transaction, response, now)
+        elif response.is_success and response.cseq.method == "INVITE":
+            self.transactions.send_stateless(response)
+
+    def send_stateless(self, message: Request | Response) -> None:
+        if self.connected:
+            self.transactions.send_stateless(message)
+
+    def cancel(self, transaction: InviteClientTransaction, now: float) -> None:
+        if self.connected and not transaction.terminated:
+            cancel_tx = self.transactions.cancel(transaction, now)
+            if cancel_tx is not None:
+                self._tx_owner.pop(cancel_tx, None)
+
+    def emit(self, event: object) -> None:
+        self._events.append(event)
+
+    def forget(self, session: CallSession) -> None:
+        if session in self.sessions:
+            self.sessions.remove(session)
+
+    def _session_for(self, call_id: str | None, local_tag: str | None) -> CallSession | None:
+        for session in self.sessions:
+            if session.call_id == call_id and session.local_tag == local_tag:
+                return session
+        return None
+
+    # --- inside -------------------------------------------------------------------------------------
+
+    def _schedule_keepalive(self, now: float) -> None:
+        interval = self.config.keep_alive_interval
+        self._keepalive_at = now + interval if interval and self.connected else None
+
+    def _send_request(self, request: Request, now: float) -> ClientTransaction | None:
+        if request.top_via is None:
+            request = request.replace(headers=request.headers.prepend("Via", self.new_via()))
+        if not self.connected:
+            return None
+        return self.transactions.send_request(request, now)
+
+    def _pump(self, now: float) -> None:
+        """Move work between the parts until nothing is left to move."""
+        for _ in range(100):
+            moved = False
+            for request in self.registration.requests_to_send():
+                moved = True
+                tx = self._send_request(request, now)
+                if tx is None:
+                    self.registration.request_failed(request, now, timeout=False)
+                else:
+                    self._register_tx[tx] = request
+            self._events.extend(self.registration.events())
+            for event in list(self.transactions.events()):
+                moved = True
+                self._on_transaction_event(event, now)
+            if not moved:
+                break
+        if self.subscriptions and any(sub.is_terminated for sub in self.subscriptions):
+            self.subscriptions = [sub for sub in self.subscriptions if not sub.is_terminated]
+        self._collect()
+
+    def _collect(self) -> None:
+        for message in self.transactions.messages_to_send():
+            if isinstance(message, Response):
+                # The one gate of every answer (ours, the transactions', stateless):
+                # no control octet of the peer's leaves (issue 15).
+                message = without_peer_controls(message)
+                if message is None:
+                    continue
+            self._out.append(message)
+
+    def _on_transaction_event(self, event, now: float) -> None:
+        if isinstance(event, ResponseReceived):
+            request = self._register_tx.get(event.transaction)
+            if request is not None:
+                if event.response.status_code >= 200:
+                    del self._register_tx[event.transaction]
+                self.registration.receive_response(request, event.response, now)
+            elif (owner := self._tx_owner.get(event.transaction)) is not None:
+                owner.receive_response(event.transaction, event.response, now)
+        elif isinstance(event, (TransactionTimeout, TransportFailed)):
+            timeout = isinstance(event, TransactionTimeout)
+            request = self._register_tx.pop(event.transaction, None)
+            if request is not None:
+                self.registration.request_failed(request, now, timeout=timeout)
+            elif (owner := self._tx_owner.pop(event.transaction, None)) is not None:
+                owner.transaction_failed(event.transaction, now, timeout=timeout)
+            elif isinstance(event.transaction, ServerTransaction):
+                for session in list(self.sessions):
+                    if session._server_tx is event.transaction:
+                        session.server_transaction_failed(now)
+        elif isinstance(event, TransactionTerminated):
+            self._tx_owner.pop(event.transaction, None)
+            self._register_tx.pop(event.transaction, None)
+        elif isinstance(event, RequestReceived):
+            self._on_request(event, now)
+        elif isinstance(event, AckReceived):
+            ack = event.request
+            session = self._session_for(ack.call_id, ack.to.tag if ack.to else None)
+            if session is not None:
+                session.ack_received(ack, now)
+        elif isinstance(event, CancelReceived):
+            invite = event.transaction.request
+            session = next((s for s in self.sessions if s._server_tx is event.transaction), None)
+            if session is not None:
+                session.cancel_received(now)
+            else:
+                self.transactions.send_response(
+                    event.transaction, invite.response(487, to_tag=event.transaction.to_tag), now)
+        elif isinstance(event, StrayResponse):
+            response = event.response
+            session = self._session_for(response.call_id, response.from_.tag if response.from_ else None)
+            if session is not None:
+                session.stray_2xx(response, now)
+
+    def _on_request(self, event: RequestReceived, now: float) -> None:
+        request, tx = event.request, event.transaction
+        refusal = check_request(request, self.config.policy)
+        if refusal is not None:
+            self.transactions.send_response(tx, refusal, now)
+            return
+        if request.to is not None and request.to.tag:
+            self._on_dialog_request(tx, request, now)
+        elif request.method == "OPTIONS":
+            self.transactions.send_response(tx, self._options_answer(request), now)
+        elif request.method == "INVITE":
+            self._on_new_invite(tx, request, now)
+        elif request.method == "MESSAGE":
+            from ._message_method import receive_message
+
+            receive_message(self, tx, request, now, to_tag=tx.to_tag)
+        elif SERVED_METHODS.get(request.method) == "dialog":
+            # Served only inside a dialog, and there is none.
+            self.transactions.send_response(tx, request.response(481), now)
+        else:  # registered as served anywhere, but no handler here: say so, never pretend
+            self.transactions.send_response(tx, request.response(501), now)
+
+    def _on_new_invite(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        if tx.to_tag is None:
+            tx.to_tag = self.transactions.new_tag()  # every final answer below carries it (8.2.6.2)
+        replaced = None
+        if request.headers.has("Replaces"):
+            # RFC 3891: the new call takes an existing dialog's place, or is refused.
+            parsed = _parse_replaces(request.header("Replaces"))
+            if parsed is None:
+                self.transactions.send_response(tx, request.response(400, "Bad Replaces"), now)
+                return
+            replaced = next((s for s in self.sessions if not s.is_ended and s.matches_replaces(*parsed)), None)
+            if replaced is None:
+                self.transactions.send_response(tx, request.response(481, to_tag=tx.to_tag), now)
+                return
+        if self.config.session_timers:
+            refusal = session_interval_refusal(request, self.config.session_min_se, to_tag=tx.to_tag)
+            if refusal is not None:  # RFC 4028 9: Session-Expires below our floor
+                self.transactions.send_response(tx, refusal, now)
+                return
+        limit = self.config.max_calls
+        if replaced is None and limit is not None and len(self.sessions) >= limit:
+            self.transactions.send_response(tx, request.response(486, to_tag=tx.to_tag), now)
+            return
+        from ..session._call import CallSession
+
+        session = CallSession.incoming(self, tx, request, now, self.config.no_answer_timeout, replaces=replaced)
+        self.sessions.append(session)
+
+    def _on_dialog_request(self, tx: ServerTransaction, request: Request, now: float) -> None:
+        if request.method == "NOTIFY":
+            sub = next((s for s in self.subscriptions if s.matches(request)), None)
+            if sub is not None:  # its dialog may not exist yet (RFC 6665 4.1.2.4): the subscription decides
+                sub.receive_notify(tx, request, now)
+                return
+        found = self.dialogs.receive_request(request)
+        if isinstance(found, RequestRejected):
+            if found.response is not None:
+                self.transactions.send_response(tx, found.response, now)
+            return
+        session = self._session_for(request.call_id, request.to.tag) if found is not None else None
+        if session is None:
+            self.transactions.send_response(tx, request.response(481), now)
+            return
+        if request.method == "MESSAGE":  # RFC 3428: in a call's dialog, with no effect on it
+            from ._message_method import receive_message
+
+            receive_message(self, tx, request, now, session=session)
+            return
+        session.receive_request(tx, request, now)
+
+    def _options_answer(self, request: Request) -> Response:
+        policy = self.config.policy
+        return request.response(
+            200,
+            to_tag=self.transactions.new_tag(),
+            headers=[
+                ("Allow", policy.allow_value()),
+                ("Accept", ", ".join(sorted(policy.body_types))),
+                ("Supported", ", ".join(sorted(policy.extensions))),
+                ("User-Agent", self.config.user_agent),
+            ],
+        )
+
