@@ -103,7 +103,7 @@ def test_session_timers_expires_is_asked_in_the_invite_and_runs_the_timer():
         [invite] = server.requests("INVITE")
         assert invite.header("Session-Expires") == "120" and "timer" in invite.header_all("Supported")
         await until(call.is_established, "answer")
-        assert call.core._session_interval == 120  # the peer's 200 named none: ours stands
+        assert call.core.timer.interval == 120  # the peer's 200 named none: ours stands
         task.cancel()
 
     run(main())

@@ -15,8 +15,8 @@ import random
 
 from webvoice.sip import parse_message
 from webvoice.sip.syntax._headers import NameAddr
-from webvoice.sip.ua._ua import UaConfig, UserAgent
 from webvoice.sip.syntax._uri import parse_uri
+from webvoice.sip.ua._ua import UaConfig, UserAgent
 
 OFFER = ("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
          "m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n")
@@ -104,7 +104,7 @@ class Story:
         self.bob = [e for e in self.events if isinstance(e, IncomingCall)][-1].session
 
     def _to_early(self) -> None:
-        invite = self.bob._invite
+        invite = self.bob.incoming.invite
         early = invite.response(183, to_tag=self.bob.local_tag, body=ANSWER.encode(),
                                 content_type="application/sdp", headers=[("Contact", self.b.contact())])
         self.deliver("a", bytes(early))

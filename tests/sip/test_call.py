@@ -12,6 +12,7 @@ import random
 import pytest
 
 from webvoice.sip import parse_message
+from webvoice.sip.auth._client import verify_digest
 from webvoice.sip.session._call import CallState
 from webvoice.sip.session._events import (
     CallConfirmed,
@@ -20,14 +21,13 @@ from webvoice.sip.session._events import (
     CallProgress,
     DtmfReceived,
     IncomingCall,
-    ReofferAnswered,
     RemoteAnswer,
     RemoteHold,
     RemoteOffer,
+    ReofferAnswered,
 )
-from webvoice.sip.auth._client import verify_digest
-from webvoice.sip.ua._ua import UaConfig, UserAgent
 from webvoice.sip.syntax._uri import parse_uri
+from webvoice.sip.ua._ua import UaConfig, UserAgent
 
 OFFER = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
 ANSWER = OFFER.replace("192.0.2.1", "192.0.2.2").replace("4000", "5000")
@@ -176,7 +176,7 @@ def test_cancel_waits_for_a_provisional():
     run(w.a, w, lambda: a.terminate(w.now))
     assert w.sent("a", "CANCEL") == []
     w.drop = lambda side, m: False
-    b.ctx.send_response(b._server_tx, b._invite.response(180, to_tag=b.local_tag), w.now)
+    b.ctx.send_response(b.incoming.server_tx, b.incoming.invite.response(180, to_tag=b.local_tag), w.now)
     w.b._pump(w.now)
     w.flush()
     assert len(w.sent("a", "CANCEL")) == 1
@@ -253,7 +253,7 @@ def test_glare_is_resolved_by_491_and_retry():
     for _ in range(10):
         w.advance(1.0)
         for side, session, ua in (("a", a, w.a), ("b", b, w.b)):
-            if session._remote_offer_tx is not None:
+            if session.offers.remote_offer_tx is not None:
                 run(ua, w, lambda: session.answer_offer(HOLD_ANSWER, w.now))
     assert w.of("a", ReofferAnswered) and w.of("b", ReofferAnswered)
 

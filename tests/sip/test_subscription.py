@@ -14,14 +14,14 @@ import pytest
 from webvoice.sip import parse_message
 from webvoice.sip.event._subscription import (
     SUBSCRIPTION_TRANSITIONS,
-    SubState,
     SubscriptionEnded,
     SubscriptionNotified,
+    SubState,
     parse_subscription_state,
     refresh_delay,
 )
-from webvoice.sip.ua._ua import UaConfig, UserAgent
 from webvoice.sip.syntax._uri import parse_uri
+from webvoice.sip.ua._ua import UaConfig, UserAgent
 
 BOB = parse_uri("sip:bob@webvoice.test")
 

@@ -23,6 +23,8 @@ subscription alive until it is told to stop:
   :class:`SubscriptionEnded` saying why and ``will_retry=False``.
 
 The states and their moves are the table :data:`SUBSCRIPTION_TRANSITIONS`.
+How a NOTIFY is read is :mod:`._notify`'s, shared with REFER's implicit
+subscription (:mod:`..session._refer`).
 Time comes in as ``now``; the one pending deadline leaves as
 :meth:`Subscription.get_timer`.
 """
@@ -30,7 +32,6 @@ Time comes in as ``now``; the one pending deadline leaves as
 from __future__ import annotations
 
 import enum
-import re
 from typing import TYPE_CHECKING, Protocol
 
 from ..auth._client import AuthenticationError, DigestClient
@@ -40,6 +41,7 @@ from ..syntax._headers import NameAddr, Via
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Uri
 from ..util._record import record
+from ._notify import check_notify, int_param, parse_subscription_state
 
 if TYPE_CHECKING:
     from ..transaction._transaction import ClientTransaction, ServerTransaction
@@ -96,31 +98,6 @@ def refresh_delay(expires: float) -> float:
     grants.
     """
     return expires - 32.0 if expires >= 64 else expires / 2
-
-
-_STATE_PARAM = re.compile(r"\s*;\s*([A-Za-z0-9_.!%*+`'~-]+)\s*(?:=\s*(\"[^\"]*\"|[^;\s]*))?")
-
-
-def parse_subscription_state(value: str) -> tuple[str, dict[str, str]] | None:
-    """``active;expires=60`` as ("active", {"expires": "60"}); None when unreadable."""
-    match = re.match(r"\s*([A-Za-z0-9_.!%*+`'~-]+)", value or "")
-    if match is None:
-        return None
-    params, pos = {}, match.end()
-    while pos < len(value):
-        param = _STATE_PARAM.match(value, pos)
-        if param is None:
-            if value[pos:].strip():
-                return None
-            break
-        params[param.group(1).lower()] = (param.group(2) or "").strip('"')
-        pos = param.end()
-    return match.group(1).lower(), params
-
-
-def _int_param(params: dict[str, str], name: str) -> int | None:
-    text = params.get(name, "")
-    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 class SubscriptionContext(Protocol):
@@ -321,13 +298,9 @@ class Subscription:
 
     def receive_notify(self, transaction: ServerTransaction, request: Request, now: float) -> None:
         """A NOTIFY of this subscription: answer it, follow its state, report it."""
-        event = (request.header("Event") or "").split(";")[0].strip().lower()
-        if event != self.event.lower():
-            self.ctx.send_response(transaction, request.response(489), now)
-            return
-        parsed = parse_subscription_state(request.header("Subscription-State") or "")
-        if parsed is None:
-            self.ctx.send_response(transaction, request.response(400, "Bad Subscription-State"), now)
+        parsed = check_notify(request, self.event)
+        if isinstance(parsed, Response):
+            self.ctx.send_response(transaction, parsed, now)
             return
         if self.state is SubState.TERMINATED or (self.state is SubState.WAITING and self.dialog is None):
             self.ctx.send_response(transaction, request.response(481), now)
@@ -351,7 +324,7 @@ class Subscription:
                 return
             reason = params.get("reason", "")
             if reason in _RETRY_REASONS:
-                retry_after = _int_param(params, "retry-after")
+                retry_after = int_param(params, "retry-after")
                 self._retry_later(f"terminated by the notifier ({reason or 'no reason'})", None, now,
                                   wait=retry_after if retry_after is not None else
                                   (0.0 if reason in ("deactivated", "timeout") else None))
@@ -363,7 +336,7 @@ class Subscription:
             return
         first = self.state is SubState.SUBSCRIBING
         self._move(SubState.ACTIVE if state == "active" else SubState.PENDING)
-        expires = _int_param(params, "expires")
+        expires = int_param(params, "expires")
         if expires is not None:
             self._granted(min(expires, self.expires), now)
         elif first:

@@ -308,11 +308,11 @@ class UserAgent:
         if self.config.max_calls is not None and len(self.sessions) >= self.config.max_calls:
             raise RuntimeError(f"no free line: {len(self.sessions)} of {self.config.max_calls} in use")
         from ..session._call import (
-            CallSession,  # the call machinery loads on first use (see _call_modules)
+            CallSession,  # the call machinery loads on first use (see webvoice/_preload.py)
         )
 
         from_ = NameAddr(self.config.aor, self.config.display_name)
-        session = CallSession.outgoing(self, from_=from_, target=target, offer=offer, now=now, headers=headers)
+        session = CallSession.outgoing_call(self, from_=from_, target=target, offer=offer, now=now, headers=headers)
         if not session.is_ended:
             self.sessions.append(session)
         self._pump(now)
@@ -525,7 +525,7 @@ class UserAgent:
                 owner.transaction_failed(event.transaction, now, timeout=timeout)
             elif isinstance(event.transaction, ServerTransaction):
                 for session in list(self.sessions):
-                    if session._server_tx is event.transaction:
+                    if session.serves(event.transaction):
                         session.server_transaction_failed(now)
         elif isinstance(event, TransactionTerminated):
             self._tx_owner.pop(event.transaction, None)
@@ -539,7 +539,7 @@ class UserAgent:
                 session.ack_received(ack, now)
         elif isinstance(event, CancelReceived):
             invite = event.transaction.request
-            session = next((s for s in self.sessions if s._server_tx is event.transaction), None)
+            session = next((s for s in self.sessions if s.serves(event.transaction)), None)
             if session is not None:
                 session.cancel_received(now)
             else:
@@ -598,7 +598,7 @@ class UserAgent:
             return
         from ..session._call import CallSession
 
-        session = CallSession.incoming(self, tx, request, now, self.config.no_answer_timeout, replaces=replaced)
+        session = CallSession.incoming_call(self, tx, request, now, self.config.no_answer_timeout, replaces=replaced)
         self.sessions.append(session)
 
     def _on_dialog_request(self, tx: ServerTransaction, request: Request, now: float) -> None:
