@@ -44,7 +44,11 @@ from ..util._record import record
 from ._notify import check_notify, int_param, parse_subscription_state
 
 if TYPE_CHECKING:
-    from ..transaction._transaction import ClientTransaction, ServerTransaction
+    from ..transaction._transaction import (
+        ClientTransaction,
+        ServerTransaction,
+        TransactionUser,
+    )
 
 __all__ = [
     "SUBSCRIPTION_TRANSITIONS",
@@ -103,15 +107,18 @@ def refresh_delay(expires: float) -> float:
 class SubscriptionContext(Protocol):
     """What a subscription needs from the UA core."""
 
-    auth: DigestClient
-    user_agent: str
-    connected: bool
+    @property
+    def auth(self) -> DigestClient: ...
+    @property
+    def user_agent(self) -> str: ...
+    @property
+    def connected(self) -> bool: ...
 
     def new_via(self) -> Via: ...
     def new_tag(self) -> str: ...
     def new_call_id(self) -> str: ...
     def contact(self) -> NameAddr: ...
-    def send_request(self, request: Request, now: float, owner: object) -> ClientTransaction | None: ...
+    def send_request(self, request: Request, now: float, owner: TransactionUser) -> ClientTransaction | None: ...
     def send_response(self, transaction: ServerTransaction, response: Response, now: float) -> None: ...
     def emit(self, event: object) -> None: ...
 
@@ -401,10 +408,10 @@ class Subscription:
         try:
             fields = self.ctx.auth.respond(
                 method="SUBSCRIBE", uri=str(request.uri), body=request.body,
-                www_authenticate=response.header_all("WWW-Authenticate"),
-                proxy_authenticate=response.header_all("Proxy-Authenticate"),
-                authorization=request.header_all("Authorization"),
-                proxy_authorization=request.header_all("Proxy-Authorization"),
+                www_authenticate=response.header_texts("WWW-Authenticate"),
+                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
+                authorization=request.header_texts("Authorization"),
+                proxy_authorization=request.header_texts("Proxy-Authorization"),
             )
         except AuthenticationError:
             return False

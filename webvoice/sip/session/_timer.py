@@ -181,7 +181,7 @@ class SessionTimer:
     def _peer_allow(self) -> set[str]:
         """The methods the peer said it allows (its INVITE's Allow); UPDATE when unknown."""
         invite = self._session.incoming.invite if self._session.incoming is not None else None
-        allow = set(invite.header_all("Allow")) if invite is not None else set()
+        allow = set(invite.header_texts("Allow")) if invite is not None else set()
         return allow or {"UPDATE"}
 
 

@@ -10,6 +10,7 @@ its text, in order, exactly as received (after unfolding).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import field
 from typing import Callable, Iterable, Iterator, Union
 
@@ -77,10 +78,12 @@ def _check_text(value: str, what: str) -> None:
         raise ValueError(f"{what} contains a control character (CR, LF or similar): {value!r}")
 
 
-def _coerce_params(params) -> Params:
+def _coerce_params(params: Params | Mapping[str, str | None] | Iterable[tuple[str, str | None]] | None) -> Params:
     if isinstance(params, Params):
         return params
-    if isinstance(params, dict):
+    if params is None:
+        params = ()
+    elif isinstance(params, Mapping):
         params = params.items()
     out = Params(params)
     for name, value in out:
@@ -264,6 +267,12 @@ _PARAM_RE = re.compile(
 _WS = re.compile(_abnf.SWS)
 
 
+def _match_end(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Where ``pattern`` (one that matches the empty string too) ends from ``pos``."""
+    m = pattern.match(text, pos)
+    return m.end() if m is not None else pos
+
+
 def _parse_params(text: str, pos: int, what: str) -> Params:
     """``*( SEMI generic-param )`` from ``pos`` to the end of ``text``."""
     out = []
@@ -334,7 +343,7 @@ def parse_name_addr(text: str, what: str = "header") -> NameAddr:
         if m is None:
             raise SipParseError(f"unterminated quoted display name in {what}")
         display = _abnf.unquote(m.group())
-        lt = _WS.match(text, m.end()).end()
+        lt = _match_end(_WS, text, m.end())
         if not text.startswith("<", lt):
             raise SipParseError(f"expected '<' after the display name in {what}")
     else:
@@ -660,7 +669,7 @@ def format_headers(headers: "Headers") -> list[str]:
 # --- the header list ------------------------------------------------------------------
 
 
-class Headers(tuple):
+class Headers(tuple[tuple[str, HeaderValue], ...]):
     """The ordered ``(name, value)`` pairs of a message, one value per pair.
 
     Names are canonical (:func:`canonical_name`); lookups are case-insensitive
@@ -682,7 +691,7 @@ class Headers(tuple):
             out.extend(_checked(name, value))
         return cls(out)
 
-    def get(self, name: str, default=None):
+    def get(self, name: str, default: HeaderValue | None = None) -> HeaderValue | None:
         """The first value of header ``name``."""
         key = canonical_name(name)
         if key in _KNOWN:  # stored under exactly this spelling: compare as is
@@ -696,7 +705,7 @@ class Headers(tuple):
                 return v
         return default
 
-    def get_all(self, name: str) -> list:
+    def get_all(self, name: str) -> list[HeaderValue]:
         key = canonical_name(name).lower()
         return [v for n, v in self if n.lower() == key]
 
@@ -743,7 +752,8 @@ _RESPONSE_PARAM = _abnf.Deferred(r'(?i)(\bresponse\s*=\s*)("[^"]*"|[^\s,]+)')
 
 def _redact(name: str, value: HeaderValue) -> HeaderValue:
     if name in _SECRET_HEADERS and isinstance(value, str):
-        return _RESPONSE_PARAM.sub(r'\1"<redacted>"', value)
+        redacted: str = _RESPONSE_PARAM.sub(r'\1"<redacted>"', value)
+        return redacted
     return value
 
 

@@ -30,7 +30,11 @@ from ..util._record import record
 
 if TYPE_CHECKING:
     from ..dialog._dialog import Dialog
-    from ..transaction._transaction import ClientTransaction, ServerTransaction
+    from ..transaction._transaction import (
+        ClientTransaction,
+        ServerTransaction,
+        TransactionUser,
+    )
 
 __all__ = [
     "MAX_BODY",
@@ -63,13 +67,15 @@ _BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 class MessageContext(Protocol):
     """What messages need from the UA core (the call's context has the same)."""
 
-    auth: DigestClient
-    user_agent: str
+    @property
+    def auth(self) -> DigestClient: ...
+    @property
+    def user_agent(self) -> str: ...
 
     def new_via(self) -> Via: ...
     def new_tag(self) -> str: ...
     def new_call_id(self) -> str: ...
-    def send_request(self, request: Request, now: float, owner: object) -> ClientTransaction | None: ...
+    def send_request(self, request: Request, now: float, owner: TransactionUser) -> ClientTransaction | None: ...
     def send_response(self, transaction: ServerTransaction, response: Response, now: float) -> None: ...
     def emit(self, event: object) -> None: ...
 
@@ -221,10 +227,10 @@ class OutgoingMessage:
         try:
             fields = self.ctx.auth.respond(
                 method="MESSAGE", uri=str(request.uri), body=request.body,
-                www_authenticate=response.header_all("WWW-Authenticate"),
-                proxy_authenticate=response.header_all("Proxy-Authenticate"),
-                authorization=request.header_all("Authorization"),
-                proxy_authorization=request.header_all("Proxy-Authorization"),
+                www_authenticate=response.header_texts("WWW-Authenticate"),
+                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
+                authorization=request.header_texts("Authorization"),
+                proxy_authorization=request.header_texts("Proxy-Authorization"),
             )
         except AuthenticationError:
             return False

@@ -183,7 +183,7 @@ class UserAgent:
         # owns each client transaction it started.
         self.dialogs = DialogStore()
         self.sessions: list[CallSession] = []
-        self._tx_owner: dict[ClientTransaction, CallSession] = {}
+        self._tx_owner: dict[ClientTransaction, TransactionUser] = {}
         # RFC 6665 subscriptions (ours, as subscriber), loaded on first use.
         self.subscriptions: list[Subscription] = []
         # Our published state (RFC 3903), one publication per event package.
@@ -417,7 +417,7 @@ class UserAgent:
     def new_call_id(self) -> str:
         return _random_token(self._rng, 22)
 
-    def send_request(self, request: Request, now: float, owner: CallSession) -> ClientTransaction | None:
+    def send_request(self, request: Request, now: float, owner: TransactionUser) -> ClientTransaction | None:
         if not self.connected:
             return None
         tx = self.transactions.send_request(request, now)

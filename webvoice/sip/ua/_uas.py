@@ -98,21 +98,21 @@ def check_request(request: Request, policy: UasPolicy = DEFAULT_POLICY) -> Respo
         return request.response(416)
     if method == "CANCEL":
         return None
-    unsupported = [tag for tag in request.header_all("Require") if tag and tag.lower() not in policy.extensions]
+    unsupported = [tag for tag in request.header_texts("Require") if tag and tag.lower() not in policy.extensions]
     if unsupported:
         listed = [tag for tag in unsupported if not _CONTROL_ECHO_RE.search(tag)]  # never echo a control
         return request.response(420, headers=[("Unsupported", ", ".join(listed))] if listed else [])
     if request.body:
         content_type = request.content_type
         mime = content_type.mime if content_type is not None else "application/sdp"
-        encodings = [e for e in request.header_all("Content-Encoding") if e and e.lower() != "identity"]
+        encodings = [e for e in request.header_texts("Content-Encoding") if e and e.lower() != "identity"]
         if not _body_type_served(mime, policy) or encodings:
             return request.response(
                 415,
                 headers=[("Accept", ", ".join(sorted(policy.body_types))), ("Accept-Encoding", "identity")],
             )
     if method in policy.sdp_methods and request.headers.has("Accept"):
-        ranges = [r for r in request.header_all("Accept") if r]
+        ranges = [r for r in request.header_texts("Accept") if r]
         if not any(r.matches("application/sdp") for r in ranges):
             return request.response(406)
     return None

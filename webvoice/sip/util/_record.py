@@ -51,11 +51,12 @@ def _repr(self: Any) -> str:
     return f"{self.__class__.__qualname__}({shown})"
 
 
-def _eq(self: Any, other: object) -> bool:
+def _eq(self: Any, other: Any) -> bool:
     if other.__class__ is not self.__class__:
         return NotImplemented
     names = self._record_compare
-    return tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
+    same: bool = tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
+    return same
 
 
 def _hash(self: Any) -> int:
