@@ -10,8 +10,13 @@ advanced live dialog (:data:`STATE_RANK`), ``terminated`` when none is live.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..util._record import record
 from ._xml import XmlRefused, parse_xml
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 __all__ = ["CONTENT_TYPE", "DialogEntry", "DialogInfo", "LineState", "STATE_RANK", "parse_dialog_info"]
 
@@ -46,7 +51,7 @@ class DialogInfo:
     dialogs: tuple[DialogEntry, ...]
 
 
-def _text(element) -> str | None:
+def _text(element: Element | None) -> str | None:
     text = element.text if element is not None else None
     return text.strip() if text and text.strip() else None
 
@@ -62,7 +67,8 @@ def parse_dialog_info(body: bytes) -> DialogInfo:
     full = root.get("state", "full") != "partial"
     dialogs = []
     for element in root.findall(f"{_NS}dialog"):
-        state = _text(element.find(f"{_NS}state"))
+        state_element = element.find(f"{_NS}state")
+        state = _text(state_element)
         if state is None or state.lower() not in STATE_RANK:
             raise XmlRefused(f"dialog state {state!r} is not one of {', '.join(STATE_RANK)}")
         remote = element.find(f"{_NS}remote")
@@ -76,7 +82,7 @@ def parse_dialog_info(body: bytes) -> DialogInfo:
             remote=remote_uri,
             remote_display=identity.get("display") if identity is not None else None,
             call_id=element.get("call-id"),
-            event=element.find(f"{_NS}state").get("event"),
+            event=state_element.get("event") if state_element is not None else None,
         ))
     return DialogInfo(root.get("entity", ""), int(version_text), full, tuple(dialogs))
 

@@ -34,10 +34,10 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Protocol
 
-from ..auth._client import AuthenticationError, DigestClient
+from ..auth._client import AuthenticationError, AuthorizationField, DigestClient
 from ..dialog._dialog import Dialog
 from ..dialog._state import DialogState
-from ..syntax._headers import NameAddr, Via
+from ..syntax._headers import HeaderValue, NameAddr, Via
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Uri
 from ..util._record import record
@@ -249,6 +249,7 @@ class Subscription:
         if transaction is not self._tx or response.status_code < 200:
             return
         request, self._tx = self._request, None
+        assert request is not None, "a transaction of ours carries our request"
         code = response.status_code
         if code in (401, 407) and self._answer_challenge(request, response, now):
             return
@@ -373,14 +374,15 @@ class Subscription:
         self.call_id, self.local_tag = self.ctx.new_call_id(), self.ctx.new_tag()
         self._send(self._build_initial(()), now)
 
-    def _build_initial(self, auth) -> Request:
-        cseq = self._request.cseq.seq + 1 if self._request is not None and self._request.call_id == self.call_id else 1
+    def _build_initial(self, auth: tuple[AuthorizationField, ...]) -> Request:
+        last = self._request
+        cseq = last.cseq.seq + 1 if last is not None and last.cseq is not None and last.call_id == self.call_id else 1
         return build_request(
             "SUBSCRIBE", self.target, from_=self.from_.with_tag(self.local_tag), to=NameAddr(self.target),
             call_id=self.call_id, cseq=cseq, via=self.ctx.new_via(), contact=self.ctx.contact(),
             headers=self._headers(self.expires, auth))
 
-    def _headers(self, expires: int, auth) -> list:
+    def _headers(self, expires: int, auth: tuple[AuthorizationField, ...]) -> list[tuple[str, HeaderValue]]:
         return [("Event", self.event), ("Expires", expires),
                 *(("Accept", a) for a in self.accept),
                 ("User-Agent", self.ctx.user_agent), *((f.name, f.value) for f in auth)]
@@ -390,7 +392,7 @@ class Subscription:
             self._unsubscribe_sent = True
             self._send_in_dialog(0, now)
 
-    def _send_in_dialog(self, expires: int, now: float, auth=()) -> None:
+    def _send_in_dialog(self, expires: int, now: float, auth: tuple[AuthorizationField, ...] = ()) -> None:
         if self.dialog is None or self.dialog.state is DialogState.TERMINATED:
             return
         request = self.dialog.create_request("SUBSCRIBE", via=self.ctx.new_via(), headers=self._headers(expires, auth))
@@ -429,12 +431,12 @@ class Subscription:
         contact = notify.contact
         return Dialog(
             call_id=self.call_id, local_uri=self.from_, local_tag=self.local_tag,
-            remote_uri=subscribe.to if subscribe is not None else NameAddr(self.target),
+            remote_uri=subscribe.to if subscribe is not None and subscribe.to is not None else NameAddr(self.target),
             remote_tag=notify.from_.tag if notify.from_ is not None else None,
             remote_target=contact.uri if contact is not None else self.target,
             route_set=[rr.uri for rr in notify.record_route],
             local_target=self.ctx.contact(),
-            local_cseq=subscribe.cseq.seq if subscribe is not None else 1,
+            local_cseq=subscribe.cseq.seq if subscribe is not None and subscribe.cseq is not None else 1,
             remote_cseq=notify.cseq.seq if notify.cseq is not None else None,
             is_uac=True, state=DialogState.CONFIRMED,
         )

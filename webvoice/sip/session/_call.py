@@ -162,8 +162,8 @@ class CallSession:
     def incoming_call(cls, ctx: CallContext, transaction: ServerTransaction, invite: Request, now: float,
                       no_answer_timeout: float, replaces: CallSession | None = None) -> CallSession:
         """Take an INVITE that matched no dialog: ring, and tell the application."""
+        assert invite.call_id is not None and invite.from_ is not None and invite.to is not None, "parsed, so present"
         session = cls(ctx, direction="incoming", call_id=invite.call_id, local_tag=transaction.to_tag or ctx.new_tag())
-        assert invite.from_ is not None and invite.to is not None, "the UAS checks From and To"
         session.remote_identity = invite.from_
         session.local_identity = invite.to.with_tag(session.local_tag)
         offer = sdp_of(invite)

@@ -25,6 +25,7 @@ from ..dialog._forking import (
 from ..syntax._causes import Cause, cause_for_status
 from ..syntax._headers import NameAddr
 from ..syntax._message import Request, Response
+from ..syntax._uri import Params
 from ..transaction._transaction import ClientTransaction, InviteClientTransaction
 from ._common import MAX_AUTH_RETRIES, sdp_of
 from ._events import CallConfirmed, CallProgress
@@ -100,6 +101,7 @@ class OutgoingInvite:
     def _retry_with_credentials(self, response: Response, now: float) -> bool:
         assert self._forks is not None
         request = self._forks.invite
+        assert request.cseq is not None
         if self._auth_retries >= MAX_AUTH_RETRIES:
             return False
         try:
@@ -126,7 +128,7 @@ class OutgoingInvite:
         assert self._forks is not None
         request = self._forks.invite
         interval = self._session.timer.interval_after_422(request, response)
-        if interval is None:
+        if interval is None or request.cseq is None:
             return False
         headers = request.headers
         for name in ("Authorization", "Proxy-Authorization", "Via", "Min-SE"):
@@ -188,7 +190,7 @@ class OutgoingInvite:
         to = event.response.to
         remote = session.remote_identity
         if to is not None and remote is not None:
-            session.remote_identity = NameAddr(remote.uri, to.without_tag().display_name, {"tag": to.tag})
+            session.remote_identity = NameAddr(remote.uri, to.without_tag().display_name, Params([("tag", to.tag)]))
         if sdp is not None:
             session.remote_sdp = sdp
         session.timer.start(self._forks.invite, event.response, now, uas=False)

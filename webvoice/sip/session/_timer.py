@@ -186,4 +186,4 @@ class SessionTimer:
 
 
 def _option_tags(message: Request | Response, name: str) -> set[str]:
-    return {t.lower() for t in message.header_all(name) if t}
+    return {t.lower() for t in message.header_texts(name) if t}

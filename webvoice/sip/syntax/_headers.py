@@ -78,7 +78,9 @@ def _check_text(value: str, what: str) -> None:
         raise ValueError(f"{what} contains a control character (CR, LF or similar): {value!r}")
 
 
-def _coerce_params(params: Params | Mapping[str, str | None] | Iterable[tuple[str, str | None]] | None) -> Params:
+def header_params(params: Params | Mapping[str, str | None] | Iterable[tuple[str, str | None]] | None) -> Params:
+    """Header parameters as :class:`Params`, each name and value checked (a
+    :class:`Params` is taken as it is: it was checked when made here or parsed)."""
     if isinstance(params, Params):
         return params
     if params is None:
@@ -112,7 +114,7 @@ class NameAddr:
             _check_text(self.display_name, "display name")
             if not self.display_name:  # written without one, so read back as None
                 object.__setattr__(self, "display_name", None)
-        object.__setattr__(self, "params", _coerce_params(self.params))
+        object.__setattr__(self, "params", header_params(self.params))
 
     @property
     def tag(self) -> str | None:
@@ -173,7 +175,7 @@ class Via:
             raise ValueError(f"invalid Via host {self.host!r}")
         if self.port is not None and not (isinstance(self.port, int) and 0 <= self.port <= 65535):
             raise ValueError(f"invalid Via port {self.port!r}")
-        object.__setattr__(self, "params", _coerce_params(self.params))
+        object.__setattr__(self, "params", header_params(self.params))
 
     @property
     def branch(self) -> str | None:
@@ -227,7 +229,7 @@ class MediaType:
         for part in (self.type, self.subtype):
             if not isinstance(part, str) or not _abnf.TOKEN_RE.fullmatch(part):
                 raise ValueError(f"invalid media type part {part!r}")
-        object.__setattr__(self, "params", _coerce_params(self.params))
+        object.__setattr__(self, "params", header_params(self.params))
 
     @property
     def mime(self) -> str:

@@ -18,9 +18,9 @@ reads per TCP message.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from ..auth._client import AuthenticationError, DigestClient
+from ..auth._client import AuthenticationError, AuthorizationField, DigestClient
 from ..syntax._abnf import CONTROL_CHARS
 from ..syntax._causes import Cause, cause_for_status
 from ..syntax._headers import HeaderValue, MediaType, NameAddr, Via, parse_header_values
@@ -106,7 +106,7 @@ class MessageFailed:
 
     message: "OutgoingMessage"
     status_code: int | None
-    reason: str
+    reason: str | None
     cause: str
 
 
@@ -127,6 +127,7 @@ def message_body(text: str, content_type: str) -> tuple[bytes, MediaType]:
         (media,) = parse_header_values("Content-Type", content_type)
     except ValueError:
         raise ValueError(f"content_type {content_type!r} is not a media type such as 'text/plain'") from None
+    assert isinstance(media, MediaType), "Content-Type values parse to MediaType"
     if media.mime not in MESSAGE_TYPES:
         raise ValueError(f"content_type {media.mime!r} is not sent; one of {', '.join(sorted(MESSAGE_TYPES))}")
     charset = media.param("charset")
@@ -158,7 +159,7 @@ class OutgoingMessage:
         self.dialog = dialog
         self.done = False
         self._retries = 0
-        self._rebuild: Callable[[int, tuple], Request] | None = None
+        self._rebuild: Callable[[int, tuple[AuthorizationField, ...]], Request] | None = None
 
     def __repr__(self) -> str:
         return f"<OutgoingMessage to {self.request.to.uri if self.request.to else '?'} {'done' if self.done else 'pending'}>"
@@ -168,7 +169,7 @@ class OutgoingMessage:
                       content_type: MediaType, now: float,
                       headers: tuple[tuple[str, HeaderValue], ...] = ()) -> "OutgoingMessage":
         """A MESSAGE to ``target`` with its own Call-ID (RFC 3428 4: no dialog)."""
-        def build(cseq: int, auth: tuple) -> Request:
+        def build(cseq: int, auth: tuple[AuthorizationField, ...]) -> Request:
             return build_request(
                 "MESSAGE", target, from_=sender, to=NameAddr(target), call_id=call_id, cseq=cseq,
                 via=ctx.new_via(), headers=[*((f.name, f.value) for f in auth), ("User-Agent", ctx.user_agent),
@@ -236,6 +237,7 @@ class OutgoingMessage:
             return False
         self._retries += 1
         # RFC 3261 22.2: the same request again, with the next CSeq and the credentials.
+        assert self._rebuild is not None and request.cseq is not None, "set when the request was built"
         retry = self._rebuild(request.cseq.seq + 1, fields)
         self._send(retry, now)
         return True
@@ -258,7 +260,7 @@ def receive_message(ctx: MessageContext, transaction: ServerTransaction, request
     body = request.body
     media = request.content_type
     mime = media.mime if media is not None else None
-    tag = {"to_tag": to_tag or ctx.new_tag()}  # used only when To has none (out of dialog)
+    tag: dict[str, Any] = {"to_tag": to_tag or ctx.new_tag()}  # used only when To has none (out of dialog)
     if len(body) > MAX_BODY:
         ctx.send_response(transaction, request.response(413, **tag), now)
         return

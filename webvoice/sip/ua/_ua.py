@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Callable, Union
 
 from ..auth._client import DigestClient
 from ..dialog._state import RequestRejected
@@ -24,7 +24,7 @@ from ..session._interval import (
     session_interval_refusal,
 )
 from ..syntax._errors import SipParseError
-from ..syntax._headers import HeaderValue, NameAddr, Via
+from ..syntax._headers import HeaderValue, NameAddr, Via, header_params
 from ..syntax._message import Message, Request, Response
 from ..syntax._parser import ParserLimits, parse_message
 from ..syntax._uri import Params, SipUri, Uri
@@ -34,6 +34,7 @@ from ..transaction._events import (
     RequestReceived,
     ResponseReceived,
     StrayResponse,
+    TransactionEvent,
     TransactionTerminated,
     TransactionTimeout,
     TransportFailed,
@@ -44,6 +45,7 @@ from ..transaction._transaction import (
     ClientTransaction,
     InviteClientTransaction,
     ServerTransaction,
+    TransactionUser,
 )
 from ..util._record import record
 from ._registration import Registration
@@ -196,11 +198,11 @@ class UserAgent:
         uri = SipUri(user=self.contact_user, host=self.contact_host, params=Params([("transport", "ws")]))
         return NameAddr(
             uri,
-            params=[("+sip.instance", f'"<urn:uuid:{self.config.instance_id}>"'), ("reg-id", "1")],
+            params=header_params([("+sip.instance", f'"<urn:uuid:{self.config.instance_id}>"'), ("reg-id", "1")]),
         )
 
     def new_via(self) -> Via:
-        return Via(self.via_transport, self.contact_host, params=[("branch", self.transactions.new_branch())])
+        return Via(self.via_transport, self.contact_host, params=header_params([("branch", self.transactions.new_branch())]))
 
     # --- pulling output ---------------------------------------------------------------------
 
@@ -376,7 +378,7 @@ class UserAgent:
         """Move what an application's request on a part (a publication) produced."""
         self._pump(now)
 
-    def session_call(self, session: CallSession, action, now: float) -> None:
+    def session_call(self, session: CallSession, action: Callable[[CallSession], object], now: float) -> None:
         """Run ``action(session)`` (an application's request) and move what it produced."""
         action(session)
         self._pump(now)
@@ -437,7 +439,7 @@ class UserAgent:
             return
         if self.transactions.is_running(transaction):
             self.transactions.send_response(transaction, response, now)
-        elif response.is_success and response.cseq.method == "INVITE":
+        elif response.is_success and response.cseq is not None and response.cseq.method == "INVITE":
             self.transactions.send_stateless(response)
 
     def send_stateless(self, message: Request | Response) -> None:
@@ -502,12 +504,13 @@ class UserAgent:
             if isinstance(message, Response):
                 # The one gate of every answer (ours, the transactions', stateless):
                 # no control octet of the peer's leaves (issue 15).
-                message = without_peer_controls(message)
-                if message is None:
-                    continue
+                answer = without_peer_controls(message)
+                if answer is not None:
+                    self._out.append(answer)
+                continue
             self._out.append(message)
 
-    def _on_transaction_event(self, event, now: float) -> None:
+    def _on_transaction_event(self, event: TransactionEvent, now: float) -> None:
         if isinstance(event, ResponseReceived):
             request = self._register_tx.get(event.transaction)
             if request is not None:
@@ -518,18 +521,20 @@ class UserAgent:
                 owner.receive_response(event.transaction, event.response, now)
         elif isinstance(event, (TransactionTimeout, TransportFailed)):
             timeout = isinstance(event, TransactionTimeout)
-            request = self._register_tx.pop(event.transaction, None)
+            tx = event.transaction
+            request = self._register_tx.pop(tx, None) if isinstance(tx, ClientTransaction) else None
             if request is not None:
                 self.registration.request_failed(request, now, timeout=timeout)
-            elif (owner := self._tx_owner.pop(event.transaction, None)) is not None:
-                owner.transaction_failed(event.transaction, now, timeout=timeout)
-            elif isinstance(event.transaction, ServerTransaction):
-                for session in list(self.sessions):
-                    if session.serves(event.transaction):
-                        session.server_transaction_failed(now)
+            elif isinstance(tx, ClientTransaction) and (owner := self._tx_owner.pop(tx, None)) is not None:
+                owner.transaction_failed(tx, now, timeout=timeout)
+            elif isinstance(tx, ServerTransaction):
+                for served in list(self.sessions):
+                    if served.serves(tx):
+                        served.server_transaction_failed(now)
         elif isinstance(event, TransactionTerminated):
-            self._tx_owner.pop(event.transaction, None)
-            self._register_tx.pop(event.transaction, None)
+            if isinstance(event.transaction, ClientTransaction):
+                self._tx_owner.pop(event.transaction, None)
+                self._register_tx.pop(event.transaction, None)
         elif isinstance(event, RequestReceived):
             self._on_request(event, now)
         elif isinstance(event, AckReceived):
@@ -579,7 +584,7 @@ class UserAgent:
         replaced = None
         if request.headers.has("Replaces"):
             # RFC 3891: the new call takes an existing dialog's place, or is refused.
-            parsed = _parse_replaces(request.header("Replaces"))
+            parsed = _parse_replaces(request.header_text("Replaces") or "")
             if parsed is None:
                 self.transactions.send_response(tx, request.response(400, "Bad Replaces"), now)
                 return
@@ -612,6 +617,7 @@ class UserAgent:
             if found.response is not None:
                 self.transactions.send_response(tx, found.response, now)
             return
+        assert request.to is not None, "the caller checked its tag"
         session = self._session_for(request.call_id, request.to.tag) if found is not None else None
         if session is None:
             self.transactions.send_response(tx, request.response(481), now)

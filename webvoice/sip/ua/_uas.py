@@ -21,7 +21,14 @@ from typing import Literal
 
 from ..syntax import _abnf
 from ..syntax._errors import SipParseError
-from ..syntax._headers import Headers, NameAddr, format_value, parse_header_values
+from ..syntax._headers import (
+    Headers,
+    HeaderValue,
+    MediaType,
+    NameAddr,
+    format_value,
+    parse_header_values,
+)
 from ..syntax._message import Request, Response
 from ..util._record import record
 
@@ -112,7 +119,7 @@ def check_request(request: Request, policy: UasPolicy = DEFAULT_POLICY) -> Respo
                 headers=[("Accept", ", ".join(sorted(policy.body_types))), ("Accept-Encoding", "identity")],
             )
     if method in policy.sdp_methods and request.headers.has("Accept"):
-        ranges = [r for r in request.header_texts("Accept") if r]
+        ranges = [r for r in request.header_all("Accept") if isinstance(r, MediaType)]
         if not any(r.matches("application/sdp") for r in ranges):
             return request.response(406)
     return None
@@ -125,7 +132,7 @@ def _carries_controls(request: Request) -> bool:
                for name, value in request.headers)
 
 
-def _bare(value):
+def _bare(value: HeaderValue) -> HeaderValue:
     return NameAddr(value.uri, None, value.params) if isinstance(value, NameAddr) else value
 
 
@@ -152,8 +159,8 @@ def response_for_parse_error(error: SipParseError) -> Response | None:
     """
     if error.is_request is not True or error.method == "ACK":
         return None
-    items = []
-    seen = set()
+    items: list[tuple[str, HeaderValue]] = []
+    seen: set[str] = set()
     for name, raw in error.headers:
         if name not in _RESPONSE_HEADERS or (name != "Via" and name in seen):
             continue

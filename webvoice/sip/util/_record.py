@@ -53,7 +53,8 @@ def _repr(self: Any) -> str:
 
 def _eq(self: Any, other: Any) -> bool:
     if other.__class__ is not self.__class__:
-        return NotImplemented
+        unlike: bool = NotImplemented
+        return unlike
     names = self._record_compare
     same: bool = tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
     return same
