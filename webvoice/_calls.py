@@ -47,7 +47,7 @@ from .sip.session._events import (
     ReofferFailed,
 )
 from .sip.syntax._causes import Cause
-from .sip.syntax._headers import NameAddr
+from .sip.syntax._header_values import NameAddr
 from .sip.util._record import record
 from .sip.syntax._uri import SipUri, TelUri, Uri
 

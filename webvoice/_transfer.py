@@ -13,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ._targets import normalize_target, refer_target
-from .sip.syntax._headers import NameAddr
+from .sip.syntax._header_values import NameAddr
 from .sip.syntax._uri import SipUri, Uri
 
 if TYPE_CHECKING:

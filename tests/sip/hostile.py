@@ -14,7 +14,7 @@ import copy
 import random
 
 from webvoice.sip import parse_message
-from webvoice.sip.syntax._headers import NameAddr
+from webvoice.sip.syntax._header_values import NameAddr
 from webvoice.sip.syntax._uri import parse_uri
 from webvoice.sip.ua._ua import UaConfig, UserAgent
 

@@ -24,7 +24,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "dialog._store": ("DialogStore",),
     "syntax._causes": ("Cause", "cause_for_status"),
     "syntax._errors": ("SipParseError",),
-    "syntax._headers": ("canonical_name", "CSeq", "Headers", "MediaType", "NameAddr", "STAR", "Via"),
+    "syntax._header_values": ("CSeq", "MediaType", "NameAddr", "STAR", "Via"),
+    "syntax._headers": ("canonical_name", "Headers"),
     "syntax._message": ("build_request", "Message", "REASON_PHRASES", "Request", "Response"),
     "syntax._parser": ("MessageReader", "parse_message", "ParserLimits"),
     "syntax._uri": ("AbsoluteUri", "Params", "parse_uri", "SipUri", "TelUri", "Uri"),
@@ -43,7 +44,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "transaction._timers": ("TimerConfig",),
     "transaction._transaction": ("build_ack", "build_cancel", "TransactionStateError"),
     "ua._registration": ("Registered", "Registration", "RegistrationExpiring", "RegistrationFailed", "Unregistered"),
-    "ua._ua": ("UaConfig", "UserAgent"),
+    "ua._config": ("UaConfig",),
+    "ua._ua": ("UserAgent",),
     "ua._uas": ("check_request", "response_for_parse_error", "SERVED_METHODS", "UasPolicy", "without_peer_controls"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

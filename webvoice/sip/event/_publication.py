@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..auth._client import AuthenticationError, AuthorizationField
-from ..syntax._headers import CSeq, HeaderValue, NameAddr
+from ..syntax._header_values import CSeq, HeaderValue, NameAddr
 from ..syntax._message import Request, Response, build_request
 from ..util._record import record
 from ._subscription import refresh_delay

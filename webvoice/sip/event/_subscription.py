@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..auth._client import AuthenticationError, AuthorizationField, DigestClient
 from ..dialog._dialog import Dialog
 from ..dialog._state import DialogState
-from ..syntax._headers import HeaderValue, NameAddr, Via
+from ..syntax._header_values import HeaderValue, NameAddr, Via
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Uri
 from ..util._record import record

@@ -45,7 +45,7 @@ from ..auth._client import DigestClient
 from ..dialog._dialog import Dialog
 from ..dialog._store import DialogStore
 from ..syntax._causes import Cause, cause_for_status
-from ..syntax._headers import HeaderValue, NameAddr, Via
+from ..syntax._header_values import HeaderValue, NameAddr, Via
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Uri
 from ..transaction._transaction import (

@@ -23,7 +23,7 @@ from ..dialog._forking import (
     Retransmitted2xx,
 )
 from ..syntax._causes import Cause, cause_for_status
-from ..syntax._headers import NameAddr
+from ..syntax._header_values import NameAddr
 from ..syntax._message import Request, Response
 from ..syntax._uri import Params
 from ..transaction._transaction import ClientTransaction, InviteClientTransaction

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from ..dialog._state import DialogState
 from ..event._notify import check_notify, int_param, subscription_state
-from ..syntax._headers import HeaderValue, NameAddr
+from ..syntax._header_values import HeaderValue, NameAddr
 from ..syntax._message import Request, Response
 from ._events import ReferProgress, ReferReceived
 from ._state import CallState

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..syntax._causes import Cause
-from ..syntax._headers import HeaderValue
+from ..syntax._header_values import HeaderValue
 from ..syntax._message import Request, Response
 from ._interval import (
     MAX_SESSION_INTERVAL,

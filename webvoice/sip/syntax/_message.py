@@ -14,15 +14,8 @@ from typing import Any, Iterable, Self, Union, cast
 
 from ..util._record import record
 from . import _abnf
-from ._headers import (
-    CSeq,
-    Headers,
-    HeaderValue,
-    MediaType,
-    NameAddr,
-    Via,
-    format_headers,
-)
+from ._header_values import CSeq, HeaderValue, MediaType, NameAddr, Via
+from ._headers import Headers, format_headers
 from ._uri import AbsoluteUri, SipUri, TelUri, Uri, parse_uri
 
 __all__ = ["Request", "Response", "Message", "build_request", "REASON_PHRASES"]

@@ -16,11 +16,11 @@ from typing import Any
 from ..util._record import record
 from . import _abnf
 from ._errors import SipParseError
+from ._header_values import HeaderValue
 from ._headers import (
     HEADER_SPECS,
     SINGLE_VALUED,
     Headers,
-    HeaderValue,
     canonical_name,
     parse_header_values,
 )

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Protocol, cast
 
-from ..syntax._headers import HeaderValue, NameAddr, Via
+from ..syntax._header_values import HeaderValue, NameAddr, Via
 from ..syntax._message import Message, Request, Response
 from ._events import (
     AckReceived,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import ClassVar, Protocol, TypeAlias
 
-from ..syntax._headers import CSeq, HeaderValue, NameAddr, Via
+from ..syntax._header_values import CSeq, HeaderValue, NameAddr, Via
 from ..syntax._message import Message, Request, Response, build_request
 from ._events import (
     AckReceived,

@@ -15,7 +15,7 @@ import enum
 
 from ..auth._client import AuthenticationError, AuthorizationField, DigestClient
 from ..syntax._causes import Cause, cause_for_status
-from ..syntax._headers import HeaderValue, NameAddr
+from ..syntax._header_values import HeaderValue, NameAddr
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Params, SipUri
 from ..util._record import record

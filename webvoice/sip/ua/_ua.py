@@ -10,23 +10,20 @@ and dropped otherwise.
 
 from __future__ import annotations
 
-import os
 import random
-from dataclasses import field
 from typing import TYPE_CHECKING, Callable, Union
 
 from ..auth._client import DigestClient
 from ..dialog._state import RequestRejected
 from ..dialog._store import DialogStore
 from ..session._interval import (
-    MIN_SE_FLOOR,
     session_expires_value,
     session_interval_refusal,
 )
 from ..syntax._errors import SipParseError
-from ..syntax._headers import HeaderValue, NameAddr, Via, header_params
+from ..syntax._header_values import HeaderValue, NameAddr, Via, header_params
 from ..syntax._message import Message, Request, Response
-from ..syntax._parser import ParserLimits, parse_message
+from ..syntax._parser import parse_message
 from ..syntax._uri import Params, SipUri, Uri
 from ..transaction._events import (
     AckReceived,
@@ -40,7 +37,6 @@ from ..transaction._events import (
     TransportFailed,
 )
 from ..transaction._layer import TransactionLayer
-from ..transaction._timers import TimerConfig
 from ..transaction._transaction import (
     ClientTransaction,
     InviteClientTransaction,
@@ -48,10 +44,10 @@ from ..transaction._transaction import (
     TransactionUser,
 )
 from ..util._record import record
+from ._config import UaConfig, random_token
 from ._registration import Registration
 from ._uas import (
     SERVED_METHODS,
-    UasPolicy,
     check_request,
     response_for_parse_error,
     without_peer_controls,
@@ -61,7 +57,7 @@ if TYPE_CHECKING:
     from ..event._publication import Publication
     from ..event._subscription import Subscription
     from ..session._call import CallSession
-    from ..syntax._headers import MediaType
+    from ..syntax._header_values import MediaType
     from ._message_method import OutgoingMessage
 
 __all__ = ["UaConfig", "UserAgent", "MessageRefused"]
@@ -69,9 +65,6 @@ __all__ = ["UaConfig", "UserAgent", "MessageRefused"]
 #: A CRLF keep-alive ping and the pong that answers it (RFC 5626 3.5.1).
 PING = b"\r\n\r\n"
 PONG = b"\r\n"
-
-_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-
 
 def _parse_replaces(value: str) -> tuple[str, str, str] | None:
     """``call-id;to-tag=X;from-tag=Y`` (RFC 3891 6.1) as (call-id, to-tag, from-tag)."""
@@ -83,63 +76,6 @@ def _parse_replaces(value: str) -> tuple[str, str, str] | None:
     if not call_id or "to-tag" not in params or "from-tag" not in params:
         return None
     return call_id.strip(), params["to-tag"], params["from-tag"]
-
-
-def _random_uuid() -> str:
-    """A version 4 UUID (RFC 9562) as text, for the RFC 5626 instance id.
-
-    Not ``uuid.uuid4()``: the uuid module is not preloaded in Pyodide, and
-    importing it costs ~20 ms of start-up for sixteen random bytes.
-    """
-    b = bytearray(os.urandom(16))
-    b[6] = b[6] & 0x0F | 0x40  # version 4
-    b[8] = b[8] & 0x3F | 0x80  # RFC 9562 variant
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def _random_token(rng: random.Random, length: int) -> str:
-    return "".join(rng.choice(_ALPHABET) for _ in range(length))
-
-
-@record
-class UaConfig:
-    """Who we are and how we behave on the wire. The password never shows in repr."""
-
-    user: str
-    domain: str
-    password: str = field(repr=False)
-    display_name: str | None = None
-    auth_user: str | None = None
-    register_expires: int = 600
-    user_agent: str = "webvoice"
-    #: RFC 5626 instance id, stable for the page's lifetime (one per instance).
-    instance_id: str = field(default_factory=lambda: _random_uuid())
-    keep_alive_interval: float = 30.0
-    #: Most calls at once; an INVITE beyond it is answered 486 (None: no limit).
-    max_calls: int | None = None
-    no_answer_timeout: float = 60.0
-    session_timers: bool = True
-    #: The shortest session interval we accept (RFC 4028 Min-SE; 90 s at least).
-    session_min_se: int = 90
-    timers: TimerConfig = field(default_factory=TimerConfig)
-    limits: ParserLimits = field(default_factory=ParserLimits)
-    policy: UasPolicy = field(default_factory=UasPolicy)
-
-    def __post_init__(self) -> None:
-        SipUri(user=self.user, host=self.domain)  # raises ValueError naming a bad part
-        if self.display_name is not None:
-            NameAddr(SipUri(host=self.domain), self.display_name)
-        if not isinstance(self.session_min_se, int) or isinstance(self.session_min_se, bool) \
-                or not MIN_SE_FLOOR <= self.session_min_se <= 86400:
-            raise ValueError(f"session_min_se must be {MIN_SE_FLOOR} to 86400 seconds (RFC 4028), "
-                             f"not {self.session_min_se!r}")
-        if self.keep_alive_interval < 0:
-            raise ValueError("keep_alive_interval must be zero (off) or positive")
-
-    @property
-    def aor(self) -> SipUri:
-        return SipUri(user=self.user, host=self.domain)
 
 
 @record
@@ -162,15 +98,15 @@ class UserAgent:
         self.transactions = TransactionLayer(config.timers, rng=self._rng)
         self.via_transport = "WS"
         # RFC 7118 5.2: an invented .invalid host names us in Via and Contact.
-        self.contact_host = f"{_random_token(self._rng, 12)}.invalid"
-        self.contact_user = _random_token(self._rng, 8)
+        self.contact_host = f"{random_token(self._rng, 12)}.invalid"
+        self.contact_user = random_token(self._rng, 8)
         self.auth = DigestClient(config.auth_user or config.user, config.password)
         self.registration = Registration(
             aor=config.aor,
             registrar=SipUri(host=config.domain),
             contact=self.contact(),
             auth=self.auth,
-            call_id=_random_token(self._rng, 22),
+            call_id=random_token(self._rng, 22),
             from_tag=self.transactions.new_tag(),
             expires=config.register_expires,
             extra_headers=(("Supported", "path, outbound"), ("User-Agent", config.user_agent)),
@@ -417,7 +353,7 @@ class UserAgent:
         return self.transactions.new_tag()
 
     def new_call_id(self) -> str:
-        return _random_token(self._rng, 22)
+        return random_token(self._rng, 22)
 
     def send_request(self, request: Request, now: float, owner: TransactionUser) -> ClientTransaction | None:
         if not self.connected:
