@@ -3,6 +3,14 @@
 Pure Python and standard library only: no I/O, no ``js``, no clock of its own.
 Bytes and events go in, bytes and events come out; time comes in as ``now``.
 
+The modules are private and live in one folder per layer, bottom to top:
+``util`` (no protocol: records, lazy exports, backoff), ``syntax`` (grammar,
+URIs, headers, messages, parser, SDP), ``auth`` (digest), ``transaction``
+(RFC 3261 17), ``dialog`` (RFC 3261 12, forks), ``event`` (RFC 6665/3903),
+``session`` (one call, made of parts) and ``ua`` (the user agent core).
+Imports point down that list only (``tests/sip/test_layers.py``). The names
+below are the public ones.
+
 Importing this package is cheap: each name below is imported from its module
 on first use (PEP 562), so a page that only registers never pays for the call
 machinery's modules (in Pyodide every module's import is counted in the
