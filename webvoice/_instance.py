@@ -197,7 +197,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, Presenc
         self._message_handlers: list[Callable] = []  # see MessagingMethods
         self._message_waiters: dict[object, asyncio.Future] = {}
         self._watches: dict = {}  # see PresenceMethods
-        self._publish_waiters: list[asyncio.Future] = []
+        self._publish_waiters: list[tuple[str, asyncio.Future]] = []
         if settings.debug:
             _enable_debug_logging()
 
@@ -288,7 +288,8 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, Presenc
     async def unregister(self) -> None:
         """Remove this instance's binding from the server (others stay); the
         connection stays open. Stops refreshing at once. Our published
-        presence, if any, is withdrawn first (watchers see us closed).
+        presence, if any, is withdrawn first (watchers see us closed), and
+        so are our calls' states (``publish_dialogs``).
 
         Returns only when the registrar confirmed (2xx). Otherwise raises
         :class:`UnregisterError`: refused (``status_code``), no answer within
@@ -299,7 +300,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, Presenc
         connection that carried it is gone.
         """
         self._auto_register = False
-        await self._withdraw_presence()  # signing out: watchers see us closed
+        await self._withdraw_publications()  # signing out: watchers see us closed and idle
         waiter = self._loop.create_future()
         self._unregister_waiters.append(waiter)
         self._ua.unregister(self._now())
@@ -643,6 +644,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, Presenc
         for event in self._ua.events():
             self._deliver(event)
         self._arm_timer()
+        self._publish_own_dialogs()  # ua_config publish_dialogs (PresenceMethods)
 
     def _arm_timer(self) -> None:
         if self._timer_handle is not None:
