@@ -77,4 +77,4 @@ sip.on_incoming_call(on_incoming_timed)
     alice.wait_for_function(UNSUBSCRIBED, timeout=10_000)
     (end,) = [m for m in frames(alice, "out") if getattr(m, "method", None) == "SUBSCRIBE"
               and m.header("Expires") == 0]
-    assert end.header("Event") == "dialog" and end.uri.user == "bob"
+    assert end.header("Event") == "dialog" and end.to.uri.user == "bob"  # in its dialog: To names bob
