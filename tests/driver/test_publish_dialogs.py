@@ -137,6 +137,12 @@ def test_a_forgotten_tag_412_publishes_the_whole_document_again():
         call = await sip.call("bob")
         await until(call.is_established, "answer")
         await until(lambda: states(server) and states(server)[-1][0][0] == "confirmed", "confirmed published")
+
+        def after_refusal():
+            publishes = server.requests("PUBLISH")
+            return refused and publishes[publishes.index(refused[0]) + 1:]
+
+        await until(after_refusal, "a PUBLISH after the 412")
         publishes = server.requests("PUBLISH")
         # The 412 answered a PUBLISH under a tag; the next one carries the same document, with no tag.
         (refused_request,) = refused
