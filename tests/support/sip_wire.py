@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from webvoice.sip._parser import parse_message
+from webvoice.sip.syntax._parser import parse_message
 
 WIRE = Path(__file__).resolve().parent / "pages" / "sip-wire.js"
 
