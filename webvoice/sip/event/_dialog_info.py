@@ -136,7 +136,7 @@ class LineState:
 
 # --- our own calls, to publish --------------------------------------------------------------------
 
-#: Our call states (webvoice.sip._call_common.CallState values) as RFC 4235 3.7.1
+#: Our call states (webvoice.sip.session._state.CallState values) as RFC 4235 3.7.1
 #: dialog states: an INVITE out with nothing back is trying, ringing either way
 #: is early, a 2xx sent or received is confirmed.
 CALL_STATE_TO_DIALOG = {
