@@ -15,7 +15,7 @@ import os
 from typing import Any, Callable
 
 import js
-from pyodide.ffi import JsException, JsProxy, create_proxy, jsnull
+from pyodide.ffi import JsException, JsPromise, JsProxy, create_proxy, jsnull, to_js
 
 from .._media import MediaError
 from ._realm import EventHandler, Ref, Until, media_error
@@ -54,12 +54,80 @@ def _is_null(value: Any) -> bool:
     return value is None or value is jsnull
 
 
+class _Js:
+    """The few JS functions every operation goes through, looked up once.
+
+    Each ``js.X.y`` is a property read across the FFI per use; a call set-up
+    does a few hundred operations, so they are read once, on first use, not at
+    import: a JS value held by a module is part of a Pyodide memory snapshot
+    (README "Fast start"), and the snapshot is taken after the imports.
+    """
+
+    def __init__(self) -> None:
+        self.get = js.Reflect.get
+        self.set = js.Reflect.set
+        self.has = js.Reflect.has
+        self.array_of = js.Array.of
+        # bind_apply(fn, target, args) is Function.prototype.apply.bind(fn, target, args);
+        # map_one(f) is [0].map(f), i.e. [f()]: see _start.
+        self.bind_apply = js.Function.prototype.bind.bind(js.Function.prototype.apply)
+        self.map_one = js.Array.prototype.map.bind(js.Array.of(0))
+        self.from_entries = js.Object.fromEntries
+        self.all_settled = js.Promise.allSettled
+        self.stringify = js.JSON.stringify
+        self.is_array = js.Array.isArray
+
+
+_js: _Js | None = None
+
+
+def _fns() -> _Js:
+    global _js
+    if _js is None:
+        _js = _Js()
+    return _js
+
+
+# isinstance() against Pyodide's proxy classes runs a Python __instancecheck__;
+# the classes are few (one per set of JS type flags), so each is checked once.
+_proxy_types: dict[type, bool] = {}
+_promise_types: dict[type, bool] = {}
+
+
+def _is_proxy(value: Any) -> bool:
+    kind = type(value)
+    known = _proxy_types.get(kind)
+    if known is None:
+        known = _proxy_types[kind] = isinstance(value, JsProxy)
+    return known
+
+
+def _is_promise(value: Any) -> bool:
+    kind = type(value)
+    known = _promise_types.get(kind)
+    if known is None:
+        known = _promise_types[kind] = isinstance(value, JsPromise)
+    return known
+
+
 def _walk(obj: Any, path: str) -> Any:
+    get = _fns().get
     for name in path.split("."):
-        if _is_null(obj) or not isinstance(obj, JsProxy):
+        if obj is jsnull or not _is_proxy(obj):
             return None
-        obj = js.Reflect.get(obj, name)
+        obj = get(obj, name)
     return None if _is_null(obj) else obj
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``to_js`` converts ``value`` as :func:`_to_js` would (no Ref, no None inside)."""
+    if isinstance(value, (str, int, float)):
+        return True
+    if isinstance(value, dict):
+        return all(_plain(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    return False
 
 
 def _to_js(value: Any) -> Any:
@@ -68,23 +136,27 @@ def _to_js(value: Any) -> Any:
         return value.key
     if value is None:
         return jsnull
-    if isinstance(value, dict):
-        return js.Object.fromEntries(js.Array.of(*(js.Array.of(str(k), _to_js(v)) for k, v in value.items())))
-    if isinstance(value, (list, tuple)):
-        return js.Array.of(*(_to_js(v) for v in value))
+    if isinstance(value, (dict, list, tuple)):
+        f = _fns()
+        if _plain(value):  # one conversion across the FFI, not one per member
+            return to_js(value, dict_converter=f.from_entries)
+        if isinstance(value, dict):
+            return f.from_entries(f.array_of(*(f.array_of(str(k), _to_js(v)) for k, v in value.items())))
+        return f.array_of(*(_to_js(v) for v in value))
     return value
 
 
 def _to_py(value: Any) -> Any:
     """A JS value as plain data: JSON form; a map-like object, the list of its values."""
-    if _is_null(value):
+    if value is None or value is jsnull:
         return None
-    if not isinstance(value, JsProxy):
+    if not _is_proxy(value):
         return value
-    if (not js.Array.isArray(value) and callable(getattr(value, "values", None))
+    f = _fns()
+    if (not f.is_array(value) and callable(getattr(value, "values", None))
             and callable(getattr(value, "forEach", None)) and callable(getattr(value, "has", None))):
         value = js.Array.from_(value.values())
-    text = js.JSON.stringify(value)
+    text = f.stringify(value)
     return None if _is_null(text) else json.loads(text)
 
 
@@ -94,22 +166,26 @@ def _start(target: Any, method: str, args: tuple[Any, ...], doing: str) -> Any:
     Not a bare call: Pyodide turns a returned promise into a Future whose
     rejection must look like an Error, and a Future rejected with anything
     else never completes (Chromium's OverconstrainedError is such a reason).
-    So the call happens inside JS and the promise stays a JS object, for
-    ``Promise.allSettled`` (which never rejects) to report on.
+    So the call happens inside JS (``[0].map`` of the bound call) and a
+    promise stays a JS object in the array, for ``Promise.allSettled`` (which
+    never rejects) to report on.
     """
+    f = _fns()
     try:
-        # Looked up per call, not kept at import: a JS value held by a module is
-        # part of a Pyodide memory snapshot (README "Fast start"), and one read
-        # from a non-writable property (Function.prototype) cannot be serialized.
-        apply = js.Function.prototype.apply
-        call = apply.bind(js.Reflect.get(target, method), target, js.Array.of(*(_to_js(a) for a in args)))
-        return js.Array.of(0).map(call)
-    except JsException as exc:  # thrown before any promise
+        call = f.bind_apply(f.get(target, method), target, f.array_of(*(_to_js(a) for a in args)))
+        return f.map_one(call)
+    except JsException as exc:  # thrown before any promise (or no such method)
         raise _error(exc, doing) from exc
 
 
 async def _settled(holder: Any, doing: str) -> Any:
-    outcome = (await js.Promise.allSettled(holder))[0]
+    """The value of a call: a promise's once it settles; any other value at once
+    (no turn of the event loop: most of the engine's calls are synchronous)."""
+    value = holder[0]
+    if not _is_promise(value):
+        return value
+    f = _fns()
+    outcome = (await f.all_settled(holder))[0]
     if outcome.status == "fulfilled":
         return outcome.value
     raise _error(outcome.reason, doing)
@@ -181,7 +257,9 @@ class DirectRealm:
         self.id = "page-" + os.urandom(4).hex()
         self._subscriptions: dict[int, tuple[Any, str, Any]] = {}
         self._next = 1
-        self._tasks: set[asyncio.Future] = set()
+        self._on_fired: Any = None  # the proxy of _fired, made on the first fire() of a promise
+        self._fired_pending: dict[int, tuple[str, Callable[[MediaError], None] | None]] = {}
+        self._next_fired = 1
 
     def global_ref(self, path: str) -> Ref:
         return Ref(_walk(js.globalThis, path))
@@ -214,12 +292,12 @@ class DirectRealm:
         obj = js.globalThis if target is None else target.key
         if head:
             obj = _walk(obj, head)
-        return isinstance(obj, JsProxy) and bool(js.Reflect.has(obj, last))
+        return _is_proxy(obj) and bool(_fns().has(obj, last))
 
     def set(self, target: Ref, path: str, value: Any) -> None:
         head, _, last = path.rpartition(".")
         obj = _walk(target.key, head) if head else target.key
-        js.Reflect.set(obj, last, _to_js(value))
+        _fns().set(obj, last, _to_js(value))
 
     def fire(self, target: Ref, method: str, *args: Any, doing: str,
              on_error: Callable[[MediaError], None] | None = None) -> None:
@@ -228,11 +306,28 @@ class DirectRealm:
         except MediaError as exc:
             _report(exc, on_error)
             return
-        if callable(getattr(holder[0], "then", None)):
-            task = asyncio.ensure_future(_settled(holder, doing))
-            self._tasks.add(task)
-            task.add_done_callback(lambda t: (self._tasks.discard(t), t.cancelled() or t.exception() is None
-                                              or _report(t.exception(), on_error)))
+        if _is_promise(holder[0]):
+            self._watch(holder, doing, on_error)
+
+    def _watch(self, holder: Any, doing: str, on_error: Callable[[MediaError], None] | None) -> None:
+        """Report a fired promise's rejection. Not an asyncio task per promise
+        (each costs several turns of Pyodide's event loop, each a browser task):
+        ``Promise.allSettled([promise, token])`` calls one proxy, kept for the
+        realm's life, with the outcome and the token naming the operation."""
+        f = _fns()
+        if self._on_fired is None:
+            self._on_fired = create_proxy(self._fired)
+        token, self._next_fired = self._next_fired, self._next_fired + 1
+        self._fired_pending[token] = (doing, on_error)
+        holder.push(token)
+        f.all_settled(holder).then(self._on_fired)
+
+    def _fired(self, outcomes: Any) -> None:
+        token = outcomes[1].value
+        doing, on_error = self._fired_pending.pop(token, (None, None))
+        outcome = outcomes[0]
+        if doing is not None and outcome.status == "rejected":
+            _report(_error(outcome.reason, doing), on_error)
 
     def listen(self, target: Ref, event: str, handler: EventHandler, *, fields: dict[str, str] | None = None,
                refs: dict[str, str] | None = None) -> int:

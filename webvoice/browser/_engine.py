@@ -44,7 +44,7 @@ from .._media import (
     NotSupportedError,
 )
 from ._realm import Realm, Ref, Until
-from ._ringback import Ringback
+from ._ringback import Ringback, RingbackContext
 from ._rtc_config import offer_options, rtc_configuration
 from ._stats import empty_stats, summarize
 
@@ -114,7 +114,7 @@ class EngineSession:
         self._audio: Ref | None = None
         self._remote: tuple[Ref | None, Ref | None] = (None, None)  # (stream, track) playing
         self._element_id: str | None = None
-        self._ringback = Ringback(self._realm)
+        self._ringback = Ringback(backend.ringback)
         #: The peer connection's last reported (connectionState, iceConnectionState).
         self._states = ("new", "new")
 
@@ -504,6 +504,8 @@ class EngineBackend:
         self._media_devices: Ref | None = None
         self._sink_id: bool | None = None
         self._webrtc = True
+        #: The AudioContext the lines' ringback tones share (see webvoice.browser._ringback).
+        self.ringback = RingbackContext(realm)
 
     async def _ready(self) -> None:
         """Once: what the page offers (``navigator.mediaDevices``, ``setSinkId``)."""
@@ -640,6 +642,7 @@ class EngineBackend:
         self._sessions = []
         self._media_devices = None
         self._sink_id = None
+        self.ringback.lost()
         if self._devices_subscription is not None:
             self._devices_subscription = None
             handler, self._devices_handler = self._devices_handler, None
@@ -650,6 +653,7 @@ class EngineBackend:
         sessions, self._sessions = self._sessions, []
         for session in sessions:
             session.close()
+        self.ringback.close()
         self.on_devices_changed(None)
 
     @property

@@ -7,8 +7,15 @@ by scheduled ``setValueAtTime`` events, so the cadence runs in the browser's
 audio thread with no message per beep.
 
 The tone is the European one (CEPT / ETSI TR 101 041, ITU-T E.180): 425 Hz,
-1 s on, 4 s off. Cycles are scheduled a minute at a time; a Python task adds
-the next minute while the call still rings.
+1 s on, 4 s off. Cycles are scheduled two at a time (most calls are answered
+within ten seconds); a Python task adds the next two while the call still rings.
+
+The lines of a page share one ``AudioContext`` (:class:`RingbackContext`, one
+per media backend): making one starts an audio rendering pipeline and closing
+it tears that down, several milliseconds of the main thread each, which a
+ringback per call would pay on every call. Each tone is an oscillator and a
+gain node on it; the context is suspended while no line rings and closed with
+the backend.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import logging
 from .._media import MediaError
 from ._realm import Realm, Ref
 
-__all__ = ["RINGBACK_FREQUENCY", "RINGBACK_ON", "RINGBACK_OFF", "RINGBACK_LEVEL", "Ringback"]
+__all__ = ["RINGBACK_FREQUENCY", "RINGBACK_ON", "RINGBACK_OFF", "RINGBACK_LEVEL", "Ringback", "RingbackContext"]
 
 log = logging.getLogger("webvoice")
 
@@ -30,18 +37,62 @@ RINGBACK_ON = 1.0
 RINGBACK_OFF = 4.0
 #: Gain of the tone (about -16 dBFS): audible, not loud.
 RINGBACK_LEVEL = 0.15
-_CYCLES_AHEAD = 12  # one minute
+_CYCLES_AHEAD = 2  # ten seconds
 
 
 def _quiet(error: MediaError) -> None:
     """The context may be closed already."""
 
 
+class RingbackContext:
+    """The ``AudioContext`` the ringback tones of one backend's lines play in:
+    made by the first tone, running while a tone plays, suspended otherwise."""
+
+    def __init__(self, realm: Realm) -> None:
+        self.realm = realm
+        self._context: Ref | None = None
+        self._tones = 0
+
+    def acquire(self) -> Ref | None:
+        """The context for one more tone (None if the browser has no WebAudio)."""
+        realm = self.realm
+        if self._context is None:
+            try:
+                self._context = realm.new("AudioContext", doing="AudioContext")
+            except MediaError as exc:
+                log.info("webvoice: no ringback tone: %s", exc)
+                return None
+            realm.on_lost(self._context, "close")
+        # A page that has not been clicked yet may start it suspended; resume() asks.
+        realm.fire(self._context, "resume", doing="resume", on_error=_quiet)
+        self._tones += 1
+        return self._context
+
+    def release(self) -> None:
+        """One tone less: with none left, the context stops rendering."""
+        self._tones = max(0, self._tones - 1)
+        if self._tones == 0 and self._context is not None:
+            self.realm.fire(self._context, "suspend", doing="suspend", on_error=_quiet)
+
+    def close(self) -> None:
+        context, self._context = self._context, None
+        self._tones = 0
+        if context is not None:
+            self.realm.fire(context, "close", doing="close", on_error=_quiet)
+            self.realm.release(context)
+
+    def lost(self) -> None:
+        """The page went away: nothing left to close there."""
+        self._context = None
+        self._tones = 0
+
+
 class Ringback:
     """Starts and stops the tone of one line (idempotent both ways)."""
 
-    def __init__(self, realm: Realm) -> None:
-        self._realm = realm
+    def __init__(self, shared: RingbackContext) -> None:
+        self._shared = shared
+        self._realm = shared.realm
         self._context: Ref | None = None
         self._refs: list[Ref] = []
         self._task: asyncio.Task | None = None
@@ -54,16 +105,10 @@ class Ringback:
     def start(self) -> None:
         if self._context is not None:
             return
-        realm = self._realm
-        try:
-            context = realm.new("AudioContext", doing="AudioContext")
-        except MediaError as exc:
-            log.info("webvoice: no ringback tone: %s", exc)
+        context = self._shared.acquire()
+        if context is None:
             return
         self._context = context
-        realm.on_lost(context, "close")
-        # The AudioContext's clock starts at 0 when it is made: the first cycle starts now.
-        self._scheduled_until = 0.0
         self._task = asyncio.ensure_future(self._run())
 
     async def _run(self) -> None:
@@ -79,14 +124,14 @@ class Ringback:
             realm.fire(gain, "connect", destination, doing="connect")
             realm.release(destination)
             realm.fire(oscillator, "start", doing="start")
-            # A page that has not been clicked yet may start it suspended; resume() asks.
-            realm.fire(context, "resume", doing="resume", on_error=_quiet)
             level = realm.ref(gain, "gain")
             self._refs.append(level)
+            # The shared context's clock runs from when it was made: the first cycle starts now.
+            self._scheduled_until = float(await realm.get(context, "currentTime") or 0.0)
             while self._context is context:
                 self._schedule(level)
                 await realm.sync()
-                await asyncio.sleep(_CYCLES_AHEAD * (RINGBACK_ON + RINGBACK_OFF) - 10)
+                await asyncio.sleep(_CYCLES_AHEAD * (RINGBACK_ON + RINGBACK_OFF) - 2)
         except MediaError as exc:
             if self._context is context:
                 log.warning("webvoice: the ringback tone failed: %s", exc)
@@ -107,9 +152,14 @@ class Ringback:
         if self._task is not None:
             self._task.cancel()
             self._task = None
-        self._realm.fire(context, "close", doing="close", on_error=_quiet)
-        self._realm.release(context, *self._refs)
+        realm = self._realm
+        if self._refs:
+            oscillator, gain = self._refs[0], self._refs[1]
+            realm.fire(oscillator, "stop", doing="stop", on_error=_quiet)
+            realm.fire(gain, "disconnect", doing="disconnect", on_error=_quiet)
+        realm.release(*self._refs)
         self._refs = []
+        self._shared.release()
 
     def lost(self) -> None:
         """The page went away: nothing left to close there."""

@@ -15,10 +15,11 @@ AudioNode.prototype.connect = function (target, ...rest) {
   return nativeConnect.call(this, target, ...rest);
 };
 
-// {state, peak}: the newest context's state and the loudest RMS of what feeds its speakers over `ms`.
+// {state, peak}: the newest context's state and the loudest RMS of what the node connected last
+// to its speakers feeds them over `ms`.
 window.audioPeak = async (ms) => {
   const context = window.audioContexts.at(-1);
-  const node = window.toDestination.find((n) => n.context === context);
+  const node = window.toDestination.findLast((n) => n.context === context);
   if (!context || !node || context.state === "closed") return { state: context ? context.state : null, peak: 0 };
   const analyser = context.createAnalyser();
   node.connect(analyser);
