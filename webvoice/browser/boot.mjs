@@ -31,8 +31,13 @@
  * `daylight`: the maker's otherwise) is the page's again. The hash seed of str/bytes cannot be changed after Python's
  * start and stays the snapshot's (see README "Fast start").
  *
+ * `import webvoice` runs one module per task (`importWebvoice` below): no
+ * step of the start-up holds the main thread for long.
+ *
  * Other options: `wheelSha256` (hex) checks the wheel as install.mjs does;
- * `pyodideOptions` are passed on to loadPyodide in both paths.
+ * `pyodideOptions` are passed on to loadPyodide in both paths. Besides the
+ * stage durations (`timings`), `marks` says when each stage ended
+ * (`performance.now()`).
  */
 
 import { installWheel } from "./install.mjs";
@@ -52,10 +57,12 @@ export async function bootWebvoice({
   const index = new URL(indexURL, base).href.replace(/\/?$/, "/");
   const pyodideModule = import(`${index}pyodide.mjs`);
   const timings = {};
+  const marks = {}; // performance.now() at the end of each stage
   let t0 = performance.now();
   const mark = (stage) => {
     const now = performance.now();
     timings[stage] = now - t0;
+    marks[stage] = now;
     t0 = now;
   };
   let reason = snapshotURL ? null : "no snapshot offered";
@@ -74,10 +81,10 @@ export async function bootWebvoice({
 random.seed()
 time.timezone, time.altzone, time.daylight, time.tzname = ${pageTimeZone()}
 del random, time`);
-      const webvoiceVersion = pyodide.runPython("import webvoice\nwebvoice.__version__");
+      const webvoiceVersion = await importWebvoice(pyodide); // imported already: nothing to run
       mark("import_webvoice_ms");
       console.info(`webvoice: booted from the snapshot ${snapshotURL}`);
-      return { pyodide, path: "snapshot", reason: null, version: webvoiceVersion, timings };
+      return { pyodide, path: "snapshot", reason: null, version: webvoiceVersion, timings, marks };
     } catch (error) {
       // The first line of a JS error, the last of a Python traceback.
       const lines = String(error?.message ?? error).trim().split("\n");
@@ -89,6 +96,7 @@ del random, time`);
       }
       console.warn(`webvoice: normal boot, the snapshot was not used: ${reason}`);
       for (const key of Object.keys(timings)) delete timings[key];
+      for (const key of Object.keys(marks)) delete marks[key];
       t0 = performance.now();
     }
   }
@@ -97,9 +105,38 @@ del random, time`);
   mark("load_pyodide_ms");
   await installWheel(pyodide, wheelURL, { sha256: wheelSha256 });
   mark("install_webvoice_ms");
-  const webvoiceVersion = pyodide.runPython("import webvoice\nwebvoice.__version__");
+  const webvoiceVersion = await importWebvoice(pyodide);
   mark("import_webvoice_ms");
-  return { pyodide, path: "normal", reason, version: webvoiceVersion, timings };
+  return { pyodide, path: "normal", reason, version: webvoiceVersion, timings, marks };
+}
+
+/**
+ * `import webvoice` in steps, one module per task (webvoice/_import_steps.py),
+ * so that no step is a long task; returns webvoice's version. The package's
+ * module is put in sys.modules unexecuted, so that importing the step list
+ * runs nothing else; its `__init__` runs last. A no-op import when webvoice is
+ * imported already (a snapshot boot).
+ */
+export async function importWebvoice(pyodide) {
+  return pyodide.runPythonAsync(`
+async def _webvoice_import():
+    import importlib.util, sys
+    if "webvoice" in sys.modules:
+        return
+    spec = importlib.util.find_spec("webvoice")
+    sys.modules["webvoice"] = importlib.util.module_from_spec(spec)
+    try:
+        from webvoice._import_steps import import_in_steps
+    except BaseException:
+        del sys.modules["webvoice"]
+        raise
+    await import_in_steps(spec)
+
+await _webvoice_import()
+del _webvoice_import
+import webvoice
+webvoice.__version__
+`);
 }
 
 /** The page's time zone as Python's \`time\` module describes it, as a Python

@@ -1,0 +1,93 @@
+"""webvoice/_import_steps.py: ``import webvoice`` in steps (the page's start-up).
+
+Each test runs in a fresh CPython (a subprocess), since they import webvoice
+from nothing. The browser side, with real tasks, is tests/e2e/test_startup_tasks.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from webvoice._import_steps import BROWSER_STEPS, STEPS
+from webvoice._preload import CALL_MODULES
+
+BOOT = """
+import asyncio, importlib.util, json, sys
+spec = importlib.util.find_spec("webvoice")
+sys.modules["webvoice"] = importlib.util.module_from_spec(spec)
+from webvoice._import_steps import import_in_steps
+"""
+
+
+def run(code: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_steps_cover_what_import_webvoice_loads():
+    loaded = run("""
+        import json, sys
+        import webvoice
+        print(json.dumps(sorted(m for m in sys.modules if m.startswith("webvoice."))))
+    """)
+    missing = set(loaded) - set(STEPS) - {"webvoice._import_steps"}
+    assert not missing, f"add to webvoice._import_steps.STEPS: {sorted(missing)}"
+
+
+def test_steps_leave_the_call_modules_lazy():
+    assert not set(STEPS + BROWSER_STEPS) & set(CALL_MODULES)
+    loaded = run(BOOT + """
+asyncio.run(import_in_steps(spec))
+print(json.dumps(sorted(set(sys.modules) & set(%r))))
+""" % (list(CALL_MODULES),))
+    assert loaded == []
+
+
+def test_import_in_steps_yields_between_modules_and_runs_the_package_last():
+    r = run(BOOT + """
+ticks = 0
+async def ticker():
+    global ticks
+    while True:
+        ticks += 1
+        await asyncio.sleep(0)
+seen = []
+class Recorder:
+    def find_spec(self, name, path, target=None):
+        if name.startswith("webvoice"):
+            seen.append((name, ticks))
+        return None
+sys.meta_path.insert(0, Recorder())
+async def main():
+    task = asyncio.ensure_future(ticker())
+    await import_in_steps(spec)
+    task.cancel()
+asyncio.run(main())
+import webvoice
+print(json.dumps({"seen": seen, "complete": hasattr(webvoice, "create_sip_instance"),
+                  "version": webvoice.__version__}))
+""")
+    ticks = [tick for _, tick in r["seen"]]
+    assert r["complete"] and r["version"]
+    assert len(set(ticks)) >= len(STEPS) // 2, r["seen"]  # other work ran between the steps
+
+
+def test_a_failing_step_leaves_no_half_imported_webvoice():
+    r = run(BOOT + """
+import webvoice._import_steps as steps
+steps.STEPS = steps.STEPS[:3] + ("webvoice._no_such_module",) + steps.STEPS[3:]
+try:
+    asyncio.run(steps.import_in_steps(spec))
+except ModuleNotFoundError as exc:
+    error = str(exc)
+left = sorted(m for m in sys.modules if m == "webvoice" or m.startswith("webvoice."))
+import webvoice
+print(json.dumps({"error": error, "left": left, "after": hasattr(webvoice, "create_sip_instance")}))
+""")
+    assert "webvoice._no_such_module" in r["error"]
+    assert r["left"] == []
+    assert r["after"] is True  # a plain import works afterwards

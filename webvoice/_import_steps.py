@@ -1,0 +1,95 @@
+"""``import webvoice`` one module per turn of the event loop, for a page's start-up.
+
+Importing webvoice compiles and runs some forty modules (the grammar's regular
+expressions, the configuration checks, the registration machinery): about
+70 ms in one main-thread task on a desktop, more on a phone, and a task over
+50 ms is a long task (the page does not paint or answer input meanwhile).
+:func:`import_in_steps` imports the same modules one by one, yielding to the
+browser between them, so no step is long; the call modules stay lazy
+(webvoice/_preload.py loads them after the first registration, the same way).
+
+It runs before the package's own ``__init__``: the boot code
+(webvoice/browser/boot.mjs) puts the package's module, not yet executed, in
+``sys.modules`` (so that importing this module runs nothing else), awaits
+:func:`import_in_steps`, which imports :data:`STEPS` and then executes the
+package's ``__init__``, whose imports are then all done. A module missing
+from :data:`STEPS` is simply imported by that last step (a longer step, not an
+error); tests/test_import_steps.py keeps the list complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from importlib.machinery import ModuleSpec
+
+__all__ = ["STEPS", "import_in_steps"]
+
+#: What ``import webvoice`` loads, dependencies first (so that each step runs
+#: one module), plus the WebSocket transport that registering needs.
+STEPS = (
+    "webvoice.sip._lazy",
+    "webvoice.sip",
+    "webvoice.browser",
+    "webvoice.browser._rtc_config",
+    "webvoice.sip._abnf",
+    "webvoice.sip._errors",
+    "webvoice.sip._record",
+    "webvoice.sip._uri",
+    "webvoice._refer_policy",
+    "webvoice._targets",
+    "webvoice.sip._backoff",
+    "webvoice.sip._headers",
+    "webvoice.sip._timers",
+    "webvoice._config",
+    "webvoice._errors",
+    "webvoice._handlers",
+    "webvoice._media",
+    "webvoice._audio_devices",
+    "webvoice._lines",
+    "webvoice._messaging",
+    "webvoice._preload",
+    "webvoice._presence",
+    "webvoice._transfer",
+    "webvoice._transport",
+    "webvoice.sip._auth_values",
+    "webvoice.sip._digest",
+    "webvoice.sip._auth",
+    "webvoice.sip._causes",
+    "webvoice.sip._message",
+    "webvoice.sip._registration",
+    "webvoice.sip._session_interval",
+    "webvoice.sip._dialog_state",
+    "webvoice.sip._dialog_store",
+    "webvoice.sip._parser",
+    "webvoice.sip._transaction_events",
+    "webvoice.sip._transaction_tables",
+    "webvoice.sip._transaction",
+    "webvoice.sip._transaction_layer",
+    "webvoice.sip._uas",
+    "webvoice.sip._ua",
+    "webvoice._instance",
+)
+
+#: Imported only in the browser (they import ``js``): what registering loads.
+BROWSER_STEPS = ("webvoice.browser._env", "webvoice.browser._websocket")
+
+
+async def import_in_steps(spec: ModuleSpec) -> None:
+    """Import :data:`STEPS` one per turn, then run the package's ``__init__``
+    (``sys.modules["webvoice"]`` is the module made from ``spec``, not yet run).
+    On failure nothing of webvoice is left in ``sys.modules``: a plain
+    ``import webvoice`` then starts over and raises what is wrong."""
+    package = sys.modules["webvoice"]
+    steps = STEPS + (BROWSER_STEPS if sys.platform == "emscripten" else ())
+    try:
+        for name in steps:
+            if name not in sys.modules:
+                importlib.import_module(name)
+                await asyncio.sleep(0)
+        spec.loader.exec_module(package)
+    except BaseException:
+        for name in [m for m in sys.modules if m == "webvoice" or m.startswith("webvoice.")]:
+            del sys.modules[name]
+        raise
