@@ -179,6 +179,7 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, Presenc
         self._backoff = Backoff(settings.reconnect)
         self._reconnect_handle: asyncio.TimerHandle | None = None
         self._timer_handle: asyncio.TimerHandle | None = None
+        self._timer_deadline: float | None = None  # what _timer_handle is armed for
         self._open_waiters: list[asyncio.Future] = []
         self._register_waiters: list[asyncio.Future] = []
         self._unregister_waiters: list[asyncio.Future] = []
@@ -647,10 +648,16 @@ class SipInstance(TransferMethods, AudioDeviceMethods, MessagingMethods, Presenc
         self._publish_own_dialogs()  # ua_config publish_dialogs (PresenceMethods)
 
     def _arm_timer(self) -> None:
+        # Re-armed only when the core's deadline moved: every pump (each message in
+        # or out) would otherwise make a browser timer, and in Pyodide a cancelled
+        # one still fires, into Python, to find itself cancelled.
+        deadline = self._ua.get_timer()
         if self._timer_handle is not None:
+            if deadline == self._timer_deadline:
+                return
             self._timer_handle.cancel()
             self._timer_handle = None
-        deadline = self._ua.get_timer()
+        self._timer_deadline = deadline
         if deadline is not None:
             self._timer_handle = self._loop.call_later(max(0.0, deadline - self._now()), self._on_timer)
 
