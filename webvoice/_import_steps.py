@@ -42,6 +42,7 @@ STEPS = (
     "webvoice._refer_policy",
     "webvoice._targets",
     "webvoice.sip.util._backoff",
+    "webvoice.sip.syntax._header_values",
     "webvoice.sip.syntax._headers",
     "webvoice.sip.transaction",
     "webvoice.sip.transaction._timers",
@@ -75,6 +76,7 @@ STEPS = (
     "webvoice.sip.transaction._transaction",
     "webvoice.sip.transaction._layer",
     "webvoice.sip.ua._uas",
+    "webvoice.sip.ua._config",
     "webvoice.sip.ua._ua",
     "webvoice._instance",
 )
