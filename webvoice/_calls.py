@@ -637,14 +637,19 @@ class Call:
             await asyncio.sleep(QUALITY_INTERVAL)
             if self._ended or self.media is None or self._health.state != "connected":
                 continue
+            speaking = self._input_expected()
             try:
                 stats = await self.media.get_stats()
             except MediaError as exc:
                 log.debug("webvoice: line %s: no stats for quality warnings: %s", self._line_id, exc)
                 continue
-            for name, warning in monitor.sample(stats):
+            for name, warning in monitor.sample(stats, input_expected=speaking and self._input_expected()):
                 if not self._ended:
                     self._emit(name, warning)
+
+    def _input_expected(self) -> bool:
+        """Whether the microphone should be heard: not muted by the application, not on hold."""
+        return not (self._muted or self._local_hold or self._remote_hold)
 
     def _start_ice_restarts(self, *, at_once: bool = False) -> None:
         if self._restarting is None and self._instance._settings.ua.get("ice_restart_attempts", ICE_RESTART_ATTEMPTS):

@@ -47,7 +47,8 @@ UA_CONFIG_KEYS: dict[str, str] = {
     "ice_restart_attempts": "ICE restarts (re-INVITE with new ICE credentials) tried when an established call's "
                             "media is interrupted, 0 for none (int, default 5)",
     "quality_warnings": "raise warning/warning_cleared call events (high-rtt, high-jitter, high-packet-loss, "
-                        "low-mos): True, or a dict of thresholds by warning name (default False)",
+                        "low-mos, constant-audio-input-level): True, or a dict of thresholds by warning name "
+                        "and 'constant-audio-input-seconds' (default False)",
     "media_failure_ends_call": "end the call (BYE, cause 'WebRTC Error') when media_failed fires (bool, default True)",
     "publish_dialogs": "PUBLISH our calls' states (dialog-info+xml, RFC 4235) for busy lamps, for servers that do "
                        "not derive them from the calls they proxy (bool, default False)",

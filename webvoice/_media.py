@@ -119,7 +119,9 @@ class MediaSession(Protocol):
             {"inbound": {"packets_received": int, "packets_lost": int,
                          "jitter": float (s), "bytes_received": int,
                          "audio_level": float 0..1 | None, "total_audio_energy": float},
-             "outbound": {"packets_sent": int, "bytes_sent": int},
+             "outbound": {"packets_sent": int, "bytes_sent": int,
+                          "audio_level": float 0..1 | None, "total_audio_energy": float | None,
+                          "total_samples_duration": float (s) | None},  # the microphone (media-source)
              "round_trip_time": float (s) | None, "codec": "audio/opus" | ... | None}
 
         All zeros/None before media flows, and once closed."""

@@ -97,3 +97,121 @@ def test_bad_quality_options_fail_at_once(option, error):
     from tests.driver.conftest import make_instance
     with pytest.raises(error):
         make_instance(ua_config={"quality_warnings": option})
+
+
+# --- constant audio input level (a dead or silently muted microphone) ------------------------------------------
+
+def mic(energy, seconds, level=None):
+    """A stats summary whose outbound media-source totals are ``energy`` and ``seconds``."""
+    return {"inbound": {}, "outbound": {"audio_level": level, "total_audio_energy": energy,
+                                        "total_samples_duration": seconds}, "round_trip_time": None}
+
+
+def microphone(levels, start=0.0):
+    """Stats summaries one second apart for a microphone at these RMS levels (energy is level**2 * seconds)."""
+    energy, out = start, [mic(start, 0.0)]
+    for i, level in enumerate(levels, 1):
+        energy += level * level
+        out.append(mic(energy, float(i)))
+    return out
+
+
+def input_changes(samples, expected=None, **settings):
+    monitor = QualityMonitor(settings or None)
+    expected = expected or [True] * len(samples)
+    return [(i, kind, round(w.value, 6)) for i, (s, e) in enumerate(zip(samples, expected))
+            for kind, w in monitor.sample(s, input_expected=e) if w.name == "constant-audio-input-level"]
+
+
+def test_silence_raises_after_ten_samples_in_a_row_and_two_heard_samples_clear_it():
+    live, dead = 0.05, 0.0
+    samples = microphone([live] * 3 + [dead] * 10 + [live] + [dead] + [live] * 2)
+    # samples[0] has no interval yet: its level is the instantaneous one (None here, not counted)
+    assert input_changes(samples) == [(13, "warning", 0.0), (17, "warning_cleared", 0.05)]
+
+
+def test_one_sound_in_the_silence_restarts_the_count():
+    samples = microphone([0.0] * 9 + [0.02] + [0.0] * 9 + [0.0])
+    assert input_changes(samples) == [(20, "warning", 0.0)]  # the second run of ten
+
+
+def test_a_quiet_room_is_no_dead_microphone():
+    # a real microphone's own noise (-60 dBFS and varying) never raises it; its threshold is configurable
+    quiet = microphone([0.001, 0.0012, 0.0009] * 8)
+    assert input_changes(quiet) == []
+    assert input_changes(quiet, **{"constant-audio-input-level": 0.002})[0][:2] == (10, "warning")
+    assert input_changes(microphone([0.0] * 4), **{"constant-audio-input-seconds": 3}) == [(3, "warning", 0.0)]
+
+
+def test_muted_or_held_samples_do_not_count_and_keep_a_raised_warning():
+    samples = microphone([0.0] * 30)
+    expected = [True] * 5 + [False] * 10 + [True] * 16  # muted (or held) after four silent samples
+    # four silent samples before the mute, none during it: ten after it raise the warning
+    assert input_changes(samples, expected) == [(24, "warning", 0.0)]
+    samples = microphone([0.0] * 12 + [0.0] * 5 + [0.05] * 2)
+    expected = [True] * 13 + [False] * 5 + [True] * 2
+    # raised at 10; muting neither clears it nor counts; heard twice after the unmute: cleared
+    assert input_changes(samples, expected) == [(10, "warning", 0.0), (19, "warning_cleared", 0.05)]
+
+
+def test_a_replaced_track_restarts_its_totals_and_the_instant_level_counts():
+    live = [mic(10.0 + i * 0.01, 50.0 + i) for i in range(3)]  # an old source, long running
+    # replaceTrack: a new source whose totals start again (smaller than the last ones)
+    replaced = [mic(0.0, 0.5 + i, level=0.0) for i in range(10)]
+    assert input_changes(live + replaced) == [(12, "warning", 0.0)]  # its first sample counts by audioLevel
+    assert input_changes(live + [mic(0.0, 0.5, level=0.3)] + replaced[1:10]) == []  # 9 silent, no more
+
+
+def test_no_microphone_figures_never_raise_it():
+    assert input_changes([mic(None, None)] * 20) == []
+
+
+def test_the_input_settings_are_checked():
+    with pytest.raises(ValueError, match="constant-audio-input-seconds"):
+        QualityMonitor({"constant-audio-input-seconds": 0})
+    with pytest.raises(ValueError, match="constant-audio-input-seconds"):
+        QualityMonitor({"constant-audio-input-seconds": 2.5})
+
+
+def test_a_call_tells_the_monitor_when_the_app_mutes_or_holds(monkeypatch):
+    """A silent microphone raises the warning only while the call is neither muted nor held."""
+    import webvoice._calls as calls
+    from tests.driver.conftest import make_instance, run, serving, until
+    from tests.support.fake_media import FakeMediaBackend
+    monkeypatch.setattr(calls, "QUALITY_INTERVAL", 0.01)
+
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config={"quality_warnings": {"constant-audio-input-seconds": 3}})
+        server, task = await serving(sip)
+        events = []
+        call = await sip.call("bob", events={"warning": lambda w: events.append(("warning", w.name)),
+                                             "warning_cleared": lambda w: events.append(("cleared", w.name))})
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        session = media.sessions[0]
+        samples = []
+        stats_of = session.get_stats
+
+        async def counted():
+            samples.append(call.is_muted().audio or call.is_on_hold().local)
+            return await stats_of()
+        session.get_stats = counted
+        session.stats = {"inbound": {}, "outbound": {"audio_level": 0.0}, "round_trip_time": None}
+        call.mute()
+        await until(lambda: sum(samples) >= 10, "ten samples while muted")
+        assert events == []  # muted is not dead
+        call.unmute()
+        assert await call.hold()
+        samples.clear()
+        await until(lambda: sum(samples) >= 10, "ten samples while held")
+        assert events == []
+        await call.unhold()
+        await until(lambda: events, "the warning once unheld")
+        assert events == [("warning", "constant-audio-input-level")]
+        session.stats = {"inbound": {}, "outbound": {"audio_level": 0.2}, "round_trip_time": None}
+        await until(lambda: len(events) == 2, "cleared")
+        assert events[1] == ("cleared", "constant-audio-input-level")
+        call.terminate()
+        task.cancel()
+
+    run(main())

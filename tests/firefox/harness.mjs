@@ -16,6 +16,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
+import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import path from "node:path";
@@ -109,6 +110,60 @@ export async function startDemo() {
   };
 }
 
+// coturn's turnserver on loopback (long-term credentials u:p), as the e2e
+// tier's relay fixture runs it (tests/e2e/test_media_health.py): a test
+// stops it to break the media path and starts it again on the same port.
+// Missing coturn fails (tools/install_deps.sh installs it): no silent skip.
+export async function startRelay() {
+  let binary;
+  try {
+    binary = execFileSync("sh", ["-c", "command -v turnserver"], { encoding: "utf8" }).trim();
+  } catch {
+    throw new Error("coturn's turnserver is not installed (tools/install_deps.sh installs it)");
+  }
+  const port = await new Promise((resolve, reject) => {
+    const socket = dgram.createSocket("udp4");
+    socket.on("error", reject);
+    socket.bind(0, "127.0.0.1", () => { const { port } = socket.address(); socket.close(() => resolve(port)); });
+  });
+  const relay = {
+    port, process: null,
+    // RTCPeerConnection configuration: relay-only ICE through it.
+    pcConfig: { iceTransportPolicy: "relay", iceServers: [
+      { urls: `turn:127.0.0.1:${port}?transport=udp`, username: "u", credential: "p" }] },
+    async start() {
+      relay.process = spawn(binary, ["-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+        "--allow-loopback-peers", "--lt-cred-mech", "--user=u:p", "--realm=webvoice.test", "--no-tls",
+        "--no-dtls", "--no-cli", `--listening-port=${port}`, "--log-file=stdout"], { stdio: "ignore" });
+      relay.exited = new Promise((resolve) => relay.process.once("exit", resolve));
+      for (let i = 0; i < 100; i++) { // it answers a STUN binding request (bounded: 100 tries)
+        if (await stunAnswers(port)) return;
+      }
+      throw new Error(`turnserver did not start on port ${port}`);
+    },
+    async stop() {
+      if (!relay.process) return;
+      relay.process.kill("SIGKILL");
+      await bounded(relay.exited, 10_000, "turnserver did not stop");
+      relay.process = null;
+    },
+  };
+  await relay.start();
+  return relay;
+}
+
+function stunAnswers(port) {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket("udp4");
+    const done = (answered) => { clearTimeout(timer); socket.close(); resolve(answered); };
+    const timer = setTimeout(() => done(false), 200);
+    socket.on("message", (msg) => done(msg[0] === 0x01 && msg[1] === 0x01));
+    socket.on("error", () => done(false));
+    socket.send(Buffer.concat([Buffer.from([0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42]), Buffer.from("webvoice-tst")]),
+      port, "127.0.0.1");
+  });
+}
+
 // --- browsers -----------------------------------------------------------------------------
 
 // Firefox with a fake microphone and no permission prompt.  No PulseAudio:
@@ -137,6 +192,13 @@ export async function launchFirefox(prefs = {}) {
     },
   });
 }
+
+// Prefs for a Firefox whose calls use the loopback relay of startRelay().
+// Firefox gathers from the loopback interface only with
+// media.peerconnection.ice.loopback, and a TURN server on 127.0.0.1 is only
+// reached from it: without the pref, relay-only ICE gathers no candidate at
+// all ("ICE failed, your TURN server appears to be broken").
+export const LOOPBACK_RELAY = { "media.peerconnection.ice.loopback": true };
 
 // Prefs for a Firefox without WebRTC (no RTCPeerConnection, as in a browser
 // built without it, such as Debian's WebKitGTK) whose microphone permission
@@ -222,8 +284,9 @@ export async function py(page, code, { timeoutMs = 30_000 } = {}) {
 }
 
 // A page with webvoice registered as `user` on the test Kamailio; `options`
-// go to create_sip_instance.
-export async function makePhone(browser, servers, user, options = {}) {
+// go to create_sip_instance; `initScript`: a file the page runs before
+// anything else (instrumentation such as tests/support/pages/mangle-answer.js).
+export async function makePhone(browser, servers, user, options = {}, { initScript = null } = {}) {
   const name = `${user}@${browserName(browser)}`;
   const { page, log, close } = await openPage(browser, name);
   const phone = {
@@ -231,6 +294,7 @@ export async function makePhone(browser, servers, user, options = {}) {
     py: (code, opts) => py(page, code, opts),
   };
   try {
+    if (initScript) await page.evaluateOnNewDocument(readFileSync(initScript, "utf8"));
     await bootWebvoice(page, servers.base_url);
     await phone.py(PHONE);
     const args = {

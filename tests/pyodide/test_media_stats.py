@@ -14,7 +14,10 @@ def test_summarize_picks_audio_rtp_codec_and_round_trip(selenium):
          "jitter": 0.004, "bytesReceived": 4000, "audioLevel": 0.25, "totalAudioEnergy": 0.5,
          "codecId": "CIT01_111"},
         {"id": "OT01A", "type": "outbound-rtp", "kind": "audio", "packetsSent": 51, "bytesSent": 4100,
-         "codecId": "COT01_111"},
+         "codecId": "COT01_111", "mediaSourceId": "SA2"},
+        {"id": "SA1", "type": "media-source", "kind": "audio", "audioLevel": 0.9},  # an older track
+        {"id": "SA2", "type": "media-source", "kind": "audio", "audioLevel": 0.1, "totalAudioEnergy": 0.02,
+         "totalSamplesDuration": 2.0},
         {"id": "COT01_111", "type": "codec", "mimeType": "audio/opus"},
         {"id": "CIT01_111", "type": "codec", "mimeType": "audio/PCMU"},
         {"id": "CP1", "type": "candidate-pair", "nominated": True, "state": "succeeded",
@@ -24,7 +27,8 @@ def test_summarize_picks_audio_rtp_codec_and_round_trip(selenium):
     stats = summarize(entries)
     assert stats["inbound"] == {"packets_received": 50, "packets_lost": 2, "jitter": 0.004,
                                 "bytes_received": 4000, "audio_level": 0.25, "total_audio_energy": 0.5}
-    assert stats["outbound"] == {"packets_sent": 51, "bytes_sent": 4100}
+    assert stats["outbound"] == {"packets_sent": 51, "bytes_sent": 4100, "audio_level": 0.1,
+                                 "total_audio_energy": 0.02, "total_samples_duration": 2.0}  # the sender's source
     assert stats["codec"] == "audio/opus"  # what we send comes first
     assert stats["round_trip_time"] == 0.05  # RTCP's figure before ICE's
 

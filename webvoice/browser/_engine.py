@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any, Callable
 
 from .._media import (
@@ -75,6 +76,25 @@ def _has_candidates(sdp: str) -> bool:
     return "\na=candidate:" in sdp
 
 
+_SETUP = re.compile(r"^a=setup:(\w+)", re.MULTILINE)
+
+
+def dtls_setup(sdp: str) -> str | None:
+    """The first ``a=setup`` value of a description (RFC 4145: active, passive, actpass)."""
+    match = _SETUP.search(sdp)
+    return match.group(1) if match else None
+
+
+def keep_dtls_role(answer: str, offer: str, role: str | None) -> str:
+    """Our answer to a subsequent ``actpass`` offer, with the DTLS ``role`` we already
+    have (RFC 8842 5.5: an answerer keeps its role). Firefox answers an ICE restart
+    ``active`` whatever its role was, and Chromium, if it was the client, then refuses
+    the answer ("Failed to set SSL role for the transport")."""
+    if role not in ("active", "passive") or dtls_setup(offer) != "actpass" or dtls_setup(answer) == role:
+        return answer
+    return _SETUP.sub(f"a=setup:{role}", answer)
+
+
 def _same_sdp(a: str | None, b: str) -> bool:
     if a is None:
         return False
@@ -103,6 +123,7 @@ class EngineSession:
         self._held = False
         self._negotiated_hold = False  # the hold of the last completed offer/answer
         self._remote_answer: str | None = None
+        self._dtls_role: str | None = None  # ours once negotiated: "active" (client) or "passive"
         self._lock = asyncio.Lock()  # one offer/answer step at a time
         self._subscriptions: list[int] = []
         self._track_ended: int | None = None
@@ -198,11 +219,18 @@ class EngineSession:
             try:
                 answer = await realm.invoke(self._pc, "createAnswer", doing="createAnswer")
                 self._check_open()
-                await realm.invoke(self._pc, "setLocalDescription", answer, doing="setLocalDescription", keep=False)
+                description = answer
+                if self._dtls_role is not None:
+                    created = await realm.get(answer, "sdp")
+                    kept = keep_dtls_role(created, remote_offer, self._dtls_role)
+                    description = answer if kept == created else {"type": "answer", "sdp": kept}
+                await realm.invoke(self._pc, "setLocalDescription", description, doing="setLocalDescription",
+                                   keep=False)
                 realm.release(answer)
                 sdp = await self._gathered_sdp(waiter)
             finally:
                 realm.release(waiter)
+            self._dtls_role = dtls_setup(sdp)
             self._negotiated_hold = self._held
             self._remote_answer = None
             return sdp
@@ -223,6 +251,7 @@ class EngineSession:
             self.stop_ringback()  # early media or the answer: the peer's audio from now on
             if not provisional:
                 self._negotiated_hold = self._held
+                self._dtls_role = {"active": "passive", "passive": "active"}.get(dtls_setup(sdp) or "")
 
     async def rollback(self) -> None:
         async with self._lock:

@@ -10,7 +10,11 @@ it runs on.
                     "bytes_received": int,
                     "audio_level": float | None,  # 0..1, None before any audio
                     "total_audio_energy": float},
-        "outbound": {"packets_sent": int, "bytes_sent": int},
+        "outbound": {"packets_sent": int, "bytes_sent": int,
+                     # the microphone as the sender takes it (media-source):
+                     "audio_level": float | None,  # 0..1, None when not reported
+                     "total_audio_energy": float | None,
+                     "total_samples_duration": float | None},  # seconds
         "round_trip_time": float | None,  # seconds
         "codec": str | None,  # MIME type sent (else received), e.g. "audio/opus"
     }
@@ -29,7 +33,8 @@ def empty_stats() -> dict[str, Any]:
     return {
         "inbound": {"packets_received": 0, "packets_lost": 0, "jitter": 0.0, "bytes_received": 0,
                     "audio_level": None, "total_audio_energy": 0.0},
-        "outbound": {"packets_sent": 0, "bytes_sent": 0},
+        "outbound": {"packets_sent": 0, "bytes_sent": 0, "audio_level": None, "total_audio_energy": None,
+                     "total_samples_duration": None},
         "round_trip_time": None,
         "codec": None,
     }
@@ -59,6 +64,20 @@ def _round_trip_time(entries: list[dict[str, Any]], by_id: dict[str, dict[str, A
     return None
 
 
+def _number(entry: dict[str, Any], name: str) -> float | None:
+    value = entry.get(name)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _media_source(entries: list[dict[str, Any]], by_id: dict[str, dict[str, Any]],
+                  outbound: dict[str, Any] | None) -> dict[str, Any]:
+    """The local track's level as the sender sees it (for the constant input level warning)."""
+    source = by_id.get((outbound or {}).get("mediaSourceId", "")) or next(
+        (e for e in entries if e.get("type") == "media-source" and _is_audio(e)), None) or {}
+    return {"audio_level": _number(source, "audioLevel"), "total_audio_energy": _number(source, "totalAudioEnergy"),
+            "total_samples_duration": _number(source, "totalSamplesDuration")}
+
+
 def summarize(entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """The figures of one audio line from a stats report's entries."""
     entries = list(entries)
@@ -81,6 +100,7 @@ def summarize(entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
             "packets_sent": int(outbound.get("packetsSent") or 0),
             "bytes_sent": int(outbound.get("bytesSent") or 0),
         }
+    stats["outbound"].update(_media_source(entries, by_id, outbound))
     stats["round_trip_time"] = _round_trip_time(entries, by_id)
     for rtp in (outbound, inbound):
         codec = by_id.get((rtp or {}).get("codecId", ""))

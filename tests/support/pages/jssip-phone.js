@@ -3,7 +3,8 @@
 // bundle of bench/jssip_bundle.py (window.JsSIP), served at /jssip-build/.
 //
 // It does what an application built on JsSIP (the Web Voice SDK) does:
-// audio only from the (fake) microphone, no ICE servers, incoming calls
+// audio only from the (fake) microphone, no ICE servers (phone.media.pcConfig
+// may be set to others, e.g. relay-only ICE through a TURN relay), incoming calls
 // answered at once (unless phone.mode.answer says otherwise), the remote
 // audio played through a hidden <audio autoplay> per session. Everything
 // that happens is recorded in phone.events, and every SIP message sent or
@@ -21,6 +22,7 @@
     events: [], // {tag, session, originator, cause, status, tone, duration, t}
     trace: [], // [epoch ms, "sent" | "received", message text]
     mode: { answer: "accept" }, // "accept" | "manual"
+    media: MEDIA, // the options of answer() and call()
   };
   window.phone = phone;
 
@@ -102,12 +104,12 @@
     });
     ua.on("newRTCSession", ({ originator, session }) => {
       track(session);
-      if (originator === "remote" && phone.mode.answer === "accept") session.answer(MEDIA);
+      if (originator === "remote" && phone.mode.answer === "accept") session.answer(phone.media);
     });
     ua.start();
   });
 
-  phone.call = (target) => { phone.ua.call(target, MEDIA); return phone.sessions.length - 1; };
+  phone.call = (target) => { phone.ua.call(target, phone.media); return phone.sessions.length - 1; };
 
   // Resolves once predicate() is true; rejects after timeoutMs.
   phone.waitFor = (predicate, timeoutMs = 10000, what = "a condition") => new Promise((resolve, reject) => {
