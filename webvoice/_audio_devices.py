@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ._handlers import call_handler
 from ._media import AudioDevice, DeviceNotFoundError, NotSupportedError
-from .sip.util._record import record
+from .sip import record
 
 if TYPE_CHECKING:
     from ._calls import Call

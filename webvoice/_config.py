@@ -13,12 +13,7 @@ from typing import Any, Callable, Mapping
 from .browser._rtc_config import OFFER_KEYS, PC_CONFIG_KEYS, offer_options, rtc_configuration
 from ._refer_policy import REFER_POLICIES
 from ._targets import escape_user
-from .sip.syntax._abnf import CONTROL_CHARS
-from .sip.util._backoff import ReconnectPolicy
-from .sip.syntax._headers import Headers
-from .sip.util._record import record
-from .sip.transaction._timers import TimerConfig
-from .sip.syntax._uri import SipUri
+from .sip import CONTROL_CHARS, Headers, ReconnectPolicy, SipUri, TimerConfig, record
 
 __all__ = ["InstanceSettings", "make_settings", "check_extra_headers", "UA_CONFIG_KEYS", "CALL_OPTION_KEYS",
            "LINE_EVENT_KEYS"]

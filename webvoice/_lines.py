@@ -15,8 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from ._handlers import call_handler
-from .sip.util._record import record
-from .sip.syntax._uri import SipUri, TelUri, Uri, parse_uri
+from .sip import SipUri, TelUri, Uri, parse_uri, record
 
 if TYPE_CHECKING:
     from ._calls import Call

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Protocol
 
-from .sip.util._record import record
+from .sip import record
 
 __all__ = ["MediaBackend", "MediaSession", "MediaError", "MediaPermissionError", "DeviceNotFoundError",
            "NotSupportedError", "AudioDevice", "MediaEventHandler", "DTMF_TONES", "DTMF_TIMING", "DtmfTiming"]

@@ -1,7 +1,7 @@
 """Instant messages for :class:`~webvoice.SipInstance` and :class:`~webvoice.Call` (RFC 3428).
 
 Beyond the JS SDK, which offers messages only through JsSIP's raw UA. The
-protocol is the core's (:mod:`webvoice.sip.ua._message_method`, imported on the
+protocol is the core's (:func:`webvoice.sip.message_body` and its message events, imported on the
 first message sent or received); this module turns its outcome into an
 awaitable result or a :class:`MessageError`, and a received message into an
 :class:`IncomingMessage` for the ``on_message`` listeners (or the call's
@@ -11,20 +11,18 @@ awaitable result or a :class:`MessageError`, and a received message into an
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import TYPE_CHECKING, Any, Callable
 
 from ._errors import MessageError
 from ._handlers import call_handler
 from ._targets import normalize_target
-from .sip.util._record import record
+from .sip import loaded_export, record
 
 if TYPE_CHECKING:
     from ._calls import Call
 
 __all__ = ["IncomingMessage", "MessagingMethods"]
 
-_CORE = "webvoice.sip.ua._message_method"
 
 
 @record
@@ -63,7 +61,7 @@ class MessagingMethods:
         an unsupported ``content_type``, more than 8 KiB) raise ``ValueError``
         before anything is sent.
         """
-        from .sip.ua._message_method import message_body
+        from .sip import message_body
 
         uri = normalize_target(target, self._settings.domain)
         body, media = message_body(text, content_type)
@@ -92,7 +90,7 @@ class MessagingMethods:
     # --- for Call.send_message --------------------------------------------------------------
 
     async def _send_message_in_call(self, call: Call, text: str, content_type: str) -> int:
-        from .sip.ua._message_method import message_body
+        from .sip import message_body
 
         body, media = message_body(text, content_type)
         if call.core is None:
@@ -110,13 +108,14 @@ class MessagingMethods:
 
     def _deliver_message_event(self, event: object) -> bool:
         """Handle a core message event; False for any other event."""
-        core = sys.modules.get(_CORE)
-        if core is None:  # nothing loaded it: no message event can exist
+        delivered = loaded_export("MessageDelivered")
+        if delivered is None:  # nothing loaded the message machinery: no message event can exist
             return False
-        if isinstance(event, (core.MessageDelivered, core.MessageFailed)):
+        failed, received = loaded_export("MessageFailed"), loaded_export("MessageReceived")
+        if isinstance(event, (delivered, failed)):
             waiter = self._message_waiters.pop(event.message, None)
             if waiter is not None and not waiter.done():
-                if isinstance(event, core.MessageDelivered):
+                if isinstance(event, delivered):
                     waiter.set_result(event.status_code)
                 else:
                     waiter.set_exception(MessageError(
@@ -124,7 +123,7 @@ class MessagingMethods:
                         f"{event.status_code or ''} {event.reason}".replace("  ", " "),
                         status_code=event.status_code, reason=event.reason, cause=event.cause))
             return True
-        if isinstance(event, core.MessageReceived):
+        if isinstance(event, received):
             import datetime
 
             call = self._calls.get(event.session) if event.session is not None else None

@@ -1,12 +1,12 @@
 """Presence and busy lamps (beyond the JS SDK), on the core's subscriptions and publications.
 
 Each ``watch_*`` method starts one subscription of the core
-(:mod:`webvoice.sip.event._subscription`, which refreshes it, retries it and
+(:class:`webvoice.sip.UserAgent`'s subscriptions, which refreshes it, retries it and
 subscribes again after a reconnect by itself) and returns a :class:`Watch`
 to stop it. This module reads the NOTIFY bodies with the package's parser
 and calls the application's handler with a small event when what it shows
 changes. Our own presence goes out as a publication of the core
-(:mod:`webvoice.sip.event._publication`, PUBLISH with PIDF), refreshed by it and
+(PUBLISH with PIDF), refreshed by it and
 withdrawn when we unregister. The core modules load on first use.
 """
 
@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from typing import Any, Callable
 
 from ._errors import PresenceError
 from ._handlers import call_handler
 from ._targets import normalize_target
-from .sip.util._record import record
+from .sip import loaded_export, record
 
 __all__ = ["LineEvent", "PresenceEvent", "PresenceMethods", "VoicemailEvent", "Watch"]
 
 log = logging.getLogger("webvoice")
 
-_SUBSCRIPTIONS = "webvoice.sip.event._subscription"
-_PUBLICATIONS = "webvoice.sip.event._publication"
 #: How long each subscription is asked for (seconds); the core refreshes it before then.
 WATCH_EXPIRES = 600
 
@@ -129,7 +126,8 @@ class PresenceMethods:
         refreshes it, publishes it again after a reconnect and withdraws it
         when unregistering. Raises :class:`~webvoice.PresenceError` with the
         status when the server refuses; bad arguments raise before anything is sent."""
-        from .sip.event._pidf import CONTENT_TYPE, build_pidf
+        from .sip import PIDF_CONTENT_TYPE as CONTENT_TYPE
+        from .sip import build_pidf
 
         body = build_pidf(str(self._ua.config.aor), status, note, self._ua.config.instance_id[:8])
         if not self._connected:
@@ -140,7 +138,7 @@ class PresenceMethods:
         """Withdraw our published presence (watchers see us closed)."""
         if "presence" not in self._ua.publications:
             return
-        from .sip.event._pidf import CONTENT_TYPE
+        from .sip import PIDF_CONTENT_TYPE as CONTENT_TYPE
 
         await self._publication_outcome(lambda pub, now: pub.remove(now), CONTENT_TYPE)
 
@@ -148,7 +146,7 @@ class PresenceMethods:
         """Watch ``target``'s presence (RFC 3856): ``handler(PresenceEvent)`` with
         its status and note as soon as the server tells, then on each change.
         Renewed by itself like ``watch_line``; returns the :class:`Watch`."""
-        from .sip.event._pidf import CONTENT_TYPE
+        from .sip import PIDF_CONTENT_TYPE as CONTENT_TYPE
 
         return self._start_watch("presence", target, handler, "presence", (CONTENT_TYPE,))
 
@@ -160,7 +158,8 @@ class PresenceMethods:
         renews by itself, also across reconnects, until ``watch.stop()``.
         Returns the :class:`Watch`. A bad target raises ``ValueError`` at once.
         """
-        from .sip.event._dialog_info import CONTENT_TYPE, LineState
+        from .sip import DIALOG_INFO_CONTENT_TYPE as CONTENT_TYPE
+        from .sip import LineState
 
         watch = self._start_watch("line", target, handler, "dialog", (CONTENT_TYPE,))
         watch._state = LineState()
@@ -171,7 +170,7 @@ class PresenceMethods:
         ``target`` names another mailbox): ``handler(VoicemailEvent)`` as soon as
         the server tells, then on each change. Renewed by itself like
         ``watch_line``; returns the :class:`Watch`."""
-        from .sip.event._mwi import CONTENT_TYPE
+        from .sip import MESSAGE_SUMMARY_CONTENT_TYPE as CONTENT_TYPE
 
         return self._start_watch("voicemail", target or str(self._ua.config.aor), handler,
                                  "message-summary", (CONTENT_TYPE,))
@@ -215,31 +214,30 @@ class PresenceMethods:
 
     def _deliver_subscription_event(self, event: object) -> bool:
         """Handle a core subscription or publication event; False for any other event."""
-        publications = sys.modules.get(_PUBLICATIONS)
-        if publications is not None and isinstance(event, (publications.PublicationDone,
-                                                           publications.PublicationFailed)):
+        done, failed = loaded_export("PublicationDone"), loaded_export("PublicationFailed")
+        if done is not None and isinstance(event, (done, failed)):
             # The waiters are resolved in order: one PUBLISH is in flight at a time.
             waiters = [w for w in self._publish_waiters if not w.done()]
             self._publish_waiters.clear()
             waiter, rest = (waiters[0], waiters[1:]) if waiters else (None, [])
             self._publish_waiters.extend(rest)
             if waiter is not None:
-                if isinstance(event, publications.PublicationDone):
+                if isinstance(event, done):
                     waiter.set_result(None)
                 else:
                     waiter.set_exception(PresenceError(
                         f"publishing presence failed: {event.status_code or ''} {event.reason}".replace("  ", " "),
                         status_code=event.status_code, reason=event.reason))
             return True
-        core = sys.modules.get(_SUBSCRIPTIONS)
-        if core is None:
+        notified, ended = loaded_export("SubscriptionNotified"), loaded_export("SubscriptionEnded")
+        if notified is None:
             return False
-        if isinstance(event, core.SubscriptionNotified):
+        if isinstance(event, notified):
             watch = self._watches.get(event.subscription)
             if watch is not None and not watch._stopped:
                 getattr(self, f"_on_{watch.kind}_notify")(watch, event)
             return True
-        if isinstance(event, core.SubscriptionEnded):
+        if isinstance(event, ended):
             watch = self._watches.get(event.subscription)
             if watch is None:
                 return True
@@ -259,7 +257,7 @@ class PresenceMethods:
         return False
 
     def _on_line_notify(self, watch: Watch, event: Any) -> None:
-        from .sip.event._dialog_info import parse_dialog_info
+        from .sip import parse_dialog_info
 
         if not event.body:
             # No document: nothing is known of any call, the line is idle
@@ -287,7 +285,7 @@ class PresenceMethods:
         line.forget_ended()
 
     def _on_presence_notify(self, watch: Watch, event: Any) -> None:
-        from .sip.event._pidf import parse_pidf
+        from .sip import parse_pidf
 
         if event.state == "pending":
             return  # not authorised yet: nothing known
@@ -309,7 +307,7 @@ class PresenceMethods:
             watch._emit(PresenceEvent(watch.target, status, note))
 
     def _on_voicemail_notify(self, watch: Watch, event: Any) -> None:
-        from .sip.event._mwi import parse_message_summary
+        from .sip import parse_message_summary
 
         if event.state == "pending" or (event.state == "terminated" and watch._last is not None):
             return

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from .sip.util._record import record
+from .sip import record
 
 __all__ = ["QualityMonitor", "QualityWarning", "THRESHOLDS", "mos", "WINDOW", "RAISE_SAMPLES"]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from .sip.syntax._uri import AbsoluteUri, SipUri, TelUri, Uri, parse_uri
+from .sip import AbsoluteUri, SipUri, TelUri, Uri, parse_uri
 
 __all__ = ["normalize_target", "check_target", "refer_target", "escape_user"]
 
@@ -227,9 +227,9 @@ def refer_target(uri: Uri) -> tuple[Uri, tuple[tuple[str, str], ...]]:
         text = _unescape(value)
         if _CONTROL.search(text):
             raise ValueError("the Replaces header of the transfer target holds a control character")
-        from .sip.ua._ua import _parse_replaces
+        from .sip import parse_replaces
 
-        if _parse_replaces(text) is None:
+        if parse_replaces(text) is None:
             raise ValueError(f"the Replaces header of the transfer target is not call-id;to-tag=..;from-tag=..: {text!r}")
         replaces.append(("Replaces", text))
     if len(replaces) > 1:

@@ -13,8 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ._targets import normalize_target, refer_target
-from .sip.syntax._headers import NameAddr
-from .sip.syntax._uri import SipUri, Uri
+from .sip import NameAddr, SipUri, Uri
 
 if TYPE_CHECKING:
     from ._calls import Call

@@ -88,7 +88,7 @@ class FakeServer:
                to_tag: str | None = "srv1") -> Response:
         response = request.response(status, to_tag=to_tag if status > 100 else None, headers=list(headers),
                                     body=body, content_type=content_type)
-        self.sip.on_data(bytes(response))
+        self.sip._link.on_data(bytes(response))
         return response
 
     def _handle(self, request: Request) -> None:
@@ -130,7 +130,7 @@ class FakeServer:
     def send_refer(self, invite: Request, refer_to: str, cseq: int = 2) -> None:
         """A REFER from the called party, in the dialog of our ``invite`` (answered 200)."""
         contact = invite.header("Contact")
-        self.sip.on_data((
+        self.sip._link.on_data((
             f"REFER {contact.uri} SIP/2.0\r\n"
             f"Via: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKrefer{cseq}\r\n"
             "Max-Forwards: 70\r\n"

@@ -61,7 +61,7 @@ def test_an_incoming_call_takes_the_lowest_free_number_too():
         sip.on_incoming_call(incoming.append)
         out = await sip.call("bob")
         await until(out.is_established, "answer")
-        sip.on_data((
+        sip._link.on_data((
             "INVITE sip:alice@a.test SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKin1\r\n"
             "Max-Forwards: 70\r\nFrom: <sip:carol@a.test>;tag=c1\r\nTo: <sip:alice@a.test>\r\n"
             "Call-ID: incoming-1\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@127.0.0.1;transport=ws>\r\n"

@@ -162,8 +162,8 @@ def test_oversized_input_from_the_server_is_refused():
         huge = (b"OPTIONS sip:x@a.test SIP/2.0\r\nVia: SIP/2.0/WS h;branch=z9hG4bKbig\r\nFrom: <sip:s@a.test>;tag=1\r\n"
                 b"To: <sip:x@a.test>\r\nCall-ID: big\r\nCSeq: 1 OPTIONS\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n")
         many = b"OPTIONS sip:x@a.test SIP/2.0\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(400)) + b"\r\n"
-        sip.on_data(huge)
-        sip.on_data(many)
+        sip._link.on_data(huge)
+        sip._link.on_data(many)
         transport = FakeTransport.instances[-1]
         assert transport.sent == [] and sip.is_connected()
         await sip.close()
@@ -189,7 +189,7 @@ def test_a_fault_while_handling_a_lost_connection_does_not_stop_reconnecting(mon
 
         monkeypatch.setattr(sip._ua, "connection_lost", broken)
         first.opened = False
-        sip.on_close(1006, "gone")  # the socket closed under us
+        sip._link.on_close(1006, "gone")  # the socket closed under us
         await until(lambda: FakeTransport.instances[-1] is not first and sip.is_connected())
         await sip.close()
 

@@ -128,7 +128,7 @@ def _register_on_fake(ua_config: dict, **kwargs):
         first = parse_message(transport.sent[0])
         challenge = first.response(401, to_tag="r", headers=[(
             "WWW-Authenticate", 'Digest realm="webvoice.test", nonce="n1", qop="auth", algorithm=MD5')])
-        sip.on_data(bytes(challenge))
+        sip._link.on_data(bytes(challenge))
         await until(lambda: len(transport.sent) >= 2)
         second = parse_message(transport.sent[1])
         task.cancel()
@@ -183,7 +183,7 @@ def test_ua_config_session_timers(enabled):
         sip.on_incoming_call(lambda request: request.accept())
         await sip.connect()
         transport = FakeTransport.instances[-1]
-        sip.on_data((
+        sip._link.on_data((
             "INVITE sip:alice@webvoice.test SIP/2.0\r\nVia: SIP/2.0/WS peer.invalid;branch=z9hG4bKst1\r\n"
             "Max-Forwards: 70\r\nFrom: <sip:bob@webvoice.test>;tag=b1\r\nTo: <sip:alice@webvoice.test>\r\n"
             "Call-ID: st-1\r\nCSeq: 1 INVITE\r\nContact: <sip:bob@peer.invalid;transport=ws>\r\n"

@@ -10,7 +10,7 @@ call machinery (webvoice/_preload.py), not in the page's start-up.
 
 from __future__ import annotations
 
-from ..sip.util._lazy import lazy_attributes
+from ..sip import lazy_attributes
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:

@@ -37,7 +37,7 @@ from __future__ import annotations
 from typing import Any, Callable, Protocol
 
 from .._media import DeviceNotFoundError, MediaError, MediaPermissionError, NotSupportedError
-from ..sip.util._record import record
+from ..sip import record
 
 __all__ = ["Ref", "Realm", "Until", "EventHandler", "media_error"]
 
