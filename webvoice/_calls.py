@@ -47,6 +47,7 @@ from ._handlers import call_handler
 from ._media import DTMF_TIMING, DTMF_TONES, MediaError, MediaPermissionError, MediaSession
 from ._media_health import MEDIA_EVENTS
 from ._media_recovery import MediaRecovery
+from ._offer_answer import OfferAnswer
 from ._targets import check_target, normalize_target
 from .sip import (
     CallConfirmed,
@@ -110,9 +111,6 @@ class Call:
         self._remote_hold = False
         #: "ended" or "failed" once the call is over; until then the status is the core's.
         self._outcome: str | None = None
-        self._reoffer_waiter: asyncio.Future[ReofferAnswered | ReofferFailed] | None = None
-        self._remote_answer_pending = False
-        self._early_applied: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._remote: Identity | None = None
         self._local: Identity | None = None
@@ -123,6 +121,9 @@ class Call:
             line_id=line_id, direction=direction, options=instance._settings.ua, emit=self._emit,
             restart_ice=lambda: self._reoffer(use_update=False, ice_restart=True),
             hang_up=self._hang_up, media=lambda: self.media, spawn=self._spawn)
+        self._sdp = OfferAnswer(
+            line_id=line_id, media=self._started_media, core=self.started_core, run_core=instance._run_core,
+            emit=self._emit, ended=self.is_ended, terminate=self.terminate, spawn=self._spawn)
         if events:
             self.add_handlers(events)
 
@@ -195,7 +196,7 @@ class Call:
 
     def is_ready_to_reoffer(self) -> bool:
         return (self.core is not None and self.core.is_ready_to_reoffer and self.media is not None
-                and self._reoffer_waiter is None)
+                and not self._sdp.reoffering)
 
     def get_start_time(self) -> datetime.datetime | None:
         return self._start
@@ -438,7 +439,7 @@ class Call:
         if self.core.state is not CallState.INCOMING:  # cancelled meanwhile
             return
         self._emit("sdp", SdpEvent("local", kind, sdp))
-        self._remote_answer_pending = offer is None
+        self._sdp.remote_answer_pending = offer is None
         self._instance._run_core(lambda now: self.core.accept(sdp, now))
 
     # --- from the core ----------------------------------------------------------------------------------
@@ -451,21 +452,13 @@ class Call:
                     event.sdp is not None or event.response.status_code == 180):
                 self._ringback(event.sdp is None)  # a 183 without SDP changes nothing
             if event.sdp is not None and self.media is not None:
-                self._early_applied = event.sdp
-                self._emit("sdp", SdpEvent("remote", "pranswer", event.sdp))
-                self._spawn(self._apply_answer(event.sdp, provisional=True))
+                self._sdp.provisional_answer(event.sdp)
         elif isinstance(event, CallConfirmed):
             if self.media is not None:
                 self._ringback(False)
             self._start = datetime.datetime.now(datetime.timezone.utc)
-            if self._direction == "outgoing" and self.media is not None:
-                sdp = event.sdp or self._early_applied
-                if sdp is not None:
-                    self._emit("sdp", SdpEvent("remote", "answer", sdp))
-                    self._spawn(self._apply_answer(sdp))
-            elif self._remote_answer_pending and event.sdp is not None:
-                self._remote_answer_pending = False
-                self._spawn(self._apply_answer(event.sdp))
+            if self.media is not None:
+                self._sdp.call_answered(event.sdp, outgoing=self._direction == "outgoing")
             self._remote = Identity.of(self.core.remote_identity) or self._remote
             self._emit("confirmed", ConfirmedEvent("remote" if self._direction == "outgoing" else "local"))
             self._recovery.answered()
@@ -478,13 +471,11 @@ class Call:
             self._remote_hold = event.held
             self._emit("held" if event.held else "unheld", HoldEvent("remote"))
         elif isinstance(event, RemoteOffer):
-            self._spawn(self._answer_remote_offer(event.sdp))
+            self._spawn(self._sdp.answer_remote_offer(event.sdp))
         elif isinstance(event, RemoteAnswer):
-            self._spawn(self._apply_answer(event.sdp))
+            self._spawn(self._sdp.apply_answer(event.sdp))
         elif isinstance(event, (ReofferAnswered, ReofferFailed)):
-            waiter, self._reoffer_waiter = self._reoffer_waiter, None
-            if waiter is not None and not waiter.done():
-                waiter.set_result(event)
+            self._sdp.reoffer_settled(event)
         elif isinstance(event, DtmfReceived):
             self._emit("new_dtmf", DtmfEvent(event.tone, event.duration))
         elif isinstance(event, ReferProgress):
@@ -525,31 +516,6 @@ class Call:
 
     # --- the work that needs the browser ------------------------------------------------------------------
 
-    async def _apply_answer(self, sdp: str, provisional: bool = False) -> None:
-        try:
-            await self.media.apply_answer(sdp, provisional=provisional)
-        except MediaError as exc:
-            log.warning("webvoice: the answer could not be applied on line %s: %s", self._line_id, exc)
-            if not provisional and not self._ended:
-                self.terminate()
-
-    async def _answer_remote_offer(self, sdp: str | None) -> None:
-        try:
-            if sdp is None:
-                local = await self.media.create_offer()
-                self._remote_answer_pending = True
-            else:
-                self._emit("sdp", SdpEvent("remote", "offer", sdp))
-                local = await self.media.create_answer(sdp)
-        except MediaError as exc:
-            log.warning("webvoice: cannot answer the re-offer on line %s: %s", self._line_id, exc)
-            self._instance._run_core(lambda now: self.core.reject_offer(488, now))
-            return
-        if self._ended:
-            return
-        self._emit("sdp", SdpEvent("local", "offer" if sdp is None else "answer", local))
-        self._instance._run_core(lambda now: self.core.answer_offer(local, now))
-
     async def _set_hold(self, held: bool, *, use_update: bool) -> bool:
         if self._local_hold == held or not self.is_established():
             return False
@@ -563,30 +529,7 @@ class Call:
         return ok
 
     async def _reoffer(self, *, use_update: bool, ice_restart: bool = False) -> bool:
-        for _ in range(50):  # wait (bounded) for a pending offer exchange to finish
-            if self.is_ready_to_reoffer():
-                break
-            if self._ended:
-                return False
-            await asyncio.sleep(0.1)
-        else:
-            return False
-        try:
-            offer = await self.media.create_offer(ice_restart=ice_restart)
-        except MediaError as exc:
-            log.warning("webvoice: cannot re-offer on line %s: %s", self._line_id, exc)
-            return False
-        self._emit("sdp", SdpEvent("local", "offer", offer))
-        self._reoffer_waiter = asyncio.get_running_loop().create_future()
-        waiter = self._reoffer_waiter
-        self._instance._run_core(lambda now: self.core.reoffer(offer, now, use_update=use_update))
-        result = await waiter
-        if isinstance(result, ReofferAnswered) and result.sdp is not None:
-            self._emit("sdp", SdpEvent("remote", "answer", result.sdp))
-            await self.media.apply_answer(result.sdp)
-            return True
-        await self.media.rollback()
-        return False
+        return await self._sdp.reoffer(self.is_ready_to_reoffer, use_update=use_update, ice_restart=ice_restart)
 
     async def _send_dtmf(self, tones: str, duration: int, gap: int, transport_type: str) -> bool:
         if transport_type == "RFC2833":
@@ -635,9 +578,7 @@ class Call:
         self._end = datetime.datetime.now(datetime.timezone.utc)
         if self.media is not None:
             self.media.close()
-        waiter, self._reoffer_waiter = self._reoffer_waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(ReofferFailed(self.core, None, event.cause))
+        self._sdp.call_ended(self.core, event.cause)
         self._instance._call_finished(self)
         self._emit(status, event)
 

@@ -32,6 +32,7 @@ CALL_MODULES = (
     "webvoice._call_event_records",
     "webvoice._quality",
     "webvoice._media_recovery",
+    "webvoice._offer_answer",
     "webvoice._call_host",
     "webvoice._calls",
     "webvoice._call_requests",
