@@ -10,7 +10,7 @@ batches. Calls alternate between the two callers; the median of
 setup costs across the worker boundary (sent by the worker, and received
 from the agent: answers, events), counted by the bridged backend.
 
-    python bench/worker_calls.py [--calls N]     (this figure alone)
+    python -m bench.worker_calls [--calls N]     (this figure alone)
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Env, js, log, median  # noqa: E402
+from bench.common import Env, js, log, median
 
 GOAL_RATIO = 1.2
 CALLEE, CALLER = "grace", "heidi"  # accounts no other figure uses
@@ -126,7 +125,7 @@ def format_figure(f: dict) -> str:
 def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
-    from tests.support.kamailio_server import KamailioServer
+    from devtools.kamailio_server import KamailioServer
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=9)

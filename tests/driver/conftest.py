@@ -11,10 +11,9 @@ import asyncio
 import pytest
 
 import webvoice
-from tests.support.fake_media import FakeMediaBackend, _sdp
-from tests.support.fake_transport import FakeTransport
-from webvoice.sip.syntax._message import Request, Response
-from webvoice.sip.syntax._parser import parse_message
+from devtools.fake_media import FakeMediaBackend, _sdp
+from devtools.fake_transport import FakeTransport
+from webvoice.sip import Request, Response, parse_message
 
 REALM = "a.test"
 

@@ -10,7 +10,7 @@ import pytest
 
 import webvoice
 from tests.driver.conftest import make_instance, run, serving, until
-from tests.support.fake_media import FakeMediaBackend
+from devtools.fake_media import FakeMediaBackend
 from webvoice._media import MediaError
 
 
@@ -154,7 +154,7 @@ def test_not_connected_raises_before_a_line_is_taken():
     async def main():
         media = FakeMediaBackend()
         sip = make_instance(media)
-        from tests.support.fake_transport import FakeTransport
+        from devtools.fake_transport import FakeTransport
 
         def refuse(self):
             asyncio.get_running_loop().call_soon(self.callbacks.on_close, 1006, "refused")

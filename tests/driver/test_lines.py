@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.driver.conftest import make_instance, run, serving, until
-from tests.support.fake_media import FakeMediaBackend
+from devtools.fake_media import FakeMediaBackend
 
 
 def test_ids_are_the_lowest_free_number_and_failed_calls_use_none():

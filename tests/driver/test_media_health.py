@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from tests.driver.conftest import make_instance, run, serving, until
-from tests.support.fake_media import FakeMediaBackend
+from devtools.fake_media import FakeMediaBackend
 from webvoice._media_health import MediaHealth, stall_cause
 
 # (browser states in order) -> (call events raised, final media state)

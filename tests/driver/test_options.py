@@ -8,8 +8,8 @@ import pytest
 
 import webvoice
 from tests.driver.conftest import make_instance, run, serving, until
-from tests.support.fake_media import FakeMediaBackend
-from tests.support.fake_transport import FakeTransport
+from devtools.fake_media import FakeMediaBackend
+from devtools.fake_transport import FakeTransport
 from webvoice._config import CALL_OPTION_KEYS, UA_CONFIG_KEYS
 
 

@@ -68,7 +68,7 @@ def test_no_figures_no_warnings():
 def test_a_call_raises_and_clears_quality_warnings_when_asked(monkeypatch):
     import webvoice._media_recovery as calls
     from tests.driver.conftest import make_instance, run, serving, until
-    from tests.support.fake_media import FakeMediaBackend
+    from devtools.fake_media import FakeMediaBackend
     monkeypatch.setattr(calls, "QUALITY_INTERVAL", 0.01)
 
     async def main():

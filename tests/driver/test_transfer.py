@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.driver.conftest import make_instance, run, serving, until
-from tests.support.fake_media import FakeMediaBackend
+from devtools.fake_media import FakeMediaBackend
 
 _REPLACES = "abc%40h%3Bto-tag%3D1%3Bfrom-tag%3D2"
 

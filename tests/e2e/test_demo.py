@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import ConsoleLog
-from tests.support.demo_server import running_demo
-from tests.support.kamailio_server import require_kamailio
-from tests.support.web import BUILD_WEB
+from devtools.browser import ConsoleLog
+from devtools.demo_server import running_demo
+from devtools.kamailio_server import require_kamailio
+from devtools.web import BUILD_WEB
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"

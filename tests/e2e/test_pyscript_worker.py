@@ -15,8 +15,8 @@ import urllib.request
 
 from tests.e2e.test_calls import PHONE
 from tests.e2e.test_demo import demo  # noqa: F401  (fixture: demo/serve.py on free ports)
-from tests.support.browser import ConsoleLog, boot_webvoice
-from tests.support.pyrun import py
+from devtools.browser import ConsoleLog, boot_webvoice
+from devtools.pyrun import py
 
 
 def test_pyscript_worker_calls_a_main_thread_page(browser, static_server, demo):

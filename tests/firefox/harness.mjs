@@ -148,11 +148,11 @@ export const RESTRICTED = {
 };
 
 // Chromium as the Python tiers launch it: the binary and flags of
-// tests/support/chromium.py (with the fake microphone).
+// devtools/chromium.py (with the fake microphone).
 export async function launchChromium() {
   const [executablePath, args] = JSON.parse(execFileSync(PYTHON, ["-c", `
 import json
-from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
 print(json.dumps([CHROMIUM, CHROMIUM_ARGS + FAKE_MEDIA_ARGS]))`], { cwd: REPO, encoding: "utf8" }));
   return puppeteer.launch({
     browser: "chrome",
@@ -181,7 +181,7 @@ export async function openPage(browser, label) {
   return { page, log, label, close: () => context.close() };
 }
 
-// Boot Pyodide and webvoice in the page (tests/support/pages/boot.html, the
+// Boot Pyodide and webvoice in the page (devtools/pages/boot.html, the
 // e2e tier's boot page); window.pyodide is then the page's Pyodide.
 export async function bootWebvoice(page, baseUrl) {
   await page.goto(baseUrl + "/test-pages/boot.html");

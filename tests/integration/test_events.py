@@ -16,7 +16,7 @@ import pytest
 
 import webvoice
 from tests.integration.test_calls_kamailio import instance, run, until
-from tests.support.fake_transport import FakeTransport
+from devtools.fake_transport import FakeTransport
 from webvoice._handlers import call_handler
 
 CONNECTION_TYPES = {

@@ -7,7 +7,7 @@ import asyncio
 
 import webvoice
 from tests.integration.test_calls_kamailio import Recorder, instance, run, until
-from tests.support.ws_transport import WebsocketsTransport
+from devtools.ws_transport import WebsocketsTransport
 
 FAST = {"connection_recovery_min_interval": 0.2, "connection_recovery_max_interval": 1.0}
 
@@ -154,7 +154,7 @@ def test_server_closing_repeatedly_meets_the_backoff():
 
 
 def test_oversized_input_from_the_server_is_refused():
-    from tests.support.fake_transport import FakeTransport
+    from devtools.fake_transport import FakeTransport
 
     async def main():
         sip = webvoice.create_sip_instance(sip_login="x", sip_password="y", realm="a.test", transport_factory=FakeTransport)
@@ -175,7 +175,7 @@ def test_a_fault_while_handling_a_lost_connection_does_not_stop_reconnecting(mon
     """Whatever the core raises while a lost connection is handled is logged,
     and the instance still reconnects (a page that stopped after its WebSocket
     closed is how a `make bench` once hung)."""
-    from tests.support.fake_transport import FakeTransport
+    from devtools.fake_transport import FakeTransport
 
     async def main():
         sip = webvoice.create_sip_instance(

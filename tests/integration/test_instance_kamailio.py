@@ -14,7 +14,7 @@ import time
 import pytest
 
 import webvoice
-from tests.support.ws_transport import WebsocketsTransport
+from devtools.ws_transport import WebsocketsTransport
 
 
 def instance(server, user="alice", password=None, **kwargs):
@@ -138,7 +138,7 @@ def test_debug_logs_register_exchange_without_secrets(kamailio, caplog):
 
 
 def test_garbage_from_the_server_is_survived_and_answered_where_possible():
-    from tests.support.fake_transport import FakeTransport
+    from devtools.fake_transport import FakeTransport
 
     async def main():
         sip = webvoice.create_sip_instance(sip_login="frank", sip_password="x", realm="a.test", transport_factory=FakeTransport)
@@ -189,7 +189,7 @@ def test_defaults_and_secrets_in_repr():
 
 
 def test_connection_events_have_several_listeners_and_each_can_unsubscribe():
-    from tests.support.fake_transport import FakeTransport
+    from devtools.fake_transport import FakeTransport
 
     async def main():
         sip = webvoice.create_sip_instance(sip_login="frank", sip_password="x", realm="a.test", transport_factory=FakeTransport)

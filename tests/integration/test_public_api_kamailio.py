@@ -15,9 +15,9 @@ import pytest
 
 import webvoice
 from tests.integration.test_calls_kamailio import Recorder, instance, run, until
-from tests.support.fake_transport import FakeTransport
-from tests.support.kamailio_server import free_port
-from tests.support.ws_transport import WebsocketsTransport
+from devtools.fake_transport import FakeTransport
+from devtools.kamailio_server import free_port
+from devtools.ws_transport import WebsocketsTransport
 from webvoice import Cause, DisconnectedEvent, EndEvent, Identity, RegisteredEvent
 from webvoice.sip import parse_message
 
@@ -175,7 +175,7 @@ def test_ua_config_session_timers(enabled):
     """An INVITE asking for a session timer (RFC 4028) gets one in our 200 only
     when ua_config["session_timers"] is on."""
     async def main():
-        from tests.support.fake_media import FakeMediaBackend
+        from devtools.fake_media import FakeMediaBackend
 
         sip = webvoice.create_sip_instance(sip_login="alice", sip_password="pa", realm="webvoice.test",
                                            transport_factory=FakeTransport, media_backend=FakeMediaBackend(),

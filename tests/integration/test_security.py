@@ -17,8 +17,8 @@ import pytest
 
 import webvoice
 from tests.integration.test_calls_kamailio import Recorder, instance, run, until
-from tests.support.fake_transport import FakeTransport
-from tests.support.ws_transport import WebsocketsTransport
+from devtools.fake_transport import FakeTransport
+from devtools.ws_transport import WebsocketsTransport
 
 INJECTIONS = ["evil\r\nVia: SIP/2.0/UDP attacker", "evil\nX: y", "evil\rX", "nul\x00", "bell\x07", "del\x7f"]
 

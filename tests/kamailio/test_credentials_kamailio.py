@@ -17,8 +17,8 @@ import time
 
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.kamailio_server import DOMAIN, TEST_USERS
-from tests.support.sipws import _ws_connect
+from devtools.kamailio_server import DOMAIN, TEST_USERS
+from devtools.sipws import _ws_connect
 from webvoice.sip import UaConfig, UserAgent
 from webvoice.sip.session._events import CallFailed
 from webvoice.sip.syntax._message import Request, Response

@@ -20,9 +20,9 @@ import http.server
 import threading
 from pathlib import Path
 
-from tools.static_files import MountedFilesHandler
+from devtools.static_files import MountedFilesHandler
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BUILD_WEB = REPO / "build" / "web"
 PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -86,7 +86,7 @@ class StaticServer:
         self.stop()
 
 
-if __name__ == "__main__":  # manual poking: python -m tests.support.web
+if __name__ == "__main__":  # manual poking: python -m devtools.web
     import time
 
     with StaticServer() as srv:
