@@ -9,8 +9,9 @@ import asyncio
 import json
 import urllib.parse
 
-import webvoice
 from js import BroadcastChannel, fetch
+
+import webvoice
 
 channel = BroadcastChannel.new("webvoice-worker-status")
 

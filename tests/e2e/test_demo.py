@@ -34,7 +34,7 @@ STEP_TIMEOUT_MS = 15_000
 
 @pytest.fixture(scope="module")
 def demo():
-    """demo/serve.py on free ports; stopped with SIGTERM, which must stop Kamailio too."""
+    """python -m demo.serve on free ports; stopped with SIGTERM, which must stop Kamailio too."""
     require_kamailio()
     if not (BUILD_WEB / "pyscript" / "core.js").exists():
         pytest.fail(f"{BUILD_WEB} has no PyScript: run `make assets` first")
