@@ -9,8 +9,8 @@
 #   make test      setup, then all test tiers (tools/run_tests.sh); any test
 #                  that cannot run (no Kamailio, Chromium, Firefox, assets...)
 #                  fails the run; WEBVOICE_ALLOW_SKIP=1 asks for a partial run
-#   make test-cpython | test-pyodide | test-e2e | test-firefox
-#                  one tier, after setup
+#   make test-lint | test-cpython | test-pyodide | test-e2e | test-firefox
+#                  one tier, after setup (lint: ruff and mypy, see pyproject.toml)
 #   make bench     setup, then webvoice against JsSIP side by side (python -m bench.run;
 #                  BENCH_ARGS="--quick" or "--only parse"), results in
 #                  build/bench/results.json
@@ -20,7 +20,7 @@
 
 PYTHON := .venv/bin/python
 
-.PHONY: setup deps assets lite test test-cpython test-pyodide test-e2e test-firefox bench clean
+.PHONY: setup deps assets lite test test-lint test-cpython test-pyodide test-e2e test-firefox bench clean
 
 setup: deps
 	$(PYTHON) tools/build_assets.py
@@ -38,7 +38,7 @@ lite: assets
 test: setup
 	bash tools/run_tests.sh
 
-test-cpython test-pyodide test-e2e test-firefox: setup
+test-lint test-cpython test-pyodide test-e2e test-firefox: setup
 	bash tools/run_tests.sh $(@:test-%=%)
 
 bench: setup

@@ -19,7 +19,7 @@ from bench.jssip_bundle import OUT_DIR as BUILD_BENCH
 from devtools.browser import ConsoleLog, boot_webvoice, launch_chromium
 from devtools.pyrun import py
 from devtools.watchdog import Watchdog, waiting_for
-from devtools.web import BUILD_WEB, DEFAULT_MOUNTS, StaticServer
+from devtools.web import DEFAULT_MOUNTS, StaticServer
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import timeit
 from pathlib import Path
-
 
 from webvoice.sip import parse_message
 

@@ -15,9 +15,6 @@ Boots one webvoice page (as bench/run.py does) and prints:
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
-
 
 from bench.browser_parse import MESSAGES
 from bench.common import Env, pycall

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> dict:
     ensure_bundle()
     results: dict = {
         "environment": {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "jssip": jssip_version(), "jssip_bundle": str(BUNDLE.relative_to(REPO)),
             "pyodide": json.loads((REPO / "node_modules" / "pyodide" / "package.json").read_text())["version"],
             "host_python": platform.python_version(), "cpus": os.cpu_count(),

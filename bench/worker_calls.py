@@ -19,8 +19,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
-
 
 from bench.common import Env, js, log, median
 
@@ -92,7 +90,7 @@ def run(env: Env, *, calls: int, settle_s: float = 0.3) -> dict:
                 f"worker {samples['worker'][-1]['ms']:.0f} ms ({samples['worker'][-1]['sent']} messages sent, "
                 f"{samples['worker'][-1]['received']} received)")
     finally:
-        for sp, stop in ((callee, True), (direct, True)):
+        for sp in (callee, direct):
             try:
                 env.stop_ua(sp)
             except Exception:  # noqa: BLE001 - the pages close anyway

@@ -82,7 +82,7 @@ async def refresh_devices() -> None:
 
 
 def on_device_change(event) -> None:
-    for kind, device_id in event.fallback:
+    for kind, _device_id in event.fallback:
         activity(f"The chosen {kind} was unplugged: using the default one")
     spawn(refresh_devices())
 

@@ -69,7 +69,7 @@ class StaticServer:
     def url(self, path: str = "/") -> str:
         return self.base_url + "/" + path.lstrip("/")
 
-    def start(self) -> "StaticServer":
+    def start(self) -> StaticServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         name="static-server", daemon=True)
         self._thread.start()
@@ -79,7 +79,7 @@ class StaticServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> "StaticServer":
+    def __enter__(self) -> StaticServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -14,10 +14,10 @@ import json
 import pathlib
 import sys
 
+from webvoice.sip import SipParseError, parse_message
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "rfc4475"
-
-from webvoice.sip import SipParseError, parse_message
 
 
 def outcome(data: bytes) -> str:

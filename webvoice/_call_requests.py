@@ -18,7 +18,7 @@ from ._call_event_records import Identity, check_call_events
 from ._calls import Call, SessionView
 from ._refer_policy import DEFAULT_REFER_POLICY, is_number, policy_allows
 from ._targets import refer_target
-from .sip import Cause, CallState, NameAddr, ReferReceived, Uri, record
+from .sip import CallState, Cause, NameAddr, ReferReceived, Uri, record
 
 __all__ = ["IncomingCallRequest", "ReferRequest", "receive_refer", "REFER_DECISION_TIMEOUT"]
 
@@ -42,8 +42,10 @@ class ReferRequest:
     def __init__(self, call: Call, event: ReferReceived) -> None:
         self.call = call
         self._event = event
-        self.target: Uri = event.refer_to.uri
-        self.refer_to = Identity.of(event.refer_to)
+        refer_to = event.refer_to
+        assert isinstance(refer_to, NameAddr)  # the core parsed the Refer-To
+        self.target: Uri = refer_to.uri
+        self.refer_to = Identity.of(refer_to)
         self.referred_by = Identity.of(event.referred_by) if isinstance(event.referred_by, NameAddr) else None
         self.is_number = is_number(self.target)
         self.accepted: bool | None = None
@@ -53,7 +55,7 @@ class ReferRequest:
         #: an escaped CR/LF...), or None.
         self.invalid: str | None = None
         try:
-            refer_target(event.refer_to.uri)
+            refer_target(self.target)
         except ValueError as exc:
             self.invalid = str(exc)
 

@@ -20,6 +20,7 @@ import asyncio
 import datetime
 import logging
 from collections.abc import Callable, Coroutine, Mapping
+from functools import partial
 from typing import Any, TypeVar
 
 from ._call_event_records import (
@@ -44,7 +45,13 @@ from ._call_event_records import (
 from ._call_host import CallHost
 from ._errors import NotConnectedError, TransferError
 from ._handlers import call_handler
-from ._media import DTMF_TIMING, DTMF_TONES, MediaError, MediaPermissionError, MediaSession
+from ._media import (
+    DTMF_TIMING,
+    DTMF_TONES,
+    MediaError,
+    MediaPermissionError,
+    MediaSession,
+)
 from ._media_health import MEDIA_EVENTS
 from ._media_recovery import MediaRecovery
 from ._offer_answer import OfferAnswer
@@ -280,25 +287,25 @@ class Call:
             raise TypeError("constraints must be a dict such as {'audio': True}")
         return self.unmute() if (constraints or {"audio": True}).get("audio", False) else False
 
-    def hold(self) -> asyncio.Task:
+    def hold(self) -> asyncio.Task[Any]:
         """Put the call on hold by re-INVITE with ``a=sendonly``; resolves to True when held."""
         return self._spawn(self._set_hold(True, use_update=False))
 
-    def unhold(self) -> asyncio.Task:
+    def unhold(self) -> asyncio.Task[Any]:
         return self._spawn(self._set_hold(False, use_update=False))
 
-    def hold_with_options(self, options: Mapping[str, Any] | None = None, done: Callable | None = None) -> asyncio.Task:
+    def hold_with_options(self, options: Mapping[str, Any] | None = None, done: Callable[..., Any] | None = None) -> asyncio.Task[Any]:
         """JS ``holdWithOptions({useUpdate}, done)``: ``{"use_update": True}`` holds by UPDATE."""
         return self._spawn(self._set_hold(True, use_update=_use_update(options)), done)
 
-    def unhold_with_options(self, options: Mapping[str, Any] | None = None, done: Callable | None = None) -> asyncio.Task:
+    def unhold_with_options(self, options: Mapping[str, Any] | None = None, done: Callable[..., Any] | None = None) -> asyncio.Task[Any]:
         return self._spawn(self._set_hold(False, use_update=_use_update(options)), done)
 
-    def renegotiate(self, *, ice_restart: bool = False, use_update: bool = False) -> asyncio.Task:
+    def renegotiate(self, *, ice_restart: bool = False, use_update: bool = False) -> asyncio.Task[Any]:
         """Send a fresh offer (e.g. after a network change); resolves to True when answered."""
         return self._spawn(self._reoffer(use_update=use_update, ice_restart=ice_restart))
 
-    def reset_local_media(self) -> asyncio.Task:
+    def reset_local_media(self) -> asyncio.Task[Any]:
         """Capture the microphone again (same constraints) and send from it."""
         return self._spawn(self._reset_local_media())
 
@@ -308,7 +315,7 @@ class Call:
         return await self._instance._send_message_in_call(self, text, content_type)
 
     def send_dtmf(self, tones: str, duration: int = 100, inter_tone_gap: int = 70,
-                  transport_type: str = "RFC2833") -> asyncio.Task:
+                  transport_type: str = "RFC2833") -> asyncio.Task[Any]:
         """Send DTMF: RFC 4733 events through the browser ("RFC2833") or SIP INFO ("INFO").
 
         ``tones`` is 0-9, A-D, * and #, with ``,`` for a two-second pause. Bad
@@ -327,11 +334,15 @@ class Call:
             raise RuntimeError(f"DTMF needs an established call; this one is {self.get_status()}")
         return self._spawn(self._send_dtmf(tones.upper(), duration, inter_tone_gap, transport_type))
 
-    def refer(self, target: str | Uri) -> asyncio.Task:
+    def refer(self, target: str | Uri) -> asyncio.Task[Any]:
         """Ask the other party to call ``target`` (REFER, RFC 3515). The task resolves
         to the final status the new call reached, or raises TransferError."""
-        uri = check_target(target) if isinstance(target, (SipUri, TelUri)) else normalize_target(
-            target, self._instance._settings.domain)
+        if isinstance(target, (SipUri, TelUri)):
+            uri = check_target(target)
+        elif isinstance(target, str):
+            uri = normalize_target(target, self._instance._settings.domain)
+        else:
+            raise TypeError(f"a transfer target is a string or a sip:/tel: URI, not {target!r}")
         if not self.is_established():
             raise RuntimeError(f"a transfer needs an established call; this one is {self.get_status()}")
         return self._spawn(self._refer(NameAddr(uri)))
@@ -342,7 +353,7 @@ class Call:
         self._refer_waiter = asyncio.get_running_loop().create_future()
         waiter = self._refer_waiter
         try:
-            self._instance._run_core(lambda now: self.core.refer(refer_to, now))
+            self._instance._run_core(lambda now: self.started_core().refer(refer_to, now))
             progress: ReferProgress = await waiter
         finally:
             self._refer_waiter = None
@@ -358,7 +369,7 @@ class Call:
         if self.core is None:  # still getting the microphone or the offer
             self._finish("failed", EndEvent(Cause.CANCELED, "local"))
             return
-        self._instance._run_core(lambda now: self.core.terminate(now))
+        self._instance._run_core(lambda now: self.started_core().terminate(now))
 
     # --- outgoing -------------------------------------------------------------------------------------
 
@@ -368,7 +379,7 @@ class Call:
         if not await self._open_media():
             return
         try:
-            offer = await self.media.create_offer()
+            offer = await self._started_media().create_offer()
         except MediaError as exc:
             self._finish("failed", EndEvent(Cause.WEBRTC_ERROR, "local", reason=str(exc)))
             return
@@ -387,7 +398,7 @@ class Call:
             return
         if self.core is not None and not self.core.is_ended:
             try:
-                self._instance._run_core(lambda now: self.core.terminate(now))
+                self._instance._run_core(lambda now: self.started_core().terminate(now))
             except Exception:  # noqa: BLE001  (already failing; the original error is raised)
                 log.exception("webvoice: could not end the call on line %s", self._line_id)
         if isinstance(error, asyncio.CancelledError):
@@ -420,27 +431,27 @@ class Call:
 
     async def _answer(self, offer: str | None) -> None:
         if not await self._open_media():
-            if not self.core.is_ended:
-                self._instance._run_core(lambda now: self.core.reject(
+            if not self.started_core().is_ended:
+                self._instance._run_core(lambda now: self.started_core().reject(
                     488 if self._outcome == "failed" else 480, now, cause=Cause.USER_DENIED_MEDIA_ACCESS))
             return
         try:
             if offer is not None:
                 self._emit("sdp", SdpEvent("remote", "offer", offer))
-                sdp = await self.media.create_answer(offer)
+                sdp = await self._started_media().create_answer(offer)
                 kind = "answer"
             else:
-                sdp = await self.media.create_offer()
+                sdp = await self._started_media().create_offer()
                 kind = "offer"
         except MediaError as exc:
-            self._instance._run_core(lambda now: self.core.reject(488, now, cause=Cause.WEBRTC_ERROR))
+            self._instance._run_core(lambda now: self.started_core().reject(488, now, cause=Cause.WEBRTC_ERROR))
             self._finish("failed", EndEvent(Cause.WEBRTC_ERROR, "local", 488, str(exc)))
             return
-        if self.core.state is not CallState.INCOMING:  # cancelled meanwhile
+        if self.started_core().state is not CallState.INCOMING:  # cancelled meanwhile
             return
         self._emit("sdp", SdpEvent("local", kind, sdp))
         self._sdp.remote_answer_pending = offer is None
-        self._instance._run_core(lambda now: self.core.accept(sdp, now))
+        self._instance._run_core(lambda now: self.started_core().accept(sdp, now))
 
     # --- from the core ----------------------------------------------------------------------------------
 
@@ -456,10 +467,10 @@ class Call:
         elif isinstance(event, CallConfirmed):
             if self.media is not None:
                 self._ringback(False)
-            self._start = datetime.datetime.now(datetime.timezone.utc)
+            self._start = datetime.datetime.now(datetime.UTC)
             if self.media is not None:
                 self._sdp.call_answered(event.sdp, outgoing=self._direction == "outgoing")
-            self._remote = Identity.of(self.core.remote_identity) or self._remote
+            self._remote = Identity.of(self.started_core().remote_identity) or self._remote
             self._emit("confirmed", ConfirmedEvent("remote" if self._direction == "outgoing" else "local"))
             self._recovery.answered()
         elif isinstance(event, CallFailed):
@@ -491,11 +502,11 @@ class Call:
         no SDP), off on early media or an answer (closing the media ends it too);
         ``ua_config["ringback"] = False`` turns it off."""
         if ringing and self._instance._settings.ua.get("ringback", True):
-            self.media.start_ringback()
+            self._started_media().start_ringback()
         else:
-            self.media.stop_ringback()
+            self._started_media().stop_ringback()
 
-    def _on_media_event(self, name: str, data: dict) -> None:
+    def _on_media_event(self, name: str, data: dict[str, Any]) -> None:
         if name == "icecandidate":
             self._emit("icecandidate", IceCandidateEvent(str(data.get("candidate", "")), data.get("sdp_mid")))
         elif name == "connectionstatechange":
@@ -519,13 +530,13 @@ class Call:
     async def _set_hold(self, held: bool, *, use_update: bool) -> bool:
         if self._local_hold == held or not self.is_established():
             return False
-        self.media.set_hold(held)
+        self._started_media().set_hold(held)
         ok = await self._reoffer(use_update=use_update)
         if ok:
             self._local_hold = held
             self._emit("held" if held else "unheld", HoldEvent("local"))
         else:
-            self.media.set_hold(not held)
+            self._started_media().set_hold(not held)
         return ok
 
     async def _reoffer(self, *, use_update: bool, ice_restart: bool = False) -> bool:
@@ -533,7 +544,7 @@ class Call:
 
     async def _send_dtmf(self, tones: str, duration: int, gap: int, transport_type: str) -> bool:
         if transport_type == "RFC2833":
-            await self.media.send_dtmf(tones, duration, gap)
+            await self._started_media().send_dtmf(tones, duration, gap)
             return True
         for tone in tones:
             if self._ended:
@@ -541,24 +552,24 @@ class Call:
             if tone == ",":
                 await asyncio.sleep(2.0)
                 continue
-            body = f"Signal={tone}\r\nDuration={duration}\r\n".encode()
-            self._instance._run_core(lambda now: self.core.send_info("application/dtmf-relay", body, now))
+            core, body = self.started_core(), f"Signal={tone}\r\nDuration={duration}\r\n".encode()
+            self._instance._run_core(partial(core.send_info, "application/dtmf-relay", body))
             await asyncio.sleep((duration + gap) / 1000)
         return True
 
     async def _reset_local_media(self) -> bool:
-        await self.media.reset_local_media()
+        await self._started_media().reset_local_media()
         if self._muted:
-            self.media.set_muted(True)
+            self._started_media().set_muted(True)
         return True
 
     # --- inside -------------------------------------------------------------------------------------------
 
-    def _spawn(self, coro, done: Callable | None = None) -> asyncio.Task:
+    def _spawn(self, coro: Coroutine[Any, Any, T], done: Callable[..., Any] | None = None) -> asyncio.Task[T]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
 
-        def finished(t: asyncio.Task) -> None:
+        def finished(t: asyncio.Task[T]) -> None:
             self._tasks.discard(t)
             if t.cancelled():
                 return
@@ -575,7 +586,7 @@ class Call:
             return
         self._outcome = status
         self._recovery.stop()
-        self._end = datetime.datetime.now(datetime.timezone.utc)
+        self._end = datetime.datetime.now(datetime.UTC)
         if self.media is not None:
             self.media.close()
         self._sdp.call_ended(self.core, event.cause)

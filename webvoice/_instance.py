@@ -219,7 +219,7 @@ class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMet
             await self.connect()
         except NotConnectedError as exc:
             raise RegistrationError(str(exc), status_code=None, cause=Cause.CONNECTION_ERROR) from None
-        waiter = self._loop.create_future()
+        waiter: asyncio.Future[RegisteredEvent] = self._loop.create_future()
         self._register_waiters.append(waiter)
         self._ua.register(self._now())
         self._pump()
@@ -251,7 +251,7 @@ class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMet
         if self.is_registered():
             try:
                 await asyncio.wait_for(self.unregister(), 5.0)
-            except (asyncio.TimeoutError, RegistrationError, NotConnectedError):
+            except (TimeoutError, RegistrationError, NotConnectedError):
                 pass
         self._want_connection = False
         if self._reconnect_handle is not None:
@@ -392,22 +392,24 @@ class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMet
         elif isinstance(event, RegistrationFailed):
             error = RegistrationError(
                 f"registration failed: {event.reason or event.cause}", status_code=event.status_code, cause=event.cause)
-            for waiter in self._take(self._register_waiters) + self._take(self._unregister_waiters):
-                waiter.set_exception(error)
+            for registering in self._take(self._register_waiters):
+                registering.set_exception(error)
+            for unregistering in self._take(self._unregister_waiters):
+                unregistering.set_exception(error)
             self._emit("registration_failed", RegistrationFailedEvent(
                 event.status_code, event.cause, event.reason, event.retrying))
         elif isinstance(event, UnregisterFailed):
             error = UnregisterError(
                 f"unregister not confirmed: {event.reason or event.cause}", status_code=event.status_code,
                 cause=event.cause, still_registered=event.still_registered)
-            for waiter in self._take(self._unregister_waiters):
-                waiter.set_exception(error)
+            for unregistering in self._take(self._unregister_waiters):
+                unregistering.set_exception(error)
         elif isinstance(event, Unregistered):
-            for waiter in self._take(self._unregister_waiters):
+            for unregistering in self._take(self._unregister_waiters):
                 if event.cause is None:  # the registrar confirmed
-                    waiter.set_result(None)
+                    unregistering.set_result(None)
                 else:
-                    waiter.set_exception(UnregisterError(
+                    unregistering.set_exception(UnregisterError(
                         f"registration lost: {event.cause}", status_code=None, cause=event.cause,
                         still_registered=False))
             for waiter in self._take(self._register_waiters):
@@ -420,7 +422,7 @@ class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMet
             log.warning("webvoice: refused a message from the server: %s", event.reason)
         elif self._deliver_message_event(event) or self._deliver_subscription_event(event):
             pass
-        elif (call := self._calls.get(getattr(event, "session", None))) is not None:
+        elif (call := self._calls.get(_session_of(event))) is not None:
             call._on_core_event(event)
         else:
             incoming_call = loaded_export("IncomingCall")  # loaded: a session made this event
@@ -436,6 +438,11 @@ class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMet
     def _emit(self, name: str, event: object) -> None:
         for handler in tuple(self._handlers.get(name, ())):  # a handler may unsubscribe
             call_handler(handler, event, what=f"the {name!r} connection handler")
+
+
+def _session_of(event: object) -> Any:
+    """The call session a core event is about (a call event's ``session``), else None."""
+    return getattr(event, "session", None)
 
 
 def _enable_debug_logging() -> None:

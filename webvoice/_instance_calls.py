@@ -10,20 +10,19 @@ first use (see :mod:`webvoice._preload`).
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 from collections.abc import Callable, Coroutine, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from ._config import InstanceSettings
 from ._config import check_extra_headers as _check_extra_headers
 from ._errors import NotConnectedError
 from ._handlers import call_handler
-from ._lines import CallLine, LineRegistry
+from ._instance_base import InstanceBase
+from ._lines import CallLine
 from ._media import MediaBackend, MediaEventHandler, MediaSession
 from ._targets import check_target, normalize_target
-from .sip import SipUri, Uri, UserAgent
+from .sip import Uri
 
 if TYPE_CHECKING:
     from ._calls import Call
@@ -38,32 +37,16 @@ log = logging.getLogger("webvoice")
 _MEDIA_SERIALS = itertools.count(1)
 
 
-class CallMethods:
+class CallMethods(InstanceBase):
     """``call``, ``on_incoming_call``, the lines API and the instance side of each call
     (mixed into SipInstance, which owns the core, the connection and these attributes)."""
 
-    _settings: InstanceSettings
-    _ua: UserAgent
-    _connected: bool
-    _lines: LineRegistry
-    _calls: dict[CallSession, Call]
     _incoming_handler: Callable[..., Any] | None
     _media_backend: MediaBackend | Callable[[], MediaBackend] | None
     _media_prefix: str
     _microphone: str | None
     _speaker: str | None
 
-    if TYPE_CHECKING:  # SipInstance's own, declared for the type checker
-        @property
-        def _loop(self) -> asyncio.AbstractEventLoop: ...
-
-        def _now(self) -> float: ...
-
-        def _pump(self) -> None: ...
-
-        async def connect(self) -> None: ...
-
-        def _run_core(self, action: Callable[[float], object]) -> None: ...
 
     # --- the public API (calls) ---------------------------------------------------------------
 
@@ -246,10 +229,11 @@ class CallMethods:
         if backend is None:
             from .browser import default_media_backend
 
-            backend = self._media_backend = default_media_backend()
-        elif callable(backend) and not hasattr(backend, "open_session"):
-            backend = self._media_backend = backend()
-        return backend
+            backend = default_media_backend()
+        elif callable(backend) and not hasattr(backend, "open_session"):  # a factory: make it now
+            backend = backend()
+        self._media_backend = backend
+        return cast(MediaBackend, backend)
 
     def _session_timer_headers(self) -> tuple[tuple[str, str], ...]:
         """``call_options["session_timers_expires"]``: the interval we ask for (RFC 4028 7.1)."""
@@ -308,7 +292,8 @@ class CallMethods:
             was_active = self._lines.active == old.get_line_id()
             old._emit("replaces", ReplacesEvent(call))
             request.accept()
-            self._run_core(lambda now: old.core.replace_by(now))
+            old_core = old.started_core()
+            self._run_core(lambda now: old_core.replace_by(now))
             if was_active:
                 self._lines.set_active(call.get_line_id())
             return

@@ -11,7 +11,8 @@ the bridged backend exist at all: everything here must cross postMessage.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from .sip import record
 
@@ -75,7 +76,7 @@ class AudioDevice:
 #: {reason} (reason "microphone": the browser ended the microphone track on
 #: its own, e.g. unplugged; the call goes on silent until
 #: ``reset_local_media``/``replace_microphone``).
-MediaEventHandler = Callable[[str, dict], None]
+MediaEventHandler = Callable[[str, dict[str, Any]], None]
 
 
 class MediaSession(Protocol):

@@ -11,10 +11,12 @@ awaitable result or a :class:`MessageError`, and a received message into an
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ._errors import MessageError
 from ._handlers import call_handler
+from ._instance_base import InstanceBase
 from ._targets import normalize_target
 from .sip import loaded_export, record
 
@@ -43,12 +45,12 @@ class IncomingMessage:
     call: Any = None
 
 
-class MessagingMethods:
+class MessagingMethods(InstanceBase):
     """``send_message`` and ``on_message`` (mixed into SipInstance, which owns the core
     and sets ``_message_handlers`` (a list) and ``_message_waiters`` (a dict))."""
 
-    _message_handlers: list[Callable]
-    _message_waiters: dict[object, asyncio.Future]
+    _message_handlers: list[Callable[..., Any]]
+    _message_waiters: dict[object, asyncio.Future[int]]
 
     async def send_message(self, target: str, text: str, content_type: str = "text/plain") -> int:
         """Send ``text`` to ``target`` (a user, number or SIP URI, as for ``call``).
@@ -69,7 +71,7 @@ class MessagingMethods:
             await self.connect()
         return await self._message_outcome(lambda now: self._ua.send_message(uri, body, media, now))
 
-    def on_message(self, handler: Callable) -> Callable[[], None]:
+    def on_message(self, handler: Callable[..., Any]) -> Callable[[], None]:
         """Add a listener for messages received outside calls: ``handler(message)``
         with an :class:`IncomingMessage`; plain or ``async def``. Returns a
         function that removes it. Without listeners, messages are still
@@ -93,14 +95,13 @@ class MessagingMethods:
         from .sip import message_body
 
         body, media = message_body(text, content_type)
-        if call.core is None:
-            raise RuntimeError("the call has not started")
-        return await self._message_outcome(lambda now: self._ua.send_message_in_call(call.core, body, media, now))
+        core = call.started_core()
+        return await self._message_outcome(lambda now: self._ua.send_message_in_call(core, body, media, now))
 
     # --- inside -------------------------------------------------------------------------------
 
     async def _message_outcome(self, start: Callable[[float], Any]) -> int:
-        waiter = self._loop.create_future()
+        waiter: asyncio.Future[int] = self._loop.create_future()
         message = start(self._now())
         self._message_waiters[message] = waiter
         self._pump()
@@ -128,7 +129,7 @@ class MessagingMethods:
 
             call = self._calls.get(event.session) if event.session is not None else None
             public = IncomingMessage(str(event.sender.uri), event.sender.display_name, event.text,
-                                     event.content_type, datetime.datetime.now(datetime.timezone.utc), call)
+                                     event.content_type, datetime.datetime.now(datetime.UTC), call)
             if call is not None:
                 call._emit("message", public)
             else:

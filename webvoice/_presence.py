@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._errors import PresenceError
 from ._handlers import call_handler
+from ._instance_base import InstanceBase
 from ._targets import normalize_target
 from .sip import loaded_export, record
 
@@ -84,14 +86,14 @@ class VoicemailEvent:
 class Watch:
     """One watch the application started: ``stop()`` ends it (the subscription is ended politely)."""
 
-    def __init__(self, instance: Any, kind: str, target: str, handler: Callable) -> None:
+    def __init__(self, instance: Any, kind: str, target: str, handler: Callable[..., Any]) -> None:
         self._instance = instance
         self.kind = kind
         self.target = target
         self._handler = handler
         self._subscription: Any = None
         self._stopped = False
-        self._last: tuple | None = None
+        self._last: object = None  # the last event sent, so a repeat is not sent again
         self._state: Any = None  # the package's memory (a LineState for lines)
 
     def __repr__(self) -> str:
@@ -113,12 +115,12 @@ class Watch:
         call_handler(self._handler, event, what=f"the {self.kind} watch handler")
 
 
-class PresenceMethods:
+class PresenceMethods(InstanceBase):
     """``watch_line``, ``watch_presence``, ``publish_presence`` (mixed into SipInstance,
     which owns the core and sets ``_watches`` and ``_publish_waiters``)."""
 
-    _watches: dict
-    _publish_waiters: list
+    _watches: dict[object, Watch]
+    _publish_waiters: list[asyncio.Future[None]]
 
     async def publish_presence(self, status: str = "open", note: str | None = None) -> None:
         """Publish our presence (PIDF, RFC 3863, by PUBLISH, RFC 3903): ``status``
@@ -142,7 +144,7 @@ class PresenceMethods:
 
         await self._publication_outcome(lambda pub, now: pub.remove(now), CONTENT_TYPE)
 
-    def watch_presence(self, target: str, handler: Callable) -> Watch:
+    def watch_presence(self, target: str, handler: Callable[..., Any]) -> Watch:
         """Watch ``target``'s presence (RFC 3856): ``handler(PresenceEvent)`` with
         its status and note as soon as the server tells, then on each change.
         Renewed by itself like ``watch_line``; returns the :class:`Watch`."""
@@ -150,7 +152,7 @@ class PresenceMethods:
 
         return self._start_watch("presence", target, handler, "presence", (CONTENT_TYPE,))
 
-    def watch_line(self, target: str, handler: Callable) -> Watch:
+    def watch_line(self, target: str, handler: Callable[..., Any]) -> Watch:
         """Watch ``target``'s line (busy lamp field): ``handler(LineEvent)`` at once
         with its current state, then on each change (ringing, talking, idle).
 
@@ -165,7 +167,7 @@ class PresenceMethods:
         watch._state = LineState()
         return watch
 
-    def watch_voicemail(self, handler: Callable, target: str | None = None) -> Watch:
+    def watch_voicemail(self, handler: Callable[..., Any], target: str | None = None) -> Watch:
         """Watch our voicemail (RFC 3842 message-summary, for our own account unless
         ``target`` names another mailbox): ``handler(VoicemailEvent)`` as soon as
         the server tells, then on each change. Renewed by itself like
@@ -177,7 +179,7 @@ class PresenceMethods:
 
     # --- inside ------------------------------------------------------------------------------
 
-    async def _publication_outcome(self, action: Callable, content_type: str) -> None:
+    async def _publication_outcome(self, action: Callable[..., Any], content_type: str) -> None:
         waiter = self._loop.create_future()
         self._publish_waiters.append(waiter)
 
@@ -196,10 +198,10 @@ class PresenceMethods:
             return
         try:
             await asyncio.wait_for(self.unpublish_presence(), 5.0)
-        except (asyncio.TimeoutError, PresenceError):
+        except (TimeoutError, PresenceError):
             pass
 
-    def _start_watch(self, kind: str, target: str, handler: Callable, event: str, accept: tuple[str, ...]) -> Watch:
+    def _start_watch(self, kind: str, target: str, handler: Callable[..., Any], event: str, accept: tuple[str, ...]) -> Watch:
         if not callable(handler):
             raise TypeError(f"watch_{kind} takes a callable handler")
         uri = normalize_target(target, self._settings.domain)

@@ -181,6 +181,8 @@ def _host_uri(scheme: str, hostpart: str, target: str) -> SipUri:
     its ASCII form)."""
     if not hostpart.isascii():
         m = _HOST_AND_REST.fullmatch(hostpart)
+        if m is None:
+            raise ValueError(f"{target!r}: {hostpart!r} is not a host name")
         try:
             hostpart = m.group(1).encode("idna").decode("ascii") + m.group(2)
         except UnicodeError:

@@ -7,7 +7,8 @@ what lets the whole driver run, and be tested, outside a browser.
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 __all__ = ["Transport", "TransportFactory", "TransportCallbacks", "TransportLink"]
 

@@ -30,7 +30,7 @@ async def page_url() -> str:
         report(event="hello")
         try:
             return await asyncio.wait_for(asyncio.shield(received), 0.2)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             continue
     return ""
 

@@ -126,3 +126,26 @@ def test_the_driver_has_no_import_circles():
 ])
 def test_the_circle_finder_finds_circles(edges, expected):
     assert circles(edges) == expected
+
+
+def test_the_type_checkers_see_every_lazy_export_of_webvoice_sip():
+    """webvoice.sip's names load on first use (PEP 562), which type checkers and IDEs
+    cannot follow; its ``if TYPE_CHECKING:`` block spells them out. The two agree."""
+    tree = ast.parse((PACKAGE / "sip" / "__init__.py").read_text())
+    (block,) = [node for node in tree.body if isinstance(node, ast.If)
+                and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"]
+    spelled = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom) and node.level == 1, ast.dump(node)
+        for alias in node.names:
+            name = alias.asname or alias.name
+            spelled[name] = node.module if name == alias.name else f"{node.module}:{alias.name}"
+    assert spelled == webvoice.sip._MODULE_OF
+
+
+def test_webvoice_names_its_lazy_exports_for_type_checkers_too():
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    (block,) = [node for node in tree.body if isinstance(node, ast.If)
+                and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"]
+    spelled = {alias.asname or alias.name: node.module for node in block.body for alias in node.names}
+    assert spelled == webvoice._LAZY

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from tests.driver.conftest import make_instance, run, serving, until
 from devtools.fake_media import FakeMediaBackend
+from tests.driver.conftest import make_instance, run, serving, until
 from webvoice._media_health import MediaHealth, stall_cause
 
 # (browser states in order) -> (call events raised, final media state)

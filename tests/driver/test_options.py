@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 import webvoice
-from tests.driver.conftest import make_instance, run, serving, until
 from devtools.fake_media import FakeMediaBackend
 from devtools.fake_transport import FakeTransport
+from tests.driver.conftest import make_instance, run, serving, until
 from webvoice._config import CALL_OPTION_KEYS, UA_CONFIG_KEYS
 
 

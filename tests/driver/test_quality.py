@@ -67,8 +67,8 @@ def test_no_figures_no_warnings():
 
 def test_a_call_raises_and_clears_quality_warnings_when_asked(monkeypatch):
     import webvoice._media_recovery as calls
-    from tests.driver.conftest import make_instance, run, serving, until
     from devtools.fake_media import FakeMediaBackend
+    from tests.driver.conftest import make_instance, run, serving, until
     monkeypatch.setattr(calls, "QUALITY_INTERVAL", 0.01)
 
     async def main():

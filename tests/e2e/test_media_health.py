@@ -23,11 +23,11 @@ import time
 
 import pytest
 
-from tests.e2e.test_calls import make_phone
 from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
 from devtools.partial_run import skip_or_fail
 from devtools.pyrun import py
 from devtools.web import REPO
+from tests.e2e.test_calls import make_phone
 
 MANGLE = REPO / "tests" / "support" / "pages" / "mangle-answer.js"
 WATCHDOG = 3  # ua_config["media_timeout"] of the caller

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_calls import make_phone
 from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
 from devtools.pyrun import py
 from devtools.web import REPO
+from tests.e2e.test_calls import make_phone
 
 PROBE = REPO / "tests" / "support" / "pages" / "audio-probe.js"
 

@@ -21,8 +21,8 @@ import signal
 import sys
 import threading
 
-from devtools.web import BUILD_WEB, StaticServer
 from devtools.kamailio.server import KamailioServer, missing_requirements
+from devtools.web import BUILD_WEB, StaticServer
 
 
 def main() -> int:

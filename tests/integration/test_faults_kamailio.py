@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import webvoice
-from tests.integration.test_calls_kamailio import Recorder, instance, run, until
 from devtools.ws_transport import WebsocketsTransport
+from tests.integration.test_calls_kamailio import Recorder, instance, run, until
 
 FAST = {"connection_recovery_min_interval": 0.2, "connection_recovery_max_interval": 1.0}
 
@@ -90,7 +90,7 @@ def _update(frames: list[bytes], from_user: str) -> bytes | None:
 
 
 def _answered(frames: list[bytes], method: str) -> bool:
-    return any(f.startswith(b"SIP/2.0 200") and f"CSeq: ".encode() in f
+    return any(f.startswith(b"SIP/2.0 200") and b"CSeq: " in f
                and f.split(b"CSeq: ", 1)[1].split(b"\r\n", 1)[0].endswith(method.encode()) for f in frames)
 
 

@@ -14,10 +14,10 @@ import asyncio
 import pytest
 
 import webvoice
-from tests.integration.test_calls_kamailio import Recorder, instance, run, until
 from devtools.fake_transport import FakeTransport
 from devtools.kamailio_server import free_port
 from devtools.ws_transport import WebsocketsTransport
+from tests.integration.test_calls_kamailio import Recorder, instance, run, until
 from webvoice import Cause, DisconnectedEvent, EndEvent, Identity, RegisteredEvent
 from webvoice.sip import parse_message
 
@@ -29,7 +29,7 @@ def test_call_state_identities_and_done_callbacks(kamailio):
         assert isinstance(registered, RegisteredEvent) and registered.expires > 0
         await b.register()
         assert a.get_local_identity() == Identity("sip:alice@webvoice.test")
-        incoming, answer_now = [], asyncio.Event()
+        incoming = []
         b.on_incoming_call(incoming.append)
         ra, rb = Recorder(), Recorder()
         call = await a.call("bob", ra.handlers("ended"))

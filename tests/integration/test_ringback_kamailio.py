@@ -11,8 +11,8 @@ import asyncio
 
 import pytest
 
-from tests.integration.test_calls_kamailio import instance, run, until
 from devtools.fake_media import FakeMediaBackend
+from tests.integration.test_calls_kamailio import instance, run, until
 
 
 @pytest.mark.parametrize("enabled", [True, False])

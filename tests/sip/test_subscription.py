@@ -14,9 +14,9 @@ import pytest
 from webvoice.sip import parse_message
 from webvoice.sip.event._subscription import (
     SUBSCRIPTION_TRANSITIONS,
-    SubState,
     SubscriptionEnded,
     SubscriptionNotified,
+    SubState,
     parse_subscription_state,
     refresh_delay,
 )

@@ -12,7 +12,8 @@ import asyncio
 import json
 import logging
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import js
 from pyodide.ffi import JsException, JsProxy, create_proxy, jsnull
@@ -231,8 +232,14 @@ class DirectRealm:
         if callable(getattr(holder[0], "then", None)):
             task = asyncio.ensure_future(_settled(holder, doing))
             self._tasks.add(task)
-            task.add_done_callback(lambda t: (self._tasks.discard(t), t.cancelled() or t.exception() is None
-                                              or _report(t.exception(), on_error)))
+
+            def settled(t: asyncio.Task[Any]) -> None:
+                self._tasks.discard(t)
+                error = None if t.cancelled() else t.exception()
+                if error is not None:
+                    _report(error, on_error)
+
+            task.add_done_callback(settled)
 
     def listen(self, target: Ref, event: str, handler: EventHandler, *, fields: dict[str, str] | None = None,
                refs: dict[str, str] | None = None) -> int:

@@ -19,14 +19,15 @@ instances of the very same class; ``hash`` is that of the compared fields
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import TypeVar
+from dataclasses import dataclass, field, fields
+from typing import TypeVar, dataclass_transform
 
 __all__ = ["record"]
 
 T = TypeVar("T", bound=type)
 
 
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))  # type checkers: a frozen dataclass
 def record(cls: T) -> T:
     """Make ``cls`` a frozen dataclass with ``__slots__`` (see the module docstring)."""
     own = {name for name in ("__repr__", "__eq__", "__hash__") if name in cls.__dict__}
