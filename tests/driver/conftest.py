@@ -143,6 +143,26 @@ class FakeServer:
         ).encode())
 
 
+    def send_notify(self, invite: Request, status: int, reason: str, cseq: int = 3) -> None:
+        """A NOTIFY of the transfer we asked for (RFC 3515): the new call reached ``status``."""
+        body = f"SIP/2.0 {status} {reason}\r\n".encode()
+        state = "terminated;reason=noresource" if status >= 200 else "active;expires=60"
+        self.sip._link.on_data((
+            f"NOTIFY {invite.header('Contact').uri} SIP/2.0\r\n"
+            f"Via: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKnotify{cseq}\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: {invite.to};tag=srv1\r\n"
+            f"To: {invite.from_}\r\n"
+            f"Call-ID: {invite.call_id}\r\n"
+            f"CSeq: {cseq} NOTIFY\r\n"
+            "Contact: <sip:peer@127.0.0.1;transport=ws>\r\n"
+            "Event: refer\r\n"
+            f"Subscription-State: {state}\r\n"
+            "Content-Type: message/sipfrag;version=2.0\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body)
+
+
 async def serving(sip: webvoice.SipInstance, **kwargs) -> tuple[FakeServer, asyncio.Task]:
     """A connected instance and a server answering it (cancel the task at the end)."""
     server = FakeServer(sip, **kwargs)
