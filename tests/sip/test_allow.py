@@ -16,9 +16,9 @@ import pytest
 from tests.sip.test_call import OFFER, Wire
 from webvoice.sip.session._events import CallConfirmed, ReferReceived, RemoteOffer
 from webvoice.sip.syntax._headers import NameAddr
-from webvoice.sip.ua._uas import SERVED_METHODS
-from webvoice.sip.ua._ua import UaConfig, UserAgent
 from webvoice.sip.syntax._uri import parse_uri
+from webvoice.sip.ua._ua import UaConfig, UserAgent
+from webvoice.sip.ua._uas import SERVED_METHODS
 
 NOT_SERVED = {405, 501, 480}
 CANDIDATES = ("INVITE", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO", "UPDATE", "REFER", "NOTIFY",

@@ -12,6 +12,7 @@ import random
 import pytest
 
 from webvoice.sip import parse_message
+from webvoice.sip.auth._client import verify_digest
 from webvoice.sip.session._call import CallState
 from webvoice.sip.session._events import (
     CallConfirmed,
@@ -20,14 +21,13 @@ from webvoice.sip.session._events import (
     CallProgress,
     DtmfReceived,
     IncomingCall,
-    ReofferAnswered,
     RemoteAnswer,
     RemoteHold,
     RemoteOffer,
+    ReofferAnswered,
 )
-from webvoice.sip.auth._client import verify_digest
-from webvoice.sip.ua._ua import UaConfig, UserAgent
 from webvoice.sip.syntax._uri import parse_uri
+from webvoice.sip.ua._ua import UaConfig, UserAgent
 
 OFFER = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
 ANSWER = OFFER.replace("192.0.2.1", "192.0.2.2").replace("4000", "5000")

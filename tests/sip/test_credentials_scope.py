@@ -20,9 +20,9 @@ from webvoice.sip import parse_message
 from webvoice.sip.auth._client import MAX_SESSIONS, DigestClient, parse_credentials, verify_digest
 from webvoice.sip.session._events import CallFailed, IncomingCall, RemoteOffer
 from webvoice.sip.syntax._headers import NameAddr
+from webvoice.sip.syntax._uri import parse_uri
 from webvoice.sip.ua._registration import Registered
 from webvoice.sip.ua._ua import UaConfig, UserAgent
-from webvoice.sip.syntax._uri import parse_uri
 
 REG = {"method": "REGISTER", "uri": "sip:webvoice.test"}
 INVITE_BOB = {"method": "INVITE", "uri": "sip:bob@webvoice.test"}

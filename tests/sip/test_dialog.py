@@ -22,8 +22,6 @@ from webvoice.sip import (
     parse_uri,
 )
 from webvoice.sip.dialog._dialog import Dialog
-from webvoice.sip.dialog._state import DialogId, DialogState, RequestRejected
-from webvoice.sip.dialog._store import DialogStore
 from webvoice.sip.dialog._forking import (
     DialogConfirmed,
     ForkDiscarded,
@@ -34,6 +32,8 @@ from webvoice.sip.dialog._forking import (
     ResponseIgnored,
     Retransmitted2xx,
 )
+from webvoice.sip.dialog._state import DialogId, DialogState, RequestRejected
+from webvoice.sip.dialog._store import DialogStore
 
 CALL_ID = "3848276298220188511@atlanta.example.com"
 ALICE_CONTACT = "<sip:alice@client.atlanta.example.com;transport=tcp>"

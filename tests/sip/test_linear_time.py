@@ -20,14 +20,14 @@ import pytest
 
 from webvoice.sip.auth._values import parse_challenges, parse_credentials
 from webvoice.sip.session._info import parse_dtmf, parse_dtmf_relay
+from webvoice.sip.session._interval import min_se_value
 from webvoice.sip.session._refer import parse_sipfrag_status
-from webvoice.sip.session._interval import min_se_value, session_expires
 from webvoice.sip.syntax._headers import HEADER_SPECS, parse_header_values, parse_name_addr
 from webvoice.sip.syntax._message import build_request
 from webvoice.sip.syntax._parser import MessageReader, ParserLimits, parse_message
 from webvoice.sip.syntax._sdp import parse_sdp, remote_hold_state
-from webvoice.sip.ua._ua import _parse_replaces
 from webvoice.sip.syntax._uri import parse_uri
+from webvoice.sip.ua._ua import _parse_replaces
 
 SMALL, LARGE = 16 * 1024, 64 * 1024
 #: 64 KiB may take this many times as long as 16 KiB (linear: ~4; quadratic: ~16).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from webvoice.sip import parse_message
+from webvoice.sip.syntax._uri import parse_uri
 from webvoice.sip.ua._message_method import (
     MAX_BODY,
     MessageDelivered,
@@ -12,7 +13,6 @@ from webvoice.sip.ua._message_method import (
     MessageReceived,
     message_body,
 )
-from webvoice.sip.syntax._uri import parse_uri
 
 from .test_call import Wire
 

@@ -14,10 +14,10 @@ import pytest
 
 from tests.sip.test_call import ANSWER, OFFER, Wire
 from webvoice.sip.session._events import CallFailed, IncomingCall
-from webvoice.sip.session._timer import MAX_INTERVAL_RETRIES
 from webvoice.sip.session._interval import session_expires
-from webvoice.sip.ua._ua import UaConfig
+from webvoice.sip.session._timer import MAX_INTERVAL_RETRIES
 from webvoice.sip.syntax._uri import parse_uri
+from webvoice.sip.ua._ua import UaConfig
 
 
 def call(w: Wire, *headers: tuple[str, str]):

@@ -20,8 +20,8 @@ from webvoice.sip.event._subscription import (
     parse_subscription_state,
     refresh_delay,
 )
-from webvoice.sip.ua._ua import UaConfig, UserAgent
 from webvoice.sip.syntax._uri import parse_uri
+from webvoice.sip.ua._ua import UaConfig, UserAgent
 
 BOB = parse_uri("sip:bob@webvoice.test")
 

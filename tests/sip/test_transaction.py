@@ -13,16 +13,6 @@ import random
 import pytest
 
 from webvoice.sip import NameAddr, Request, Response, Via, build_request, parse_message
-from webvoice.sip.transaction._timers import TimerConfig
-from webvoice.sip.transaction._transaction import (
-    InviteClientTransaction,
-    InviteServerTransaction,
-    NonInviteClientTransaction,
-    NonInviteServerTransaction,
-    TransactionStateError,
-    build_ack,
-    build_cancel,
-)
 from webvoice.sip.transaction._events import (
     AckReceived,
     CancelReceived,
@@ -40,6 +30,16 @@ from webvoice.sip.transaction._layer import (
     is_rfc3261_branch,
 )
 from webvoice.sip.transaction._tables import TransactionState as S
+from webvoice.sip.transaction._timers import TimerConfig
+from webvoice.sip.transaction._transaction import (
+    InviteClientTransaction,
+    InviteServerTransaction,
+    NonInviteClientTransaction,
+    NonInviteServerTransaction,
+    TransactionStateError,
+    build_ack,
+    build_cancel,
+)
 
 RFC4475 = pathlib.Path(__file__).resolve().parents[1] / "data" / "rfc4475"
 TICK = 0.01

@@ -6,14 +6,6 @@ from __future__ import annotations
 import pytest
 
 from webvoice.sip import NameAddr, Request, Response, Via, build_request
-from webvoice.sip.transaction._timers import TimerConfig
-from webvoice.sip.transaction._transaction import (
-    InviteClientTransaction,
-    InviteServerTransaction,
-    NonInviteClientTransaction,
-    NonInviteServerTransaction,
-    TransactionStateError,
-)
 from webvoice.sip.transaction._events import (
     AckReceived,
     ResponseReceived,
@@ -34,6 +26,14 @@ from webvoice.sip.transaction._tables import (
     TransactionInput,
     TransactionState,
     format_table,
+)
+from webvoice.sip.transaction._timers import TimerConfig
+from webvoice.sip.transaction._transaction import (
+    InviteClientTransaction,
+    InviteServerTransaction,
+    NonInviteClientTransaction,
+    NonInviteServerTransaction,
+    TransactionStateError,
 )
 
 A, I, S = TransactionAction, TransactionInput, TransactionState

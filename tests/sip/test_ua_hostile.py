@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from webvoice.sip import parse_message, SipParseError
+from webvoice.sip import SipParseError, parse_message
 from webvoice.sip.ua._ua import MessageRefused
 
 from .hostile import (
