@@ -50,6 +50,8 @@ UA_CONFIG_KEYS: dict[str, str] = {
     "quality_warnings": "raise warning/warning_cleared call events (high-rtt, high-jitter, high-packet-loss, "
                         "low-mos): True, or a dict of thresholds by warning name (default False)",
     "media_failure_ends_call": "end the call (BYE, cause 'WebRTC Error') when media_failed fires (bool, default True)",
+    "publish_dialogs": "PUBLISH our calls' states (dialog-info+xml, RFC 4235) for busy lamps, for servers that do "
+                       "not derive them from the calls they proxy (bool, default False)",
 }
 #: call_options keys webvoice understands, with what each must be. The JS SDK's
 #: spellings are accepted too (_CALL_OPTION_ALIASES) and stored under these names.
@@ -249,7 +251,8 @@ def _check_ua_config(ua_config: Mapping[str, Any] | None) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown ua_config key(s) {', '.join(map(repr, unknown))}; known: {', '.join(UA_CONFIG_KEYS)}")
     out = dict(ua_config)
-    for key in ("register", "session_timers", "use_preloaded_route", "ringback", "media_failure_ends_call"):
+    for key in ("register", "session_timers", "use_preloaded_route", "ringback", "media_failure_ends_call",
+                "publish_dialogs"):
         if key in out and not isinstance(out[key], bool):
             raise TypeError(f"ua_config[{key!r}] must be a bool")
     if out.get("use_preloaded_route"):

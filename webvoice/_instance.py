@@ -228,7 +228,8 @@ class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMet
     async def unregister(self) -> None:
         """Remove this instance's binding from the server (others stay); the
         connection stays open. Stops refreshing at once. Our published
-        presence, if any, is withdrawn first (watchers see us closed).
+        presence, if any, is withdrawn first (watchers see us closed), and
+        so are our calls' states (``publish_dialogs``).
 
         Returns only when the registrar confirmed (2xx). Otherwise raises
         :class:`UnregisterError`: refused (``status_code``), no answer within
@@ -239,7 +240,7 @@ class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMet
         connection that carried it is gone.
         """
         self._auto_register = False
-        await self._withdraw_presence()  # signing out: watchers see us closed
+        await self._withdraw_publications()  # signing out: watchers see us closed and idle
         waiter = self._loop.create_future()
         self._unregister_waiters.append(waiter)
         self._ua.unregister(self._now())
@@ -368,6 +369,7 @@ class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMet
         for event in self._ua.events():
             self._deliver(event)
         self._arm_timer()
+        self._publish_own_dialogs()  # ua_config publish_dialogs (PresenceMethods)
 
     def _arm_timer(self) -> None:
         if self._timer_handle is not None:

@@ -7,7 +7,10 @@ to stop it. This module reads the NOTIFY bodies with the package's parser
 and calls the application's handler with a small event when what it shows
 changes. Our own presence goes out as a publication of the core
 (PUBLISH with PIDF), refreshed by it and
-withdrawn when we unregister. The core modules load on first use.
+withdrawn when we unregister. With ``ua_config={"publish_dialogs": True}``
+our own calls go out the same way (PUBLISH with dialog-info+xml, built by the
+core's ``DialogPublisher``), for servers that do not derive them from the
+calls they proxy. The core modules load on first use.
 """
 
 from __future__ import annotations
@@ -120,7 +123,8 @@ class PresenceMethods(InstanceBase):
     which owns the core and sets ``_watches`` and ``_publish_waiters``)."""
 
     _watches: dict[object, Watch]
-    _publish_waiters: list[asyncio.Future[None]]
+    _publish_waiters: list[tuple[str, asyncio.Future[None]]]  # (event package, future), see _publication_outcome
+    _dialog_publisher: Any = None  # publish_dialogs: what we told the server of our calls
 
     async def publish_presence(self, status: str = "open", note: str | None = None) -> None:
         """Publish our presence (PIDF, RFC 3863, by PUBLISH, RFC 3903): ``status``
@@ -179,20 +183,32 @@ class PresenceMethods(InstanceBase):
 
     # --- inside ------------------------------------------------------------------------------
 
-    async def _publication_outcome(self, action: Callable[..., Any], content_type: str) -> None:
+    async def _publication_outcome(self, action: Callable[..., Any], content_type: str,
+                                   event: str = "presence") -> None:
         waiter = self._loop.create_future()
-        self._publish_waiters.append(waiter)
+        self._publish_waiters.append((event, waiter))
 
         def run(now: float) -> None:
-            pub = self._ua.publication("presence", content_type)
+            pub = self._ua.publication(event, content_type)
             action(pub, now)
             self._ua.pump(now)
 
         self._run_core(run)
         await waiter
 
-    async def _withdraw_presence(self) -> None:
-        """On unregistering: take our presence away, bounded (the server may be gone)."""
+    async def _withdraw_publications(self) -> None:
+        """On unregistering: take our presence and our published calls away,
+        bounded (the server may be gone)."""
+        dialogs = self._ua.publications.get("dialog")
+        if dialogs is not None and dialogs.body is not None and self._connected:
+            from .sip import DIALOG_INFO_CONTENT_TYPE as CONTENT_TYPE
+
+            try:
+                await asyncio.wait_for(self._publication_outcome(
+                    lambda pub, now: pub.remove(now), CONTENT_TYPE, "dialog"), 5.0)
+            except (TimeoutError, PresenceError):
+                pass
+        self._dialog_publisher = None  # a call after signing in again starts a new account of them
         pub = self._ua.publications.get("presence")
         if pub is None or pub.body is None or not self._connected:
             return
@@ -201,7 +217,37 @@ class PresenceMethods(InstanceBase):
         except (TimeoutError, PresenceError):
             pass
 
-    def _start_watch(self, kind: str, target: str, handler: Callable[..., Any], event: str, accept: tuple[str, ...]) -> Watch:
+    def _publish_own_dialogs(self) -> None:
+        """``publish_dialogs``: PUBLISH our calls' states when a watcher would see
+        them change (called after each turn of the core, while registered)."""
+        if not self._settings.ua.get("publish_dialogs") or not self._ua.registration.is_registered:
+            return
+        if self._dialog_publisher is None and not self._ua.sessions:
+            return  # nothing to tell yet: the server shows an unpublished line as idle
+        from .sip import DIALOG_INFO_CONTENT_TYPE as CONTENT_TYPE
+        from .sip import DialogPublisher, own_dialog
+
+        if self._dialog_publisher is None:
+            self._dialog_publisher = DialogPublisher(str(self._ua.config.aor))
+        calls = []
+        for session in self._ua.sessions:
+            remote = session.remote_identity
+            calls.append(own_dialog(
+                call_id=session.call_id, local_tag=session.local_tag,
+                remote_tag=session.dialog.remote_tag if session.dialog is not None else None,
+                direction=session.direction, call_state=session.state.value,
+                remote=str(remote.uri) if remote is not None else None,
+                remote_display=remote.display_name if remote is not None else None))
+        body = self._dialog_publisher.update(calls)
+        if body is None:
+            return
+        now = self._now()
+        self._ua.publication("dialog", CONTENT_TYPE).publish(body, now)
+        self._ua.pump(now)
+        self._pump()
+
+    def _start_watch(self, kind: str, target: str, handler: Callable[..., Any], event: str,
+                     accept: tuple[str, ...]) -> Watch:
         if not callable(handler):
             raise TypeError(f"watch_{kind} takes a callable handler")
         uri = normalize_target(target, self._settings.domain)
@@ -218,17 +264,20 @@ class PresenceMethods(InstanceBase):
         """Handle a core subscription or publication event; False for any other event."""
         done, failed = loaded_export("PublicationDone"), loaded_export("PublicationFailed")
         if done is not None and isinstance(event, (done, failed)):
-            # The waiters are resolved in order: one PUBLISH is in flight at a time.
-            waiters = [w for w in self._publish_waiters if not w.done()]
-            self._publish_waiters.clear()
-            waiter, rest = (waiters[0], waiters[1:]) if waiters else (None, [])
-            self._publish_waiters.extend(rest)
-            if waiter is not None:
+            # Each publication's waiters are resolved in order: one PUBLISH of it is in flight at a time.
+            package = event.publication.event
+            waiters = [(e, w) for e, w in self._publish_waiters if not w.done()]
+            mine = [w for e, w in waiters if e == package]
+            self._publish_waiters[:] = [(e, w) for e, w in waiters if w is not (mine[0] if mine else None)]
+            what = "presence" if package == "presence" else "our calls' states"
+            if isinstance(event, failed) and not mine:
+                log.warning("webvoice: publishing %s failed: %s %s", what, event.status_code or "", event.reason)
+            if mine:
                 if isinstance(event, done):
-                    waiter.set_result(None)
+                    mine[0].set_result(None)
                 else:
-                    waiter.set_exception(PresenceError(
-                        f"publishing presence failed: {event.status_code or ''} {event.reason}".replace("  ", " "),
+                    mine[0].set_exception(PresenceError(
+                        f"publishing {what} failed: {event.status_code or ''} {event.reason}".replace("  ", " "),
                         status_code=event.status_code, reason=event.reason))
             return True
         notified, ended = loaded_export("SubscriptionNotified"), loaded_export("SubscriptionEnded")

@@ -26,6 +26,21 @@ def make_instance(media: FakeMediaBackend | None = None, **kwargs) -> webvoice.S
                                         media_backend=media if media is not None else FakeMediaBackend(), **kwargs)
 
 
+def transport_of(sip: webvoice.SipInstance) -> FakeTransport | None:
+    """The newest connection ``sip`` opened through the test's transport factory (the
+    factory is handed the instance's transport link as its callbacks), or None before the first."""
+    mine = [t for t in FakeTransport.instances if t.callbacks is sip._link]
+    return mine[-1] if mine else None
+
+
+def drop_connection(sip: webvoice.SipInstance) -> FakeTransport:
+    """The connection drops as a network failure would (close code 1006); returns it."""
+    transport = transport_of(sip)
+    transport.opened = False
+    transport.callbacks.on_close(1006, "dropped")
+    return transport
+
+
 def run(coro, timeout: float = 10.0):
     """Run a test's coroutine with an outer bound (a hang fails, it never blocks the run)."""
     return asyncio.run(asyncio.wait_for(coro, timeout))
@@ -56,8 +71,8 @@ class FakeServer:
         self._ringing: dict[str, Request] = {}
 
     @property
-    def transport(self) -> FakeTransport:
-        return self.sip._transport
+    def transport(self) -> FakeTransport | None:
+        return transport_of(self.sip)
 
     def frames(self) -> list[Request | Response]:
         transport = self.transport

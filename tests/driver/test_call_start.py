@@ -10,18 +10,17 @@ import pytest
 
 import webvoice
 from devtools.fake_media import FakeMediaBackend
-from tests.driver.conftest import make_instance, run, serving, until
+from tests.driver.conftest import make_instance, run, serving, transport_of, until
 from webvoice._media import MediaError
 
 
-def line_log(sip):
-    """Record line events on ``sip`` (the registry's handlers are the instance's)."""
+def line_log():
+    """A list the line events will be recorded in, and the ``line_events`` that record them."""
     events = []
-    sip._lines._handlers.update({
+    return events, {
         "on_line_added": lambda line: events.append(("added", line.id)),
         "on_line_removed": lambda line_id: events.append(("removed", line_id)),
-    })
-    return events
+    }
 
 
 @pytest.mark.parametrize("typed", ["bob\r\nX: 1", "bob%0D%0A", "sip:bob@a.test?Subject=x", "bob@", ""])
@@ -64,8 +63,8 @@ def test_bad_events_are_refused_before_a_line_is_taken():
 )
 def test_a_media_failure_at_start_frees_the_line_and_the_microphone(media, cause):
     async def main():
-        sip = make_instance(media)
-        lines = line_log(sip)
+        lines, line_events = line_log()
+        sip = make_instance(media, line_events=line_events)
         server, task = await serving(sip)
         failed = []
         call = await sip.call("bob", {"failed": failed.append})
@@ -88,7 +87,7 @@ def test_a_lost_connection_at_start_fails_the_call_and_frees_everything():
         failed = []
 
         async def drop_on_offer(*, ice_restart=False):  # the connection goes while the offer is made
-            sip._transport.close()
+            transport_of(sip).close()
             return "v=0\r\n"
 
         original = FakeMediaBackend.open_session

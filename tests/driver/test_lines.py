@@ -35,19 +35,29 @@ def test_ids_are_the_lowest_free_number_and_failed_calls_use_none():
 
 def test_an_ended_call_is_not_the_current_line_of_its_successor():
     async def main():
-        sip = make_instance()
+        media = FakeMediaBackend()
+        changed = []
+        sip = make_instance(media, line_events={"on_line_changed": changed.append})
         server, task = await serving(sip)
         old = await sip.call("bob")
         await until(old.is_established, "answer")
+        old_media = media.sessions[0]
         old.terminate()
         await until(old.is_ended, "bye")
         new = await sip.call("carol")
         assert new.get_line_id() == old.get_line_id() == "1"
         assert new.is_current_line() and not old.is_current_line()
-        changed = []
-        sip._lines._handlers["on_line_changed"] = changed.append
-        sip._line_changed(old)  # a late event of the ended call changes nothing of line 1
+        changed.clear()
+        # A late event of the ended call (its browser connection reports in after the
+        # hang-up) changes nothing of line 1.
+        old_media.on_event("connectionstatechange", {"state": "disconnected", "ice": "disconnected"})
+        old_media.on_event("connectionstatechange", {"state": "connected", "ice": "connected"})
         assert changed == []
+        # The same reports from the live call's connection do change its line (they reach it at once).
+        await until(lambda: new.get_media_state() == "connected", "the new call's media")
+        changed.clear()
+        media.sessions[1].on_event("connectionstatechange", {"state": "disconnected", "ice": "disconnected"})
+        assert [line.id for line in changed] == ["1"]
         task.cancel()
 
     run(main())

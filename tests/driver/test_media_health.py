@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from devtools.fake_media import FakeMediaBackend
-from tests.driver.conftest import make_instance, run, serving, until
+from tests.driver.conftest import drop_connection, make_instance, run, serving, transport_of, until
 from webvoice._media_health import MediaHealth, stall_cause
 
 # (browser states in order) -> (call events raised, final media state)
@@ -212,9 +212,7 @@ def test_a_websocket_reconnect_restarts_ice_at_once_for_interrupted_media(quick_
         await until(lambda: call.get_media_state() == "connected", "media connected")
         media.sessions[0].report("disconnected", "disconnected")
         assert not _ice_restart_offers(server)
-        transport = sip._transport
-        transport.opened = False
-        transport.callbacks.on_close(1006, "dropped")
+        drop_connection(sip)
         await until(lambda: call.get_media_state() == "connected", "restarted after the reconnect")
         assert [n for n, _ in events] == ["media_interrupted", "media_recovered"]
         assert len(_ice_restart_offers(server)) == 1
@@ -232,10 +230,8 @@ def test_a_websocket_reconnect_leaves_connected_media_alone(quick_restarts):
         server, task = await serving(sip)
         call = await sip.call("bob")
         await until(lambda: call.get_media_state() == "connected", "media connected")
-        transport = sip._transport
-        transport.opened = False
-        transport.callbacks.on_close(1006, "dropped")
-        await until(lambda: sip._transport is not transport and sip.is_connected(), "reconnected")
+        transport = drop_connection(sip)
+        await until(lambda: transport_of(sip) is not transport and sip.is_connected(), "reconnected")
         await until(lambda: server.requests("UPDATE"), "the target refresh")
         assert not _ice_restart_offers(server) and call.get_media_state() == "connected"
         call.terminate()

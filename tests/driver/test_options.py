@@ -9,7 +9,7 @@ import pytest
 import webvoice
 from devtools.fake_media import FakeMediaBackend
 from devtools.fake_transport import FakeTransport
-from tests.driver.conftest import make_instance, run, serving, until
+from tests.driver.conftest import drop_connection, make_instance, run, serving, transport_of, until
 from webvoice._config import CALL_OPTION_KEYS, UA_CONFIG_KEYS
 
 
@@ -49,18 +49,27 @@ def test_unknown_or_bad_options_are_refused_by_name(kwargs, words):
 
 
 def test_js_and_python_spellings_are_stored_under_one_name():
-    sip = make_instance(call_options={"pcConfig": {"iceTransportPolicy": "relay", "bundle_policy": "max-bundle"},
-                                      "rtcOfferConstraints": {"offerToReceiveAudio": True},
-                                      "sessionTimersExpires": 120, "mediaConstraints": {"audio": {"echoCancellation": False}},
-                                      "extraHeaders": ["X-Tag: 1"]})
-    assert dict(sip._settings.call_options) == {
-        "pc_config": {"iceTransportPolicy": "relay", "bundlePolicy": "max-bundle"},
-        "offer_constraints": {"offerToReceiveAudio": True},
-        "session_timers_expires": 120,
-        "media_constraints": {"audio": {"echoCancellation": False}},
-        "extra_headers": ["X-Tag: 1"],
-    }
-    assert set(sip._settings.call_options) <= set(CALL_OPTION_KEYS)
+    """Options given in the JS SDK's spellings act as the Python ones do: each reaches
+    the media backend or the INVITE (read there, not in the instance's settings)."""
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, call_options={
+            "pcConfig": {"iceTransportPolicy": "relay", "bundle_policy": "max-bundle"},
+            "rtcOfferConstraints": {"offerToReceiveAudio": True},
+            "sessionTimersExpires": 120, "mediaConstraints": {"audio": {"echoCancellation": False}},
+            "extraHeaders": ["X-Tag: 1"]})
+        server, task = await serving(sip)
+        await sip.call("bob")
+        await until(lambda: server.requests("INVITE"), "the INVITE")
+        [opened] = media.opened
+        assert opened["pc_config"] == {"iceTransportPolicy": "relay", "bundlePolicy": "max-bundle"}
+        assert opened["offer_constraints"] == {"offerToReceiveAudio": True}
+        assert opened["constraints"] == {"echoCancellation": False}
+        [invite] = server.requests("INVITE")
+        assert invite.header("Session-Expires") == "120" and invite.header("X-Tag") == "1"
+        task.cancel()
+
+    run(main())
 
 
 def test_pc_config_and_offer_constraints_reach_the_media_backend():
@@ -103,7 +112,10 @@ def test_session_timers_expires_is_asked_in_the_invite_and_runs_the_timer():
         [invite] = server.requests("INVITE")
         assert invite.header("Session-Expires") == "120" and "timer" in invite.header_all("Supported")
         await until(call.is_established, "answer")
-        assert call.core._session_interval == 120  # the peer's 200 named none: ours stands
+        # The peer's 200 named none: ours stands, and goes in our next offer of the dialog.
+        await call.hold()
+        reinvite = server.requests("INVITE")[-1]
+        assert reinvite.to.params.get("tag") and reinvite.header("Session-Expires").startswith("120;")
         task.cancel()
 
     run(main())
@@ -119,11 +131,10 @@ def test_register_true_registers_on_every_connection_until_unregister():
         await registered.wait()
         assert sip.is_registered()
         await sip.unregister()
-        sip._transport.opened = False
-        sip._transport.callbacks.on_close(1006, "dropped")
+        drop_connection(sip)
         while not sip.is_connected():
             await asyncio.sleep(0.005)
-        assert not sip.is_registered() and not [f for f in sip._transport.sent if f.startswith(b"REGISTER ")]
+        assert not sip.is_registered() and not [f for f in transport_of(sip).sent if f.startswith(b"REGISTER ")]
         task.cancel()
         await sip.close()
 
@@ -134,7 +145,7 @@ def test_register_false_by_default_connects_without_registering():
     async def main():
         sip = make_instance()
         server, task = await serving(sip)
-        assert server.requests("REGISTER") == [] and not [f for f in sip._transport.sent if f.startswith(b"REGISTER")]
+        assert server.requests("REGISTER") == [] and not [f for f in transport_of(sip).sent if f.startswith(b"REGISTER")]
         task.cancel()
 
     run(main())

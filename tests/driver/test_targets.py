@@ -148,4 +148,4 @@ def test_a_login_is_escaped_like_a_target(login, user):
 
     sip = webvoice.create_sip_instance(sip_login=login, sip_password="x", realm="example.org",
                                        transport_factory=FakeTransport)
-    assert sip._settings.user == user and str(sip._ua.config.aor) == f"sip:{user}@example.org"
+    assert sip.get_local_identity().uri == f"sip:{user}@example.org"

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 import webvoice
-from tests.driver.conftest import make_instance, run, serving
+from tests.driver.conftest import drop_connection, make_instance, run, serving, transport_of
 
 
 def unregistering(status):
@@ -73,8 +73,7 @@ def test_a_connection_dropped_during_unregister_raises_connection_error():
         pending = asyncio.ensure_future(sip.unregister())
         while not any(r.header("Expires") == 0 for r in server.requests("REGISTER")):
             await asyncio.sleep(0.005)
-        sip._transport.opened = False
-        sip._transport.callbacks.on_close(1006, "dropped")
+        drop_connection(sip)
         with pytest.raises(webvoice.UnregisterError) as info:
             await pending
         assert info.value.cause == "Connection Error" and not info.value.still_registered
@@ -91,9 +90,7 @@ def test_unregister_while_disconnected_raises_and_is_not_undone_by_the_reconnect
                                        "connection_recovery_max_interval": 0.05})
         server, task = await serving(sip)
         await sip.register()
-        transport = sip._transport
-        transport.opened = False
-        transport.callbacks.on_close(1006, "dropped")
+        drop_connection(sip)
         assert not sip.is_registered()
         with pytest.raises(webvoice.UnregisterError) as info:
             await sip.unregister()
@@ -102,7 +99,7 @@ def test_unregister_while_disconnected_raises_and_is_not_undone_by_the_reconnect
             await asyncio.sleep(0.005)
         # on_open sends a REGISTER at once if it wants one: none went
         assert not sip.is_registered()  # ... and does not register again: unregister was asked
-        assert not [f for f in sip._transport.sent if f.startswith(b"REGISTER ")]
+        assert not [f for f in transport_of(sip).sent if f.startswith(b"REGISTER ")]
         task.cancel()
         await sip.close()
 

@@ -12,15 +12,27 @@ import pytest
 
 from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
 from devtools.pyrun import py
+from devtools.sip_wire import WIRE, frames
 
 from .test_calls import make_phone
 
 NOW = "from js import Date\n"
+#: On the page's wire: a SUBSCRIBE to the dialog package with Expires: 0, and the 200 to that very request.
+UNSUBSCRIBED = r"""() => {
+    const ends = window.sipWire.filter((f) => f.dir === "out" && /^SUBSCRIBE /.test(f.text)
+        && /^Event: *dialog/im.test(f.text) && /^Expires: *0\s*$/im.test(f.text));
+    return ends.some((end) => {
+        const callId = /^Call-ID: *(\S+)/im.exec(end.text)[1];
+        const cseq = new RegExp("^CSeq: *" + /^CSeq: *(\d+) SUBSCRIBE/im.exec(end.text)[1] + " SUBSCRIBE", "im");
+        return window.sipWire.some((f) => f.dir === "in" && /^SIP\/2\.0 200 /.test(f.text)
+            && f.text.includes(callId) && cseq.test(f.text));
+    });
+}"""
 
 
 @pytest.fixture(scope="module")
 def trio(browser, static_server, kamailio):
-    pages = [make_phone(browser, static_server, kamailio, user) for user in ("alice", "bob", "carol")]
+    pages = [make_phone(browser, static_server, kamailio, user, init_script=WIRE) for user in ("alice", "bob", "carol")]
     for page in pages:
         py(page, NOW)
     yield pages
@@ -59,5 +71,10 @@ sip.on_incoming_call(on_incoming_timed)
     py(alice, "await wait_for(lambda: lamps[-1][0] == 'terminated' and len(lamps) > 2)")
     assert py(alice, "lamps[-1][3]") - py(carol, "ended_at") < 1000
     assert [lamp[0] for lamp in py(alice, "lamps")] == ["terminated", "early", "confirmed", "terminated"]
-    py(alice, "watch.stop()\nawait wait_for(lambda: not sip._ua.subscriptions)")
+    py(alice, "watch.stop()")
     assert py(alice, "watch.active") is False
+    # On the wire: the watch is ended at the server (SUBSCRIBE with Expires: 0, answered 200).
+    alice.wait_for_function(UNSUBSCRIBED, timeout=10_000)
+    (end,) = [m for m in frames(alice, "out") if getattr(m, "method", None) == "SUBSCRIBE"
+              and m.header("Expires") == 0]
+    assert end.header("Event") == "dialog" and end.to.uri.user == "bob"  # in its dialog: To names bob

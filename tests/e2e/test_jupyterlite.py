@@ -9,7 +9,10 @@ JupyterLab application (``window.jupyterapp``, exposed by the site's
 ``exposeAppInBrowser``), the way Shift+Enter would: the Pyodide kernel (a Web
 Worker) installs webvoice and the phone widget from the site's own piplite
 index, registers alice, shows the phone (whose front end starts webvoice's
-media agent on the page), calls bob, and charts the call's RTP figures; bob's
+media agent on the page), watches bob's line and presence (the box of that
+cell prints bob's state as it changes: a third page, carol, calls bob and
+hangs up, and the box shows confirmed, then terminated), calls bob, and
+charts the call's RTP figures; bob's
 page must receive alice's audio. The phone's Hang up button ends the call, its
 Call button places another, and the last cell hangs up and signs out. Nothing
 may be fetched from off this machine.
@@ -102,6 +105,21 @@ _RUN_CELL = """async ([id, timeoutMs]) => {
 }"""
 
 
+_CELL_TEXT = """([id, wanted]) => {
+    const notebook = window.jupyterapp.shell.currentWidget.content;
+    const cell = notebook.widgets.find((c) => c.model.id === id);
+    const text = cell ? cell.outputArea.node.textContent : "";
+    // every wanted piece, in this order
+    let at = 0;
+    for (const piece of wanted) {
+        at = text.indexOf(piece, at);
+        if (at < 0) return false;
+        at += piece.length;
+    }
+    return true;
+}"""
+
+
 class Notebook:
     """The demo notebook open in JupyterLite's Notebook app, run cell by cell."""
 
@@ -139,6 +157,15 @@ class Notebook:
                        else o.get("data", {}).get("text/plain", "") for o in outputs)
         return text, outputs
 
+    def wait_for_output(self, cell_id: str, *wanted: str) -> None:
+        """Wait until the cell's rendered output shows each of ``wanted``, in that order
+        (text a widget in it prints after the cell has run)."""
+        self.page.wait_for_function(_CELL_TEXT, arg=[cell_id, list(wanted)], timeout=STEP_TIMEOUT_MS)
+
+    def output_text(self, cell_id: str) -> str:
+        return self.page.evaluate("""(id) => window.jupyterapp.shell.currentWidget.content.widgets
+            .find((c) => c.model.id === id).outputArea.node.textContent""", cell_id)
+
 
 def inbound_packets(page: Page) -> int:
     return py(page, """
@@ -150,9 +177,11 @@ def inbound_packets(page: Page) -> int:
 def test_the_demo_notebook_calls_a_page(browser, demo, request):
     base, ws_url = demo["base"], demo["ws"]
     callee_context = browser.new_context()
+    colleague_caller_context = browser.new_context()
     lite_context = browser.new_context(viewport={"width": 1200, "height": 1400})
     callee_page, page = callee_context.new_page(), lite_context.new_page()
-    consoles = {"callee": ConsoleLog(callee_page), "notebook": ConsoleLog(page)}
+    carol_page = colleague_caller_context.new_page()
+    consoles = {"callee": ConsoleLog(callee_page), "notebook": ConsoleLog(page), "carol": ConsoleLog(carol_page)}
 
     class Both:  # both pages' logs, for the report of a failure (tests/e2e/conftest.py)
         @property
@@ -206,6 +235,34 @@ def test_the_demo_notebook_calls_a_page(browser, demo, request):
             assert "registered as alice@webvoice.test for" in text and text.strip().endswith("True"), text
             expect(phone).to_have_attribute("data-registration", "registered", timeout=STEP_TIMEOUT_MS)
 
+            # bob's line and presence, watched: the cell's box prints each change as it comes.
+            py(callee_page, "await callee.publish_presence('open', 'at the desk')")
+            notebook.run("lamp")
+            notebook.wait_for_output("lamp", "bob line: terminated")
+            notebook.wait_for_output("lamp", "bob presence: open (at the desk)")
+            # carol, on a plain webvoice page, calls bob (who answers) and hangs up.
+            boot_webvoice(carol_page, static)
+            py(carol_page, f"""
+                import asyncio
+                import webvoice
+                carol = webvoice.create_sip_instance(sip_login="carol", sip_password="carol-secret",
+                                                     ws_url={ws_url!r}, realm="webvoice.test")
+                await carol.register()
+                answered = asyncio.get_running_loop().create_future()
+                call = await carol.call("bob", {{"confirmed": lambda e: answered.set_result(None)}})
+                await asyncio.wait_for(answered, 15)
+            """)
+            notebook.wait_for_output("lamp", "bob line: terminated",
+                                     "bob line: confirmed with sip:carol@webvoice.test, called")
+            py(carol_page, "call.terminate()\nawait carol.close()")
+            notebook.wait_for_output("lamp", "bob line: confirmed with sip:carol@webvoice.test, called",
+                                     "bob line: terminated")
+            assert py(callee_page, "callers") == ["sip:carol@webvoice.test"]
+            py(callee_page, "callers.clear()")
+            page.locator(".jp-Cell").filter(has_text="board = Output").scroll_into_view_if_needed()
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=ARTIFACTS / "jupyterlite-busy-lamp.png")
+
             text, _ = notebook.run("call")
             assert "call to bob: confirmed" in text, text
             assert py(callee_page, "callers") == ["sip:alice@webvoice.test"]
@@ -257,6 +314,7 @@ def test_the_demo_notebook_calls_a_page(browser, demo, request):
         print("timings:", json.dumps({k: round(v, 2) for k, v in timings.items()}))
         lite_context.close()
         callee_context.close()
+        colleague_caller_context.close()
     assert not off_machine, f"requests off this machine: {off_machine}"
     errors = [line for line in str(request.node.browser_console).splitlines() if "[pageerror]" in line]
     assert not errors, "\n".join(errors)

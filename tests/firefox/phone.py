@@ -59,7 +59,8 @@ async def wait_for(predicate, timeout=15.0):
 
 def live_call():
     """The page's one established call (a transfer replaces the Call object)."""
-    live = [c for c in sip._lines.calls() if c.is_established()]  # noqa: F821  (sip: made by the harness)
+    calls = [sip.get_line(line.id) for line in sip.get_call_lines()]  # noqa: F821  (sip: made by the harness)
+    live = [c for c in calls if c.is_established()]
     return live[0] if len(live) == 1 else None
 
 

@@ -14,7 +14,7 @@ import copy
 import random
 
 from webvoice.sip import parse_message
-from webvoice.sip.syntax._headers import NameAddr
+from webvoice.sip.syntax._header_values import NameAddr
 from webvoice.sip.syntax._uri import parse_uri
 from webvoice.sip.ua._ua import UaConfig, UserAgent
 
@@ -104,7 +104,7 @@ class Story:
         self.bob = [e for e in self.events if isinstance(e, IncomingCall)][-1].session
 
     def _to_early(self) -> None:
-        invite = self.bob._invite
+        invite = self.bob.incoming.invite
         early = invite.response(183, to_tag=self.bob.local_tag, body=ANSWER.encode(),
                                 content_type="application/sdp", headers=[("Contact", self.b.contact())])
         self.deliver("a", bytes(early))

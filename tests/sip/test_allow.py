@@ -15,7 +15,7 @@ import pytest
 
 from tests.sip.test_call import OFFER, Wire
 from webvoice.sip.session._events import CallConfirmed, ReferReceived, RemoteOffer
-from webvoice.sip.syntax._headers import NameAddr
+from webvoice.sip.syntax._header_values import NameAddr
 from webvoice.sip.syntax._uri import parse_uri
 from webvoice.sip.ua._ua import UaConfig, UserAgent
 from webvoice.sip.ua._uas import SERVED_METHODS

@@ -176,7 +176,7 @@ def test_cancel_waits_for_a_provisional():
     run(w.a, w, lambda: a.terminate(w.now))
     assert w.sent("a", "CANCEL") == []
     w.drop = lambda side, m: False
-    b.ctx.send_response(b._server_tx, b._invite.response(180, to_tag=b.local_tag), w.now)
+    b.ctx.send_response(b.incoming.server_tx, b.incoming.invite.response(180, to_tag=b.local_tag), w.now)
     w.b._pump(w.now)
     w.flush()
     assert len(w.sent("a", "CANCEL")) == 1
@@ -253,7 +253,7 @@ def test_glare_is_resolved_by_491_and_retry():
     for _ in range(10):
         w.advance(1.0)
         for side, session, ua in (("a", a, w.a), ("b", b, w.b)):
-            if session._remote_offer_tx is not None:
+            if session.offers.remote_offer_tx is not None:
                 run(ua, w, lambda: session.answer_offer(HOLD_ANSWER, w.now))
     assert w.of("a", ReofferAnswered) and w.of("b", ReofferAnswered)
 

@@ -17,9 +17,14 @@ from __future__ import annotations
 import random
 
 from webvoice.sip import parse_message
-from webvoice.sip.auth._client import MAX_SESSIONS, DigestClient, parse_credentials, verify_digest
+from webvoice.sip.auth._client import (
+    MAX_SESSIONS,
+    DigestClient,
+    parse_credentials,
+    verify_digest,
+)
 from webvoice.sip.session._events import CallFailed, IncomingCall, RemoteOffer
-from webvoice.sip.syntax._headers import NameAddr
+from webvoice.sip.syntax._header_values import NameAddr
 from webvoice.sip.syntax._uri import parse_uri
 from webvoice.sip.ua._registration import Registered
 from webvoice.sip.ua._ua import UaConfig, UserAgent

@@ -22,7 +22,11 @@ from webvoice.sip.auth._values import parse_challenges, parse_credentials
 from webvoice.sip.session._info import parse_dtmf, parse_dtmf_relay
 from webvoice.sip.session._interval import min_se_value
 from webvoice.sip.session._refer import parse_sipfrag_status
-from webvoice.sip.syntax._headers import HEADER_SPECS, parse_header_values, parse_name_addr
+from webvoice.sip.syntax._headers import (
+    HEADER_SPECS,
+    parse_header_values,
+    parse_name_addr,
+)
 from webvoice.sip.syntax._message import build_request
 from webvoice.sip.syntax._parser import MessageReader, ParserLimits, parse_message
 from webvoice.sip.syntax._sdp import parse_sdp, remote_hold_state

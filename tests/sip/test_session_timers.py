@@ -83,7 +83,7 @@ def test_a_configured_floor_is_higher_and_the_uac_retries_with_it() -> None:
     ok = [m for m in w.sent("b", 200) if m.cseq.method == "INVITE"][-1]
     assert session_expires(ok) == (300, "uac")
     assert session.is_established and b.is_established
-    assert session._session_interval == b._session_interval == 300
+    assert session.timer.interval == b.timer.interval == 300
 
 
 def test_a_session_at_the_floor_is_accepted() -> None:
@@ -111,7 +111,7 @@ def test_in_dialog_refresh_below_the_floor_gets_422_and_changes_nothing() -> Non
         w.flush()
         assert w.sent("a", 422)[-1].cseq.method == method
         assert w.sent("a", 422)[-1].header("Min-SE") == "90"
-    assert session.is_established and session._session_interval == 600
+    assert session.is_established and session.timer.interval == 600
 
 
 # --- the UAC: following a 422, within bounds -----------------------------------------------
@@ -176,7 +176,7 @@ def test_a_refresh_answered_422_is_sent_again_with_the_larger_interval() -> None
     assert len(updates) == 2 and refused
     retry = w.sent("a", "UPDATE")[-1]
     assert retry.header("Session-Expires") == "200;refresher=uac" and retry.header("Min-SE") == "200"
-    assert session._session_interval == 200
+    assert session.timer.interval == 200
     w.advance(99)  # the next refresh is half of 200 s after the last
     assert len(updates) == 2
     w.advance(2)
@@ -199,7 +199,7 @@ def test_a_2xx_granting_one_second_cannot_make_us_refresh_in_a_loop() -> None:
     session = call(w, ("Session-Expires", "90"))
     w.drop = tiny_interval
     answer(w)
-    assert session.is_established and session._session_interval == 90
+    assert session.is_established and session.timer.interval == 90
     updates = timed(w, "a", "UPDATE")
     w.advance(900)
     assert session.is_established
@@ -236,15 +236,15 @@ def test_the_peers_refresh_renegotiates_interval_and_refresher() -> None:
     w = Wire()
     session = call(w, ("Session-Expires", "90;refresher=uas"))
     b = answer(w)
-    assert not session._we_refresh
+    assert not session.timer.we_refresh
     update = b.dialog.create_request("UPDATE", via=w.b.new_via(), contact=w.b.contact(),
                                      headers=[("Session-Expires", "600;refresher=uas"), ("Supported", "timer")])
     w.b.transactions.send_request(update, w.now)
     w.flush()
     ok = [m for m in w.sent("a", 200) if m.cseq.method == "UPDATE"][-1]
     assert session_expires(ok) == (600, "uas")
-    b._restart_session_timer(update, ok, w.now)  # what bob's session does with its own refresh's 2xx
-    assert session._session_interval == 600 and session._we_refresh
+    b.timer.restart(update, ok, w.now)  # what bob's session does with its own refresh's 2xx
+    assert session.timer.interval == 600 and session.timer.we_refresh
     updates = timed(w, "a", "UPDATE")
     w.advance(299)
     assert updates == []
@@ -288,7 +288,7 @@ def test_a_re_offer_the_application_rejects_changes_no_interval() -> None:
     session.reject_offer(488, w.now)
     w.a._pump(w.now)
     w.flush()
-    assert session._session_interval == 90 and not session._we_refresh
+    assert session.timer.interval == 90 and not session.timer.we_refresh
     # accepted, the same request renegotiates
     reinvite = b.dialog.create_request(
         "INVITE", via=w.b.new_via(), contact=w.b.contact(), body=OFFER.replace("o=- 1 1", "o=- 1 8").encode(),
@@ -298,4 +298,4 @@ def test_a_re_offer_the_application_rejects_changes_no_interval() -> None:
     session.answer_offer(ANSWER.replace("o=- 1 1", "o=- 1 8"), w.now)
     w.a._pump(w.now)
     w.flush()
-    assert session._session_interval == 1800 and session._we_refresh
+    assert session.timer.interval == 1800 and session.timer.we_refresh

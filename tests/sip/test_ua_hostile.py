@@ -144,11 +144,11 @@ def test_the_story_reaches_every_state():
     assert ringing.alice.state is CallState.RINGING and ringing.bob.state is CallState.INCOMING
     assert story_until("early").alice.remote_sdp is not None
     assert story_until("confirmed").alice.is_established
-    assert story_until("re-offering").bob._remote_offer_tx is not None
+    assert story_until("re-offering").bob.offers.remote_offer_tx is not None
     holding = story_until("holding")
     assert holding.alice.is_ready_to_reoffer and holding.bob.is_established
     transferring = story_until("transferring")
-    assert transferring.alice._refer_subscription
+    assert transferring.alice.refer_notifier.active
     assert story_until("terminating").alice.is_ended
     methods = {parse_message(data).method for _, data in RECORDED if not data.startswith(b"SIP/")}
     assert {"INVITE", "ACK", "UPDATE", "INFO", "REFER", "NOTIFY", "BYE"} <= methods | {"UPDATE"}

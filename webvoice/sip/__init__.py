@@ -3,6 +3,14 @@
 Pure Python and standard library only: no I/O, no ``js``, no clock of its own.
 Bytes and events go in, bytes and events come out; time comes in as ``now``.
 
+The modules are private and live in one folder per layer, bottom to top:
+``util`` (no protocol: records, lazy exports, backoff), ``syntax`` (grammar,
+URIs, headers, messages, parser, SDP), ``auth`` (digest), ``transaction``
+(RFC 3261 17), ``dialog`` (RFC 3261 12, forks), ``event`` (RFC 6665/3903),
+``session`` (one call, made of parts) and ``ua`` (the user agent core).
+Imports point down that list only (``tests/sip/test_layers.py``). The names
+below are the public ones.
+
 Importing this package is cheap: each name below is imported from its module
 on first use (PEP 562), so a page that only registers never pays for the call
 machinery's modules (in Pyodide every module's import is counted in the
@@ -27,7 +35,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "dialog._store": ("DialogStore",),
     "syntax._causes": ("Cause", "cause_for_status"),
     "syntax._errors": ("SipParseError",),
-    "syntax._headers": ("canonical_name", "CSeq", "Headers", "MediaType", "NameAddr", "STAR", "Via"),
+    "syntax._header_values": ("CSeq", "MediaType", "NameAddr", "STAR", "Via"),
+    "syntax._headers": ("canonical_name", "Headers"),
     "syntax._message": ("build_request", "Message", "REASON_PHRASES", "Request", "Response"),
     "syntax._parser": ("MessageReader", "parse_message", "ParserLimits"),
     "syntax._uri": ("AbsoluteUri", "Params", "parse_uri", "SipUri", "TelUri", "Uri"),
@@ -46,7 +55,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "transaction._timers": ("TimerConfig",),
     "transaction._transaction": ("build_ack", "build_cancel", "TransactionStateError"),
     "ua._registration": ("Registered", "Registration", "RegistrationExpiring", "RegistrationFailed", "Unregistered"),
-    "ua._ua": ("UaConfig", "UserAgent"),
+    "ua._config": ("UaConfig",),
+    "ua._ua": ("UserAgent",),
     "ua._uas": ("check_request", "response_for_parse_error", "SERVED_METHODS", "UasPolicy", "without_peer_controls"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -77,7 +87,8 @@ _DRIVER_EXPORTS: dict[str, tuple[str, ...]] = {
         "ReofferAnswered",
         "ReofferFailed",
     ),
-    "event._dialog_info": ("DIALOG_INFO_CONTENT_TYPE=CONTENT_TYPE", "LineState", "parse_dialog_info"),
+    "event._dialog_info": (
+        "DIALOG_INFO_CONTENT_TYPE=CONTENT_TYPE", "DialogPublisher", "LineState", "own_dialog", "parse_dialog_info"),
     "util._lazy": ("lazy_attributes",),
     "ua._message_method": ("MessageDelivered", "MessageFailed", "MessageReceived", "message_body"),
     "event._mwi": ("MESSAGE_SUMMARY_CONTENT_TYPE=CONTENT_TYPE", "parse_message_summary"),
@@ -109,8 +120,9 @@ def loaded_export(name: str) -> Any:
 #: The core's call machinery, in dependency order: what webvoice._preload
 #: imports one module per event-loop turn once a page is registered.
 CALL_MODULES: tuple[str, ...] = tuple(f"{__name__}.{module}" for module in (
-    "session._events", "syntax._sdp", "dialog._dialog", "dialog._forking", "session._common", "session._timer",
-    "session._info", "session._requests", "session._reoffer", "session._refer", "session._outgoing", "session._call",
+    "session._events", "syntax._sdp", "dialog._dialog", "dialog._forking", "session._common", "session._state",
+    "session._requests", "session._timer", "session._info", "session._reoffer", "session._incoming", "event",
+    "event._notify", "session._refer", "session._outgoing", "session._call",
 ))
 
 
@@ -131,7 +143,9 @@ if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and I
     from .dialog._state import RequestRejected as RequestRejected
     from .dialog._store import DialogStore as DialogStore
     from .event._dialog_info import CONTENT_TYPE as DIALOG_INFO_CONTENT_TYPE
+    from .event._dialog_info import DialogPublisher as DialogPublisher
     from .event._dialog_info import LineState as LineState
+    from .event._dialog_info import own_dialog as own_dialog
     from .event._dialog_info import parse_dialog_info as parse_dialog_info
     from .event._mwi import CONTENT_TYPE as MESSAGE_SUMMARY_CONTENT_TYPE
     from .event._mwi import parse_message_summary as parse_message_summary
@@ -162,13 +176,13 @@ if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and I
     from .syntax._causes import Cause as Cause
     from .syntax._causes import cause_for_status as cause_for_status
     from .syntax._errors import SipParseError as SipParseError
+    from .syntax._header_values import CSeq as CSeq
+    from .syntax._header_values import MediaType as MediaType
+    from .syntax._header_values import NameAddr as NameAddr
+    from .syntax._header_values import STAR as STAR
+    from .syntax._header_values import Via as Via
     from .syntax._headers import canonical_name as canonical_name
-    from .syntax._headers import CSeq as CSeq
     from .syntax._headers import Headers as Headers
-    from .syntax._headers import MediaType as MediaType
-    from .syntax._headers import NameAddr as NameAddr
-    from .syntax._headers import STAR as STAR
-    from .syntax._headers import Via as Via
     from .syntax._message import build_request as build_request
     from .syntax._message import Message as Message
     from .syntax._message import REASON_PHRASES as REASON_PHRASES
@@ -197,6 +211,7 @@ if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and I
     from .transaction._transaction import build_ack as build_ack
     from .transaction._transaction import build_cancel as build_cancel
     from .transaction._transaction import TransactionStateError as TransactionStateError
+    from .ua._config import UaConfig as UaConfig
     from .ua._message_method import message_body as message_body
     from .ua._message_method import MessageDelivered as MessageDelivered
     from .ua._message_method import MessageFailed as MessageFailed
@@ -209,7 +224,6 @@ if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and I
     from .ua._registration import UnregisterFailed as UnregisterFailed
     from .ua._ua import MessageRefused as MessageRefused
     from .ua._ua import _parse_replaces as parse_replaces
-    from .ua._ua import UaConfig as UaConfig
     from .ua._ua import UserAgent as UserAgent
     from .ua._uas import check_request as check_request
     from .ua._uas import response_for_parse_error as response_for_parse_error

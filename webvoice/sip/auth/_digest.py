@@ -18,6 +18,7 @@ Pieces:
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -55,10 +56,9 @@ def _available_hashes() -> dict[str, Callable[..., Any]]:
     builds: Digest needs MD5 for interoperability, not for security.
     """
     found: dict[str, Callable[..., Any]] = {}
-    try:
-        from _md5 import md5
-
-        from _sha2 import sha256
+    try:  # (by name: these private modules have no type stubs)
+        md5 = importlib.import_module("_md5").md5
+        sha256 = importlib.import_module("_sha2").sha256
     except ImportError:
         pass
     else:
@@ -103,7 +103,8 @@ def _split_algorithm(algorithm: str) -> tuple[str, bool] | None:
 def _h(family: str, data: str | bytes) -> str:
     """RFC 7616 H(data): lower-case hex digest; text is hashed as UTF-8."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    return _HASHES[_HASHLIB_NAMES[family]](raw, usedforsecurity=False).hexdigest()
+    digest: str = _HASHES[_HASHLIB_NAMES[family]](raw, usedforsecurity=False).hexdigest()
+    return digest
 
 
 

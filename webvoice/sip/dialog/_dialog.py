@@ -14,14 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..syntax._headers import (
-    CSeq,
-    HeaderValue,
-    MediaType,
-    NameAddr,
-    Via,
-    canonical_name,
-)
+from ..syntax._header_values import CSeq, HeaderValue, MediaType, NameAddr, Via
+from ..syntax._headers import canonical_name
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import SipUri, Uri
 from ._state import (

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from enum import Enum
 
-from ..syntax._headers import HeaderValue, MediaType, Via
+from ..syntax._header_values import HeaderValue, MediaType, Via
 from ..syntax._message import Request, Response
 from ..util._record import record
 from ._dialog import Dialog

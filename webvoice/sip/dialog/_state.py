@@ -18,7 +18,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import NamedTuple
 
-from ..syntax._headers import CSeq, NameAddr
+from ..syntax._header_values import CSeq, NameAddr
 from ..syntax._message import Request, Response
 from ..util._record import record
 

@@ -82,4 +82,5 @@ class DialogStore:
         return iter(list(self._dialogs.values()))
 
     def __contains__(self, dialog: object) -> bool:
-        return self._dialogs.get(getattr(dialog, "id", None)) is dialog
+        key = getattr(dialog, "id", None)
+        return isinstance(key, DialogId) and self._dialogs.get(key) is dialog

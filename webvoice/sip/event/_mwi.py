@@ -34,7 +34,7 @@ class MessageCounts:
 class MessageSummary:
     waiting: bool
     account: str | None
-    counts: dict  # message class ("voice-message", ...) -> MessageCounts
+    counts: dict[str, MessageCounts]  # message class ("voice-message", ...) -> MessageCounts
 
 
 def parse_message_summary(body: bytes) -> MessageSummary:

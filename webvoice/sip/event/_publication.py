@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..auth._client import AuthenticationError
-from ..syntax._headers import NameAddr
+from ..auth._client import AuthenticationError, AuthorizationField
+from ..syntax._header_values import CSeq, HeaderValue, NameAddr
 from ..syntax._message import Request, Response, build_request
 from ..util._record import record
 from ._subscription import refresh_delay
@@ -43,7 +43,7 @@ class PublicationDone:
 class PublicationFailed:
     publication: "Publication"
     status_code: int | None
-    reason: str
+    reason: str | None
 
 
 class Publication:
@@ -103,6 +103,7 @@ class Publication:
         if transaction is not self._tx or response.status_code < 200:
             return
         request, self._tx = self._request, None
+        assert request is not None, "a transaction of ours carries our request"
         code = response.status_code
         removing = request.expires == 0
         if code in (401, 407) and self._auth_retries < _MAX_AUTH_RETRIES:
@@ -116,7 +117,7 @@ class Publication:
             if removing:
                 self.etag, self.body, self._timer = None, None, None
             else:
-                self.etag = response.header("SIP-ETag") or self.etag
+                self.etag = response.header_text("SIP-ETag") or self.etag
                 if request.body:
                     self.body = request.body
                 granted = response.expires if response.expires else self.expires
@@ -127,9 +128,9 @@ class Publication:
             self.etag = None
             if self._wanted is None:
                 self._wanted = ("publish", request.body or self.body)
-        elif code == 423 and isinstance(response.header("Min-Expires"), int) and \
-                self.expires < response.header("Min-Expires") < 2**31:
-            self.expires = response.header("Min-Expires")
+        elif code == 423 and isinstance(minimum := response.header("Min-Expires"), int) and \
+                self.expires < minimum < 2**31:
+            self.expires = minimum
             if self._wanted is None:
                 self._wanted = ("remove", None) if removing else ("publish", request.body or self.body)
         else:
@@ -161,8 +162,8 @@ class Publication:
         else:
             self._send(self.expires, body, now)
 
-    def _send(self, expires: int, body: bytes | None, now: float, auth=()) -> None:
-        headers = [("Event", self.event), ("Expires", expires)]
+    def _send(self, expires: int, body: bytes | None, now: float, auth: tuple[AuthorizationField, ...] = ()) -> None:
+        headers: list[tuple[str, HeaderValue]] = [("Event", self.event), ("Expires", expires)]
         if self.etag is not None:
             headers.append(("SIP-If-Match", self.etag))
         headers += [("User-Agent", self.ctx.user_agent), *((f.name, f.value) for f in auth)]
@@ -175,23 +176,24 @@ class Publication:
         if self._tx is None:
             self.ctx.emit(PublicationFailed(self, None, "not connected to the SIP server"))
 
-    def _resend(self, request: Request, fields, now: float) -> None:
+    def _resend(self, request: Request, fields: tuple[AuthorizationField, ...], now: float) -> None:
+        assert request.cseq is not None
         headers = request.headers.remove("Via").remove("Authorization").remove("Proxy-Authorization")
-        headers = headers.set("CSeq", request.cseq.__class__(request.cseq.seq + 1, "PUBLISH"))
+        headers = headers.set("CSeq", CSeq(request.cseq.seq + 1, "PUBLISH"))
         for field in fields:
             headers = headers.add(field.name, field.value)
         retry = request.replace(headers=headers.prepend("Via", self.ctx.new_via()))
         self._request = retry
         self._tx = self.ctx.send_request(retry, now, self)
 
-    def _credentials(self, request: Request, response: Response):
+    def _credentials(self, request: Request, response: Response) -> tuple[AuthorizationField, ...] | None:
         try:
             return self.ctx.auth.respond(
                 method="PUBLISH", uri=str(request.uri), body=request.body,
-                www_authenticate=response.header_all("WWW-Authenticate"),
-                proxy_authenticate=response.header_all("Proxy-Authenticate"),
-                authorization=request.header_all("Authorization"),
-                proxy_authorization=request.header_all("Proxy-Authorization"),
+                www_authenticate=response.header_texts("WWW-Authenticate"),
+                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
+                authorization=request.header_texts("Authorization"),
+                proxy_authorization=request.header_texts("Proxy-Authorization"),
             )
         except AuthenticationError:
             return None

@@ -23,6 +23,8 @@ subscription alive until it is told to stop:
   :class:`SubscriptionEnded` saying why and ``will_retry=False``.
 
 The states and their moves are the table :data:`SUBSCRIPTION_TRANSITIONS`.
+How a NOTIFY is read is :mod:`._notify`'s, shared with REFER's implicit
+subscription (:mod:`..session._refer`).
 Time comes in as ``now``; the one pending deadline leaves as
 :meth:`Subscription.get_timer`.
 """
@@ -30,19 +32,23 @@ Time comes in as ``now``; the one pending deadline leaves as
 from __future__ import annotations
 
 import enum
-import re
 from typing import TYPE_CHECKING, Protocol
 
-from ..auth._client import AuthenticationError, DigestClient
+from ..auth._client import AuthenticationError, AuthorizationField, DigestClient
 from ..dialog._dialog import Dialog
 from ..dialog._state import DialogState
-from ..syntax._headers import NameAddr, Via
+from ..syntax._header_values import HeaderValue, NameAddr, Via
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Uri
 from ..util._record import record
+from ._notify import check_notify, int_param, parse_subscription_state
 
 if TYPE_CHECKING:
-    from ..transaction._transaction import ClientTransaction, ServerTransaction
+    from ..transaction._transaction import (
+        ClientTransaction,
+        ServerTransaction,
+        TransactionUser,
+    )
 
 __all__ = [
     "SUBSCRIPTION_TRANSITIONS",
@@ -98,43 +104,21 @@ def refresh_delay(expires: float) -> float:
     return expires - 32.0 if expires >= 64 else expires / 2
 
 
-_STATE_PARAM = re.compile(r"\s*;\s*([A-Za-z0-9_.!%*+`'~-]+)\s*(?:=\s*(\"[^\"]*\"|[^;\s]*))?")
-
-
-def parse_subscription_state(value: str) -> tuple[str, dict[str, str]] | None:
-    """``active;expires=60`` as ("active", {"expires": "60"}); None when unreadable."""
-    match = re.match(r"\s*([A-Za-z0-9_.!%*+`'~-]+)", value or "")
-    if match is None:
-        return None
-    params, pos = {}, match.end()
-    while pos < len(value):
-        param = _STATE_PARAM.match(value, pos)
-        if param is None:
-            if value[pos:].strip():
-                return None
-            break
-        params[param.group(1).lower()] = (param.group(2) or "").strip('"')
-        pos = param.end()
-    return match.group(1).lower(), params
-
-
-def _int_param(params: dict[str, str], name: str) -> int | None:
-    text = params.get(name, "")
-    return int(text) if text.isdigit() and len(text) < 10 else None
-
-
 class SubscriptionContext(Protocol):
     """What a subscription needs from the UA core."""
 
-    auth: DigestClient
-    user_agent: str
-    connected: bool
+    @property
+    def auth(self) -> DigestClient: ...
+    @property
+    def user_agent(self) -> str: ...
+    @property
+    def connected(self) -> bool: ...
 
     def new_via(self) -> Via: ...
     def new_tag(self) -> str: ...
     def new_call_id(self) -> str: ...
     def contact(self) -> NameAddr: ...
-    def send_request(self, request: Request, now: float, owner: object) -> ClientTransaction | None: ...
+    def send_request(self, request: Request, now: float, owner: TransactionUser) -> ClientTransaction | None: ...
     def send_response(self, transaction: ServerTransaction, response: Response, now: float) -> None: ...
     def emit(self, event: object) -> None: ...
 
@@ -265,6 +249,7 @@ class Subscription:
         if transaction is not self._tx or response.status_code < 200:
             return
         request, self._tx = self._request, None
+        assert request is not None, "a transaction of ours carries our request"
         code = response.status_code
         if code in (401, 407) and self._answer_challenge(request, response, now):
             return
@@ -321,13 +306,9 @@ class Subscription:
 
     def receive_notify(self, transaction: ServerTransaction, request: Request, now: float) -> None:
         """A NOTIFY of this subscription: answer it, follow its state, report it."""
-        event = (request.header("Event") or "").split(";")[0].strip().lower()
-        if event != self.event.lower():
-            self.ctx.send_response(transaction, request.response(489), now)
-            return
-        parsed = parse_subscription_state(request.header("Subscription-State") or "")
-        if parsed is None:
-            self.ctx.send_response(transaction, request.response(400, "Bad Subscription-State"), now)
+        parsed = check_notify(request, self.event)
+        if isinstance(parsed, Response):
+            self.ctx.send_response(transaction, parsed, now)
             return
         if self.state is SubState.TERMINATED or (self.state is SubState.WAITING and self.dialog is None):
             self.ctx.send_response(transaction, request.response(481), now)
@@ -351,7 +332,7 @@ class Subscription:
                 return
             reason = params.get("reason", "")
             if reason in _RETRY_REASONS:
-                retry_after = _int_param(params, "retry-after")
+                retry_after = int_param(params, "retry-after")
                 self._retry_later(f"terminated by the notifier ({reason or 'no reason'})", None, now,
                                   wait=retry_after if retry_after is not None else
                                   (0.0 if reason in ("deactivated", "timeout") else None))
@@ -363,7 +344,7 @@ class Subscription:
             return
         first = self.state is SubState.SUBSCRIBING
         self._move(SubState.ACTIVE if state == "active" else SubState.PENDING)
-        expires = _int_param(params, "expires")
+        expires = int_param(params, "expires")
         if expires is not None:
             self._granted(min(expires, self.expires), now)
         elif first:
@@ -393,14 +374,15 @@ class Subscription:
         self.call_id, self.local_tag = self.ctx.new_call_id(), self.ctx.new_tag()
         self._send(self._build_initial(()), now)
 
-    def _build_initial(self, auth) -> Request:
-        cseq = self._request.cseq.seq + 1 if self._request is not None and self._request.call_id == self.call_id else 1
+    def _build_initial(self, auth: tuple[AuthorizationField, ...]) -> Request:
+        last = self._request
+        cseq = last.cseq.seq + 1 if last is not None and last.cseq is not None and last.call_id == self.call_id else 1
         return build_request(
             "SUBSCRIBE", self.target, from_=self.from_.with_tag(self.local_tag), to=NameAddr(self.target),
             call_id=self.call_id, cseq=cseq, via=self.ctx.new_via(), contact=self.ctx.contact(),
             headers=self._headers(self.expires, auth))
 
-    def _headers(self, expires: int, auth) -> list:
+    def _headers(self, expires: int, auth: tuple[AuthorizationField, ...]) -> list[tuple[str, HeaderValue]]:
         return [("Event", self.event), ("Expires", expires),
                 *(("Accept", a) for a in self.accept),
                 ("User-Agent", self.ctx.user_agent), *((f.name, f.value) for f in auth)]
@@ -410,7 +392,7 @@ class Subscription:
             self._unsubscribe_sent = True
             self._send_in_dialog(0, now)
 
-    def _send_in_dialog(self, expires: int, now: float, auth=()) -> None:
+    def _send_in_dialog(self, expires: int, now: float, auth: tuple[AuthorizationField, ...] = ()) -> None:
         if self.dialog is None or self.dialog.state is DialogState.TERMINATED:
             return
         request = self.dialog.create_request("SUBSCRIBE", via=self.ctx.new_via(), headers=self._headers(expires, auth))
@@ -428,10 +410,10 @@ class Subscription:
         try:
             fields = self.ctx.auth.respond(
                 method="SUBSCRIBE", uri=str(request.uri), body=request.body,
-                www_authenticate=response.header_all("WWW-Authenticate"),
-                proxy_authenticate=response.header_all("Proxy-Authenticate"),
-                authorization=request.header_all("Authorization"),
-                proxy_authorization=request.header_all("Proxy-Authorization"),
+                www_authenticate=response.header_texts("WWW-Authenticate"),
+                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
+                authorization=request.header_texts("Authorization"),
+                proxy_authorization=request.header_texts("Proxy-Authorization"),
             )
         except AuthenticationError:
             return False
@@ -449,12 +431,12 @@ class Subscription:
         contact = notify.contact
         return Dialog(
             call_id=self.call_id, local_uri=self.from_, local_tag=self.local_tag,
-            remote_uri=subscribe.to if subscribe is not None else NameAddr(self.target),
+            remote_uri=subscribe.to if subscribe is not None and subscribe.to is not None else NameAddr(self.target),
             remote_tag=notify.from_.tag if notify.from_ is not None else None,
             remote_target=contact.uri if contact is not None else self.target,
             route_set=[rr.uri for rr in notify.record_route],
             local_target=self.ctx.contact(),
-            local_cseq=subscribe.cseq.seq if subscribe is not None else 1,
+            local_cseq=subscribe.cseq.seq if subscribe is not None and subscribe.cseq is not None else 1,
             remote_cseq=notify.cseq.seq if notify.cseq is not None else None,
             is_uac=True, state=DialogState.CONFIRMED,
         )

@@ -1,8 +1,8 @@
-"""INFO in an established call (RFC 6086), mostly DTMF relay, for :class:`~._call.CallSession`.
+"""INFO in an established call (RFC 6086), mostly DTMF relay: a part of :class:`~._call.CallSession`.
 
-A mixin, because INFO is its own small protocol on top of the dialog: we send
-an INFO of any type the application gives, and take the peer's, turning the
-two DTMF bodies seen in the wild (``application/dtmf-relay``, the
+INFO is its own small protocol on top of the dialog: we send an INFO of any
+type the application gives, and take the peer's, turning the two DTMF bodies
+seen in the wild (``application/dtmf-relay``, the
 ``Signal=``/``Duration=`` form, and ``application/dtmf``, a bare digit) into
 :class:`~._events.DtmfReceived` and anything else into
 :class:`~._events.InfoReceived`.
@@ -13,14 +13,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ._common import CallState
+from ..syntax._message import Request
 from ._events import DtmfReceived, InfoReceived
+from ._state import CallState
 
 if TYPE_CHECKING:
-    from ..syntax._message import Request
     from ..transaction._transaction import ServerTransaction
+    from ._call import CallSession
 
-__all__ = ["InfoMethods", "parse_dtmf_relay", "parse_dtmf"]
+__all__ = ["Info", "parse_dtmf", "parse_dtmf_relay"]
 
 # One line of an application/dtmf-relay body: ``Signal=5``, ``Duration=160``.
 # Matched line by line, never across lines: a multi-line pattern such as
@@ -62,28 +63,37 @@ def parse_dtmf(body: bytes) -> str | None:
     return m.group(1).upper() if m else None
 
 
-class InfoMethods:
-    """INFO both ways, DTMF relay (mixed into CallSession)."""
+class Info:
+    """INFO both ways in one call, DTMF relay included. It keeps no state of
+    its own: an INFO we send is followed by the in-dialog requests part, and
+    one we receive is answered at once."""
 
-    def send_info(self, content_type: str, body: bytes, now: float) -> None:
+    def __init__(self, session: CallSession) -> None:
+        self._session = session
+        self._ctx = session.ctx
+
+    def send(self, content_type: str, body: bytes, now: float) -> None:
         """An INFO in the dialog (DTMF relay)."""
-        if self.state is not CallState.ESTABLISHED:
-            raise RuntimeError(f"INFO needs an established call; this one is {self.state.value}")
-        request = self.dialog.create_request("INFO", via=self.ctx.new_via(), body=body, content_type=content_type)
-        self._send_tracked(request, now)
+        session = self._session
+        if session.state is not CallState.ESTABLISHED or session.dialog is None:
+            raise RuntimeError(f"INFO needs an established call; this one is {session.state.value}")
+        request = session.dialog.create_request("INFO", via=self._ctx.new_via(), body=body, content_type=content_type)
+        session.requests.send(request, now)
 
-    def _on_info(self, tx: ServerTransaction, request: Request, now: float) -> None:
+    def receive(self, transaction: ServerTransaction, request: Request, now: float) -> None:
+        """The peer's INFO: 200 and DtmfReceived or InfoReceived; 400 for a dtmf-relay without a Signal."""
+        session, ctx = self._session, self._ctx
         content_type = request.content_type.mime if request.content_type else None
         if content_type == "application/dtmf-relay":
             relay = parse_dtmf_relay(request.body)
             if relay is None:
-                self.ctx.send_response(tx, request.response(400, "Missing Signal"), now)
+                ctx.send_response(transaction, request.response(400, "Missing Signal"), now)
                 return
-            self.ctx.send_response(tx, request.response(200), now)
-            self.ctx.emit(DtmfReceived(self, *relay))
+            ctx.send_response(transaction, request.response(200), now)
+            ctx.emit(DtmfReceived(session, *relay))
         elif content_type == "application/dtmf" and (tone := parse_dtmf(request.body)) is not None:
-            self.ctx.send_response(tx, request.response(200), now)
-            self.ctx.emit(DtmfReceived(self, tone, DTMF_DEFAULT_DURATION))
+            ctx.send_response(transaction, request.response(200), now)
+            ctx.emit(DtmfReceived(session, tone, DTMF_DEFAULT_DURATION))
         else:
-            self.ctx.send_response(tx, request.response(200), now)
-            self.ctx.emit(InfoReceived(self, content_type, request.body))
+            ctx.send_response(transaction, request.response(200), now)
+            ctx.emit(InfoReceived(session, content_type, request.body))

@@ -1,11 +1,11 @@
-"""Placing a call for :class:`~._call.CallSession`: the INVITE client side
-(RFC 3261 13.2) until a dialog is confirmed or the call fails.
+"""Placing a call: the INVITE client side (RFC 3261 13.2), a part of :class:`~._call.CallSession`.
 
-A mixin for what follows our INVITE: digest answers to 401/407 (22.2, a new
-INVITE with the next CSeq), provisional responses and early media, forking
-(the events of :mod:`..dialog._forking`: the first 2xx wins, later forks get ACK and
-BYE, 13.2.2.4), the ACK, a 2xx that crosses our CANCEL (9.1), and the cause
-of a failure.
+It owns our INVITE until a dialog is confirmed or the call fails: digest
+answers to 401/407 (22.2, a new INVITE with the next CSeq), the retry a 422
+asks for (RFC 4028 7.3), provisional responses and early media, forking (the
+events of :mod:`..dialog._forking`: the first 2xx wins, later forks get ACK
+and BYE, 13.2.2.4), the ACK, CANCEL and a 2xx that crosses it (9.1), and the
+cause of a failure.
 """
 
 from __future__ import annotations
@@ -17,126 +17,181 @@ from ..dialog._forking import (
     DialogConfirmed,
     ForkDiscarded,
     InviteDialogs,
+    InviteEvent,
     InviteFailed,
     ProvisionalReceived,
     Retransmitted2xx,
 )
 from ..syntax._causes import Cause, cause_for_status
-from ..syntax._headers import NameAddr
-from ._common import MAX_AUTH_RETRIES, CallState, _sdp_of
+from ..syntax._header_values import NameAddr
+from ..syntax._message import Request, Response
+from ..syntax._uri import Params
+from ..transaction._transaction import ClientTransaction, InviteClientTransaction
+from ._common import MAX_AUTH_RETRIES, sdp_of
 from ._events import CallConfirmed, CallProgress
 from ._interval import with_session_interval
+from ._state import CallInput, CallState
 
 if TYPE_CHECKING:
-    from ..syntax._message import Request, Response
+    from ._call import CallSession
 
-__all__ = ["OutgoingInviteMethods"]
+__all__ = ["OutgoingInvite"]
 
 
-class OutgoingInviteMethods:
-    """The INVITE client transaction's outcome, forks included (mixed into CallSession)."""
+class OutgoingInvite:
+    """Our INVITE, its retries and its forks, until the call is up or has failed."""
 
-    def _start_invite(self, invite: Request, now: float) -> None:
-        tx = self.ctx.send_request(invite, now, self)
+    def __init__(self, session: CallSession) -> None:
+        self._session = session
+        self._ctx = session.ctx
+        self._tx: InviteClientTransaction | None = None
+        self._forks: InviteDialogs | None = None
+        self._auth_retries = 0
+        #: Whether the application hung up before an answer (a CANCEL is on its way).
+        self.canceling = False
+
+    def owns(self, transaction: ClientTransaction) -> bool:
+        return transaction is self._tx
+
+    def start(self, invite: Request, now: float) -> None:
+        """Send ``invite`` (the first, or a retry with the next CSeq)."""
+        tx = self._ctx.send_request(invite, now, self._session)
         if tx is None:
-            self._finish_failed(Cause.CONNECTION_ERROR, None, "not connected to the SIP server", originator="local")
+            self._session.fail(Cause.CONNECTION_ERROR, None, "not connected to the SIP server", originator="local")
             return
-        self._invite_tx = tx
-        self._forks = InviteDialogs(tx.request, via=self.ctx.new_via, store=self.ctx.dialogs)
+        assert isinstance(tx, InviteClientTransaction), "an INVITE makes an INVITE client transaction"
+        self._tx = tx
+        self._forks = InviteDialogs(tx.request, via=self._ctx.new_via, store=self._ctx.dialogs)
 
-    def _on_invite_response(self, response: Response, now: float) -> None:
+    def cancel(self, now: float) -> None:
+        """Hang up before an answer: CANCEL (9.1), or fail at once when nothing was sent."""
+        self.canceling = True
+        if self._tx is not None:
+            self._ctx.cancel(self._tx, now)
+        else:
+            self._session.fail(Cause.CANCELED, None, "", originator="local")
+
+    def receive_response(self, response: Response, now: float) -> None:
         code = response.status_code
-        if code in (401, 407) and not self._canceling:
-            if self._retry_invite_with_credentials(response, now):
-                return
-        if code == 422 and not self._canceling and self._retry_invite_with_interval(response, now):
+        if code in (401, 407) and not self.canceling and self._retry_with_credentials(response, now):
             return
-        if code >= 200:
-            self._invite_tx = None if code >= 300 else self._invite_tx
+        if code == 422 and not self.canceling and self._retry_with_interval(response, now):
+            return
+        if code >= 300:
+            self._tx = None
+        assert self._forks is not None
         self._on_fork_event(self._forks.receive_response(response), now)
 
-    def _retry_invite_with_credentials(self, response: Response, now: float) -> bool:
+    def stray_2xx(self, response: Response, now: float) -> None:
+        """A 2xx after our INVITE's transaction ended: ACK it again (or ACK+BYE)."""
+        if self._forks is not None:
+            self._on_fork_event(self._forks.receive_response(response), now)
+
+    def transaction_failed(self, now: float, *, timeout: bool) -> None:
+        self._tx = None
+        if self._forks is not None:
+            self._forks.receive_timeout()
+        if self._session.state in (CallState.CALLING, CallState.RINGING):
+            cause = Cause.REQUEST_TIMEOUT if timeout else Cause.CONNECTION_ERROR
+            self._session.fail(Cause.CANCELED if self.canceling else cause, 408 if timeout else 503, "",
+                               originator="local" if self.canceling else "remote")
+
+    # --- retries -------------------------------------------------------------------------------------
+
+    def _retry_with_credentials(self, response: Response, now: float) -> bool:
+        assert self._forks is not None
         request = self._forks.invite
+        assert request.cseq is not None
         if self._auth_retries >= MAX_AUTH_RETRIES:
             return False
         try:
-            fields = self.ctx.auth.respond(
+            fields = self._ctx.auth.respond(
                 method="INVITE", uri=str(request.uri), body=request.body,
-                www_authenticate=response.header_all("WWW-Authenticate"),
-                proxy_authenticate=response.header_all("Proxy-Authenticate"),
-                authorization=request.header_all("Authorization"),
-                proxy_authorization=request.header_all("Proxy-Authorization"),
+                www_authenticate=response.header_texts("WWW-Authenticate"),
+                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
+                authorization=request.header_texts("Authorization"),
+                proxy_authorization=request.header_texts("Proxy-Authorization"),
             )
         except AuthenticationError:
             return False
         self._auth_retries += 1
         headers = request.headers.remove("Authorization").remove("Proxy-Authorization").remove("Via")
-        headers = headers.set("CSeq", f"{request.cseq.seq + 1} INVITE").prepend("Via", self.ctx.new_via())
+        headers = headers.set("CSeq", f"{request.cseq.seq + 1} INVITE").prepend("Via", self._ctx.new_via())
         for f in fields:
             headers = headers.add(f.name, f.value)
-        self._start_invite(request.replace(headers=headers), now)
+        self.start(request.replace(headers=headers), now)
         return True
 
-    def _retry_invite_with_interval(self, response: Response, now: float) -> bool:
+    def _retry_with_interval(self, response: Response, now: float) -> bool:
         """RFC 4028 7.3: a 422 to our INVITE names the Min-SE it needs; send the
         INVITE again (next CSeq) asking for that interval, with that Min-SE."""
+        assert self._forks is not None
         request = self._forks.invite
-        interval = self._interval_after_422(request, response)
-        if interval is None:
+        interval = self._session.timer.interval_after_422(request, response)
+        if interval is None or request.cseq is None:
             return False
         headers = request.headers
         for name in ("Authorization", "Proxy-Authorization", "Via", "Min-SE"):
             headers = headers.remove(name)
-        headers = headers.set("Session-Expires", with_session_interval(request.header("Session-Expires"), interval))
-        headers = headers.set("CSeq", f"{request.cseq.seq + 1} INVITE").prepend("Via", self.ctx.new_via())
+        value = request.header("Session-Expires")
+        assert isinstance(value, str)  # interval_after_422 read it
+        headers = headers.set("Session-Expires", with_session_interval(value, interval))
+        headers = headers.set("CSeq", f"{request.cseq.seq + 1} INVITE").prepend("Via", self._ctx.new_via())
         headers = headers.add("Min-SE", str(interval))
         # The credentials of the 422'd INVITE, signed again for this one (the same scopes).
-        for f in self.ctx.auth.preauthorize(method="INVITE", uri=str(request.uri), body=request.body):
+        for f in self._ctx.auth.preauthorize(method="INVITE", uri=str(request.uri), body=request.body):
             headers = headers.add(f.name, f.value)
-        self._start_invite(request.replace(headers=headers), now)
+        self.start(request.replace(headers=headers), now)
         return True
 
-    def _on_fork_event(self, event, now: float) -> None:
+    # --- what the forks say -----------------------------------------------------------------------------
+
+    def _on_fork_event(self, event: InviteEvent, now: float) -> None:
+        session = self._session
         if isinstance(event, ProvisionalReceived):
-            code = event.response.status_code
-            if code > 100 and self.state in (CallState.CALLING, CallState.RINGING):
-                self.state = CallState.RINGING
-                sdp = _sdp_of(event.response)
+            if event.response.status_code > 100 and session.move(CallInput.PROVISIONAL):
+                sdp = sdp_of(event.response)
                 if sdp is not None:
-                    self.remote_sdp = sdp
-                self.ctx.emit(CallProgress(self, event.response, sdp))
+                    session.remote_sdp = sdp
+                self._ctx.emit(CallProgress(session, event.response, sdp))
         elif isinstance(event, DialogConfirmed):
-            self.dialog = event.dialog
-            ack = self._forks.create_ack()
-            self.ctx.send_stateless(ack)
-            sdp = _sdp_of(event.response)
-            if self._canceling:  # answered while we were cancelling: hang up (9.1)
-                self._send_bye(now)
-                self._finish_failed(Cause.CANCELED, None, "", originator="local")
-                return
-            self.state = CallState.ESTABLISHED
-            to = event.response.to
-            self.remote_identity = NameAddr(self.remote_identity.uri, to.without_tag().display_name,
-                                            {"tag": to.tag}) if to else self.remote_identity
-            if sdp is not None:
-                self.remote_sdp = sdp
-            self._start_session_timer(self._forks.invite, event.response, now, uas=False)
-            self.ctx.emit(CallConfirmed(self, sdp if sdp is not None else self.remote_sdp))
+            self._confirmed(event, now)
         elif isinstance(event, ForkDiscarded):
-            self.ctx.send_stateless(event.ack)
+            self._ctx.send_stateless(event.ack)
             if event.bye is not None:
-                self._send_tracked(event.bye, now)
+                session.requests.send(event.bye, now)
         elif isinstance(event, Retransmitted2xx):
             if event.ack is not None:
-                self.ctx.send_stateless(event.ack)
+                self._ctx.send_stateless(event.ack)
         elif isinstance(event, InviteFailed):
             response = event.response
-            if self.state in (CallState.CALLING, CallState.RINGING):
+            if session.state in (CallState.CALLING, CallState.RINGING):
                 if response is None:
-                    self._finish_failed(Cause.REQUEST_TIMEOUT, 408, "")
-                elif self._canceling or response.status_code == 487:
-                    self._finish_failed(Cause.CANCELED, response.status_code, response.reason or "",
-                                        originator="local" if self._canceling else "remote")
+                    session.fail(Cause.REQUEST_TIMEOUT, 408, "")
+                elif self.canceling or response.status_code == 487:
+                    session.fail(Cause.CANCELED, response.status_code, response.reason or "",
+                                 originator="local" if self.canceling else "remote")
                 else:
-                    self._finish_failed(cause_for_status(response.status_code), response.status_code,
-                                        response.reason or "")
+                    session.fail(cause_for_status(response.status_code), response.status_code,
+                                 response.reason or "")
+
+    def _confirmed(self, event: DialogConfirmed, now: float) -> None:
+        """The first 2xx: ACK it; the call is up (or, if we were cancelling, over: 9.1)."""
+        session = self._session
+        assert self._forks is not None
+        session.dialog = event.dialog
+        self._ctx.send_stateless(self._forks.create_ack())
+        sdp = sdp_of(event.response)
+        if self.canceling or not session.move(CallInput.CONFIRMED):
+            # Answered while we were cancelling: hang up (9.1).
+            session.requests.send_bye(now)
+            session.fail(Cause.CANCELED, None, "", originator="local")
+            return
+        to = event.response.to
+        remote = session.remote_identity
+        if to is not None and remote is not None:
+            session.remote_identity = NameAddr(remote.uri, to.without_tag().display_name, Params([("tag", to.tag)]))
+        if sdp is not None:
+            session.remote_sdp = sdp
+        session.timer.start(self._forks.invite, event.response, now, uas=False)
+        self._ctx.emit(CallConfirmed(session, sdp if sdp is not None else session.remote_sdp))

@@ -1,85 +1,108 @@
-"""The in-dialog requests of :class:`~._call.CallSession` that carry no offer.
+"""The in-dialog requests of a call that carry no offer: BYE, INFO, NOTIFY.
 
-A mixin for what the other parts of a call share once a dialog exists: BYE,
-and the INFO and NOTIFY requests tracked until their final response
-(``_requests``); digest answers to a 401/407 in the dialog (RFC 3261 22.2,
-also used for re-offers); and the rule of RFC 3261 12.2.1.2 that a 481 or 408
-to an in-dialog request ends the call.
+A part of :class:`~._call.CallSession`. It owns the client transactions of
+these requests until their final response (so that a BYE in flight keeps the
+session known to the UA until it is answered), answers a 401/407 to them
+with credentials (RFC 3261 22.2, at most :data:`~._common.MAX_AUTH_RETRIES`
+times), and applies RFC 3261 12.2.1.2 to them: a 481 or 408 ends the call.
+Its digest helpers are also what the offer/answer part uses for a
+challenged re-INVITE or UPDATE.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..auth._client import AuthenticationError
+from ..auth._client import AuthenticationError, AuthorizationField
 from ..dialog._state import DialogState
-from ..syntax._causes import Cause, cause_for_status
-from ._common import MAX_AUTH_RETRIES, CallState
-from ._events import ReofferFailed
+from ..syntax._message import Request, Response
+from ._common import MAX_AUTH_RETRIES
 
 if TYPE_CHECKING:
-    from ..syntax._message import Request, Response
     from ..transaction._transaction import ClientTransaction
+    from ._call import CallSession
 
-__all__ = ["DialogRequestMethods"]
+__all__ = ["DialogRequests"]
 
 
-class DialogRequestMethods:
-    """Tracked in-dialog requests, BYE, in-dialog digest retries (mixed into CallSession)."""
+class DialogRequests:
+    """BYE and the other tracked in-dialog requests of one call."""
 
-    def _send_tracked(self, request: Request, now: float, retries: int = 0) -> None:
-        tx = self.ctx.send_request(request, now, self)
+    def __init__(self, session: CallSession) -> None:
+        self._session = session
+        #: client transaction -> (its request, digest answers it already took)
+        self._sent: dict[ClientTransaction, tuple[Request, int]] = {}
+
+    @property
+    def idle(self) -> bool:
+        """No request of ours waits for its final response."""
+        return not self._sent
+
+    @property
+    def bye_pending(self) -> bool:
+        return any(request.method == "BYE" for request, _ in self._sent.values())
+
+    def owns(self, transaction: ClientTransaction) -> bool:
+        return transaction in self._sent
+
+    def send(self, request: Request, now: float, retries: int = 0) -> None:
+        """Send ``request`` and follow it to its final response."""
+        tx = self._session.ctx.send_request(request, now, self._session)
         if tx is not None:
-            self._requests[tx] = (request, retries)
+            self._sent[tx] = (request, retries)
 
-    def _on_other_response(self, tx: ClientTransaction, response: Response, now: float) -> None:
+    def send_bye(self, now: float) -> None:
+        """BYE, unless the dialog is already gone."""
+        dialog = self._session.dialog
+        if dialog is None or dialog.state is DialogState.TERMINATED:
+            return
+        self.send(dialog.create_request("BYE", via=self._session.ctx.new_via()), now)
+
+    def receive_response(self, transaction: ClientTransaction, response: Response, now: float) -> None:
         if response.status_code < 200:
             return
-        request, retries = self._requests.pop(tx)
+        request, retries = self._sent.pop(transaction)
         code = response.status_code
         if code in (401, 407) and retries < MAX_AUTH_RETRIES:
-            self._retry_with_credentials_in_dialog(tx.request, response, now, reoffer=False, retries=retries)
+            fields = self.credentials(transaction.request, response)
+            if fields is not None:
+                self.send(self.with_credentials(transaction.request, fields), now, retries + 1)
+            elif request.method == "BYE":
+                self._session.forget_dialog()
             return
         if request.method == "BYE":
-            self._forget_dialog()
-        elif code in (408, 481) and self.state is CallState.ESTABLISHED:
-            self._end_after_failure(code, now)
+            self._session.forget_dialog()
+        elif code in (408, 481):
+            self._session.end_after_failure(code, now)
 
-    def _retry_with_credentials_in_dialog(self, request: Request, response: Response, now: float, *,
-                                          reoffer: bool, retries: int = 0) -> bool:
+    def transaction_failed(self, transaction: ClientTransaction) -> None:
+        request, _ = self._sent.pop(transaction)
+        if request.method == "BYE":
+            self._session.forget_dialog()
+
+    # --- digest answers in the dialog (also for the offer/answer part) -------------------------
+
+    def credentials(self, request: Request, response: Response) -> tuple[AuthorizationField, ...] | None:
+        """The fields answering ``response``'s challenge to ``request``, None when
+        it cannot be answered (no matching credentials, or the same nonce refused)."""
         try:
-            fields = self.ctx.auth.respond(
+            return self._session.ctx.auth.respond(
                 method=request.method, uri=str(request.uri), body=request.body,
-                www_authenticate=response.header_all("WWW-Authenticate"),
-                proxy_authenticate=response.header_all("Proxy-Authenticate"),
-                authorization=request.header_all("Authorization"),
-                proxy_authorization=request.header_all("Proxy-Authorization"),
+                www_authenticate=response.header_texts("WWW-Authenticate"),
+                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
+                authorization=request.header_texts("Authorization"),
+                proxy_authorization=request.header_texts("Proxy-Authorization"),
             )
         except AuthenticationError:
-            if reoffer:
-                self._reoffer = None
-                self.ctx.emit(ReofferFailed(self, response.status_code, Cause.AUTHENTICATION_ERROR))
-            elif request.method == "BYE":
-                self._forget_dialog()
-            return False
-        kwargs = {"body": request.body, "content_type": request.content_type} if request.body else {}
-        retry = self.dialog.create_request(
-            request.method, via=self.ctx.new_via(), headers=[(f.name, f.value) for f in fields],
-            contact=request.contact, **kwargs)
-        if reoffer:
-            self._reoffer_tx = self.ctx.send_request(retry, now, self)
-        else:
-            self._send_tracked(retry, now, retries + 1)
-        return True
+            return None
 
-    def _send_bye(self, now: float) -> None:
-        if self.dialog is None or self.dialog.state is DialogState.TERMINATED:
-            return
-        self._send_tracked(self.dialog.create_request("BYE", via=self.ctx.new_via()), now)
-
-    def _end_after_failure(self, status: int, now: float) -> None:
-        """RFC 3261 12.2.1.2: 481 or 408 to an in-dialog request ends the call."""
-        if self.state is CallState.ESTABLISHED:
-            if status == 408:
-                self._send_bye(now)
-            self._finish_ended(cause_for_status(status), "remote", status)
+    def with_credentials(self, request: Request, fields: tuple[AuthorizationField, ...]) -> Request:
+        """``request`` again in the dialog (next CSeq), carrying ``fields``."""
+        dialog = self._session.dialog
+        assert dialog is not None, "an in-dialog request has a dialog"
+        headers = [(f.name, f.value) for f in fields]
+        via = self._session.ctx.new_via()
+        if request.body:
+            return dialog.create_request(request.method, via=via, headers=headers, contact=request.contact,
+                                         body=request.body, content_type=request.content_type)
+        return dialog.create_request(request.method, via=via, headers=headers, contact=request.contact)

@@ -23,6 +23,7 @@ has no regex JIT, and compiling a pattern runs Python code):
 from __future__ import annotations
 
 import re
+from typing import Any
 
 
 class Deferred:
@@ -39,7 +40,7 @@ class Deferred:
         self.pattern = pattern
         self.flags = flags
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         method = getattr(re.compile(self.pattern, self.flags), name)
         setattr(self, name, method)
         return method

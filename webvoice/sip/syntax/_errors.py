@@ -9,6 +9,8 @@ message could be read, so a response is still possible), and plain
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class SipParseError(ValueError):
     """A message, header or URI from the network does not follow the grammar.
@@ -35,11 +37,12 @@ class SipParseError(ValueError):
         self.method = method
         self.is_request = is_request
 
-    def __reduce__(self):  # keep the extra fields when pickled across a worker
+    def __reduce__(self) -> tuple[Callable[..., SipParseError], tuple[object, ...]]:  # keep the extra fields when pickled across a worker
         return (_rebuild, (self.reason, self.status_code, self.headers, self.method, self.is_request))
 
 
-def _rebuild(reason, status_code, headers, method, is_request):
+def _rebuild(reason: str, status_code: int, headers: tuple[tuple[str, str], ...], method: str | None,
+             is_request: bool | None) -> SipParseError:
     return SipParseError(
         reason, status_code=status_code, headers=headers, method=method, is_request=is_request
     )

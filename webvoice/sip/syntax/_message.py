@@ -10,19 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import field
-from typing import Iterable, Union
+from typing import Any, Iterable, Self, Union, cast
 
 from ..util._record import record
 from . import _abnf
-from ._headers import (
-    CSeq,
-    Headers,
-    HeaderValue,
-    MediaType,
-    NameAddr,
-    Via,
-    format_headers,
-)
+from ._header_values import CSeq, HeaderValue, MediaType, NameAddr, Via
+from ._headers import Headers, format_headers
 from ._uri import AbsoluteUri, SipUri, TelUri, Uri, parse_uri
 
 __all__ = ["Request", "Response", "Message", "build_request", "REASON_PHRASES"]
@@ -62,36 +55,47 @@ class _Common:
     headers: Headers
     body: bytes
 
-    def header(self, name: str, default=None):
+    def header(self, name: str, default: HeaderValue | None = None) -> HeaderValue | None:
         """The first value of header ``name`` (case-insensitive, compact forms too)."""
         return self.headers.get(name, default)
 
-    def header_all(self, name: str) -> list:
+    def header_text(self, name: str) -> str | None:
+        """The first value of header ``name`` when it is text (the headers the
+        stack does not type), else None."""
+        value = self.headers.get(name)
+        return value if isinstance(value, str) else None
+
+    def header_all(self, name: str) -> list[HeaderValue]:
         return self.headers.get_all(name)
+
+    def header_texts(self, name: str) -> list[str]:
+        """Every value of header ``name`` that is text (for the headers the stack
+        does not type: Allow, Require, the digest headers...)."""
+        return [v for v in self.headers.get_all(name) if isinstance(v, str)]
 
     @property
     def via(self) -> list[Via]:
-        return self.headers.get_all("Via")
+        return cast("list[Via]", self.headers.get_all("Via"))  # typed by the parser and by Headers.build
 
     @property
     def top_via(self) -> Via | None:
-        return self.headers.get("Via")
+        return cast("Via | None", self.headers.get("Via"))  # typed by the parser and by Headers.build
 
     @property
     def call_id(self) -> str | None:
-        return self.headers.get("Call-ID")
+        return cast("str | None", self.headers.get("Call-ID"))  # typed by the parser and by Headers.build
 
     @property
     def cseq(self) -> CSeq | None:
-        return self.headers.get("CSeq")
+        return cast("CSeq | None", self.headers.get("CSeq"))  # typed by the parser and by Headers.build
 
     @property
     def from_(self) -> NameAddr | None:
-        return self.headers.get("From")
+        return cast("NameAddr | None", self.headers.get("From"))  # typed by the parser and by Headers.build
 
     @property
     def to(self) -> NameAddr | None:
-        return self.headers.get("To")
+        return cast("NameAddr | None", self.headers.get("To"))  # typed by the parser and by Headers.build
 
     @property
     def contacts(self) -> list[NameAddr]:
@@ -104,37 +108,41 @@ class _Common:
 
     @property
     def record_route(self) -> list[NameAddr]:
-        return self.headers.get_all("Record-Route")
+        return cast("list[NameAddr]", self.headers.get_all("Record-Route"))  # typed by the parser and by Headers.build
 
     @property
     def route(self) -> list[NameAddr]:
-        return self.headers.get_all("Route")
+        return cast("list[NameAddr]", self.headers.get_all("Route"))  # typed by the parser and by Headers.build
 
     @property
     def content_type(self) -> MediaType | None:
-        return self.headers.get("Content-Type")
+        return cast("MediaType | None", self.headers.get("Content-Type"))  # typed by the parser and by Headers.build
 
     @property
     def max_forwards(self) -> int | None:
-        return self.headers.get("Max-Forwards")
+        return cast("int | None", self.headers.get("Max-Forwards"))  # typed by the parser and by Headers.build
 
     @property
     def expires(self) -> int | None:
-        return self.headers.get("Expires")
+        return cast("int | None", self.headers.get("Expires"))  # typed by the parser and by Headers.build
 
-    def replace(self, **changes):
+    def replace(self, **changes: Any) -> Self:
         """A copy with some fields changed (``headers`` may be any iterable of pairs)."""
         if "headers" in changes and not isinstance(changes["headers"], Headers):
             changes["headers"] = Headers.build(changes["headers"])
-        return dataclasses.replace(self, **changes)
+        copy: Self = dataclasses.replace(cast(Any, self), **changes)  # every subclass is a @record
+        return copy
 
-    def with_header(self, name: str, value: HeaderValue):
+    def with_header(self, name: str, value: HeaderValue) -> Self:
         """A copy with ``value`` appended as header ``name``."""
-        return dataclasses.replace(self, headers=self.headers.add(name, value))
+        return self.replace(headers=self.headers.add(name, value))
 
-    def with_header_set(self, name: str, value: HeaderValue | None):
+    def with_header_set(self, name: str, value: HeaderValue | None) -> Self:
         """A copy where header ``name`` is replaced by ``value`` (removed for ``None``)."""
-        return dataclasses.replace(self, headers=self.headers.set(name, value))
+        return self.replace(headers=self.headers.set(name, value))
+
+    def _start_line(self) -> str:
+        raise NotImplementedError  # Request and Response each write theirs
 
     def _head_lines(self) -> list[str]:
         lines = format_headers(self.headers)
@@ -285,5 +293,5 @@ def build_request(
     items += list(headers)
     if content_type is not None:
         items.append(("Content-Type", content_type))
-    return Request(method, uri, Headers.build(items), bytes(body))
+    return Request(method, parse_uri(uri) if isinstance(uri, str) else uri, Headers.build(items), bytes(body))
 

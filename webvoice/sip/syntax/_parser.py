@@ -10,10 +10,13 @@ them by Content-Length. Both refuse malformed or oversized input with
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from ..util._record import record
 from . import _abnf
 from ._errors import SipParseError
+from ._header_values import HeaderValue
 from ._headers import (
     HEADER_SPECS,
     SINGLE_VALUED,
@@ -66,6 +69,7 @@ def parse_message(data: bytes | str, *, limits: ParserLimits = DEFAULT_LIMITS) -
     if len(data) > limits.max_message_size:
         raise SipParseError(f"message of {len(data)} octets exceeds the limit of {limits.max_message_size}")
     message, _ = _parse_at(data, _skip_crlf(data, 0), limits, stream=False)
+    assert message is not None, "a whole message is complete or raises"
     return message
 
 
@@ -85,7 +89,7 @@ def _find_head_end(data: bytes, pos: int) -> tuple[int, int]:
     return end, 4
 
 
-def _parse_at(data: bytes, pos: int, limits: ParserLimits, stream: bool):
+def _parse_at(data: bytes, pos: int, limits: ParserLimits, stream: bool) -> tuple[Request | Response | None, int]:
     """Parse the message starting at ``pos``; return it and the index past it.
 
     With ``stream`` a message not yet complete gives ``(None, pos)``.
@@ -156,7 +160,7 @@ def _parse_at(data: bytes, pos: int, limits: ParserLimits, stream: bool):
         if cseq.method != method:
             raise _failure(f"CSeq method {cseq.method} does not match the request method {method}",
                            lines, limits, method, message_kind)
-        message = _new(Request)
+        message: Request | Response = _new(Request)
         _SET_REQUEST_METHOD(message, method)
         _SET_REQUEST_URI(message, first)
         _SET_REQUEST_HEADERS(message, headers)
@@ -188,7 +192,7 @@ def _failure(reason: str, lines: list[str], limits: ParserLimits, method: str | 
     )
 
 
-def _parse_start_line(line: str):
+def _parse_start_line(line: str) -> tuple[type[Request] | type[Response], str | None, Any]:
     """(kind, method, Request-URI or (code, reason)); a deferred error in place of
     the third item when the line is readable but not acceptable, so that the
     error can carry the headers for a response."""
@@ -281,7 +285,7 @@ def _header_pairs(lines: list[str], limits: ParserLimits) -> list[tuple[str, str
     return pairs
 
 
-def _read_plain_headers(lines: list[str], limits: ParserLimits) -> tuple[Headers, dict, int | None] | None:
+def _read_plain_headers(lines: list[str], limits: ParserLimits) -> tuple[Headers, dict[str, Any], int | None] | None:
     """What :func:`_header_pairs` then :func:`_typed_headers` give, in one pass,
     for a header section split at CRLFs, no longer than a line may be.
 
@@ -290,10 +294,10 @@ def _read_plain_headers(lines: list[str], limits: ParserLimits) -> tuple[Headers
     its name no token, and no such name is ever remembered), a repeated
     single-valued header, a malformed value, too many headers.
     """
-    items: list = []
-    first: dict[str, object] = {}
+    items: list[tuple[str, HeaderValue]] = []
+    first: dict[str, Any] = {}
     seen_single: set[str] = set()
-    length = None
+    length: Any = None  # Content-Length, typed int by its spec
     if len(lines) - 1 > limits.max_header_count:
         return None
     names = _NAMES
@@ -352,13 +356,13 @@ def _learn_name(name: str) -> str | None:
     return canonical
 
 
-def _typed_headers(pairs: list[tuple[str, str]], limits: ParserLimits) -> tuple[Headers, dict, int | None]:
+def _typed_headers(pairs: list[tuple[str, str]], limits: ParserLimits) -> tuple[Headers, dict[str, Any], int | None]:
     """The typed header list (without Content-Length, which framing consumes), the
     first value of each required header, and the Content-Length if present."""
-    items: list = []
-    first: dict[str, object] = {}
+    items: list[tuple[str, HeaderValue]] = []
+    first: dict[str, Any] = {}
     seen_single: set[str] = set()
-    length = None
+    length: Any = None  # Content-Length, typed int by its spec
     for name, value in pairs:
         if name in SINGLE_VALUED:
             if name in seen_single:
@@ -416,7 +420,7 @@ class MessageReader:
         self._buffer = data[end:]
         return message
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Request | Response]:
         while (message := self.next_message()) is not None:
             yield message
 

@@ -208,7 +208,7 @@ class MediaSection:
     lines: tuple[SdpLine, ...]
     session_lines: tuple[SdpLine, ...] = field(default=(), compare=False, repr=False)
     #: ``_session_facts(session_lines)``, filled in by SessionDescription and parse_sdp.
-    session_facts: tuple | None = field(default=None, compare=False, repr=False)
+    session_facts: tuple[str | None, str | None, bool] | None = field(default=None, compare=False, repr=False)
     kind: str = field(init=False, compare=False)
     port: int = field(init=False, compare=False)
     port_count: int | None = field(init=False, compare=False)
@@ -301,13 +301,13 @@ class SessionDescription:
         if any(line.type in "mv" for line in lines[1:]):
             raise ValueError("session-level lines hold no m= or second v= line")
         facts = None
-        media = []
+        sections: list[MediaSection] = []
         for m in self.media:
             if m.session_lines is not lines or m.session_facts is None:
                 facts = facts or _session_facts(lines)
                 m = dataclasses.replace(m, session_lines=lines, session_facts=facts)
-            media.append(m)
-        media = tuple(media)
+            sections.append(m)
+        media = tuple(sections)
         object.__setattr__(self, "lines", lines)
         object.__setattr__(self, "media", media)
 

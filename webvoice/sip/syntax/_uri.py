@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import field
-from typing import Iterable, Union
+from typing import Any, Callable, Iterable, TypeVar, Union
 
 from ..util._record import record
 from . import _abnf
@@ -18,8 +18,10 @@ from ._errors import SipParseError
 
 __all__ = ["Params", "SipUri", "TelUri", "AbsoluteUri", "Uri", "parse_uri"]
 
+_T = TypeVar("_T")
 
-class Params(tuple):
+
+class Params(tuple[tuple[str, str | None], ...]):
     """Ordered ``(name, value)`` pairs of ``;name=value`` parameters.
 
     A value of ``None`` is a parameter without ``=`` (``;lr``). Names compare
@@ -303,7 +305,7 @@ class AbsoluteUri:
 Uri = Union[SipUri, TelUri, AbsoluteUri]
 
 
-def _replace(uri: SipUri, **changes) -> SipUri:
+def _replace(uri: SipUri, **changes: Any) -> SipUri:
     values = {name: getattr(uri, name) for name in SipUri.__dataclass_fields__}
     values.update(changes)
     return SipUri(**values)
@@ -313,7 +315,7 @@ _new = object.__new__
 _set = object.__setattr__
 
 
-def _trusted(cls, **values):
+def _trusted(cls: type[_T], **values: object) -> _T:
     """Build a value whose parts the grammar already checked, skipping re-validation.
 
     The parser's hot paths set slots directly instead (see :func:`_slot_setters`);
@@ -325,7 +327,7 @@ def _trusted(cls, **values):
     return obj
 
 
-def _slot_setters(cls, *names):
+def _slot_setters(cls: type, *names: str) -> list[Callable[[Any, Any], None]]:
     """The setters of ``cls``'s slots, for values the grammar already checked:
     calling a slot's own setter is about three times cheaper than going through
     ``object.__setattr__`` (which a frozen class needs), and parsing builds

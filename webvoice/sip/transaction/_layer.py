@@ -18,9 +18,9 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Protocol, cast
 
-from ..syntax._headers import HeaderValue, NameAddr, Via
+from ..syntax._header_values import HeaderValue, NameAddr, Via
 from ..syntax._message import Message, Request, Response
 from ._events import (
     AckReceived,
@@ -100,7 +100,7 @@ class TransactionLayer:
         self.config = config if config is not None else TimerConfig()
         self._rng: RandomSource = rng if rng is not None else random.SystemRandom()
         self.send_trying = send_trying
-        self._transactions: dict[Transaction, object] = {}  # live ones, in creation order, to key
+        self._transactions: dict[Transaction, ServerKey] = {}  # live ones, in creation order, to key
         self._clients: dict[tuple[str, str], ClientTransaction] = {}
         self._servers: dict[ServerKey, ServerTransaction] = {}
         self._sent_by: set[str] = set()  # the top-Via sent-by values of our requests (18.1.2)
@@ -360,9 +360,9 @@ class TransactionLayer:
         if tx.terminated and tx in self._transactions:
             key = self._transactions.pop(tx)
             if isinstance(tx, ClientTransaction):
-                del self._clients[key]  # type: ignore[arg-type]
+                del self._clients[cast("tuple[str, str]", key)]  # a client's key is (branch, method)
             else:
-                del self._servers[key]  # type: ignore[arg-type]
+                del self._servers[key]
 
     def _drop(self, message: Message, reason: str) -> None:
         self._events.append(MessageDropped(message, reason))

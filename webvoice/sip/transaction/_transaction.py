@@ -14,9 +14,9 @@ a non-2xx final response (17.1.1.3) and the CANCEL of an INVITE (9.1).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import ClassVar, TypeAlias
+from typing import ClassVar, Protocol, TypeAlias
 
-from ..syntax._headers import CSeq, HeaderValue, NameAddr, Via
+from ..syntax._header_values import CSeq, HeaderValue, NameAddr, Via
 from ..syntax._message import Message, Request, Response, build_request
 from ._events import (
     AckReceived,
@@ -52,9 +52,18 @@ __all__ = [
     "ServerTransaction",
     "Transaction",
     "TransactionStateError",
+    "TransactionUser",
     "build_ack",
     "build_cancel",
 ]
+
+class TransactionUser(Protocol):
+    """What starts a client transaction through the UA core and hears how it
+    ends (a call session, a subscription, a publication, a MESSAGE)."""
+
+    def receive_response(self, transaction: ClientTransaction, response: Response, now: float) -> None: ...
+    def transaction_failed(self, transaction: ClientTransaction, now: float, *, timeout: bool) -> None: ...
+
 
 State, Input, Action = TransactionState, TransactionInput, TransactionAction
 

@@ -18,19 +18,24 @@ reads per TCP message.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from ..auth._client import AuthenticationError, DigestClient
+from ..auth._client import AuthenticationError, AuthorizationField, DigestClient
 from ..syntax._abnf import CONTROL_CHARS
 from ..syntax._causes import Cause, cause_for_status
-from ..syntax._headers import HeaderValue, MediaType, NameAddr, Via, parse_header_values
+from ..syntax._header_values import HeaderValue, MediaType, NameAddr, Via
+from ..syntax._headers import parse_header_values
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Uri
 from ..util._record import record
 
 if TYPE_CHECKING:
     from ..dialog._dialog import Dialog
-    from ..transaction._transaction import ClientTransaction, ServerTransaction
+    from ..transaction._transaction import (
+        ClientTransaction,
+        ServerTransaction,
+        TransactionUser,
+    )
 
 __all__ = [
     "MAX_BODY",
@@ -63,13 +68,15 @@ _BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 class MessageContext(Protocol):
     """What messages need from the UA core (the call's context has the same)."""
 
-    auth: DigestClient
-    user_agent: str
+    @property
+    def auth(self) -> DigestClient: ...
+    @property
+    def user_agent(self) -> str: ...
 
     def new_via(self) -> Via: ...
     def new_tag(self) -> str: ...
     def new_call_id(self) -> str: ...
-    def send_request(self, request: Request, now: float, owner: object) -> ClientTransaction | None: ...
+    def send_request(self, request: Request, now: float, owner: TransactionUser) -> ClientTransaction | None: ...
     def send_response(self, transaction: ServerTransaction, response: Response, now: float) -> None: ...
     def emit(self, event: object) -> None: ...
 
@@ -100,7 +107,7 @@ class MessageFailed:
 
     message: "OutgoingMessage"
     status_code: int | None
-    reason: str
+    reason: str | None
     cause: str
 
 
@@ -121,6 +128,7 @@ def message_body(text: str, content_type: str) -> tuple[bytes, MediaType]:
         (media,) = parse_header_values("Content-Type", content_type)
     except ValueError:
         raise ValueError(f"content_type {content_type!r} is not a media type such as 'text/plain'") from None
+    assert isinstance(media, MediaType), "Content-Type values parse to MediaType"
     if media.mime not in MESSAGE_TYPES:
         raise ValueError(f"content_type {media.mime!r} is not sent; one of {', '.join(sorted(MESSAGE_TYPES))}")
     charset = media.param("charset")
@@ -152,7 +160,7 @@ class OutgoingMessage:
         self.dialog = dialog
         self.done = False
         self._retries = 0
-        self._rebuild: Callable[[int, tuple], Request] | None = None
+        self._rebuild: Callable[[int, tuple[AuthorizationField, ...]], Request] | None = None
 
     def __repr__(self) -> str:
         return f"<OutgoingMessage to {self.request.to.uri if self.request.to else '?'} {'done' if self.done else 'pending'}>"
@@ -162,7 +170,7 @@ class OutgoingMessage:
                       content_type: MediaType, now: float,
                       headers: tuple[tuple[str, HeaderValue], ...] = ()) -> "OutgoingMessage":
         """A MESSAGE to ``target`` with its own Call-ID (RFC 3428 4: no dialog)."""
-        def build(cseq: int, auth: tuple) -> Request:
+        def build(cseq: int, auth: tuple[AuthorizationField, ...]) -> Request:
             return build_request(
                 "MESSAGE", target, from_=sender, to=NameAddr(target), call_id=call_id, cseq=cseq,
                 via=ctx.new_via(), headers=[*((f.name, f.value) for f in auth), ("User-Agent", ctx.user_agent),
@@ -221,15 +229,16 @@ class OutgoingMessage:
         try:
             fields = self.ctx.auth.respond(
                 method="MESSAGE", uri=str(request.uri), body=request.body,
-                www_authenticate=response.header_all("WWW-Authenticate"),
-                proxy_authenticate=response.header_all("Proxy-Authenticate"),
-                authorization=request.header_all("Authorization"),
-                proxy_authorization=request.header_all("Proxy-Authorization"),
+                www_authenticate=response.header_texts("WWW-Authenticate"),
+                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
+                authorization=request.header_texts("Authorization"),
+                proxy_authorization=request.header_texts("Proxy-Authorization"),
             )
         except AuthenticationError:
             return False
         self._retries += 1
         # RFC 3261 22.2: the same request again, with the next CSeq and the credentials.
+        assert self._rebuild is not None and request.cseq is not None, "set when the request was built"
         retry = self._rebuild(request.cseq.seq + 1, fields)
         self._send(retry, now)
         return True
@@ -252,7 +261,7 @@ def receive_message(ctx: MessageContext, transaction: ServerTransaction, request
     body = request.body
     media = request.content_type
     mime = media.mime if media is not None else None
-    tag = {"to_tag": to_tag or ctx.new_tag()}  # used only when To has none (out of dialog)
+    tag: dict[str, Any] = {"to_tag": to_tag or ctx.new_tag()}  # used only when To has none (out of dialog)
     if len(body) > MAX_BODY:
         ctx.send_response(transaction, request.response(413, **tag), now)
         return

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import enum
 
-from ..auth._client import AuthenticationError, DigestClient
+from ..auth._client import AuthenticationError, AuthorizationField, DigestClient
 from ..syntax._causes import Cause, cause_for_status
-from ..syntax._headers import NameAddr
+from ..syntax._header_values import HeaderValue, NameAddr
 from ..syntax._message import Request, Response, build_request
-from ..syntax._uri import SipUri
+from ..syntax._uri import Params, SipUri
 from ..util._record import record
 
 __all__ = [
@@ -173,7 +173,8 @@ class Registration:
         """The final response to a REGISTER we sent (provisional ones are ignored)."""
         if request is not self._pending or response.status_code < 200:
             return
-        expires = self._pending_expires()
+        expires = request.expires
+        assert expires is not None, "every REGISTER we send carries Expires"
         if response.status_code in (401, 407):
             self._answer_challenge(request, response, expires, now)
             return
@@ -245,16 +246,16 @@ class Registration:
     # --- inside -------------------------------------------------------------------------
 
     def _pending_expires(self) -> int | None:
-        return None if self._pending is None else self._pending.header("Expires")
+        return None if self._pending is None else self._pending.expires
 
-    def _build(self, expires: int, auth_fields=()) -> Request:
+    def _build(self, expires: int, auth_fields: tuple[AuthorizationField, ...] = ()) -> Request:
         self._cseq += 1
         contact = self.contact.with_params(expires=str(expires))
-        headers = [("Expires", expires), *self._extra, *((f.name, f.value) for f in auth_fields)]
+        headers: list[tuple[str, HeaderValue]] = [("Expires", expires), *self._extra, *((f.name, f.value) for f in auth_fields)]
         return build_request(
             "REGISTER",
             self.registrar,
-            from_=NameAddr(self.aor, params={"tag": self.from_tag}),
+            from_=NameAddr(self.aor, params=Params([("tag", self.from_tag)])),
             to=NameAddr(self.aor),
             call_id=self.call_id,
             cseq=self._cseq,
@@ -262,7 +263,8 @@ class Registration:
             headers=headers,
         )
 
-    def _send(self, expires: int, now: float, *, fresh_attempt: bool = True, auth_fields=None) -> None:
+    def _send(self, expires: int, now: float, *, fresh_attempt: bool = True,
+              auth_fields: tuple[AuthorizationField, ...] | None = None) -> None:
         if fresh_attempt:
             self._auth_retries = 0
             self._interval_retried = False
@@ -282,10 +284,10 @@ class Registration:
                 method="REGISTER",
                 uri=str(request.uri),
                 body=request.body,
-                www_authenticate=response.header_all("WWW-Authenticate"),
-                proxy_authenticate=response.header_all("Proxy-Authenticate"),
-                authorization=request.header_all("Authorization"),
-                proxy_authorization=request.header_all("Proxy-Authorization"),
+                www_authenticate=response.header_texts("WWW-Authenticate"),
+                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
+                authorization=request.header_texts("Authorization"),
+                proxy_authorization=request.header_texts("Proxy-Authorization"),
             )
         except AuthenticationError as exc:
             self._pending = None

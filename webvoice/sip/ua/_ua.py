@@ -10,23 +10,20 @@ and dropped otherwise.
 
 from __future__ import annotations
 
-import os
 import random
-from dataclasses import field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Callable, Union
 
 from ..auth._client import DigestClient
 from ..dialog._state import RequestRejected
 from ..dialog._store import DialogStore
 from ..session._interval import (
-    MIN_SE_FLOOR,
     session_expires_value,
     session_interval_refusal,
 )
 from ..syntax._errors import SipParseError
-from ..syntax._headers import HeaderValue, NameAddr, Via
+from ..syntax._header_values import HeaderValue, NameAddr, Via, header_params
 from ..syntax._message import Message, Request, Response
-from ..syntax._parser import ParserLimits, parse_message
+from ..syntax._parser import parse_message
 from ..syntax._uri import Params, SipUri, Uri
 from ..transaction._events import (
     AckReceived,
@@ -34,22 +31,23 @@ from ..transaction._events import (
     RequestReceived,
     ResponseReceived,
     StrayResponse,
+    TransactionEvent,
     TransactionTerminated,
     TransactionTimeout,
     TransportFailed,
 )
 from ..transaction._layer import TransactionLayer
-from ..transaction._timers import TimerConfig
 from ..transaction._transaction import (
     ClientTransaction,
     InviteClientTransaction,
     ServerTransaction,
+    TransactionUser,
 )
 from ..util._record import record
+from ._config import UaConfig, random_token
 from ._registration import Registration
 from ._uas import (
     SERVED_METHODS,
-    UasPolicy,
     check_request,
     response_for_parse_error,
     without_peer_controls,
@@ -59,7 +57,7 @@ if TYPE_CHECKING:
     from ..event._publication import Publication
     from ..event._subscription import Subscription
     from ..session._call import CallSession
-    from ..syntax._headers import MediaType
+    from ..syntax._header_values import MediaType
     from ._message_method import OutgoingMessage
 
 __all__ = ["UaConfig", "UserAgent", "MessageRefused"]
@@ -67,9 +65,6 @@ __all__ = ["UaConfig", "UserAgent", "MessageRefused"]
 #: A CRLF keep-alive ping and the pong that answers it (RFC 5626 3.5.1).
 PING = b"\r\n\r\n"
 PONG = b"\r\n"
-
-_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-
 
 def _parse_replaces(value: str) -> tuple[str, str, str] | None:
     """``call-id;to-tag=X;from-tag=Y`` (RFC 3891 6.1) as (call-id, to-tag, from-tag)."""
@@ -81,63 +76,6 @@ def _parse_replaces(value: str) -> tuple[str, str, str] | None:
     if not call_id or "to-tag" not in params or "from-tag" not in params:
         return None
     return call_id.strip(), params["to-tag"], params["from-tag"]
-
-
-def _random_uuid() -> str:
-    """A version 4 UUID (RFC 9562) as text, for the RFC 5626 instance id.
-
-    Not ``uuid.uuid4()``: the uuid module is not preloaded in Pyodide, and
-    importing it costs ~20 ms of start-up for sixteen random bytes.
-    """
-    b = bytearray(os.urandom(16))
-    b[6] = b[6] & 0x0F | 0x40  # version 4
-    b[8] = b[8] & 0x3F | 0x80  # RFC 9562 variant
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def _random_token(rng: random.Random, length: int) -> str:
-    return "".join(rng.choice(_ALPHABET) for _ in range(length))
-
-
-@record
-class UaConfig:
-    """Who we are and how we behave on the wire. The password never shows in repr."""
-
-    user: str
-    domain: str
-    password: str = field(repr=False)
-    display_name: str | None = None
-    auth_user: str | None = None
-    register_expires: int = 600
-    user_agent: str = "webvoice"
-    #: RFC 5626 instance id, stable for the page's lifetime (one per instance).
-    instance_id: str = field(default_factory=lambda: _random_uuid())
-    keep_alive_interval: float = 30.0
-    #: Most calls at once; an INVITE beyond it is answered 486 (None: no limit).
-    max_calls: int | None = None
-    no_answer_timeout: float = 60.0
-    session_timers: bool = True
-    #: The shortest session interval we accept (RFC 4028 Min-SE; 90 s at least).
-    session_min_se: int = 90
-    timers: TimerConfig = field(default_factory=TimerConfig)
-    limits: ParserLimits = field(default_factory=ParserLimits)
-    policy: UasPolicy = field(default_factory=UasPolicy)
-
-    def __post_init__(self) -> None:
-        SipUri(user=self.user, host=self.domain)  # raises ValueError naming a bad part
-        if self.display_name is not None:
-            NameAddr(SipUri(host=self.domain), self.display_name)
-        if not isinstance(self.session_min_se, int) or isinstance(self.session_min_se, bool) \
-                or not MIN_SE_FLOOR <= self.session_min_se <= 86400:
-            raise ValueError(f"session_min_se must be {MIN_SE_FLOOR} to 86400 seconds (RFC 4028), "
-                             f"not {self.session_min_se!r}")
-        if self.keep_alive_interval < 0:
-            raise ValueError("keep_alive_interval must be zero (off) or positive")
-
-    @property
-    def aor(self) -> SipUri:
-        return SipUri(user=self.user, host=self.domain)
 
 
 @record
@@ -160,15 +98,15 @@ class UserAgent:
         self.transactions = TransactionLayer(config.timers, rng=self._rng)
         self.via_transport = "WS"
         # RFC 7118 5.2: an invented .invalid host names us in Via and Contact.
-        self.contact_host = f"{_random_token(self._rng, 12)}.invalid"
-        self.contact_user = _random_token(self._rng, 8)
+        self.contact_host = f"{random_token(self._rng, 12)}.invalid"
+        self.contact_user = random_token(self._rng, 8)
         self.auth = DigestClient(config.auth_user or config.user, config.password)
         self.registration = Registration(
             aor=config.aor,
             registrar=SipUri(host=config.domain),
             contact=self.contact(),
             auth=self.auth,
-            call_id=_random_token(self._rng, 22),
+            call_id=random_token(self._rng, 22),
             from_tag=self.transactions.new_tag(),
             expires=config.register_expires,
             extra_headers=(("Supported", "path, outbound"), ("User-Agent", config.user_agent)),
@@ -183,7 +121,7 @@ class UserAgent:
         # owns each client transaction it started.
         self.dialogs = DialogStore()
         self.sessions: list[CallSession] = []
-        self._tx_owner: dict[ClientTransaction, CallSession] = {}
+        self._tx_owner: dict[ClientTransaction, TransactionUser] = {}
         # RFC 6665 subscriptions (ours, as subscriber), loaded on first use.
         self.subscriptions: list[Subscription] = []
         # Our published state (RFC 3903), one publication per event package.
@@ -196,11 +134,11 @@ class UserAgent:
         uri = SipUri(user=self.contact_user, host=self.contact_host, params=Params([("transport", "ws")]))
         return NameAddr(
             uri,
-            params=[("+sip.instance", f'"<urn:uuid:{self.config.instance_id}>"'), ("reg-id", "1")],
+            params=header_params([("+sip.instance", f'"<urn:uuid:{self.config.instance_id}>"'), ("reg-id", "1")]),
         )
 
     def new_via(self) -> Via:
-        return Via(self.via_transport, self.contact_host, params=[("branch", self.transactions.new_branch())])
+        return Via(self.via_transport, self.contact_host, params=header_params([("branch", self.transactions.new_branch())]))
 
     # --- pulling output ---------------------------------------------------------------------
 
@@ -308,11 +246,11 @@ class UserAgent:
         if self.config.max_calls is not None and len(self.sessions) >= self.config.max_calls:
             raise RuntimeError(f"no free line: {len(self.sessions)} of {self.config.max_calls} in use")
         from ..session._call import (
-            CallSession,  # the call machinery loads on first use (see _call_modules)
+            CallSession,  # the call machinery loads on first use (see webvoice/_preload.py)
         )
 
         from_ = NameAddr(self.config.aor, self.config.display_name)
-        session = CallSession.outgoing(self, from_=from_, target=target, offer=offer, now=now, headers=headers)
+        session = CallSession.outgoing_call(self, from_=from_, target=target, offer=offer, now=now, headers=headers)
         if not session.is_ended:
             self.sessions.append(session)
         self._pump(now)
@@ -376,7 +314,7 @@ class UserAgent:
         """Move what an application's request on a part (a publication) produced."""
         self._pump(now)
 
-    def session_call(self, session: CallSession, action, now: float) -> None:
+    def session_call(self, session: CallSession, action: Callable[[CallSession], object], now: float) -> None:
         """Run ``action(session)`` (an application's request) and move what it produced."""
         action(session)
         self._pump(now)
@@ -415,9 +353,9 @@ class UserAgent:
         return self.transactions.new_tag()
 
     def new_call_id(self) -> str:
-        return _random_token(self._rng, 22)
+        return random_token(self._rng, 22)
 
-    def send_request(self, request: Request, now: float, owner: CallSession) -> ClientTransaction | None:
+    def send_request(self, request: Request, now: float, owner: TransactionUser) -> ClientTransaction | None:
         if not self.connected:
             return None
         tx = self.transactions.send_request(request, now)
@@ -437,7 +375,7 @@ class UserAgent:
             return
         if self.transactions.is_running(transaction):
             self.transactions.send_response(transaction, response, now)
-        elif response.is_success and response.cseq.method == "INVITE":
+        elif response.is_success and response.cseq is not None and response.cseq.method == "INVITE":
             self.transactions.send_stateless(response)
 
     def send_stateless(self, message: Request | Response) -> None:
@@ -502,12 +440,13 @@ class UserAgent:
             if isinstance(message, Response):
                 # The one gate of every answer (ours, the transactions', stateless):
                 # no control octet of the peer's leaves (issue 15).
-                message = without_peer_controls(message)
-                if message is None:
-                    continue
+                answer = without_peer_controls(message)
+                if answer is not None:
+                    self._out.append(answer)
+                continue
             self._out.append(message)
 
-    def _on_transaction_event(self, event, now: float) -> None:
+    def _on_transaction_event(self, event: TransactionEvent, now: float) -> None:
         if isinstance(event, ResponseReceived):
             request = self._register_tx.get(event.transaction)
             if request is not None:
@@ -518,18 +457,20 @@ class UserAgent:
                 owner.receive_response(event.transaction, event.response, now)
         elif isinstance(event, (TransactionTimeout, TransportFailed)):
             timeout = isinstance(event, TransactionTimeout)
-            request = self._register_tx.pop(event.transaction, None)
+            tx = event.transaction
+            request = self._register_tx.pop(tx, None) if isinstance(tx, ClientTransaction) else None
             if request is not None:
                 self.registration.request_failed(request, now, timeout=timeout)
-            elif (owner := self._tx_owner.pop(event.transaction, None)) is not None:
-                owner.transaction_failed(event.transaction, now, timeout=timeout)
-            elif isinstance(event.transaction, ServerTransaction):
-                for session in list(self.sessions):
-                    if session._server_tx is event.transaction:
-                        session.server_transaction_failed(now)
+            elif isinstance(tx, ClientTransaction) and (owner := self._tx_owner.pop(tx, None)) is not None:
+                owner.transaction_failed(tx, now, timeout=timeout)
+            elif isinstance(tx, ServerTransaction):
+                for served in list(self.sessions):
+                    if served.serves(tx):
+                        served.server_transaction_failed(now)
         elif isinstance(event, TransactionTerminated):
-            self._tx_owner.pop(event.transaction, None)
-            self._register_tx.pop(event.transaction, None)
+            if isinstance(event.transaction, ClientTransaction):
+                self._tx_owner.pop(event.transaction, None)
+                self._register_tx.pop(event.transaction, None)
         elif isinstance(event, RequestReceived):
             self._on_request(event, now)
         elif isinstance(event, AckReceived):
@@ -539,7 +480,7 @@ class UserAgent:
                 session.ack_received(ack, now)
         elif isinstance(event, CancelReceived):
             invite = event.transaction.request
-            session = next((s for s in self.sessions if s._server_tx is event.transaction), None)
+            session = next((s for s in self.sessions if s.serves(event.transaction)), None)
             if session is not None:
                 session.cancel_received(now)
             else:
@@ -579,7 +520,7 @@ class UserAgent:
         replaced = None
         if request.headers.has("Replaces"):
             # RFC 3891: the new call takes an existing dialog's place, or is refused.
-            parsed = _parse_replaces(request.header("Replaces"))
+            parsed = _parse_replaces(request.header_text("Replaces") or "")
             if parsed is None:
                 self.transactions.send_response(tx, request.response(400, "Bad Replaces"), now)
                 return
@@ -598,7 +539,7 @@ class UserAgent:
             return
         from ..session._call import CallSession
 
-        session = CallSession.incoming(self, tx, request, now, self.config.no_answer_timeout, replaces=replaced)
+        session = CallSession.incoming_call(self, tx, request, now, self.config.no_answer_timeout, replaces=replaced)
         self.sessions.append(session)
 
     def _on_dialog_request(self, tx: ServerTransaction, request: Request, now: float) -> None:
@@ -612,6 +553,7 @@ class UserAgent:
             if found.response is not None:
                 self.transactions.send_response(tx, found.response, now)
             return
+        assert request.to is not None, "the caller checked its tag"
         session = self._session_for(request.call_id, request.to.tag) if found is not None else None
         if session is None:
             self.transactions.send_response(tx, request.response(481), now)

@@ -21,7 +21,8 @@ from typing import Literal
 
 from ..syntax import _abnf
 from ..syntax._errors import SipParseError
-from ..syntax._headers import Headers, NameAddr, format_value, parse_header_values
+from ..syntax._header_values import HeaderValue, MediaType, NameAddr
+from ..syntax._headers import Headers, format_value, parse_header_values
 from ..syntax._message import Request, Response
 from ..util._record import record
 
@@ -98,21 +99,21 @@ def check_request(request: Request, policy: UasPolicy = DEFAULT_POLICY) -> Respo
         return request.response(416)
     if method == "CANCEL":
         return None
-    unsupported = [tag for tag in request.header_all("Require") if tag and tag.lower() not in policy.extensions]
+    unsupported = [tag for tag in request.header_texts("Require") if tag and tag.lower() not in policy.extensions]
     if unsupported:
         listed = [tag for tag in unsupported if not _CONTROL_ECHO_RE.search(tag)]  # never echo a control
         return request.response(420, headers=[("Unsupported", ", ".join(listed))] if listed else [])
     if request.body:
         content_type = request.content_type
         mime = content_type.mime if content_type is not None else "application/sdp"
-        encodings = [e for e in request.header_all("Content-Encoding") if e and e.lower() != "identity"]
+        encodings = [e for e in request.header_texts("Content-Encoding") if e and e.lower() != "identity"]
         if not _body_type_served(mime, policy) or encodings:
             return request.response(
                 415,
                 headers=[("Accept", ", ".join(sorted(policy.body_types))), ("Accept-Encoding", "identity")],
             )
     if method in policy.sdp_methods and request.headers.has("Accept"):
-        ranges = [r for r in request.header_all("Accept") if r]
+        ranges = [r for r in request.header_all("Accept") if isinstance(r, MediaType)]
         if not any(r.matches("application/sdp") for r in ranges):
             return request.response(406)
     return None
@@ -125,7 +126,7 @@ def _carries_controls(request: Request) -> bool:
                for name, value in request.headers)
 
 
-def _bare(value):
+def _bare(value: HeaderValue) -> HeaderValue:
     return NameAddr(value.uri, None, value.params) if isinstance(value, NameAddr) else value
 
 
@@ -152,8 +153,8 @@ def response_for_parse_error(error: SipParseError) -> Response | None:
     """
     if error.is_request is not True or error.method == "ACK":
         return None
-    items = []
-    seen = set()
+    items: list[tuple[str, HeaderValue]] = []
+    seen: set[str] = set()
     for name, raw in error.headers:
         if name not in _RESPONSE_HEADERS or (name != "Via" and name in seen):
             continue

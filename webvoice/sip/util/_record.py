@@ -20,42 +20,45 @@ instances of the very same class; ``hash`` is that of the compared fields
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import TypeVar, dataclass_transform
+from typing import Any, TypeVar, dataclass_transform
 
 __all__ = ["record"]
 
 T = TypeVar("T", bound=type)
 
 
-@dataclass_transform(frozen_default=True, field_specifiers=(field,))  # type checkers: a frozen dataclass
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def record(cls: T) -> T:
     """Make ``cls`` a frozen dataclass with ``__slots__`` (see the module docstring)."""
     own = {name for name in ("__repr__", "__eq__", "__hash__") if name in cls.__dict__}
-    cls = dataclass(frozen=True, slots=True, repr=False, eq=False)(cls)
-    every = fields(cls)
-    cls._record_repr = tuple(f.name for f in every if f.repr)
-    cls._record_compare = tuple(f.name for f in every if f.compare)
-    cls._record_hash = tuple(f.name for f in every if (f.compare if f.hash is None else f.hash))
+    made: Any = dataclass(frozen=True, slots=True, repr=False, eq=False)(cls)
+    every = fields(made)
+    made._record_repr = tuple(f.name for f in every if f.repr)
+    made._record_compare = tuple(f.name for f in every if f.compare)
+    made._record_hash = tuple(f.name for f in every if (f.compare if f.hash is None else f.hash))
     if "__repr__" not in own:
-        cls.__repr__ = _repr
+        made.__repr__ = _repr
     if "__eq__" not in own:
-        cls.__eq__ = _eq
+        made.__eq__ = _eq
     if "__hash__" not in own:
-        cls.__hash__ = _hash
-    return cls
+        made.__hash__ = _hash
+    result: T = made
+    return result
 
 
-def _repr(self) -> str:
+def _repr(self: Any) -> str:
     shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._record_repr)
     return f"{self.__class__.__qualname__}({shown})"
 
 
-def _eq(self, other: object) -> bool:
+def _eq(self: Any, other: Any) -> bool:
     if other.__class__ is not self.__class__:
-        return NotImplemented
+        unlike: bool = NotImplemented
+        return unlike
     names = self._record_compare
-    return tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
+    same: bool = tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
+    return same
 
 
-def _hash(self) -> int:
+def _hash(self: Any) -> int:
     return hash(tuple(getattr(self, name) for name in self._record_hash))
