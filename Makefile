@@ -9,18 +9,18 @@
 #   make test      setup, then all test tiers (tools/run_tests.sh); any test
 #                  that cannot run (no Kamailio, Chromium, Firefox, assets...)
 #                  fails the run; WEBVOICE_ALLOW_SKIP=1 asks for a partial run
-#   make test-cpython | test-pyodide | test-e2e | test-firefox
-#                  one tier, after setup
-#   make bench     setup, then webvoice against JsSIP side by side (bench/run.py;
+#   make test-lint | test-cpython | test-pyodide | test-e2e | test-firefox
+#                  one tier, after setup (lint: ruff and mypy, see pyproject.toml)
+#   make bench     setup, then webvoice against JsSIP side by side (python -m bench.run;
 #                  BENCH_ARGS="--quick" or "--only parse"), results in
 #                  build/bench/results.json
 #   make clean     remove build/ (downloads cache included)
 #   make demo      setup, then serve the demo softphone with its own SIP server
-#                  (demo/serve.py; e.g. DEMO_ARGS="--port 8080")
+#                  (python -m demo.serve; e.g. DEMO_ARGS="--port 8080")
 
 PYTHON := .venv/bin/python
 
-.PHONY: setup deps assets lite test test-cpython test-pyodide test-e2e test-firefox bench clean
+.PHONY: setup deps assets lite test test-lint test-cpython test-pyodide test-e2e test-firefox bench clean
 
 setup: deps
 	$(PYTHON) tools/build_assets.py
@@ -38,15 +38,15 @@ lite: assets
 test: setup
 	bash tools/run_tests.sh
 
-test-cpython test-pyodide test-e2e test-firefox: setup
+test-lint test-cpython test-pyodide test-e2e test-firefox: setup
 	bash tools/run_tests.sh $(@:test-%=%)
 
 bench: setup
-	$(PYTHON) bench/run.py $(BENCH_ARGS)
+	$(PYTHON) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf build
 
 .PHONY: demo
 demo: setup
-	$(PYTHON) demo/serve.py $(DEMO_ARGS)
+	$(PYTHON) -m demo.serve $(DEMO_ARGS)

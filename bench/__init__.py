@@ -1,1 +1,1 @@
-"""Benchmarks: figures, never assertions. ``python bench/run.py`` (``make bench``)."""
+"""Benchmarks: figures, never assertions. ``python -m bench.run`` (``make bench``)."""

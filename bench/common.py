@@ -15,16 +15,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.jssip_bundle import OUT_DIR as BUILD_BENCH
+from devtools.browser import ConsoleLog, boot_webvoice, launch_chromium
+from devtools.pyrun import py
+from devtools.watchdog import Watchdog, waiting_for
+from devtools.web import DEFAULT_MOUNTS, StaticServer
+
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from tests.support.browser import ConsoleLog, boot_webvoice, launch_chromium  # noqa: E402
-from tests.support.pyrun import py  # noqa: E402
-from tests.support.watchdog import Watchdog, waiting_for  # noqa: E402
-from tests.support.web import BUILD_WEB, DEFAULT_MOUNTS, StaticServer  # noqa: E402
-
-from bench.jssip_bundle import OUT_DIR as BUILD_BENCH  # noqa: E402
 
 PAGES = REPO / "bench" / "pages"
 MOUNTS = {**DEFAULT_MOUNTS, "/bench/": PAGES, "/bench-build/": BUILD_BENCH}
@@ -76,7 +73,7 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-# The outer bound on every step (tests/support/watchdog.py): each log() line
+# The outer bound on every step (devtools/watchdog.py): each log() line
 # starts a step, which must end (the next log() line, or stop_watchdog())
 # within STEP_BOUND_S seconds, or the run ends saying what it waited for.
 # In-page timeouts alone cannot bound a page whose main thread is stuck.

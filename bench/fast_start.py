@@ -31,8 +31,8 @@ import tempfile
 import threading
 
 from bench.common import MOUNTS, log, median
-from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
-from tools.static_files import MountedFilesHandler
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
+from devtools.static_files import MountedFilesHandler
 
 USER = "heidi"
 BOOTS = ("normal", "snapshot")

@@ -4,7 +4,7 @@ Prints microseconds per message (best of several rounds, so that a busy
 machine shows less noise). Not a test: figures, never assertions. The browser
 comparison against JsSIP lives with the other benchmarks.
 
-    python3 bench/parse.py [--rounds 7] [--number 2000] [--json out.json]
+    python3 -m bench.parse [--rounds 7] [--number 2000] [--json out.json]
 """
 
 from __future__ import annotations
@@ -12,13 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import timeit
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from webvoice.sip import parse_message  # noqa: E402
+from webvoice.sip import parse_message
 
 # A WebRTC INVITE as a browser softphone sends it through a proxy: SDP with ICE
 # candidates and DTLS fingerprint, Record-Route added on the way.

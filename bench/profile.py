@@ -1,6 +1,6 @@
 """Where webvoice's time goes inside Pyodide: a look, not a figure.
 
-    python bench/profile.py [--number 300]
+    python -m bench.profile [--number 300]
 
 Boots one webvoice page (as bench/run.py does) and prints:
 
@@ -15,14 +15,10 @@ Boots one webvoice page (as bench/run.py does) and prints:
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.browser_parse import MESSAGES  # noqa: E402
-from bench.common import Env, pycall  # noqa: E402
-from bench.jssip_bundle import ensure_bundle  # noqa: E402
+from bench.browser_parse import MESSAGES
+from bench.common import Env, pycall
+from bench.jssip_bundle import ensure_bundle
 
 PROFILE_PARSE = r'''
 import cProfile, io, pstats

@@ -1,6 +1,6 @@
 """webvoice against JsSIP 3.13, side by side, in one run on this machine.
 
-    python bench/run.py [--quick] [--only parse,calls,startup,lines] [--json PATH]
+    python -m bench.run [--quick] [--only parse,calls,startup,lines] [--json PATH]
 
 (``make bench`` runs it after ``make setup``.) One Chromium, one Kamailio on
 loopback, one static server; JsSIP bundled with esbuild into
@@ -34,12 +34,10 @@ import time
 import traceback
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench import browser_parse, call_setup, fast_start, lines, startup, worker_calls  # noqa: E402
-from bench.common import REPO, USERS, Env, log, start_watchdog, stop_watchdog  # noqa: E402
-from bench.jssip_bundle import BUNDLE, ensure_bundle, jssip_version  # noqa: E402
-from bench.report import format_table  # noqa: E402
+from bench import browser_parse, call_setup, fast_start, lines, startup, worker_calls
+from bench.common import REPO, USERS, Env, log, start_watchdog, stop_watchdog
+from bench.jssip_bundle import BUNDLE, ensure_bundle, jssip_version
+from bench.report import format_table
 
 FIGURES = ("parse", "calls", "startup", "lines", "worker", "faststart")
 DEFAULT_JSON = REPO / "build" / "bench" / "results.json"
@@ -107,12 +105,12 @@ def _merge(windows: list[dict]) -> dict:
 def run(args: argparse.Namespace) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from tests.support.kamailio_server import KamailioServer
+    from devtools.kamailio_server import KamailioServer
 
     ensure_bundle()
     results: dict = {
         "environment": {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "jssip": jssip_version(), "jssip_bundle": str(BUNDLE.relative_to(REPO)),
             "pyodide": json.loads((REPO / "node_modules" / "pyodide" / "package.json").read_text())["version"],
             "host_python": platform.python_version(), "cpus": os.cpu_count(),

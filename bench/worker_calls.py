@@ -10,7 +10,7 @@ batches. Calls alternate between the two callers; the median of
 setup costs across the worker boundary (sent by the worker, and received
 from the agent: answers, events), counted by the bridged backend.
 
-    python bench/worker_calls.py [--calls N]     (this figure alone)
+    python -m bench.worker_calls [--calls N]     (this figure alone)
 """
 
 from __future__ import annotations
@@ -19,11 +19,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import Env, js, log, median  # noqa: E402
+from bench.common import Env, js, log, median
 
 GOAL_RATIO = 1.2
 CALLEE, CALLER = "grace", "heidi"  # accounts no other figure uses
@@ -93,7 +90,7 @@ def run(env: Env, *, calls: int, settle_s: float = 0.3) -> dict:
                 f"worker {samples['worker'][-1]['ms']:.0f} ms ({samples['worker'][-1]['sent']} messages sent, "
                 f"{samples['worker'][-1]['received']} received)")
     finally:
-        for sp, stop in ((callee, True), (direct, True)):
+        for sp in (callee, direct):
             try:
                 env.stop_ua(sp)
             except Exception:  # noqa: BLE001 - the pages close anyway
@@ -126,7 +123,7 @@ def format_figure(f: dict) -> str:
 def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
-    from tests.support.kamailio_server import KamailioServer
+    from devtools.kamailio_server import KamailioServer
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=9)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Serve the demo softphone with its own SIP server: ``make demo`` runs this.
 
-It starts the repo's Kamailio (tools/kamailio/) on loopback and an HTTP
+It starts the repo's Kamailio (devtools/kamailio/) on loopback and an HTTP
 server on 127.0.0.1 for the browser, prints where to go and who to sign in
 as, and runs until Ctrl-C or SIGTERM, when it stops Kamailio cleanly. It
 sets nothing up: ``make demo`` runs ``make setup`` first (Debian packages,
@@ -21,7 +21,7 @@ What the HTTP server serves (nothing comes from a CDN or the network):
                          whose Pyodide kernel loads /pyodide/ from here; its
                          demo notebook is at LITE_NOTEBOOK
 
-    python3 demo/serve.py [--port 8000] [--ws-port 5066] [--sip-port 5067]
+    python3 -m demo.serve [--port 8000] [--ws-port 5066] [--sip-port 5067]
 
 A port given as 0 means "any free one". Kamailio's default ports fall back
 to free ones when busy; a busy HTTP port is an error (pass another --port).
@@ -39,10 +39,7 @@ import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # for tools.kamailio, when run as a script
-
-from tools.kamailio.server import (
+from devtools.kamailio.server import (
     DOMAIN,
     HOST,
     TEST_USERS,
@@ -52,7 +49,9 @@ from tools.kamailio.server import (
     missing_requirements,
     port_free,
 )
-from tools.static_files import MountedFilesHandler
+from devtools.static_files import MountedFilesHandler
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DEMO = ROOT / "demo"
 WEB = ROOT / "build" / "web"

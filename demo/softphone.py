@@ -1,9 +1,11 @@
 """The webvoice demo softphone: a PyScript page driving webvoice through the DOM.
 
-Reading order: the page's state and DOM helpers; errors; sign in and out;
-placing, answering and ending calls; the line list and its actions (hold,
-mute, switch, transfer); the dial pad; audio devices; the once-a-second tick
-(call timers and the quality panel); start-up.
+Reading order: sign in and out; placing, answering and ending calls; the
+line actions (hold, mute, switch, transfer); the once-a-second tick (call
+timers and the quality panel); start-up. Its modules: page.py (the page's
+state, DOM helpers, errors), lines_view.py (the line list, call summary and
+transfer panel), controls.py (dial pad, audio devices), contacts.py,
+quality.py and tones.py.
 
 Every DOM handler is a small synchronous function that starts a coroutine
 with :func:`spawn`, which turns any exception into a readable message in the
@@ -13,34 +15,34 @@ page (the traceback goes to the browser console only).
 from __future__ import annotations
 
 import asyncio
-import html
-import time
-import traceback
 
 import js
 from contacts import ContactsPanel
+from controls import on_device_change, refresh_devices
+from lines_view import duration, render_lines
+from page import (
+    FALLBACK_CONFIG,
+    MAX_LINES,
+    activity,
+    current_call,
+    el,
+    enable,
+    fill_select,
+    hide_error,
+    lines_with_calls,
+    phone,
+    realm,
+    set_text,
+    show,
+    show_error,
+    spawn,
+    value,
+    who,
+)
 from pyscript import document, when
 from quality import QualityPanel
-from tones import Tones
 
 import webvoice
-
-FALLBACK_CONFIG = {  # when the page is not served by demo/serve.py
-    "ws_url": "ws://127.0.0.1:5066",
-    "realm": "webvoice.test",
-    "users": [{"login": name, "password": f"{name}-secret"} for name in ("alice", "bob", "carol", "dave")],
-}
-MAX_LINES = 4
-ACTIVITY_LIMIT = 60
-
-STATUS_TEXT = {
-    "connecting": "Calling…",
-    "progress": "Ringing…",
-    "ringing": "Incoming call",
-    "confirmed": "Connected",
-    "ended": "Ended",
-    "failed": "Failed",
-}
 
 END_MESSAGES = {  # the JS SDK's causes, as a person would say them
     "Busy": "{who} is busy.",
@@ -56,153 +58,6 @@ END_MESSAGES = {  # the JS SDK's causes, as a person would say them
     "Authentication Error": "The server refused our credentials for this call.",
     "SIP Failure Code": "The call to {who} failed ({code}).",
 }
-
-
-class Phone:
-    """What the page knows besides the DOM."""
-
-    def __init__(self) -> None:
-        self.config: dict = FALLBACK_CONFIG
-        self.sip: webvoice.SipInstance | None = None
-        self.ringing: dict[str, webvoice.IncomingCallRequest] = {}  # line id -> incoming call
-        self.dtmf_sent = ""
-        self.tones = Tones()
-        self.quality: QualityPanel | None = None
-        self.contacts: ContactsPanel | None = None
-
-
-phone = Phone()
-
-
-# --- DOM helpers -------------------------------------------------------------------------------------------
-
-
-def el(element_id: str):
-    return document.getElementById(element_id)
-
-
-def set_text(element_id: str, text: str) -> None:
-    el(element_id).textContent = text
-
-
-def show(element_id: str, visible: bool = True) -> None:
-    el(element_id).hidden = not visible
-
-
-def enable(element_id: str, enabled: bool = True) -> None:
-    el(element_id).disabled = not enabled
-
-
-def value(element_id: str) -> str:
-    return str(el(element_id).value).strip()
-
-
-def fill_select(element_id: str, options: list[tuple[str, str]], selected: str | None = None) -> None:
-    """Replace a <select>'s options with (value, label) pairs, keeping the choice if it is still there."""
-    select = el(element_id)
-    keep = selected if selected is not None else str(select.value)
-    select.innerHTML = "".join(
-        f'<option value="{html.escape(v)}">{html.escape(label)}</option>' for v, label in options)
-    if any(v == keep for v, _ in options):
-        select.value = keep
-
-
-def who(identity_or_uri) -> str:
-    """A party's short name: its display name, or the user of a sip: URI in our realm."""
-    if identity_or_uri is None:
-        return "unknown"
-    name = getattr(identity_or_uri, "display_name", None)
-    if name:
-        return name
-    uri = str(getattr(identity_or_uri, "uri", identity_or_uri))
-    scheme, _, rest = uri.partition(":")
-    user, at, host = rest.partition("@")
-    host = host.split(";")[0].split("?")[0].split(":")[0]
-    if scheme in ("sip", "sips") and at and host.lower() == realm().lower():
-        return user
-    return uri
-
-
-def realm() -> str:
-    return value("realm") or phone.config["realm"]
-
-
-def activity(text: str, kind: str = "") -> None:
-    """Add a line at the top of the Activity card."""
-    item = document.createElement("li")
-    if kind:
-        item.className = kind
-    stamp = document.createElement("time")
-    stamp.textContent = time.strftime("%H:%M:%S")
-    words = document.createElement("span")
-    words.textContent = text
-    item.append(stamp, words)
-    listing = el("activity")
-    listing.prepend(item)
-    while listing.children.length > ACTIVITY_LIMIT:
-        listing.lastElementChild.remove()
-
-
-# --- errors ------------------------------------------------------------------------------------------------
-
-
-def friendly(exc: BaseException) -> str:
-    """What to tell a person about an exception."""
-    if isinstance(exc, webvoice.RegistrationError):
-        if exc.status_code in (401, 403, 407):
-            return "Sign-in refused: check the login and the password."
-        if exc.status_code is None:
-            return (f"Cannot reach the SIP server at {value('ws-url')}. "
-                    "Is `make demo` still running?")
-        return f"Sign-in failed: {exc.status_code} ({exc.cause})."
-    if isinstance(exc, webvoice.MediaPermissionError):
-        return "The browser denied access to the microphone: allow it (address bar) and try again."
-    if isinstance(exc, webvoice.NotSupportedError):
-        return f"This browser cannot do that: {exc}"
-    if isinstance(exc, webvoice.TransferError):
-        return f"The transfer failed{f' ({exc.status_code})' if exc.status_code else ''}: {exc}"
-    if isinstance(exc, webvoice.NotConnectedError):
-        return "Not connected to the SIP server."
-    if isinstance(exc, (*EXPECTED_ERRORS, TypeError)):
-        text = str(exc).strip() or type(exc).__name__
-        return text[0].upper() + text[1:]
-    return f"Something went wrong: {type(exc).__name__}: {exc}"
-
-
-EXPECTED_ERRORS = (webvoice.WebVoiceError, webvoice.MediaError, ValueError, RuntimeError, LookupError)
-
-
-def show_error(message: str) -> None:
-    set_text("error-text", message)
-    show("error")
-    activity(message, "error")
-
-
-def hide_error() -> None:
-    show("error", False)
-
-
-def spawn(coro) -> asyncio.Task:
-    """Run a coroutine for a DOM handler; its exception becomes a message in the page."""
-    task = asyncio.ensure_future(coro)
-
-    def finished(task: asyncio.Task) -> None:
-        if task.cancelled() or task.exception() is None:
-            return
-        exc = task.exception()
-        if isinstance(exc, EXPECTED_ERRORS):  # told in the page; no traceback needed
-            js.console.warn(f"softphone: {type(exc).__name__}: {exc}")
-        else:
-            js.console.error("".join(traceback.format_exception(exc)))
-        show_error(friendly(exc))
-
-    task.add_done_callback(finished)
-    return task
-
-
-@when("click", "#error-close")
-def on_error_close() -> None:
-    hide_error()
 
 
 # --- signing in and out ---------------------------------------------------------------------------------------
@@ -471,19 +326,6 @@ def on_hang_up() -> None:
         call.terminate()
 
 
-def current_call() -> webvoice.Call | None:
-    """The call on the active line, if any."""
-    if phone.sip is None:
-        return None
-    line = phone.sip.get_current_line()
-    if line is None:
-        return None
-    try:
-        return phone.sip.get_line(line.id)
-    except webvoice.LineNotFoundError:
-        return None
-
-
 # --- lines ---------------------------------------------------------------------------------------------------------
 
 
@@ -501,113 +343,6 @@ def forget_line(line_id: str) -> None:
         phone.quality.forget(line_id)
     update_incoming_banner()
     render_lines()
-
-
-def lines_with_calls() -> list[tuple[webvoice.CallLine, webvoice.Call]]:
-    if phone.sip is None:
-        return []
-    pairs = []
-    for line in phone.sip.get_call_lines():
-        try:
-            pairs.append((line, phone.sip.get_line(line.id)))
-        except webvoice.LineNotFoundError:
-            continue
-    return pairs
-
-
-def render_lines() -> None:
-    """Draw the line list, the transfer panel and the call buttons from webvoice's state."""
-    pairs = lines_with_calls()
-    current = phone.sip.get_current_line() if phone.sip else None
-    current_id = current.id if current else None
-    listing = el("lines")
-    listing.innerHTML = "".join(line_html(line, call, line.id == current_id) for line, call in pairs) \
-        or '<li class="empty">No calls</li>'
-    render_transfer(pairs)
-    render_call_summary(current_id, pairs)
-
-
-def line_html(line: webvoice.CallLine, call: webvoice.Call, active: bool) -> str:
-    hold = call.is_on_hold()
-    badges = []
-    if active:
-        badges.append('<span class="badge active">Active</span>')
-    if hold.local:
-        badges.append('<span class="badge held">On hold</span>')
-    if hold.remote:
-        badges.append('<span class="badge held">Held by them</span>')
-    if call.is_muted():
-        badges.append('<span class="badge muted">Muted</span>')
-    media = line.media_state  # beyond the JS SDK: whether audio can flow
-    if media == "interrupted":
-        badges.append('<span class="badge held">Reconnecting</span>')
-    elif media == "failed":
-        badges.append('<span class="badge muted">No audio</span>')
-    direction = "Incoming" if line.direction == "incoming" else "Outgoing"
-    status = STATUS_TEXT.get(line.status, line.status)
-    return (
-        f'<li class="line{" active" if active else ""}" data-line="{line.id}" data-status="{line.status}" '
-        f'data-held="{str(hold.local).lower()}" data-remote-held="{str(hold.remote).lower()}" '
-        f'data-muted="{str(bool(call.is_muted())).lower()}" data-media="{media}">'
-        f'<span class="line-no" title="Line {line.id}">{line.id}</span>'
-        f'<div class="line-who"><strong title="{html.escape(line.target)}">{html.escape(who(call.get_remote_identity()))}'
-        f'</strong>{"".join(badges)}<div>{direction} · {status}</div></div>'
-        f'<span class="line-time" id="line-time-{line.id}">{duration(call)}</span>'
-        f'<div class="line-buttons">{line_buttons(line, call, active)}</div></li>'
-    )
-
-
-def line_buttons(line: webvoice.CallLine, call: webvoice.Call, active: bool) -> str:
-    def button(action: str, label: str, style: str = "") -> str:
-        return f'<button type="button" class="btn small {style}" data-action="{action}" data-line="{line.id}">{label}</button>'
-
-    if line.status == "ringing":
-        return button("answer", "Answer", "green") + button("decline", "Decline", "red")
-    if not call.is_established():
-        return button("hangup", "Cancel", "red")
-    buttons = []
-    if call.is_on_hold().local:
-        buttons.append(button("resume", "Resume", "on"))
-    else:
-        buttons.append(button("hold", "Hold"))
-    buttons.append(button("unmute", "Unmute", "on") if call.is_muted() else button("mute", "Mute"))
-    if not active:
-        buttons.append(button("switch", "Switch to"))
-    buttons.append(button("hangup", "Hang up", "red"))
-    return "".join(buttons)
-
-
-def duration(call: webvoice.Call) -> str:
-    start = call.get_start_time()
-    if start is None or call.is_ended():
-        return ""
-    seconds = int(time.time() - start.timestamp())
-    return f"{seconds // 60:02d}:{seconds % 60:02d}"
-
-
-def render_call_summary(current_id: str | None, pairs) -> None:
-    call = next((c for line, c in pairs if line.id == current_id), None)
-    in_call = call is not None and call.is_established()
-    enable("hangup-btn", call is not None)
-    el("dialpad").classList.toggle("in-call", in_call)
-    if call is None:
-        set_text("call-summary", idle_summary(pairs))
-        set_text("dtmf-sent", "")
-        return
-    status = STATUS_TEXT.get(call.get_status(), call.get_status())
-    held = " · on hold" if call.is_on_hold() else ""
-    el("call-summary").innerHTML = (f"{status} <b>{html.escape(who(call.get_remote_identity()))}</b>{held}"
-                                    f' <span id="summary-time">{duration(call)}</span>')
-    set_text("dtmf-sent", f"Sent: {phone.dtmf_sent}" if phone.dtmf_sent else "")
-
-
-def idle_summary(pairs) -> str:
-    ringing = [c for line, c in pairs if line.status == "ringing"]
-    if ringing:
-        return f"Incoming call from {who(ringing[0].get_remote_identity())}"
-    if pairs:
-        return "No active line: pick one under Lines"
-    return "Not in a call"
 
 
 @when("click", "#lines")
@@ -655,19 +390,6 @@ async def resume(line_id: str) -> None:
 # --- transfer --------------------------------------------------------------------------------------------------
 
 
-def render_transfer(pairs) -> None:
-    established = [(line, call) for line, call in pairs if call.is_established()]
-    show("transfer", bool(established))
-    if not established:
-        return
-    options = [(line.id, f"Line {line.id}: {who(call.get_remote_identity())}") for line, call in established]
-    fill_select("xfer-line", options)
-    chosen = value("xfer-line")
-    others = [(v, label) for v, label in options if v != chosen]
-    fill_select("xfer-with", others)
-    show("xfer-attended-row", bool(others))
-
-
 @when("change", "#xfer-line")
 def on_transfer_line_changed() -> None:
     render_lines()
@@ -703,92 +425,6 @@ async def attended_transfer() -> None:
     activity(f"Connecting {first} with {second}…")
     await phone.sip.transfer_call(line_id, other_id)
     activity(f"Connected {first} with {second}", "call")
-
-
-# --- dial pad ----------------------------------------------------------------------------------------------------
-
-
-@when("click", "#dialpad")
-def on_dialpad(event) -> None:
-    button = event.target.closest("button[data-digit]")
-    if button:
-        press(str(button.dataset.digit))
-
-
-@when("keydown", "body")
-def on_key(event) -> None:
-    """Digit keys work as the dial pad during a call, unless the user is typing in a field."""
-    typing = str(event.target.tagName) in ("INPUT", "SELECT", "TEXTAREA")
-    call = current_call()
-    if typing or call is None or not call.is_established() or event.ctrlKey or event.metaKey or event.altKey:
-        return
-    key = str(event.key).upper()
-    if len(key) == 1 and key in "0123456789*#":
-        event.preventDefault()
-        press(key)
-
-
-def press(digit: str) -> None:
-    """In a call: send the digit as DTMF. Otherwise: type it into the number field."""
-    phone.tones.unlock()
-    phone.tones.key(digit)
-    call = current_call()
-    if call is None or not call.is_established():
-        el("target").value = str(el("target").value) + digit
-        return
-    mode = value("dtmf-mode")
-    phone.dtmf_sent = (phone.dtmf_sent + digit)[-16:]
-    set_text("dtmf-sent", f"Sent: {phone.dtmf_sent}")
-    spawn(send_dtmf(call, digit, mode))
-
-
-async def send_dtmf(call: webvoice.Call, digit: str, mode: str) -> None:
-    await call.send_dtmf(digit, transport_type=mode)
-    activity(f"Sent DTMF {digit} ({'SIP INFO' if mode == 'INFO' else 'RFC 2833'})")
-
-
-# --- audio devices ------------------------------------------------------------------------------------------------
-
-
-async def refresh_devices() -> None:
-    sip = phone.sip
-    if sip is None:
-        return
-    devices = await sip.get_audio_devices()
-    inputs = [(d.device_id, d.label or "Microphone") for d in devices if d.kind == "audioinput"]
-    outputs = [(d.device_id, d.label or "Speaker") for d in devices if d.kind == "audiooutput"]
-    fill_select("mic-select", inputs, sip.get_current_microphone() or "default")
-    fill_select("speaker-select", outputs, sip.get_current_speaker() or "default")
-    can_choose_speaker = hasattr(js.HTMLMediaElement.prototype, "setSinkId")
-    enable("mic-select", bool(inputs))
-    enable("speaker-select", bool(outputs) and can_choose_speaker)
-    show("speaker-note", not can_choose_speaker)
-
-
-def on_device_change(event) -> None:
-    for kind, device_id in event.fallback:
-        activity(f"The chosen {kind} was unplugged: using the default one")
-    spawn(refresh_devices())
-
-
-@when("change", "#mic-select")
-def on_microphone_chosen() -> None:
-    spawn(choose_device("microphone", value("mic-select")))
-
-
-@when("change", "#speaker-select")
-def on_speaker_chosen() -> None:
-    spawn(choose_device("speaker", value("speaker-select")))
-
-
-async def choose_device(kind: str, device_id: str) -> None:
-    select = el("mic-select" if kind == "microphone" else "speaker-select")
-    label = select.options[select.selectedIndex].text
-    if kind == "microphone":
-        await phone.sip.set_microphone(device_id)
-    else:
-        await phone.sip.set_speaker(device_id)
-    activity(f"{kind.capitalize()}: {label}")
 
 
 # --- once a second ---------------------------------------------------------------------------------------------------

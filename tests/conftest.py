@@ -1,6 +1,6 @@
 """Session-wide rules for every tier: a skip or an xfail fails the run; no test runs unbounded.
 
-See tests/support/partial_run.py: only ``WEBVOICE_ALLOW_SKIP=1`` lets a run
+See devtools/partial_run.py: only ``WEBVOICE_ALLOW_SKIP=1`` lets a run
 skip.  Counted here from the reports, so a skip from a marker, a fixture,
 ``importorskip`` or a collection-time skip are all caught, whoever wrote it.
 """
@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from tests.support.partial_run import ALLOW_SKIP_VAR, skips_allowed
-from tests.support.watchdog import Watchdog
+from devtools.partial_run import ALLOW_SKIP_VAR, skips_allowed
+from devtools.watchdog import Watchdog
 
 _unearned: list[str] = []
 
@@ -51,7 +51,7 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-# --- an outer bound on every test (tests/support/watchdog.py) ----------------------
+# --- an outer bound on every test (devtools/watchdog.py) ----------------------
 
 _TEST_BOUND_S = float(os.environ.get("WEBVOICE_TEST_BOUND_S", "900"))
 _watchdog: Watchdog | None = None

@@ -40,10 +40,10 @@ def test_steps_cover_what_import_webvoice_loads():
 
 def test_steps_leave_the_call_modules_lazy():
     assert not set(STEPS + BROWSER_STEPS) & set(CALL_MODULES)
-    loaded = run(BOOT + """
+    loaded = run(BOOT + f"""
 asyncio.run(import_in_steps(spec))
-print(json.dumps(sorted(set(sys.modules) & set(%r))))
-""" % (list(CALL_MODULES),))
+print(json.dumps(sorted(set(sys.modules) & set({list(CALL_MODULES)!r}))))
+""")
     assert loaded == []
 
 

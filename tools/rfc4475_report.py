@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One line per RFC 4475 torture message: does webvoice's parser take or refuse it as it should?
 
-Run from the repository's root:  python3 tools/rfc4475_report.py
+Run from the repository's root:  python3 -m tools.rfc4475_report
 Reads tests/data/rfc4475 (the corpus and its manifest). Exit status 0 when
 every ``valid`` message parses and every ``invalid`` one is refused with
 SipParseError, 1 otherwise. A quick overview for people; the assertions
@@ -14,11 +14,10 @@ import json
 import pathlib
 import sys
 
+from webvoice.sip import SipParseError, parse_message
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "rfc4475"
-sys.path.insert(0, str(ROOT))
-
-from webvoice.sip import SipParseError, parse_message  # noqa: E402
 
 
 def outcome(data: bytes) -> str:

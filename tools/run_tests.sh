@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Run the test tiers, each in its own process:
+#   lint     ruff (a small rule set) and mypy (strict on the core and the public API), as
+#            configured in pyproject.toml; seconds, so it runs first
 #   cpython  everything under tests/ but the browser tiers (tests/sip, ...)
 #   pyodide  tests/pyodide: run_in_pyodide tests, pytest-pyodide + chromedriver
 #   e2e      tests/e2e: pages in Chromium driven by Playwright
@@ -30,12 +32,14 @@ logs=build/test-logs
 mkdir -p "$logs"
 no_pyodide_plugin=(-p no:pytest_pyodide -p no:pytest_pyodide_hook)
 read -r -a extra <<<"${PYTEST_ARGS:-}"
-all_tiers=(cpython pyodide e2e firefox)
+all_tiers=(lint cpython pyodide e2e firefox)
 
 tier_args() {
   runner=(.venv/bin/python -m pytest)
   tier_extra=("${extra[@]}")
   case $1 in
+    lint) runner=(bash -c '.venv/bin/ruff check webvoice tests tools bench demo devtools && .venv/bin/mypy' lint)
+      args=(); tier_extra=() ;;
     cpython) args=(tests --ignore=tests/pyodide --ignore=tests/e2e --durations=15 "${no_pyodide_plugin[@]}") ;;
     pyodide) args=(tests/pyodide --runner selenium --rt chrome --dist-dir build/web/pyodide) ;;
     e2e) args=(tests/e2e --durations=15 "${no_pyodide_plugin[@]}") ;;

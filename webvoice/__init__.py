@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ._config import make_settings
+from ._connection_events import (
+    ConnectedEvent,
+    ConnectingEvent,
+    DisconnectedEvent,
+    ExpiringEvent,
+    RegisteredEvent,
+    RegistrationFailedEvent,
+    UnregisteredEvent,
+)
 from ._errors import (
     MessageError,
     NotConnectedError,
@@ -21,16 +31,7 @@ from ._errors import (
     UnregisterError,
     WebVoiceError,
 )
-from ._instance import (
-    ConnectedEvent,
-    ConnectingEvent,
-    DisconnectedEvent,
-    ExpiringEvent,
-    RegisteredEvent,
-    RegistrationFailedEvent,
-    SipInstance,
-    UnregisteredEvent,
-)
+from ._instance import SipInstance
 from ._lines import CallLine, LineNotFoundError
 from ._media import (
     AudioDevice,
@@ -41,8 +42,27 @@ from ._media import (
     NotSupportedError,
 )
 from ._transport import TransportFactory
-from .sip.syntax._causes import Cause
-from .sip.util._lazy import lazy_attributes
+from .sip import Cause, lazy_attributes
+
+if TYPE_CHECKING:  # the lazily exported names below, for type checkers and IDEs
+    from ._call_event_records import (
+        CallConnectingEvent,
+        ConfirmedEvent,
+        DtmfEvent,
+        EndEvent,
+        HoldEvent,
+        HoldState,
+        IceCandidateEvent,
+        Identity,
+        MuteEvent,
+        ProgressEvent,
+        ReplacesEvent,
+        SdpEvent,
+    )
+    from ._call_requests import IncomingCallRequest, ReferRequest
+    from ._calls import Call
+    from ._messaging import IncomingMessage
+    from ._presence import LineEvent, PresenceEvent, VoicemailEvent, Watch
 
 __version__ = "0.1.0"
 
@@ -97,14 +117,10 @@ __all__ = [
 
 # The call classes load on first use (see webvoice._preload): importing
 # webvoice should cost a page no more than registering needs.
-_LAZY = {name: "_calls" for name in (
-    "Call", "CallConnectingEvent", "ConfirmedEvent", "DtmfEvent", "EndEvent", "HoldEvent", "HoldState",
-    "IceCandidateEvent", "Identity", "IncomingCallRequest", "MuteEvent", "ProgressEvent", "ReferRequest",
-    "ReplacesEvent", "SdpEvent")}
-
-
-
-
+_LAZY = {name: "_call_event_records" for name in (
+    "CallConnectingEvent", "ConfirmedEvent", "DtmfEvent", "EndEvent", "HoldEvent", "HoldState",
+    "IceCandidateEvent", "Identity", "MuteEvent", "ProgressEvent", "ReplacesEvent", "SdpEvent")}
+_LAZY.update({"Call": "_calls", "IncomingCallRequest": "_call_requests", "ReferRequest": "_call_requests"})
 
 # Messages, presence, busy lamps and voicemail (beyond the JS SDK): their records load on first use too.
 _LAZY.update({"IncomingMessage": "_messaging", "LineEvent": "_presence", "Watch": "_presence", "PresenceEvent": "_presence", "VoicemailEvent": "_presence"})
@@ -129,7 +145,7 @@ def create_sip_instance(
     stun_servers: list[str] | None = None,
     ua_config: Mapping[str, Any] | None = None,
     call_options: Mapping[str, Any] | None = None,
-    line_events: Mapping[str, Callable] | None = None,
+    line_events: Mapping[str, Callable[..., Any]] | None = None,
     transport_factory: TransportFactory | None = None,
     media_backend: MediaBackend | None = None,
 ) -> SipInstance:

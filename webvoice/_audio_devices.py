@@ -8,11 +8,13 @@ media backend's (``replaceTrack``, ``setSinkId``, ``devicechange``).
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ._handlers import call_handler
-from ._media import AudioDevice, DeviceNotFoundError, NotSupportedError
-from .sip.util._record import record
+from ._instance_base import InstanceBase
+from ._media import AudioDevice, DeviceNotFoundError, MediaSession, NotSupportedError
+from .sip import record
 
 if TYPE_CHECKING:
     from ._calls import Call
@@ -29,8 +31,13 @@ class DeviceChangeEvent:
     fallback: tuple[tuple[str, str], ...]
 
 
-class AudioDeviceMethods:
+class AudioDeviceMethods(InstanceBase):
     """``get_audio_devices``, ``set_microphone``, ``set_speaker`` and friends."""
+
+    _microphone: str | None
+    _speaker: str | None
+    _device_handler: Callable[..., Any] | None
+    _watching_devices: bool
 
     async def get_audio_devices(self) -> list[AudioDevice]:
         """Microphones and speakers (asking for permission first when labels are hidden)."""
@@ -53,10 +60,10 @@ class AudioDeviceMethods:
         calls; None goes back to the browser's default."""
         if device_id is not None:
             await self._check_device(device_id, "audioinput")
-        for call in self._live_media_calls():
-            await call.media.replace_microphone(device_id)
+        for call, media in self._live_media():
+            await media.replace_microphone(device_id)
             if call.is_muted():
-                call.media.set_muted(True)
+                media.set_muted(True)
         self._microphone = device_id
 
     async def set_speaker(self, device_id: str | None) -> None:
@@ -66,11 +73,11 @@ class AudioDeviceMethods:
             raise NotSupportedError("this browser cannot choose the speaker (no setSinkId)")
         if device_id is not None:
             await self._check_device(device_id, "audiooutput")
-        for call in self._live_media_calls():
-            await call.media.set_speaker(device_id)
+        for _, media in self._live_media():
+            await media.set_speaker(device_id)
         self._speaker = device_id
 
-    def on_device_change(self, handler: Callable) -> None:
+    def on_device_change(self, handler: Callable[..., Any]) -> None:
         """``handler(event)`` when devices come or go; ``event.fallback`` names what
         fell back to the default because its device disappeared."""
         if not callable(handler):
@@ -87,13 +94,17 @@ class AudioDeviceMethods:
             known = ", ".join(f"{d.device_id!r} ({d.label})" for d in devices if d.kind == kind) or "none"
             raise DeviceNotFoundError(f"no {kind} with id {device_id!r}; available: {known}")
 
-    def _live_media_calls(self) -> list[Call]:
-        return [c for c in self._lines.calls() if c.media is not None and not c.is_ended()]
+    def _live_media(self) -> list[tuple[Call, MediaSession]]:
+        return [(c, c.media) for c in self._lines.calls() if c.media is not None and not c.is_ended()]
 
     def _watch_devices(self) -> None:
         if not self._watching_devices:
             self._watching_devices = True
-            self._media().on_devices_changed(lambda: asyncio.ensure_future(self._devices_changed()))
+
+            def changed() -> None:
+                asyncio.ensure_future(self._devices_changed())
+
+            self._media().on_devices_changed(changed)
 
     async def _devices_changed(self) -> None:
         """A device was plugged or unplugged: fall back to the default for a chosen
@@ -104,15 +115,15 @@ class AudioDeviceMethods:
         if self._microphone is not None and ("audioinput", self._microphone) not in present:
             fallback.append(("microphone", self._microphone))
             self._microphone = None
-            for call in self._live_media_calls():
-                await call.media.replace_microphone(None)
+            for call, media in self._live_media():
+                await media.replace_microphone(None)
                 if call.is_muted():
-                    call.media.set_muted(True)
+                    media.set_muted(True)
         if self._speaker is not None and ("audiooutput", self._speaker) not in present:
             fallback.append(("speaker", self._speaker))
             self._speaker = None
-            for call in self._live_media_calls():
-                await call.media.set_speaker(None)
+            for _, media in self._live_media():
+                await media.set_speaker(None)
         if self._device_handler is not None:
             call_handler(self._device_handler, DeviceChangeEvent(tuple(devices), tuple(fallback)),
                          what="the device-change handler")

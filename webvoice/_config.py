@@ -7,18 +7,19 @@ message naming the argument, and the rest of the SDK can trust its settings.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import field
-from typing import Any, Callable, Mapping
+from typing import Any
 
-from .browser._rtc_config import OFFER_KEYS, PC_CONFIG_KEYS, offer_options, rtc_configuration
 from ._refer_policy import REFER_POLICIES
 from ._targets import escape_user
-from .sip.syntax._abnf import CONTROL_CHARS
-from .sip.util._backoff import ReconnectPolicy
-from .sip.syntax._headers import Headers
-from .sip.util._record import record
-from .sip.transaction._timers import TimerConfig
-from .sip.syntax._uri import SipUri
+from .browser._rtc_config import (
+    OFFER_KEYS,
+    PC_CONFIG_KEYS,
+    offer_options,
+    rtc_configuration,
+)
+from .sip import CONTROL_CHARS, Headers, ReconnectPolicy, SipUri, TimerConfig, record
 
 __all__ = ["InstanceSettings", "make_settings", "check_extra_headers", "UA_CONFIG_KEYS", "CALL_OPTION_KEYS",
            "LINE_EVENT_KEYS"]
@@ -95,7 +96,7 @@ class InstanceSettings:
     ua: Mapping[str, Any]
     #: Normalized: the keys of CALL_OPTION_KEYS only (snake_case), values checked.
     call_options: Mapping[str, Any]
-    line_events: Mapping[str, Callable]
+    line_events: Mapping[str, Callable[..., Any]]
 
     @property
     def timers(self) -> TimerConfig:
@@ -117,7 +118,7 @@ _RESERVED_HEADERS = frozenset(("via", "from", "to", "call-id", "cseq", "contact"
                                "i", "m", "l", "c"))
 
 
-def check_extra_headers(headers) -> tuple[tuple[str, str], ...]:
+def check_extra_headers(headers: Any) -> tuple[tuple[str, str], ...]:
     """JsSIP-style ``["X-Name: value", ...]`` (or (name, value) pairs), checked now:
     a control character, a bad name or a header the stack owns raises ValueError."""
     if headers is None:
@@ -328,7 +329,7 @@ def make_settings(
     stun_servers: list[str] | None = None,
     ua_config: Mapping[str, Any] | None = None,
     call_options: Mapping[str, Any] | None = None,
-    line_events: Mapping[str, Callable] | None = None,
+    line_events: Mapping[str, Callable[..., Any]] | None = None,
 ) -> InstanceSettings:
     """Check every keyword of ``create_sip_instance`` and derive what is implied.
 
@@ -380,7 +381,7 @@ def make_settings(
         servers = tuple(stun_servers)
     ua = _check_ua_config(ua_config)
     options = _check_call_options(call_options, ua)
-    events: dict[str, Callable] = {}
+    events: dict[str, Callable[..., Any]] = {}
     if line_events is not None:
         if not isinstance(line_events, Mapping):
             raise TypeError("line_events must be a dict")

@@ -24,14 +24,15 @@ import inspect
 import logging
 import sys
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["call_handler", "report_handler_error"]
 
 log = logging.getLogger("webvoice")
 
 
-def call_handler(handler: Callable, *args: Any, what: str) -> asyncio.Future | None:
+def call_handler(handler: Callable[..., Any], *args: Any, what: str) -> asyncio.Future[Any] | None:
     """Call an application handler, plain or ``async def``, shielding the SDK from it.
 
     ``what`` names the handler and its event for the report of an error (say
@@ -71,7 +72,7 @@ def report_handler_error(what: str, exc: BaseException) -> None:
     loop.call_exception_handler({"message": message, "exception": exc})
 
 
-def _takes_no_arguments(handler: Callable) -> bool:
+def _takes_no_arguments(handler: Callable[..., Any]) -> bool:
     try:
         parameters = inspect.signature(handler).parameters.values()
     except (TypeError, ValueError):
@@ -80,6 +81,7 @@ def _takes_no_arguments(handler: Callable) -> bool:
                    for p in parameters)
 
 
-def _report_task(task: asyncio.Future, what: str) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        report_handler_error(what, task.exception())
+def _report_task(task: asyncio.Future[Any], what: str) -> None:
+    error = None if task.cancelled() else task.exception()
+    if error is not None:
+        report_handler_error(what, error)

@@ -93,11 +93,14 @@ async def import_in_steps(spec: ModuleSpec) -> None:
     package = sys.modules["webvoice"]
     steps = STEPS + (BROWSER_STEPS if sys.platform == "emscripten" else ())
     try:
+        loader = spec.loader
+        if loader is None:
+            raise ImportError(f"webvoice's module spec has no loader: {spec!r}")
         for name in steps:
             if name not in sys.modules:
                 importlib.import_module(name)
                 await asyncio.sleep(0)
-        spec.loader.exec_module(package)
+        loader.exec_module(package)
     except BaseException:
         for name in [m for m in sys.modules if m == "webvoice" or m.startswith("webvoice.")]:
             del sys.modules[name]

@@ -12,11 +12,11 @@ in order: added, changed..., removed; and active-line changes.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ._handlers import call_handler
-from .sip.util._record import record
-from .sip.syntax._uri import SipUri, TelUri, Uri, parse_uri
+from .sip import SipUri, TelUri, Uri, parse_uri, record
 
 if TYPE_CHECKING:
     from ._calls import Call
@@ -63,9 +63,9 @@ def same_party(a: Uri, b: Uri) -> bool:
 class LineRegistry:
     """The lines of an instance and the active one."""
 
-    def __init__(self, handlers: Mapping[str, Callable]) -> None:
+    def __init__(self, handlers: Mapping[str, Callable[..., Any]]) -> None:
         self._handlers = dict(handlers)
-        self._calls: dict[str, "Call"] = {}
+        self._calls: dict[str, Call] = {}
         self._snapshots: dict[str, CallLine] = {}
         self.active: str | None = None
 
@@ -82,10 +82,10 @@ class LineRegistry:
     def __contains__(self, line_id: object) -> bool:
         return line_id in self._calls
 
-    def calls(self) -> list["Call"]:
+    def calls(self) -> list[Call]:
         return list(self._calls.values())
 
-    def get(self, line_id: str) -> "Call":
+    def get(self, line_id: str) -> Call:
         if not isinstance(line_id, str):
             line_id = str(line_id)
         call = self._calls.get(line_id)
@@ -93,7 +93,7 @@ class LineRegistry:
             raise LineNotFoundError(f"no line {line_id!r}; lines: {', '.join(self._calls) or 'none'}")
         return call
 
-    def snapshot(self, call: "Call") -> CallLine:
+    def snapshot(self, call: Call) -> CallLine:
         remote = call.get_remote_identity()
         return CallLine(call.get_line_id(), remote.uri if remote else "", call.get_direction(),
                         call.get_status(), call.is_on_hold().local,
@@ -102,7 +102,7 @@ class LineRegistry:
     def lines(self) -> list[CallLine]:
         return [self.snapshot(call) for call in self._calls.values()]
 
-    def add(self, call: "Call") -> None:
+    def add(self, call: Call) -> None:
         line_id = call.get_line_id()
         if line_id in self._calls:
             raise RuntimeError(f"line {line_id} is taken")  # new_id() and add() must not be apart
@@ -110,11 +110,11 @@ class LineRegistry:
         self._snapshots[line_id] = self.snapshot(call)
         self._fire("on_line_added", self._snapshots[line_id])
 
-    def holds(self, call: "Call") -> bool:
+    def holds(self, call: Call) -> bool:
         """Whether ``call`` is on its line (not ended and replaced by a newer call)."""
         return self._calls.get(call.get_line_id()) is call
 
-    def changed(self, call: "Call") -> None:
+    def changed(self, call: Call) -> None:
         line_id = call.get_line_id()
         if not self.holds(call):  # ended: its number may already be another call's
             return
@@ -123,7 +123,7 @@ class LineRegistry:
             self._snapshots[line_id] = now
             self._fire("on_line_changed", now)
 
-    def remove(self, call: "Call") -> None:
+    def remove(self, call: Call) -> None:
         line_id = call.get_line_id()
         if self._calls.get(line_id) is not call:
             return
@@ -155,7 +155,7 @@ class LineRegistry:
                 return self.snapshot(call)
         return None
 
-    def _fire(self, name: str, *args) -> None:
+    def _fire(self, name: str, *args: object) -> None:
         handler = self._handlers.get(name)
         if handler is not None:
             call_handler(handler, *args, what=f"the {name!r} line handler")

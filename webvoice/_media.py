@@ -11,9 +11,10 @@ the bridged backend exist at all: everything here must cross postMessage.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from .sip.util._record import record
+from .sip import record
 
 __all__ = ["MediaBackend", "MediaSession", "MediaError", "MediaPermissionError", "DeviceNotFoundError",
            "NotSupportedError", "AudioDevice", "MediaEventHandler", "DTMF_TONES", "DTMF_TIMING", "DtmfTiming"]
@@ -75,7 +76,7 @@ class AudioDevice:
 #: {reason} (reason "microphone": the browser ended the microphone track on
 #: its own, e.g. unplugged; the call goes on silent until
 #: ``reset_local_media``/``replace_microphone``).
-MediaEventHandler = Callable[[str, dict], None]
+MediaEventHandler = Callable[[str, dict[str, Any]], None]
 
 
 class MediaSession(Protocol):

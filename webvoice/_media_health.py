@@ -25,7 +25,7 @@ Pure Python, no clock: the call arms the watchdog.
 
 from __future__ import annotations
 
-from .sip.util._record import record
+from .sip import record
 
 __all__ = ["MediaHealth", "MediaStateEvent", "MEDIA_EVENTS", "stall_cause"]
 

@@ -1,7 +1,7 @@
 """Instant messages for :class:`~webvoice.SipInstance` and :class:`~webvoice.Call` (RFC 3428).
 
 Beyond the JS SDK, which offers messages only through JsSIP's raw UA. The
-protocol is the core's (:mod:`webvoice.sip.ua._message_method`, imported on the
+protocol is the core's (:func:`webvoice.sip.message_body` and its message events, imported on the
 first message sent or received); this module turns its outcome into an
 awaitable result or a :class:`MessageError`, and a received message into an
 :class:`IncomingMessage` for the ``on_message`` listeners (or the call's
@@ -11,20 +11,20 @@ awaitable result or a :class:`MessageError`, and a received message into an
 from __future__ import annotations
 
 import asyncio
-import sys
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ._errors import MessageError
 from ._handlers import call_handler
+from ._instance_base import InstanceBase
 from ._targets import normalize_target
-from .sip.util._record import record
+from .sip import loaded_export, record
 
 if TYPE_CHECKING:
     from ._calls import Call
 
 __all__ = ["IncomingMessage", "MessagingMethods"]
 
-_CORE = "webvoice.sip.ua._message_method"
 
 
 @record
@@ -45,12 +45,12 @@ class IncomingMessage:
     call: Any = None
 
 
-class MessagingMethods:
+class MessagingMethods(InstanceBase):
     """``send_message`` and ``on_message`` (mixed into SipInstance, which owns the core
     and sets ``_message_handlers`` (a list) and ``_message_waiters`` (a dict))."""
 
-    _message_handlers: list[Callable]
-    _message_waiters: dict[object, asyncio.Future]
+    _message_handlers: list[Callable[..., Any]]
+    _message_waiters: dict[object, asyncio.Future[int]]
 
     async def send_message(self, target: str, text: str, content_type: str = "text/plain") -> int:
         """Send ``text`` to ``target`` (a user, number or SIP URI, as for ``call``).
@@ -63,7 +63,7 @@ class MessagingMethods:
         an unsupported ``content_type``, more than 8 KiB) raise ``ValueError``
         before anything is sent.
         """
-        from .sip.ua._message_method import message_body
+        from .sip import message_body
 
         uri = normalize_target(target, self._settings.domain)
         body, media = message_body(text, content_type)
@@ -71,7 +71,7 @@ class MessagingMethods:
             await self.connect()
         return await self._message_outcome(lambda now: self._ua.send_message(uri, body, media, now))
 
-    def on_message(self, handler: Callable) -> Callable[[], None]:
+    def on_message(self, handler: Callable[..., Any]) -> Callable[[], None]:
         """Add a listener for messages received outside calls: ``handler(message)``
         with an :class:`IncomingMessage`; plain or ``async def``. Returns a
         function that removes it. Without listeners, messages are still
@@ -92,17 +92,16 @@ class MessagingMethods:
     # --- for Call.send_message --------------------------------------------------------------
 
     async def _send_message_in_call(self, call: Call, text: str, content_type: str) -> int:
-        from .sip.ua._message_method import message_body
+        from .sip import message_body
 
         body, media = message_body(text, content_type)
-        if call.core is None:
-            raise RuntimeError("the call has not started")
-        return await self._message_outcome(lambda now: self._ua.send_message_in_call(call.core, body, media, now))
+        core = call.started_core()
+        return await self._message_outcome(lambda now: self._ua.send_message_in_call(core, body, media, now))
 
     # --- inside -------------------------------------------------------------------------------
 
     async def _message_outcome(self, start: Callable[[float], Any]) -> int:
-        waiter = self._loop.create_future()
+        waiter: asyncio.Future[int] = self._loop.create_future()
         message = start(self._now())
         self._message_waiters[message] = waiter
         self._pump()
@@ -110,13 +109,14 @@ class MessagingMethods:
 
     def _deliver_message_event(self, event: object) -> bool:
         """Handle a core message event; False for any other event."""
-        core = sys.modules.get(_CORE)
-        if core is None:  # nothing loaded it: no message event can exist
+        delivered = loaded_export("MessageDelivered")
+        if delivered is None:  # nothing loaded the message machinery: no message event can exist
             return False
-        if isinstance(event, (core.MessageDelivered, core.MessageFailed)):
+        failed, received = loaded_export("MessageFailed"), loaded_export("MessageReceived")
+        if isinstance(event, (delivered, failed)):
             waiter = self._message_waiters.pop(event.message, None)
             if waiter is not None and not waiter.done():
-                if isinstance(event, core.MessageDelivered):
+                if isinstance(event, delivered):
                     waiter.set_result(event.status_code)
                 else:
                     waiter.set_exception(MessageError(
@@ -124,12 +124,12 @@ class MessagingMethods:
                         f"{event.status_code or ''} {event.reason}".replace("  ", " "),
                         status_code=event.status_code, reason=event.reason, cause=event.cause))
             return True
-        if isinstance(event, core.MessageReceived):
+        if isinstance(event, received):
             import datetime
 
             call = self._calls.get(event.session) if event.session is not None else None
             public = IncomingMessage(str(event.sender.uri), event.sender.display_name, event.text,
-                                     event.content_type, datetime.datetime.now(datetime.timezone.utc), call)
+                                     event.content_type, datetime.datetime.now(datetime.UTC), call)
             if call is not None:
                 call._emit("message", public)
             else:

@@ -18,32 +18,24 @@ import importlib
 import logging
 import sys
 
+from .sip import CALL_MODULES as CORE_CALL_MODULES
+
 __all__ = ["CALL_MODULES", "preload_call_modules"]
 
 log = logging.getLogger("webvoice")
 
-#: In dependency order, so that each step imports one module.
+#: In dependency order, so that each step imports one module: the core's call
+#: machinery (named by webvoice.sip, which owns its layout), then the driver's.
 CALL_MODULES = (
-    "webvoice.sip.session._events",
-    "webvoice.sip.syntax._sdp",
-    "webvoice.sip.dialog._dialog",
-    "webvoice.sip.dialog._forking",
-    "webvoice.sip.session._common",
-    "webvoice.sip.session._state",
-    "webvoice.sip.session._requests",
-    "webvoice.sip.session._timer",
-    "webvoice.sip.session._info",
-    "webvoice.sip.session._reoffer",
-    "webvoice.sip.session._incoming",
-    "webvoice.sip.event",
-    "webvoice.sip.event._notify",
-    "webvoice.sip.session._refer",
-    "webvoice.sip.session._outgoing",
-    "webvoice.sip.session._call",
-    "webvoice._call_event_records",
+    *CORE_CALL_MODULES,
     "webvoice._media_health",
+    "webvoice._call_event_records",
     "webvoice._quality",
+    "webvoice._media_recovery",
+    "webvoice._offer_answer",
+    "webvoice._call_host",
     "webvoice._calls",
+    "webvoice._call_requests",
 )
 
 

@@ -1,36 +1,35 @@
 """Presence and busy lamps (beyond the JS SDK), on the core's subscriptions and publications.
 
 Each ``watch_*`` method starts one subscription of the core
-(:mod:`webvoice.sip.event._subscription`, which refreshes it, retries it and
+(:class:`webvoice.sip.UserAgent`'s subscriptions, which refreshes it, retries it and
 subscribes again after a reconnect by itself) and returns a :class:`Watch`
 to stop it. This module reads the NOTIFY bodies with the package's parser
 and calls the application's handler with a small event when what it shows
 changes. Our own presence goes out as a publication of the core
-(:mod:`webvoice.sip.event._publication`, PUBLISH with PIDF), refreshed by it and
+(PUBLISH with PIDF), refreshed by it and
 withdrawn when we unregister. With ``ua_config={"publish_dialogs": True}``
-our own calls go out the same way (PUBLISH with dialog-info+xml, built by
-:class:`webvoice.sip.event._dialog_info.DialogPublisher`), for servers that do not
-derive them from the calls they proxy. The core modules load on first use.
+our own calls go out the same way (PUBLISH with dialog-info+xml, built by the
+core's ``DialogPublisher``), for servers that do not derive them from the
+calls they proxy. The core modules load on first use.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._errors import PresenceError
 from ._handlers import call_handler
+from ._instance_base import InstanceBase
 from ._targets import normalize_target
-from .sip.util._record import record
+from .sip import loaded_export, record
 
 __all__ = ["LineEvent", "PresenceEvent", "PresenceMethods", "VoicemailEvent", "Watch"]
 
 log = logging.getLogger("webvoice")
 
-_SUBSCRIPTIONS = "webvoice.sip.event._subscription"
-_PUBLICATIONS = "webvoice.sip.event._publication"
 #: How long each subscription is asked for (seconds); the core refreshes it before then.
 WATCH_EXPIRES = 600
 
@@ -90,14 +89,14 @@ class VoicemailEvent:
 class Watch:
     """One watch the application started: ``stop()`` ends it (the subscription is ended politely)."""
 
-    def __init__(self, instance: Any, kind: str, target: str, handler: Callable) -> None:
+    def __init__(self, instance: Any, kind: str, target: str, handler: Callable[..., Any]) -> None:
         self._instance = instance
         self.kind = kind
         self.target = target
         self._handler = handler
         self._subscription: Any = None
         self._stopped = False
-        self._last: tuple | None = None
+        self._last: object = None  # the last event sent, so a repeat is not sent again
         self._state: Any = None  # the package's memory (a LineState for lines)
 
     def __repr__(self) -> str:
@@ -119,12 +118,12 @@ class Watch:
         call_handler(self._handler, event, what=f"the {self.kind} watch handler")
 
 
-class PresenceMethods:
+class PresenceMethods(InstanceBase):
     """``watch_line``, ``watch_presence``, ``publish_presence`` (mixed into SipInstance,
     which owns the core and sets ``_watches`` and ``_publish_waiters``)."""
 
-    _watches: dict
-    _publish_waiters: list  # (event package, future), see _publication_outcome
+    _watches: dict[object, Watch]
+    _publish_waiters: list[tuple[str, asyncio.Future[None]]]  # (event package, future), see _publication_outcome
     _dialog_publisher: Any = None  # publish_dialogs: what we told the server of our calls
 
     async def publish_presence(self, status: str = "open", note: str | None = None) -> None:
@@ -133,7 +132,8 @@ class PresenceMethods:
         refreshes it, publishes it again after a reconnect and withdraws it
         when unregistering. Raises :class:`~webvoice.PresenceError` with the
         status when the server refuses; bad arguments raise before anything is sent."""
-        from .sip.event._pidf import CONTENT_TYPE, build_pidf
+        from .sip import PIDF_CONTENT_TYPE as CONTENT_TYPE
+        from .sip import build_pidf
 
         body = build_pidf(str(self._ua.config.aor), status, note, self._ua.config.instance_id[:8])
         if not self._connected:
@@ -144,19 +144,19 @@ class PresenceMethods:
         """Withdraw our published presence (watchers see us closed)."""
         if "presence" not in self._ua.publications:
             return
-        from .sip.event._pidf import CONTENT_TYPE
+        from .sip import PIDF_CONTENT_TYPE as CONTENT_TYPE
 
         await self._publication_outcome(lambda pub, now: pub.remove(now), CONTENT_TYPE)
 
-    def watch_presence(self, target: str, handler: Callable) -> Watch:
+    def watch_presence(self, target: str, handler: Callable[..., Any]) -> Watch:
         """Watch ``target``'s presence (RFC 3856): ``handler(PresenceEvent)`` with
         its status and note as soon as the server tells, then on each change.
         Renewed by itself like ``watch_line``; returns the :class:`Watch`."""
-        from .sip.event._pidf import CONTENT_TYPE
+        from .sip import PIDF_CONTENT_TYPE as CONTENT_TYPE
 
         return self._start_watch("presence", target, handler, "presence", (CONTENT_TYPE,))
 
-    def watch_line(self, target: str, handler: Callable) -> Watch:
+    def watch_line(self, target: str, handler: Callable[..., Any]) -> Watch:
         """Watch ``target``'s line (busy lamp field): ``handler(LineEvent)`` at once
         with its current state, then on each change (ringing, talking, idle).
 
@@ -164,25 +164,27 @@ class PresenceMethods:
         renews by itself, also across reconnects, until ``watch.stop()``.
         Returns the :class:`Watch`. A bad target raises ``ValueError`` at once.
         """
-        from .sip.event._dialog_info import CONTENT_TYPE, LineState
+        from .sip import DIALOG_INFO_CONTENT_TYPE as CONTENT_TYPE
+        from .sip import LineState
 
         watch = self._start_watch("line", target, handler, "dialog", (CONTENT_TYPE,))
         watch._state = LineState()
         return watch
 
-    def watch_voicemail(self, handler: Callable, target: str | None = None) -> Watch:
+    def watch_voicemail(self, handler: Callable[..., Any], target: str | None = None) -> Watch:
         """Watch our voicemail (RFC 3842 message-summary, for our own account unless
         ``target`` names another mailbox): ``handler(VoicemailEvent)`` as soon as
         the server tells, then on each change. Renewed by itself like
         ``watch_line``; returns the :class:`Watch`."""
-        from .sip.event._mwi import CONTENT_TYPE
+        from .sip import MESSAGE_SUMMARY_CONTENT_TYPE as CONTENT_TYPE
 
         return self._start_watch("voicemail", target or str(self._ua.config.aor), handler,
                                  "message-summary", (CONTENT_TYPE,))
 
     # --- inside ------------------------------------------------------------------------------
 
-    async def _publication_outcome(self, action: Callable, content_type: str, event: str = "presence") -> None:
+    async def _publication_outcome(self, action: Callable[..., Any], content_type: str,
+                                   event: str = "presence") -> None:
         waiter = self._loop.create_future()
         self._publish_waiters.append((event, waiter))
 
@@ -199,12 +201,12 @@ class PresenceMethods:
         bounded (the server may be gone)."""
         dialogs = self._ua.publications.get("dialog")
         if dialogs is not None and dialogs.body is not None and self._connected:
-            from .sip.event._dialog_info import CONTENT_TYPE
+            from .sip import DIALOG_INFO_CONTENT_TYPE as CONTENT_TYPE
 
             try:
                 await asyncio.wait_for(self._publication_outcome(
                     lambda pub, now: pub.remove(now), CONTENT_TYPE, "dialog"), 5.0)
-            except (asyncio.TimeoutError, PresenceError):
+            except (TimeoutError, PresenceError):
                 pass
         self._dialog_publisher = None  # a call after signing in again starts a new account of them
         pub = self._ua.publications.get("presence")
@@ -212,7 +214,7 @@ class PresenceMethods:
             return
         try:
             await asyncio.wait_for(self.unpublish_presence(), 5.0)
-        except (asyncio.TimeoutError, PresenceError):
+        except (TimeoutError, PresenceError):
             pass
 
     def _publish_own_dialogs(self) -> None:
@@ -222,7 +224,8 @@ class PresenceMethods:
             return
         if self._dialog_publisher is None and not self._ua.sessions:
             return  # nothing to tell yet: the server shows an unpublished line as idle
-        from .sip.event._dialog_info import CONTENT_TYPE, DialogPublisher, own_dialog
+        from .sip import DIALOG_INFO_CONTENT_TYPE as CONTENT_TYPE
+        from .sip import DialogPublisher, own_dialog
 
         if self._dialog_publisher is None:
             self._dialog_publisher = DialogPublisher(str(self._ua.config.aor))
@@ -243,7 +246,8 @@ class PresenceMethods:
         self._ua.pump(now)
         self._pump()
 
-    def _start_watch(self, kind: str, target: str, handler: Callable, event: str, accept: tuple[str, ...]) -> Watch:
+    def _start_watch(self, kind: str, target: str, handler: Callable[..., Any], event: str,
+                     accept: tuple[str, ...]) -> Watch:
         if not callable(handler):
             raise TypeError(f"watch_{kind} takes a callable handler")
         uri = normalize_target(target, self._settings.domain)
@@ -258,34 +262,33 @@ class PresenceMethods:
 
     def _deliver_subscription_event(self, event: object) -> bool:
         """Handle a core subscription or publication event; False for any other event."""
-        publications = sys.modules.get(_PUBLICATIONS)
-        if publications is not None and isinstance(event, (publications.PublicationDone,
-                                                           publications.PublicationFailed)):
+        done, failed = loaded_export("PublicationDone"), loaded_export("PublicationFailed")
+        if done is not None and isinstance(event, (done, failed)):
             # Each publication's waiters are resolved in order: one PUBLISH of it is in flight at a time.
             package = event.publication.event
             waiters = [(e, w) for e, w in self._publish_waiters if not w.done()]
             mine = [w for e, w in waiters if e == package]
             self._publish_waiters[:] = [(e, w) for e, w in waiters if w is not (mine[0] if mine else None)]
             what = "presence" if package == "presence" else "our calls' states"
-            if isinstance(event, publications.PublicationFailed) and not mine:
+            if isinstance(event, failed) and not mine:
                 log.warning("webvoice: publishing %s failed: %s %s", what, event.status_code or "", event.reason)
             if mine:
-                if isinstance(event, publications.PublicationDone):
+                if isinstance(event, done):
                     mine[0].set_result(None)
                 else:
                     mine[0].set_exception(PresenceError(
                         f"publishing {what} failed: {event.status_code or ''} {event.reason}".replace("  ", " "),
                         status_code=event.status_code, reason=event.reason))
             return True
-        core = sys.modules.get(_SUBSCRIPTIONS)
-        if core is None:
+        notified, ended = loaded_export("SubscriptionNotified"), loaded_export("SubscriptionEnded")
+        if notified is None:
             return False
-        if isinstance(event, core.SubscriptionNotified):
+        if isinstance(event, notified):
             watch = self._watches.get(event.subscription)
             if watch is not None and not watch._stopped:
                 getattr(self, f"_on_{watch.kind}_notify")(watch, event)
             return True
-        if isinstance(event, core.SubscriptionEnded):
+        if isinstance(event, ended):
             watch = self._watches.get(event.subscription)
             if watch is None:
                 return True
@@ -305,7 +308,7 @@ class PresenceMethods:
         return False
 
     def _on_line_notify(self, watch: Watch, event: Any) -> None:
-        from .sip.event._dialog_info import parse_dialog_info
+        from .sip import parse_dialog_info
 
         if not event.body:
             # No document: nothing is known of any call, the line is idle
@@ -333,7 +336,7 @@ class PresenceMethods:
         line.forget_ended()
 
     def _on_presence_notify(self, watch: Watch, event: Any) -> None:
-        from .sip.event._pidf import parse_pidf
+        from .sip import parse_pidf
 
         if event.state == "pending":
             return  # not authorised yet: nothing known
@@ -355,7 +358,7 @@ class PresenceMethods:
             watch._emit(PresenceEvent(watch.target, status, note))
 
     def _on_voicemail_notify(self, watch: Watch, event: Any) -> None:
-        from .sip.event._mwi import parse_message_summary
+        from .sip import parse_message_summary
 
         if event.state == "pending" or (event.state == "terminated" and watch._last is not None):
             return

@@ -43,7 +43,7 @@ import math
 from collections import deque
 from typing import Any
 
-from .sip.util._record import record
+from .sip import record
 
 __all__ = ["QualityMonitor", "QualityWarning", "THRESHOLDS", "SETTINGS", "mos", "WINDOW", "RAISE_SAMPLES",
            "INPUT_CLEAR_SAMPLES"]
@@ -158,7 +158,7 @@ class QualityMonitor:
             threshold = self.thresholds[name]
             bad = self._bad[name]
             bad.append(value is not None and (value > threshold if THRESHOLDS[name][1] else value < threshold))
-            if name not in self.active and sum(bad) >= RAISE_SAMPLES:
+            if name not in self.active and sum(bad) >= RAISE_SAMPLES and value is not None:
                 self.active.add(name)
                 changes.append(("warning", QualityWarning(name, value, threshold)))
             elif name in self.active and len(bad) == WINDOW and not any(bad):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from .sip.syntax._uri import SipUri, TelUri, Uri
+from .sip import SipUri, TelUri, Uri
 
 __all__ = ["REFER_POLICIES", "DEFAULT_REFER_POLICY", "is_number", "policy_allows"]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from .sip.syntax._uri import AbsoluteUri, SipUri, TelUri, Uri, parse_uri
+from .sip import AbsoluteUri, SipUri, TelUri, Uri, parse_uri
 
 __all__ = ["normalize_target", "check_target", "refer_target", "escape_user"]
 
@@ -181,6 +181,8 @@ def _host_uri(scheme: str, hostpart: str, target: str) -> SipUri:
     its ASCII form)."""
     if not hostpart.isascii():
         m = _HOST_AND_REST.fullmatch(hostpart)
+        if m is None:
+            raise ValueError(f"{target!r}: {hostpart!r} is not a host name")
         try:
             hostpart = m.group(1).encode("idna").decode("ascii") + m.group(2)
         except UnicodeError:
@@ -227,9 +229,9 @@ def refer_target(uri: Uri) -> tuple[Uri, tuple[tuple[str, str], ...]]:
         text = _unescape(value)
         if _CONTROL.search(text):
             raise ValueError("the Replaces header of the transfer target holds a control character")
-        from .sip.ua._ua import _parse_replaces
+        from .sip import parse_replaces
 
-        if _parse_replaces(text) is None:
+        if parse_replaces(text) is None:
             raise ValueError(f"the Replaces header of the transfer target is not call-id;to-tag=..;from-tag=..: {text!r}")
         replaces.append(("Replaces", text))
     if len(replaces) > 1:

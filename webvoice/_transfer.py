@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from ._instance_base import InstanceBase
 from ._targets import normalize_target, refer_target
-from .sip.syntax._header_values import NameAddr
-from .sip.syntax._uri import SipUri, Uri
+from .sip import NameAddr, SipUri, Uri
 
 if TYPE_CHECKING:
+    from ._call_requests import ReferRequest
     from ._calls import Call
 
 __all__ = ["TransferMethods"]
@@ -24,7 +26,7 @@ __all__ = ["TransferMethods"]
 log = logging.getLogger("webvoice")
 
 
-class TransferMethods:
+class TransferMethods(InstanceBase):
     """``transfer_call``, ``blind_transfer`` and following a received REFER."""
 
     async def transfer_call(self, from_line_id: str, to_line_id: str) -> None:
@@ -37,8 +39,9 @@ class TransferMethods:
         for call in (source, target):
             if not call.is_established():
                 raise RuntimeError(f"line {call.get_line_id()} is not an established call")
-        replaces = target.core.replaces_value()
-        remote = target.core.remote_identity.uri
+        target_core = target.started_core()
+        replaces = target_core.replaces_value()
+        remote = target_core.remote_identity.uri if target_core.remote_identity is not None else None
         if not isinstance(remote, SipUri):
             raise RuntimeError("the transfer target has no SIP address to send the transferee to")
         refer_to = SipUri(remote.scheme, remote.user, remote.host, remote.port,
@@ -61,7 +64,8 @@ class TransferMethods:
         await call._refer(NameAddr(uri))
         call.terminate()
 
-    async def _follow_refer(self, referred: Call, refer_to: Uri, events, request=None) -> Call | None:
+    async def _follow_refer(self, referred: Call, refer_to: Uri, events: Mapping[str, Any] | None,
+                            request: ReferRequest | None = None) -> Call | None:
         """We accepted a REFER: place the call and report its progress by NOTIFY.
 
         The target is checked before any line or microphone is taken (only a
@@ -74,11 +78,12 @@ class TransferMethods:
         events as any other). Returns the new call, or None if it could not start."""
         outcome = asyncio.get_running_loop().create_future()
 
-        def report(final_status: int, reason: str):
+        def report(final_status: int, reason: str) -> None:
             if not outcome.done():
                 outcome.set_result(None)
-            if referred.core is not None:
-                self._run_core(lambda now: referred.core.notify_refer(final_status, reason, now, final=True))
+            core = referred.core
+            if core is not None:
+                self._run_core(lambda now: core.notify_refer(final_status, reason, now, final=True))
 
         handlers = {"confirmed": lambda *_: report(200, "OK"),
                     "failed": lambda e=None: report(getattr(e, "status_code", None) or 503,

@@ -7,9 +7,10 @@ what lets the whole driver run, and be tested, outside a browser.
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
-__all__ = ["Transport", "TransportFactory", "TransportCallbacks"]
+__all__ = ["Transport", "TransportFactory", "TransportCallbacks", "TransportLink"]
 
 
 class TransportCallbacks(Protocol):
@@ -36,3 +37,20 @@ class Transport(Protocol):
 
 #: Builds a transport for ``url`` that reports to ``callbacks``.
 TransportFactory = Callable[[str, TransportCallbacks], Transport]
+
+
+class TransportLink:
+    """What a :class:`~webvoice._instance.SipInstance` gives its transport to report to.
+
+    A separate object, so that the transport's callbacks are not methods of the
+    instance, where a user would take ``on_open`` / ``on_data`` / ``on_close``
+    for subscriptions like ``on_connection_event``.
+    """
+
+    __slots__ = ("on_open", "on_data", "on_close")
+
+    def __init__(self, on_open: Callable[[], None], on_data: Callable[[bytes], None],
+                 on_close: Callable[[int, str], None]) -> None:
+        self.on_open = on_open
+        self.on_data = on_data
+        self.on_close = on_close

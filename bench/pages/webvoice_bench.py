@@ -1,6 +1,6 @@
 """webvoice's side of the benchmarks, run inside the page's Pyodide.
 
-bench/run.py sends this file's text to the page once (tests/support/pyrun.py),
+bench/run.py sends this file's text to the page once (devtools/pyrun.py),
 then calls these functions, as jssip_bench.js is called on JsSIP's side.
 Times are epoch milliseconds from the page's clock (``js.benchNow()``,
 longtasks.js), so windows can be matched against long tasks in any page.

@@ -9,8 +9,9 @@ import asyncio
 import json
 import urllib.parse
 
-import webvoice
 from js import BroadcastChannel, fetch
+
+import webvoice
 
 channel = BroadcastChannel.new("webvoice-worker-status")
 
@@ -29,7 +30,7 @@ async def page_url() -> str:
         report(event="hello")
         try:
             return await asyncio.wait_for(asyncio.shield(received), 0.2)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             continue
     return ""
 

@@ -1,4 +1,4 @@
-"""The benchmark command runs end to end: ``bench/run.py --quick``.
+"""The benchmark command runs end to end: ``python -m bench.run --quick``.
 
 Tiny iteration counts, one call, two lines: the figures it produces mean
 nothing and are not judged here (never a timed assertion). What is checked is
@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
-from tests.support.kamailio_server import require_kamailio
-from tests.support.web import BUILD_WEB, REPO
+from devtools.kamailio_server import require_kamailio
+from devtools.web import BUILD_WEB, REPO
 
 
 def _number(value) -> bool:
@@ -33,9 +33,9 @@ def test_bench_quick_run_produces_every_figure(tmp_path):
     if not (BUILD_WEB / "wheels" / "index.json").exists():
         pytest.fail(f"{BUILD_WEB} is not assembled: run `make assets` first")
     out = tmp_path / "results.json"
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--json", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--json", str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"bench/run.py failed:\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode == 0, f"python -m bench.run failed:\n{proc.stdout}\n{proc.stderr}"
     results = json.loads(out.read_text())
     assert results["errors"] == {}
 

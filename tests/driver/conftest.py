@@ -11,10 +11,9 @@ import asyncio
 import pytest
 
 import webvoice
-from tests.support.fake_media import FakeMediaBackend, _sdp
-from tests.support.fake_transport import FakeTransport
-from webvoice.sip.syntax._message import Request, Response
-from webvoice.sip.syntax._parser import parse_message
+from devtools.fake_media import FakeMediaBackend, _sdp
+from devtools.fake_transport import FakeTransport
+from webvoice.sip import Request, Response, parse_message
 
 REALM = "a.test"
 
@@ -29,8 +28,8 @@ def make_instance(media: FakeMediaBackend | None = None, **kwargs) -> webvoice.S
 
 def transport_of(sip: webvoice.SipInstance) -> FakeTransport | None:
     """The newest connection ``sip`` opened through the test's transport factory (the
-    factory is handed the instance as its callbacks), or None before the first."""
-    mine = [t for t in FakeTransport.instances if t.callbacks is sip]
+    factory is handed the instance's transport link as its callbacks), or None before the first."""
+    mine = [t for t in FakeTransport.instances if t.callbacks is sip._link]
     return mine[-1] if mine else None
 
 
@@ -103,7 +102,7 @@ class FakeServer:
                to_tag: str | None = "srv1") -> Response:
         response = request.response(status, to_tag=to_tag if status > 100 else None, headers=list(headers),
                                     body=body, content_type=content_type)
-        self.sip.on_data(bytes(response))
+        self.sip._link.on_data(bytes(response))
         return response
 
     def _handle(self, request: Request) -> None:
@@ -145,7 +144,7 @@ class FakeServer:
     def send_refer(self, invite: Request, refer_to: str, cseq: int = 2) -> None:
         """A REFER from the called party, in the dialog of our ``invite`` (answered 200)."""
         contact = invite.header("Contact")
-        self.sip.on_data((
+        self.sip._link.on_data((
             f"REFER {contact.uri} SIP/2.0\r\n"
             f"Via: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKrefer{cseq}\r\n"
             "Max-Forwards: 70\r\n"
@@ -157,6 +156,26 @@ class FakeServer:
             f"Refer-To: <{refer_to}>\r\n"
             "Content-Length: 0\r\n\r\n"
         ).encode())
+
+
+    def send_notify(self, invite: Request, status: int, reason: str, cseq: int = 3) -> None:
+        """A NOTIFY of the transfer we asked for (RFC 3515): the new call reached ``status``."""
+        body = f"SIP/2.0 {status} {reason}\r\n".encode()
+        state = "terminated;reason=noresource" if status >= 200 else "active;expires=60"
+        self.sip._link.on_data((
+            f"NOTIFY {invite.header('Contact').uri} SIP/2.0\r\n"
+            f"Via: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKnotify{cseq}\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: {invite.to};tag=srv1\r\n"
+            f"To: {invite.from_}\r\n"
+            f"Call-ID: {invite.call_id}\r\n"
+            f"CSeq: {cseq} NOTIFY\r\n"
+            "Contact: <sip:peer@127.0.0.1;transport=ws>\r\n"
+            "Event: refer\r\n"
+            f"Subscription-State: {state}\r\n"
+            "Content-Type: message/sipfrag;version=2.0\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body)
 
 
 async def serving(sip: webvoice.SipInstance, **kwargs) -> tuple[FakeServer, asyncio.Task]:

@@ -9,8 +9,8 @@ import asyncio
 import pytest
 
 import webvoice
+from devtools.fake_media import FakeMediaBackend
 from tests.driver.conftest import make_instance, run, serving, transport_of, until
-from tests.support.fake_media import FakeMediaBackend
 from webvoice._media import MediaError
 
 
@@ -153,7 +153,7 @@ def test_not_connected_raises_before_a_line_is_taken():
     async def main():
         media = FakeMediaBackend()
         sip = make_instance(media)
-        from tests.support.fake_transport import FakeTransport
+        from devtools.fake_transport import FakeTransport
 
         def refuse(self):
             asyncio.get_running_loop().call_soon(self.callbacks.on_close, 1006, "refused")
@@ -215,11 +215,11 @@ def test_the_line_held_to_answer_a_call_is_resumed_when_answering_fails():
         sip.on_incoming_call(incoming.append)
         first = await sip.call("bob")
         await until(first.is_established, "bob answers")
-        sip.on_data((
-            "INVITE sip:alice@a.test SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKin2\r\n"
-            "Max-Forwards: 70\r\nFrom: <sip:carol@a.test>;tag=c1\r\nTo: <sip:alice@a.test>\r\n"
-            "Call-ID: incoming-2\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@127.0.0.1;transport=ws>\r\n"
-            "Content-Length: 0\r\n\r\n").encode())
+        sip._link.on_data(
+            b"INVITE sip:alice@a.test SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKin2\r\n"
+            b"Max-Forwards: 70\r\nFrom: <sip:carol@a.test>;tag=c1\r\nTo: <sip:alice@a.test>\r\n"
+            b"Call-ID: incoming-2\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@127.0.0.1;transport=ws>\r\n"
+            b"Content-Length: 0\r\n\r\n")
         await until(lambda: incoming, "carol rings")
         media.deny = True
         await incoming[0].accept()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from devtools.fake_media import FakeMediaBackend
 from tests.driver.conftest import make_instance, run, serving, until
-from tests.support.fake_media import FakeMediaBackend
 
 
 def test_ids_are_the_lowest_free_number_and_failed_calls_use_none():
@@ -71,11 +71,11 @@ def test_an_incoming_call_takes_the_lowest_free_number_too():
         sip.on_incoming_call(incoming.append)
         out = await sip.call("bob")
         await until(out.is_established, "answer")
-        sip.on_data((
-            "INVITE sip:alice@a.test SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKin1\r\n"
-            "Max-Forwards: 70\r\nFrom: <sip:carol@a.test>;tag=c1\r\nTo: <sip:alice@a.test>\r\n"
-            "Call-ID: incoming-1\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@127.0.0.1;transport=ws>\r\n"
-            "Content-Length: 0\r\n\r\n").encode())
+        sip._link.on_data(
+            b"INVITE sip:alice@a.test SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKin1\r\n"
+            b"Max-Forwards: 70\r\nFrom: <sip:carol@a.test>;tag=c1\r\nTo: <sip:alice@a.test>\r\n"
+            b"Call-ID: incoming-1\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@127.0.0.1;transport=ws>\r\n"
+            b"Content-Length: 0\r\n\r\n")
         await until(lambda: incoming, "the incoming call")
         assert incoming[0].call.get_line_id() == "2"
         task.cancel()

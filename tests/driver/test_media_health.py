@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
+from devtools.fake_media import FakeMediaBackend
 from tests.driver.conftest import drop_connection, make_instance, run, serving, transport_of, until
-from tests.support.fake_media import FakeMediaBackend
 from webvoice._media_health import MediaHealth, stall_cause
 
 # (browser states in order) -> (call events raised, final media state)
@@ -135,7 +135,7 @@ def test_bad_media_health_options_fail_before_anything_is_sent(config, error):
 
 @pytest.fixture
 def quick_restarts(monkeypatch):
-    import webvoice._calls as calls
+    import webvoice._media_recovery as calls
     monkeypatch.setattr(calls, "ICE_RESTART_FIRST_DELAY", {"outgoing": 0.01, "incoming": 0.01})
     monkeypatch.setattr(calls, "ICE_RESTART_MAX_DELAY", 0.04)
     monkeypatch.setattr(calls, "ICE_RESTART_SETTLE", 0.1)
@@ -200,7 +200,7 @@ def test_no_ice_restart_when_turned_off(quick_restarts):
 
 
 def test_a_websocket_reconnect_restarts_ice_at_once_for_interrupted_media(quick_restarts, monkeypatch):
-    import webvoice._calls as calls
+    import webvoice._media_recovery as calls
     monkeypatch.setattr(calls, "ICE_RESTART_FIRST_DELAY", {"outgoing": 30.0, "incoming": 30.0})  # only the kick
     async def main():
         media = FakeMediaBackend()

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 import webvoice
+from devtools.fake_media import FakeMediaBackend
+from devtools.fake_transport import FakeTransport
 from tests.driver.conftest import drop_connection, make_instance, run, serving, transport_of, until
-from tests.support.fake_media import FakeMediaBackend
-from tests.support.fake_transport import FakeTransport
 from webvoice._config import CALL_OPTION_KEYS, UA_CONFIG_KEYS
 
 

@@ -98,16 +98,16 @@ def test_an_incoming_call_is_published_as_recipient():
         await sip.register()
         incoming = []
         sip.on_incoming_call(incoming.append)
-        server.sip.on_data((
-            "INVITE sip:alice@127.0.0.1;transport=ws SIP/2.0\r\n"
-            "Via: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKin1\r\n"
-            "Max-Forwards: 70\r\n"
-            'From: "Carol" <sip:carol@a.test>;tag=c1\r\n'
-            "To: <sip:alice@a.test>\r\n"
-            "Call-ID: in-1\r\n"
-            "CSeq: 1 INVITE\r\n"
-            "Contact: <sip:carol@127.0.0.1;transport=ws>\r\n"
-            "Content-Length: 0\r\n\r\n").encode())
+        server.sip._link.on_data(
+            b"INVITE sip:alice@127.0.0.1;transport=ws SIP/2.0\r\n"
+            b"Via: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKin1\r\n"
+            b"Max-Forwards: 70\r\n"
+            b'From: "Carol" <sip:carol@a.test>;tag=c1\r\n'
+            b"To: <sip:alice@a.test>\r\n"
+            b"Call-ID: in-1\r\n"
+            b"CSeq: 1 INVITE\r\n"
+            b"Contact: <sip:carol@127.0.0.1;transport=ws>\r\n"
+            b"Content-Length: 0\r\n\r\n")
         await until(lambda: incoming, "the call rings")
         await until(lambda: states(server), "early published")
         info = parse_dialog_info([r for r in server.requests("PUBLISH") if r.body][-1].body)

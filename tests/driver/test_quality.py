@@ -66,9 +66,9 @@ def test_no_figures_no_warnings():
 
 
 def test_a_call_raises_and_clears_quality_warnings_when_asked(monkeypatch):
-    import webvoice._calls as calls
+    import webvoice._media_recovery as calls
+    from devtools.fake_media import FakeMediaBackend
     from tests.driver.conftest import make_instance, run, serving, until
-    from tests.support.fake_media import FakeMediaBackend
     monkeypatch.setattr(calls, "QUALITY_INTERVAL", 0.01)
 
     async def main():
@@ -176,8 +176,8 @@ def test_the_input_settings_are_checked():
 def test_a_call_tells_the_monitor_when_the_app_mutes_or_holds(monkeypatch):
     """A silent microphone raises the warning only while the call is neither muted nor held."""
     import webvoice._calls as calls
+    from devtools.fake_media import FakeMediaBackend
     from tests.driver.conftest import make_instance, run, serving, until
-    from tests.support.fake_media import FakeMediaBackend
     monkeypatch.setattr(calls, "QUALITY_INTERVAL", 0.01)
 
     async def main():

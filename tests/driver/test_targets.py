@@ -144,7 +144,7 @@ def test_refer_to_targets_that_are_refused(refer_to, words):
 ])
 def test_a_login_is_escaped_like_a_target(login, user):
     import webvoice
-    from tests.support.fake_transport import FakeTransport
+    from devtools.fake_transport import FakeTransport
 
     sip = webvoice.create_sip_instance(sip_login=login, sip_password="x", realm="example.org",
                                        transport_factory=FakeTransport)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.fake_media import FakeMediaBackend
 from tests.driver.conftest import make_instance, run, serving, until
-from tests.support.fake_media import FakeMediaBackend
 
 _REPLACES = "abc%40h%3Bto-tag%3D1%3Bfrom-tag%3D2"
 

@@ -90,7 +90,7 @@ def test_unregister_while_disconnected_raises_and_is_not_undone_by_the_reconnect
                                        "connection_recovery_max_interval": 0.05})
         server, task = await serving(sip)
         await sip.register()
-        transport = drop_connection(sip)
+        drop_connection(sip)
         assert not sip.is_registered()
         with pytest.raises(webvoice.UnregisterError) as info:
             await sip.unregister()

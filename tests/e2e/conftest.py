@@ -14,10 +14,10 @@ import os
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.support.browser import ConsoleLog, launch_chromium
-from tests.support.chromium import CHROMIUM
-from tests.support.partial_run import skip_or_fail
-from tests.support.web import BUILD_WEB, StaticServer
+from devtools.browser import ConsoleLog, launch_chromium
+from devtools.chromium import CHROMIUM
+from devtools.partial_run import skip_or_fail
+from devtools.web import BUILD_WEB, StaticServer
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import BOOT_PAGE, boot_webvoice
-from tests.support.web import BUILD_WEB
+from devtools.browser import BOOT_PAGE, boot_webvoice
+from devtools.web import BUILD_WEB
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.kamailio_server import KamailioServer, require_kamailio
-from tests.support.pyrun import py
-from tests.support.sip_wire import WIRE, frames
+from devtools.kamailio_server import KamailioServer, require_kamailio
+from devtools.pyrun import py
+from devtools.sip_wire import WIRE, frames
 
 from .test_calls import make_phone
 

@@ -12,10 +12,10 @@ import json
 
 import pytest
 
-from tests.support.browser import ConsoleLog, boot_webvoice
-from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
-from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
+from devtools.browser import ConsoleLog, boot_webvoice
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
 
 PHONE = """
 import asyncio, json, webvoice

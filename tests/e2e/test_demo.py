@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import ConsoleLog
-from tests.support.demo_server import running_demo
-from tests.support.kamailio_server import require_kamailio
-from tests.support.web import BUILD_WEB
+from devtools.browser import ConsoleLog
+from devtools.demo_server import running_demo
+from devtools.kamailio_server import require_kamailio
+from devtools.web import BUILD_WEB
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -34,7 +34,7 @@ STEP_TIMEOUT_MS = 15_000
 
 @pytest.fixture(scope="module")
 def demo():
-    """demo/serve.py on free ports; stopped with SIGTERM, which must stop Kamailio too."""
+    """python -m demo.serve on free ports; stopped with SIGTERM, which must stop Kamailio too."""
     require_kamailio()
     if not (BUILD_WEB / "pyscript" / "core.js").exists():
         pytest.fail(f"{BUILD_WEB} has no PyScript: run `make assets` first")

@@ -14,7 +14,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import ConsoleLog
+from devtools.browser import ConsoleLog
 
 from .test_demo import STEP_TIMEOUT_MS, VIEWPORT, Consoles, answer, demo, dial  # noqa: F401
 

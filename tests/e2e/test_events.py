@@ -12,10 +12,10 @@ import json
 
 import pytest
 
+from devtools.browser import ConsoleLog, boot_webvoice
+from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
 from tests.e2e.test_calls import make_phone
-from tests.support.browser import ConsoleLog, boot_webvoice
-from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
 
 
 @pytest.fixture

@@ -17,14 +17,14 @@ import os
 import pytest
 from playwright.sync_api import expect
 
+from devtools.browser import ConsoleLog, boot_webvoice
+from devtools.demo_server import running_demo
+from devtools.kamailio.server import TEST_USERS
+from devtools.kamailio_server import kamailio, require_kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
+from devtools.web import BUILD_WEB, REPO
 from tests.e2e.test_calls import PHONE, hang_up, place
 from tests.e2e.test_demo import BOOT_TIMEOUT_MS, STEP_TIMEOUT_MS, VIEWPORT, answer, dial, sign_in
-from tests.support.browser import ConsoleLog, boot_webvoice
-from tests.support.demo_server import running_demo
-from tests.support.kamailio_server import kamailio, require_kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
-from tests.support.web import BUILD_WEB, REPO
-from tools.kamailio.server import TEST_USERS
 
 FAST_BOOT = "/test-pages/fast-boot.html"
 SNAPSHOT = BUILD_WEB / "snapshot" / "webvoice.snapshot.gz"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 
+from devtools.kamailio_server import fresh_kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
 from tests.e2e.test_calls import make_phone
-from tests.support.kamailio_server import fresh_kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
+
 
 def _wait_for_log(server, method: str, user: str, timeout: float = 15.0) -> None:
     """Until Kamailio logged a ``method`` request from ``user`` (its "REQ" line)."""

@@ -25,8 +25,8 @@ from itertools import pairwise
 
 from websockets.sync.server import serve
 
-from tests.support.browser import boot_webvoice
-from tests.support.pyrun import py
+from devtools.browser import boot_webvoice
+from devtools.pyrun import py
 from webvoice.sip import parse_message
 
 MIN_INTERVAL, MAX_INTERVAL, PER_MINUTE = 0.25, 2.0, 6

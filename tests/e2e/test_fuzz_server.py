@@ -18,19 +18,16 @@ consistency (every request it refuses and can answer is answered as it says).
 
 from __future__ import annotations
 
-import json
 import pathlib
 import random
 import re
 import threading
-import time
 
-import pytest
 from websockets.sync.server import serve
 
-from tests.support.browser import ConsoleLog, boot_webvoice
-from tests.support.pyrun import py
-from webvoice.sip import Request, SipParseError, parse_message, response_for_parse_error, without_peer_controls
+from devtools.browser import ConsoleLog, boot_webvoice
+from devtools.pyrun import py
+from webvoice.sip import SipParseError, parse_message, response_for_parse_error, without_peer_controls
 
 CORPUS = pathlib.Path(__file__).resolve().parents[1] / "data" / "rfc4475"
 COUNT = 1200

@@ -1,8 +1,8 @@
 """Interoperability: webvoice (Pyodide) and JsSIP 3.13 calling each other through Kamailio.
 
 One Chromium, two pages for the whole module: grace runs webvoice
-(tests/support/pages/boot.html), heidi runs JsSIP (the esbuild bundle of
-bench/jssip_bundle.py, driven by tests/support/pages/jssip-phone.js). Both
+(devtools/pages/boot.html), heidi runs JsSIP (the esbuild bundle of
+bench/jssip_bundle.py, driven by devtools/pages/jssip-phone.js). Both
 auto-answer. Each scenario runs in both directions (webvoice calls JsSIP, JsSIP
 calls webvoice) and leaves no call behind for the next one:
 
@@ -26,10 +26,10 @@ import pytest
 
 from bench.jssip_bundle import OUT_DIR as JSSIP_BUILD
 from bench.jssip_bundle import ensure_bundle
-from tests.support.browser import ConsoleLog, boot_webvoice
-from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
-from tests.support.web import BUILD_WEB, DEFAULT_MOUNTS, StaticServer
+from devtools.browser import ConsoleLog, boot_webvoice
+from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
+from devtools.web import BUILD_WEB, DEFAULT_MOUNTS, StaticServer
 
 WV_USER, JS_USER = "grace", "heidi"  # no other e2e module registers these two
 JSSIP_PAGE = "/test-pages/jssip-phone.html"

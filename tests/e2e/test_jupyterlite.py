@@ -2,7 +2,7 @@
 
 ``demo/serve.py`` runs as ``make demo`` runs it (its own Kamailio, build/web at
 /, the site at /lite/), on free ports. A plain page boots webvoice on its main
-thread (tests/support/pages/boot.html) and signs in as bob, answering every
+thread (devtools/pages/boot.html) and signs in as bob, answering every
 call. Then Chromium opens lite/files/webvoice-demo.ipynb in JupyterLite's
 Notebook app and the test runs its cells one by one through the page's
 JupyterLab application (``window.jupyterapp``, exposed by the site's
@@ -29,11 +29,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import ConsoleLog, boot_webvoice
-from tests.support.demo_server import running_demo
-from tests.support.kamailio_server import require_kamailio
-from tests.support.pyrun import py
-from tests.support.web import BUILD_WEB, StaticServer
+from devtools.browser import ConsoleLog, boot_webvoice
+from devtools.demo_server import running_demo
+from devtools.kamailio_server import require_kamailio
+from devtools.pyrun import py
+from devtools.web import BUILD_WEB, StaticServer
 
 REPO = Path(__file__).resolve().parents[2]
 LITE = REPO / "build" / "lite"

@@ -12,9 +12,9 @@ import json
 
 import pytest
 
+from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
 from tests.e2e.test_calls import make_phone
-from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
 
 # alice's instance is made again with line_events= (the public way to follow lines)
 LINE_LOG = """

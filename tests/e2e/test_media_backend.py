@@ -13,8 +13,8 @@ import textwrap
 
 import pytest
 
-from tests.support.browser import ConsoleLog, boot_webvoice
-from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.browser import ConsoleLog, boot_webvoice
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 
 # Helpers defined in the page's Python globals, shared by the tests.
 PRELUDE = r'''

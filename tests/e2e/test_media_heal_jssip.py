@@ -1,7 +1,7 @@
 """Media health with JsSIP as the far end, in Chromium through Kamailio.
 
 The relay-outage and DTLS-stall scenarios of tests/e2e/test_media_health.py,
-with webvoice at one end and JsSIP 3.13 (tests/support/pages/jssip-phone.js)
+with webvoice at one end and JsSIP 3.13 (devtools/pages/jssip-phone.js)
 at the other. Both pages use relay-only ICE through coturn on loopback (the
 ``relay`` fixture of test_media_health): killing the relay stalls the call,
 and once it is back webvoice restores audio by itself, JsSIP answering its
@@ -10,7 +10,7 @@ never restarts ICE itself, and ends a call whose ICE connection goes
 ``failed`` (RTCSession's iceconnectionstatechange handler: cause "RTP
 Timeout"), so webvoice's restart has to bring media back before that.
 
-The webvoice page is instrumented (tests/support/pages/mangle-answer.js) to
+The webvoice page is instrumented (devtools/pages/mangle-answer.js) to
 spoil the answer it applies: the watchdog ends the call ("WebRTC Error" and a
 BYE) and JsSIP ends it too, originator remote.
 """
@@ -18,15 +18,14 @@ BYE) and JsSIP ends it too, originator remote.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
+from devtools.browser import boot_webvoice
+from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
 from tests.e2e.test_interop_jssip import JS_USER, JSSIP_PAGE, PHONE, WV_USER, _page, server  # noqa: F401
 from tests.e2e.test_media_health import HEALTH, MANGLE, RECORD, relay  # noqa: F401  (fixtures)
-from tests.support.browser import boot_webvoice
-from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
 
 WATCHDOG = 3  # ua_config["media_timeout"] of webvoice
 

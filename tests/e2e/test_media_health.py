@@ -8,7 +8,7 @@ stalls the call's packets, starting it again lets an ICE restart bring them
 back.
 
 The caller's page is instrumented before webvoice boots
-(tests/support/pages/mangle-answer.js): it spoils the answer the browser
+(devtools/pages/mangle-answer.js): it spoils the answer the browser
 applies, so SIP completes normally while media cannot: a DTLS fingerprint that
 cannot match (DTLS fails once ICE connects), or a wrong ICE password (ICE
 never connects: only the watchdog notices).
@@ -23,13 +23,13 @@ import time
 
 import pytest
 
+from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
+from devtools.partial_run import skip_or_fail
+from devtools.pyrun import py
+from devtools.web import REPO
 from tests.e2e.test_calls import make_phone
-from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
-from tests.support.partial_run import skip_or_fail
-from tests.support.pyrun import py
-from tests.support.web import REPO
 
-MANGLE = REPO / "tests" / "support" / "pages" / "mangle-answer.js"
+MANGLE = REPO / "devtools" / "pages" / "mangle-answer.js"
 WATCHDOG = 3  # ua_config["media_timeout"] of the caller
 
 HEALTH = ("media_connected", "media_interrupted", "media_recovered", "media_failed")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
+from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
 
 from .test_calls import make_phone
 

@@ -8,9 +8,9 @@ Audio is measured, not flags: muting silences what the other page hears
 
 from __future__ import annotations
 
+from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
 from tests.e2e.test_calls import hang_up, make_phone
-from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
 
 MEDIA_EVENTS = """
 media_log = []

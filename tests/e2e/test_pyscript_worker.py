@@ -13,10 +13,10 @@ import json
 import time
 import urllib.request
 
+from devtools.browser import ConsoleLog, boot_webvoice
+from devtools.pyrun import py
 from tests.e2e.test_calls import PHONE
 from tests.e2e.test_demo import demo  # noqa: F401  (fixture: demo/serve.py on free ports)
-from tests.support.browser import ConsoleLog, boot_webvoice
-from tests.support.pyrun import py
 
 
 def test_pyscript_worker_calls_a_main_thread_page(browser, static_server, demo):
@@ -46,7 +46,7 @@ await sip.register()
                 "window.workerStatus && window.workerStatus.some(r => r.event === 'confirmed')", timeout=90_000)
         except Exception:
             status = worker_page.evaluate("window.workerStatus")
-            raise AssertionError(f"the worker's call did not connect; its reports: {status}\npage log:\n{log}")
+            raise AssertionError(f"the worker's call did not connect; its reports: {status}\npage log:\n{log}") from None
         statuses = worker_page.evaluate("window.workerStatus")
         assert any(r.get("event") == "registered" and r.get("in_worker") for r in statuses), statuses
         # The worker really has no DOM and no WebRTC: webvoice bridged its media to this page.

@@ -27,12 +27,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from devtools.browser import ConsoleLog, boot_webvoice
+from devtools.demo_server import running_demo
+from devtools.kamailio_server import kamailio, require_kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
+from devtools.web import BUILD_WEB, PAGES, StaticServer
 from tests.e2e.test_calls import make_phone
-from tests.support.browser import ConsoleLog, boot_webvoice
-from tests.support.demo_server import running_demo
-from tests.support.kamailio_server import kamailio, require_kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
-from tests.support.web import BUILD_WEB, PAGES, StaticServer
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from tests.support.browser import boot_webvoice
-from tests.support.kamailio_server import fresh_kamailio, kamailio  # noqa: F401  (fixtures)
-from tests.support.pyrun import PagePythonError, py
+from devtools.browser import boot_webvoice
+from devtools.kamailio_server import fresh_kamailio, kamailio  # noqa: F401  (fixtures)
+from devtools.pyrun import PagePythonError, py
 
 SETUP = """
 import asyncio, json, logging, webvoice

@@ -3,7 +3,7 @@
 Two Chromium pages through Kamailio: erin calls frank, whose page lets the
 call ring (webvoice answers 180 Ringing, no SDP) until the test accepts it.
 The caller's page is instrumented before webvoice boots
-(tests/support/pages/audio-probe.js): the test taps the tone with its own
+(devtools/pages/audio-probe.js): the test taps the tone with its own
 AnalyserNode and measures what would reach the speakers, without knowing how
 webvoice builds it.
 """
@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
+from devtools.web import REPO
 from tests.e2e.test_calls import make_phone
-from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
-from tests.support.web import REPO
 
-PROBE = REPO / "tests" / "support" / "pages" / "audio-probe.js"
+PROBE = REPO / "devtools" / "pages" / "audio-probe.js"
 
 
 def phone(browser, server, sip_server, user, **options):

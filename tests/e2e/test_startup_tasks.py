@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 
-from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
+from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
 
 PAGE = "/test-pages/fast-boot.html?snapshot="
 USER = "grace"

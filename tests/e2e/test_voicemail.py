@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
-from tests.support.voicemail import publish_message_summary
+from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
+from devtools.voicemail import publish_message_summary
 
 from .test_calls import make_phone
 

@@ -1,6 +1,6 @@
 """The bridged media backend: Python in a Web Worker, WebRTC on the page through agent.js.
 
-The page (tests/support/pages/worker-bridge.html) runs only the agent, loaded
+The page (devtools/pages/worker-bridge.html) runs only the agent, loaded
 from the package directory (webvoice/browser/ served at /webvoice-browser/);
 Python runs in a plain module worker (worker-bridge-worker.js) that boots
 Pyodide and the webvoice wheel, as a PyScript worker or a JupyterLite kernel
@@ -18,8 +18,8 @@ import time
 
 import pytest
 
-from tests.support.browser import ConsoleLog
-from tests.support.web import DEFAULT_MOUNTS, REPO, StaticServer
+from devtools.browser import ConsoleLog
+from devtools.web import DEFAULT_MOUNTS, REPO, StaticServer
 
 PAGE = "/test-pages/worker-bridge.html"
 

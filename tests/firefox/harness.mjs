@@ -210,11 +210,11 @@ export const RESTRICTED = {
 };
 
 // Chromium as the Python tiers launch it: the binary and flags of
-// tests/support/chromium.py (with the fake microphone).
+// devtools/chromium.py (with the fake microphone).
 export async function launchChromium() {
   const [executablePath, args] = JSON.parse(execFileSync(PYTHON, ["-c", `
 import json
-from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
 print(json.dumps([CHROMIUM, CHROMIUM_ARGS + FAKE_MEDIA_ARGS]))`], { cwd: REPO, encoding: "utf8" }));
   return puppeteer.launch({
     browser: "chrome",
@@ -243,7 +243,7 @@ export async function openPage(browser, label) {
   return { page, log, label, close: () => context.close() };
 }
 
-// Boot Pyodide and webvoice in the page (tests/support/pages/boot.html, the
+// Boot Pyodide and webvoice in the page (devtools/pages/boot.html, the
 // e2e tier's boot page); window.pyodide is then the page's Pyodide.
 export async function bootWebvoice(page, baseUrl) {
   await page.goto(baseUrl + "/test-pages/boot.html");
@@ -285,7 +285,7 @@ export async function py(page, code, { timeoutMs = 30_000 } = {}) {
 
 // A page with webvoice registered as `user` on the test Kamailio; `options`
 // go to create_sip_instance; `initScript`: a file the page runs before
-// anything else (instrumentation such as tests/support/pages/mangle-answer.js).
+// anything else (instrumentation such as devtools/pages/mangle-answer.js).
 export async function makePhone(browser, servers, user, options = {}, { initScript = null } = {}) {
   const name = `${user}@${browserName(browser)}`;
   const { page, log, close } = await openPage(browser, name);

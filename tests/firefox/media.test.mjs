@@ -18,7 +18,7 @@
 //   (keep_dtls_role in webvoice/browser/_engine.py); without that, the call
 //   Firefox placed heals only when Firefox's own restart comes first.
 // * Media that cannot connect ends the call: alice's page spoils the answer
-//   it applies (tests/support/pages/mangle-answer.js): a DTLS fingerprint that
+//   it applies (devtools/pages/mangle-answer.js): a DTLS fingerprint that
 //   cannot match, or a wrong ICE password; Firefox's watchdog raises
 //   media_failed with the cause and ends the call ("WebRTC Error" and a BYE)
 //   on both sides, within its bound.
@@ -32,7 +32,7 @@ import {
 } from "./harness.mjs";
 
 const WATCHDOG = 3; // alice's ua_config media_timeout
-const MANGLE = path.join(REPO, "tests/support/pages/mangle-answer.js");
+const MANGLE = path.join(REPO, "devtools/pages/mangle-answer.js");
 const HEALTH = ["media_connected", "media_interrupted", "media_recovered", "media_failed"];
 const RECORD = `
 import time

@@ -2,8 +2,8 @@
 
 The Firefox tier is written in JavaScript (node's test runner and
 puppeteer-core drive Firefox and Chromium), but the servers are the same as
-the Python tiers': the repo's Kamailio (:class:`tools.kamailio.server.KamailioServer`)
-and the static server of the e2e tier (:class:`tests.support.web.StaticServer`:
+the Python tiers': the repo's Kamailio (:class:`devtools.kamailio.server.KamailioServer`)
+and the static server of the e2e tier (:class:`devtools.web.StaticServer`:
 build/web at ``/``, the test pages at ``/test-pages/``).  This script starts
 both, prints one JSON line saying where they are, and runs until its standard
 input closes (the node process that spawned it ended, however it ended) or
@@ -21,8 +21,8 @@ import signal
 import sys
 import threading
 
-from tests.support.web import BUILD_WEB, StaticServer
-from tools.kamailio.server import KamailioServer, missing_requirements
+from devtools.kamailio.server import KamailioServer, missing_requirements
+from devtools.web import BUILD_WEB, StaticServer
 
 
 def main() -> int:

@@ -1,1 +1,1 @@
-from tests.support.kamailio_server import fresh_kamailio, kamailio, pytest_runtest_makereport  # noqa: F401
+from devtools.kamailio_server import fresh_kamailio, kamailio, pytest_runtest_makereport  # noqa: F401

@@ -12,8 +12,8 @@ import asyncio
 import pytest
 
 import webvoice
-from tests.support.fake_media import FakeMediaBackend
-from tests.support.ws_transport import WebsocketsTransport
+from devtools.fake_media import FakeMediaBackend
+from devtools.ws_transport import WebsocketsTransport
 
 
 def instance(server, user, media=None, **kwargs):

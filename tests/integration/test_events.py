@@ -15,8 +15,8 @@ import asyncio
 import pytest
 
 import webvoice
+from devtools.fake_transport import FakeTransport
 from tests.integration.test_calls_kamailio import instance, run, until
-from tests.support.fake_transport import FakeTransport
 from webvoice._handlers import call_handler
 
 CONNECTION_TYPES = {

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import webvoice
+from devtools.ws_transport import WebsocketsTransport
 from tests.integration.test_calls_kamailio import Recorder, instance, run, until
-from tests.support.ws_transport import WebsocketsTransport
 
 FAST = {"connection_recovery_min_interval": 0.2, "connection_recovery_max_interval": 1.0}
 
@@ -90,7 +90,7 @@ def _update(frames: list[bytes], from_user: str) -> bytes | None:
 
 
 def _answered(frames: list[bytes], method: str) -> bool:
-    return any(f.startswith(b"SIP/2.0 200") and f"CSeq: ".encode() in f
+    return any(f.startswith(b"SIP/2.0 200") and b"CSeq: " in f
                and f.split(b"CSeq: ", 1)[1].split(b"\r\n", 1)[0].endswith(method.encode()) for f in frames)
 
 
@@ -154,7 +154,7 @@ def test_server_closing_repeatedly_meets_the_backoff():
 
 
 def test_oversized_input_from_the_server_is_refused():
-    from tests.support.fake_transport import FakeTransport
+    from devtools.fake_transport import FakeTransport
 
     async def main():
         sip = webvoice.create_sip_instance(sip_login="x", sip_password="y", realm="a.test", transport_factory=FakeTransport)
@@ -162,8 +162,8 @@ def test_oversized_input_from_the_server_is_refused():
         huge = (b"OPTIONS sip:x@a.test SIP/2.0\r\nVia: SIP/2.0/WS h;branch=z9hG4bKbig\r\nFrom: <sip:s@a.test>;tag=1\r\n"
                 b"To: <sip:x@a.test>\r\nCall-ID: big\r\nCSeq: 1 OPTIONS\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n")
         many = b"OPTIONS sip:x@a.test SIP/2.0\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(400)) + b"\r\n"
-        sip.on_data(huge)
-        sip.on_data(many)
+        sip._link.on_data(huge)
+        sip._link.on_data(many)
         transport = FakeTransport.instances[-1]
         assert transport.sent == [] and sip.is_connected()
         await sip.close()
@@ -175,7 +175,7 @@ def test_a_fault_while_handling_a_lost_connection_does_not_stop_reconnecting(mon
     """Whatever the core raises while a lost connection is handled is logged,
     and the instance still reconnects (a page that stopped after its WebSocket
     closed is how a `make bench` once hung)."""
-    from tests.support.fake_transport import FakeTransport
+    from devtools.fake_transport import FakeTransport
 
     async def main():
         sip = webvoice.create_sip_instance(
@@ -189,7 +189,7 @@ def test_a_fault_while_handling_a_lost_connection_does_not_stop_reconnecting(mon
 
         monkeypatch.setattr(sip._ua, "connection_lost", broken)
         first.opened = False
-        sip.on_close(1006, "gone")  # the socket closed under us
+        sip._link.on_close(1006, "gone")  # the socket closed under us
         await until(lambda: FakeTransport.instances[-1] is not first and sip.is_connected())
         await sip.close()
 

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import webvoice
-from tests.support.ws_transport import WebsocketsTransport
+from devtools.ws_transport import WebsocketsTransport
 
 
 def instance(server, user="alice", password=None, **kwargs):
@@ -138,17 +138,17 @@ def test_debug_logs_register_exchange_without_secrets(kamailio, caplog):
 
 
 def test_garbage_from_the_server_is_survived_and_answered_where_possible():
-    from tests.support.fake_transport import FakeTransport
+    from devtools.fake_transport import FakeTransport
 
     async def main():
         sip = webvoice.create_sip_instance(sip_login="frank", sip_password="x", realm="a.test", transport_factory=FakeTransport)
         await sip.connect()
         transport = FakeTransport.instances[-1]
-        sip.on_data(b"\x00\xffgarbage\r\n\r\n")
-        sip.on_data(b"OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/WS h;branch=z9hG4bKx\r\n\r\n")
-        sip.on_data(b"OPTIONS sip:frank@a.test SIP/2.0\r\nVia: SIP/2.0/WS h;branch=z9hG4bKy\r\nFrom: <sip:x@a.test>;tag=1\r\n"
+        sip._link.on_data(b"\x00\xffgarbage\r\n\r\n")
+        sip._link.on_data(b"OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/WS h;branch=z9hG4bKx\r\n\r\n")
+        sip._link.on_data(b"OPTIONS sip:frank@a.test SIP/2.0\r\nVia: SIP/2.0/WS h;branch=z9hG4bKy\r\nFrom: <sip:x@a.test>;tag=1\r\n"
                     b"To: <sip:frank@a.test>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n\r\n")
-        sip.on_data(b"\r\n\r\n")
+        sip._link.on_data(b"\r\n\r\n")
         assert transport.sent[0].startswith(b"SIP/2.0 400 Bad Request\r\n")
         assert transport.sent[1].startswith(b"SIP/2.0 200 OK\r\n") and b"Allow: " in transport.sent[1]
         assert transport.sent[2] == b"\r\n"
@@ -189,7 +189,7 @@ def test_defaults_and_secrets_in_repr():
 
 
 def test_connection_events_have_several_listeners_and_each_can_unsubscribe():
-    from tests.support.fake_transport import FakeTransport
+    from devtools.fake_transport import FakeTransport
 
     async def main():
         sip = webvoice.create_sip_instance(sip_login="frank", sip_password="x", realm="a.test", transport_factory=FakeTransport)

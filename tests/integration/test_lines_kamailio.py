@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 import webvoice
@@ -90,7 +88,7 @@ def test_max_lines_one_rejects_a_second_incoming_call_unseen(kamailio):
 
 
 def test_audio_devices(kamailio):
-    from tests.support.fake_media import FakeMediaBackend
+    from devtools.fake_media import FakeMediaBackend
 
     class TwoMics(FakeMediaBackend):
         def __init__(self):

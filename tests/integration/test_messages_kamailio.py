@@ -15,7 +15,7 @@ import pytest
 
 import webvoice
 
-from .test_calls_kamailio import instance, pair, run, until
+from .test_calls_kamailio import pair, run, until
 
 
 def test_messages_both_ways_and_to_the_offline(kamailio):

@@ -58,3 +58,15 @@ asyncio.run(main())
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "True"
+
+
+def test_import_and_preload_together_load_every_driver_module():
+    """A driver module neither ``import webvoice`` nor the preload loads would be
+    imported when the user dials, on the call's critical path (e.g. a module a
+    split added and the preload list forgot). The core's call machinery is
+    named by webvoice.sip.CALL_MODULES, which the preload reads."""
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, cwd=REPO)
+    result = json.loads(out.stdout)
+    reached = set(result["loaded"]) | set(result["modules"])
+    driver = {f"webvoice.{p.stem}" for p in (REPO / "webvoice").glob("*.py") if p.stem != "__init__"}
+    assert driver - reached == set()

@@ -73,7 +73,7 @@ def test_presence_published_watched_and_closed_on_sign_out(kamailio):
 
 
 def test_voicemail_waiting_from_a_message_summary(kamailio):
-    from tests.support.voicemail import publish_message_summary
+    from devtools.voicemail import publish_message_summary
 
     async def main():
         sip = instance(kamailio, "frank")
@@ -100,7 +100,7 @@ def test_watch_is_refreshed_in_its_dialog_and_renewed_after_a_server_restart(fre
     which Kamailio must route to its presence server); after the server is
     killed and restarted the watch subscribes again by itself and still works."""
     import webvoice._presence as presence_driver
-    from tests.support.ws_transport import WebsocketsTransport
+    from devtools.ws_transport import WebsocketsTransport
 
     monkeypatch.setattr(presence_driver, "WATCH_EXPIRES", 4)
     fast = {"connection_recovery_min_interval": 0.2, "connection_recovery_max_interval": 1.0}

@@ -14,10 +14,10 @@ import asyncio
 import pytest
 
 import webvoice
+from devtools.fake_transport import FakeTransport
+from devtools.kamailio_server import free_port
+from devtools.ws_transport import WebsocketsTransport
 from tests.integration.test_calls_kamailio import Recorder, instance, run, until
-from tests.support.fake_transport import FakeTransport
-from tests.support.kamailio_server import free_port
-from tests.support.ws_transport import WebsocketsTransport
 from webvoice import Cause, DisconnectedEvent, EndEvent, Identity, RegisteredEvent
 from webvoice.sip import parse_message
 
@@ -29,7 +29,7 @@ def test_call_state_identities_and_done_callbacks(kamailio):
         assert isinstance(registered, RegisteredEvent) and registered.expires > 0
         await b.register()
         assert a.get_local_identity() == Identity("sip:alice@webvoice.test")
-        incoming, answer_now = [], asyncio.Event()
+        incoming = []
         b.on_incoming_call(incoming.append)
         ra, rb = Recorder(), Recorder()
         call = await a.call("bob", ra.handlers("ended"))
@@ -128,7 +128,7 @@ def _register_on_fake(ua_config: dict, **kwargs):
         first = parse_message(transport.sent[0])
         challenge = first.response(401, to_tag="r", headers=[(
             "WWW-Authenticate", 'Digest realm="webvoice.test", nonce="n1", qop="auth", algorithm=MD5')])
-        sip.on_data(bytes(challenge))
+        sip._link.on_data(bytes(challenge))
         await until(lambda: len(transport.sent) >= 2)
         second = parse_message(transport.sent[1])
         task.cancel()
@@ -175,7 +175,7 @@ def test_ua_config_session_timers(enabled):
     """An INVITE asking for a session timer (RFC 4028) gets one in our 200 only
     when ua_config["session_timers"] is on."""
     async def main():
-        from tests.support.fake_media import FakeMediaBackend
+        from devtools.fake_media import FakeMediaBackend
 
         sip = webvoice.create_sip_instance(sip_login="alice", sip_password="pa", realm="webvoice.test",
                                            transport_factory=FakeTransport, media_backend=FakeMediaBackend(),
@@ -183,7 +183,7 @@ def test_ua_config_session_timers(enabled):
         sip.on_incoming_call(lambda request: request.accept())
         await sip.connect()
         transport = FakeTransport.instances[-1]
-        sip.on_data((
+        sip._link.on_data((
             "INVITE sip:alice@webvoice.test SIP/2.0\r\nVia: SIP/2.0/WS peer.invalid;branch=z9hG4bKst1\r\n"
             "Max-Forwards: 70\r\nFrom: <sip:bob@webvoice.test>;tag=b1\r\nTo: <sip:alice@webvoice.test>\r\n"
             "Call-ID: st-1\r\nCSeq: 1 INVITE\r\nContact: <sip:bob@peer.invalid;transport=ws>\r\n"

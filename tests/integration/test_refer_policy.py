@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 import webvoice
-from tests.support.fake_transport import FakeTransport
+from devtools.fake_transport import FakeTransport
 from webvoice._refer_policy import is_number, policy_allows
 from webvoice.sip.syntax._uri import parse_uri
 

@@ -11,8 +11,8 @@ import asyncio
 
 import pytest
 
+from devtools.fake_media import FakeMediaBackend
 from tests.integration.test_calls_kamailio import instance, run, until
-from tests.support.fake_media import FakeMediaBackend
 
 
 @pytest.mark.parametrize("enabled", [True, False])

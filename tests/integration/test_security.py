@@ -9,16 +9,15 @@ limits with faults, logs in the browser tier as well.)
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 
 import pytest
 
 import webvoice
-from tests.integration.test_calls_kamailio import Recorder, instance, run, until
-from tests.support.fake_transport import FakeTransport
-from tests.support.ws_transport import WebsocketsTransport
+from devtools.fake_transport import FakeTransport
+from devtools.ws_transport import WebsocketsTransport
+from tests.integration.test_calls_kamailio import instance, run, until
 
 INJECTIONS = ["evil\r\nVia: SIP/2.0/UDP attacker", "evil\nX: y", "evil\rX", "nul\x00", "bell\x07", "del\x7f"]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support.kamailio_server import (  # noqa: F401  (pytest fixtures/hook)
+from devtools.kamailio_server import (  # noqa: F401  (pytest fixtures/hook)
     fresh_kamailio,
     kamailio,
     pytest_runtest_makereport,

@@ -17,13 +17,13 @@ import time
 
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.kamailio_server import DOMAIN, TEST_USERS
-from tests.support.sipws import _ws_connect
+from devtools.kamailio_server import DOMAIN, TEST_USERS
+from devtools.sipws import _ws_connect
 from webvoice.sip import UaConfig, UserAgent
 from webvoice.sip.session._events import CallFailed
 from webvoice.sip.syntax._message import Request, Response
-from webvoice.sip.ua._registration import Registered, RegistrationFailed, Unregistered
 from webvoice.sip.syntax._uri import SipUri
+from webvoice.sip.ua._registration import Registered, RegistrationFailed, Unregistered
 
 SDP_OFFER = (
     "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"

@@ -1,7 +1,7 @@
 """The repo's Kamailio config does everything a browser softphone needs.
 
-Runs a real Kamailio 5.6 (tests/support/kamailio/kamailio.cfg) on loopback and
-talks raw SIP over WebSocket to it with tests/support/sipws.py, the way a
+Runs a real Kamailio 5.6 (devtools/kamailio/kamailio.cfg) on loopback and
+talks raw SIP over WebSocket to it with devtools/sipws.py, the way a
 browser does (Contact/Via host ``<random>.invalid``, transport=ws).
 
 Users are chosen per test so tests sharing the session server do not meet;
@@ -18,7 +18,7 @@ import time
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.kamailio_server import (
+from devtools.kamailio_server import (
     CONFIG_PATH,
     DOMAIN,
     TEST_USERS,
@@ -27,7 +27,7 @@ from tests.support.kamailio_server import (
     find_binary,
     require_kamailio,
 )
-from tests.support.sipws import (
+from devtools.sipws import (
     Dialog,
     SipUdpClient,
     SipWsClient,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.kamailio import server as kamailio_server
+from devtools.kamailio import server as kamailio_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,8 +67,8 @@ def test_a_partial_run_asked_for_may_skip(tmp_path):
 
 
 MISSING_KAMAILIO = """
-from tools.kamailio import server
-from tests.support import kamailio_server
+from devtools.kamailio import server
+from devtools import kamailio_server
 
 def test_needs_kamailio(monkeypatch):
     monkeypatch.setattr(kamailio_server, "missing_requirements",
@@ -102,7 +102,7 @@ def test_websocket_module_missing_is_named(monkeypatch, tmp_path):
 
 HANGING = """
 import threading
-from tests.support.watchdog import waiting_for
+from devtools.watchdog import waiting_for
 
 def test_hangs():
     with waiting_for("a reply that never comes"):

@@ -41,8 +41,8 @@ import pytest
 from pytest_pyodide import get_global_config
 from pytest_pyodide.runner import SeleniumChromeRunner
 
-from tests.support.chromium import CHROMEDRIVER, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
-from tests.support.partial_run import skips_allowed
+from devtools.chromium import CHROMEDRIVER, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
+from devtools.partial_run import skips_allowed
 
 HERE = Path(__file__).resolve().parent
 BUILD_WEB = HERE.parents[1] / "build" / "web"

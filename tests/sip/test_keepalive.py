@@ -13,7 +13,7 @@ import random
 import pytest
 
 import webvoice
-from tests.support.fake_transport import FakeTransport
+from devtools.fake_transport import FakeTransport
 from webvoice.sip import UaConfig, UserAgent
 
 PING = b"\r\n\r\n"

@@ -150,8 +150,12 @@ def test_no_import_circles():
 
 def test_type_only_imports_stay_in_their_folder():
     """A type named from the same folder is fine (events naming their session);
-    across folders it would be a dependency the layers do not show."""
+    across folders it would be a dependency the layers do not show. The package's
+    own ``__init__`` sits above every layer: it re-exports them (lazily, and for
+    type checkers under TYPE_CHECKING), so it may name any of them."""
     for module, path in MODULES.items():
+        if module == "webvoice.sip":
+            continue
         for name, type_only, line in _imports(path):
             target = _in_core(name)
             if type_only and target is not None and _layer(target) != _layer(module):

@@ -30,7 +30,7 @@ PARAMETER_ENTITY = b"""<!doctype d [<!ENTITY % p SYSTEM "http://192.0.2.1/x.dtd"
     (b"<d><unclosed></d>", "malformed"),
     (b"", "malformed"),
     (b"<d>\xff\xfe</d>", "UTF-8"),
-    ('<?xml version="1.0" encoding="UTF-16"?><d/>'.encode(), "encoding"),
+    (b'<?xml version="1.0" encoding="UTF-16"?><d/>', "encoding"),
     (b"<d>" + b"x" * MAX_XML + b"</d>", "at most"),
     (b"<d>" + b"<e/>" * MAX_ELEMENTS + b"</d>", "elements"),
 ])

@@ -10,8 +10,9 @@ call machinery (webvoice/_preload.py), not in the page's start-up.
 
 from __future__ import annotations
 
-from ..sip.util._lazy import lazy_attributes
 from typing import TYPE_CHECKING
+
+from ..sip import lazy_attributes
 
 if TYPE_CHECKING:
     from ._bridge import BridgedMediaBackend

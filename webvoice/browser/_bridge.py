@@ -34,7 +34,9 @@ BridgedMediaSession = EngineSession
 
 def agent_source() -> str:
     """The text of ``agent.js`` (an ES module exporting ``startAgent``), from the wheel."""
-    from importlib import resources  # here: not preloaded in Pyodide, and only worker pages need it
+    from importlib import (
+        resources,  # here: not preloaded in Pyodide, and only worker pages need it
+    )
 
     return resources.files(__package__).joinpath("agent.js").read_text(encoding="utf-8")
 

@@ -12,7 +12,8 @@ import asyncio
 import json
 import logging
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import js
 from pyodide.ffi import JsException, JsPromise, JsProxy, create_proxy, jsnull, to_js

@@ -33,7 +33,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._media import (
     DTMF_TIMING,
@@ -219,7 +220,7 @@ class EngineSession:
             try:
                 answer = await realm.invoke(self._pc, "createAnswer", doing="createAnswer")
                 self._check_open()
-                description = answer
+                description: Any = answer
                 if self._dtls_role is not None:
                     created = await realm.get(answer, "sdp")
                     kept = keep_dtls_role(created, remote_offer, self._dtls_role)

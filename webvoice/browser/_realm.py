@@ -34,10 +34,16 @@ list of its values. Paths are dotted (``"localDescription.sdp"``,
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from .._media import DeviceNotFoundError, MediaError, MediaPermissionError, NotSupportedError
-from ..sip.util._record import record
+from .._media import (
+    DeviceNotFoundError,
+    MediaError,
+    MediaPermissionError,
+    NotSupportedError,
+)
+from ..sip import record
 
 __all__ = ["Ref", "Realm", "Until", "EventHandler", "media_error"]
 

@@ -310,7 +310,7 @@ class RemoteRealm:
         if batch is not None:
             error = task.exception()
             batch.fail(0, error if isinstance(error, MediaError) else MediaError(str(error)))
-            for index, on_error in batch.on_error.items():
+            for on_error in batch.on_error.values():
                 if on_error is not None:
                     on_error(MediaError(str(error)))
 

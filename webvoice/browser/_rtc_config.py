@@ -37,7 +37,9 @@ def _url_server(url: Any) -> dict[str, str]:
     if scheme.lower() not in _ICE_SCHEMES or not colon or not rest:
         raise ValueError(f"not a STUN/TURN URL: {url!r} (expected stun:, stuns:, turn: or turns:)")
     if scheme.lower().startswith("turn") and "@" in rest:
-        from urllib.parse import unquote  # here: importing urllib costs ~100 ms of start-up in Pyodide
+        from urllib.parse import (
+            unquote,  # here: importing urllib costs ~100 ms of start-up in Pyodide
+        )
 
         userinfo, _, host = rest.rpartition("@")
         username, _, credential = userinfo.partition(":")

@@ -10,6 +10,7 @@ leaks per message or per reconnection.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import js
 from pyodide.ffi import create_proxy
@@ -30,8 +31,8 @@ class WebSocketTransport:
         self.url = url
         self.via_transport = "WSS" if url.lower().startswith("wss:") else "WS"
         self._callbacks = callbacks
-        self._socket = None
-        self._proxies: dict[str, object] = {}
+        self._socket: Any = None  # a JS WebSocket, once opened
+        self._proxies: dict[str, Any] = {}  # event name -> its listener's JsProxy
         self._closed_reported = False
 
     @property

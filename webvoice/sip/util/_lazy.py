@@ -18,14 +18,16 @@ def lazy_attributes(namespace: dict[str, Any], module_of: Mapping[str, str]
                     ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``(__getattr__, __dir__)`` for the package whose globals are ``namespace``:
     ``name`` comes from submodule ``module_of[name]``, imported when first
-    asked for, then kept in the namespace so later lookups skip the hook."""
+    asked for, then kept in the namespace so later lookups skip the hook.
+    ``"module:attribute"`` exports that module's ``attribute`` as ``name``."""
     package = namespace["__name__"]
 
     def __getattr__(name: str) -> Any:
-        module = module_of.get(name)
-        if module is None:
+        spec = module_of.get(name)
+        if spec is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        module, _, attribute = spec.partition(":")
+        value = getattr(importlib.import_module(f"{package}.{module}"), attribute or name)
         namespace[name] = value
         return value
 

@@ -1,4 +1,4 @@
-"""``demo/serve.py`` run exactly as ``make demo`` runs it, for the tests.
+"""``python -m demo.serve`` run exactly as ``make demo`` runs it, for the tests.
 
 It starts as a subprocess on free ports (its own Kamailio, its own HTTP
 server); the URLs come from what it prints. On exit it is stopped with SIGTERM,
@@ -16,12 +16,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
-REPO = Path(__file__).resolve().parents[2]
-SERVE = REPO / "demo" / "serve.py"
+REPO = Path(__file__).resolve().parents[1]
 
 _PATTERNS = {
     "base_url": r"Softphone:\s+(http://\S+)/",
@@ -49,7 +48,7 @@ def running_demo(*, need_lite: bool = False, start_timeout: float = 30.0) -> Ite
     """The demo server on free ports; raises RuntimeError (with its output) if it
     does not come up, and AssertionError if it does not stop cleanly."""
     process = subprocess.Popen(
-        [sys.executable, str(SERVE), "--port", "0", "--ws-port", "0", "--sip-port", "0"],
+        [sys.executable, "-m", "demo.serve", "--port", "0", "--ws-port", "0", "--sip-port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, start_new_session=True)
     lines: queue.Queue = queue.Queue()
 

@@ -26,7 +26,7 @@ def _sdp(direction: str, port: int, version: int) -> str:
 
 
 class FakeMediaSession:
-    def __init__(self, backend: "FakeMediaBackend", line_id: str, on_event=None) -> None:
+    def __init__(self, backend: FakeMediaBackend, line_id: str, on_event=None) -> None:
         self.backend, self.line_id = backend, line_id
         self.on_event = on_event
         self.port = 40000 + len(backend.sessions) * 2

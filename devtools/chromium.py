@@ -1,6 +1,6 @@
 """Where Debian's Chromium lives and the flags every test browser gets.
 
-Shared by the Playwright helper (tests/support/browser.py) and the
+Shared by the Playwright helper (devtools/browser.py) and the
 pytest-pyodide tier (tests/pyodide/conftest.py, selenium + chromedriver);
 kept free of imports so either can use it.
 """

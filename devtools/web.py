@@ -20,9 +20,9 @@ import http.server
 import threading
 from pathlib import Path
 
-from tools.static_files import MountedFilesHandler
+from devtools.static_files import MountedFilesHandler
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BUILD_WEB = REPO / "build" / "web"
 PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -69,7 +69,7 @@ class StaticServer:
     def url(self, path: str = "/") -> str:
         return self.base_url + "/" + path.lstrip("/")
 
-    def start(self) -> "StaticServer":
+    def start(self) -> StaticServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         name="static-server", daemon=True)
         self._thread.start()
@@ -79,14 +79,14 @@ class StaticServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> "StaticServer":
+    def __enter__(self) -> StaticServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
 
-if __name__ == "__main__":  # manual poking: python -m tests.support.web
+if __name__ == "__main__":  # manual poking: python -m devtools.web
     import time
 
     with StaticServer() as srv:

@@ -14,7 +14,7 @@ import websockets
 
 
 class WebsocketsTransport:
-    instances: list["WebsocketsTransport"] = []
+    instances: list[WebsocketsTransport] = []
 
     def __init__(self, url: str, callbacks) -> None:
         self.url = url
@@ -54,7 +54,7 @@ class WebsocketsTransport:
                 finally:
                     writer.cancel()
                 code, reason = ws.close_code or 1006, ws.close_reason or ""
-        except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
             reason = str(exc)
         self._ws = None
         self._callbacks.on_close(code, reason)

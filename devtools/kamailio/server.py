@@ -15,9 +15,9 @@ location user@webvoice.test``).
 
 Standard library only, so the demo server (``demo/serve.py``) uses it
 without pytest; the pytest fixtures (``kamailio``, ``fresh_kamailio``) live
-in ``tests/support/kamailio_server.py``, which re-exports this module.
+in ``devtools/kamailio_server.py``, which re-exports this module.
 
-    from tools.kamailio.server import KamailioServer
+    from devtools.kamailio.server import KamailioServer
 
     with KamailioServer() as k:
         k.ws_url, k.users

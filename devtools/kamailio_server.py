@@ -1,19 +1,19 @@
-"""Kamailio for the tests: the controller from ``tools/kamailio/server.py``, plus fixtures.
+"""Kamailio for the tests: the controller from ``devtools/kamailio/server.py``, plus fixtures.
 
 The server itself (:class:`KamailioServer`, the config, the test users) lives
-in :mod:`tools.kamailio.server`, so the demo can start it without importing
+in :mod:`devtools.kamailio.server`, so the demo can start it without importing
 from ``tests/``; this module re-exports it unchanged and adds pytest's side.
 
 Pytest: import the fixtures into a conftest::
 
-    from tests.support.kamailio_server import (  # noqa: F401
+    from devtools.kamailio_server import (  # noqa: F401
         kamailio, fresh_kamailio, pytest_runtest_makereport)
 
 ``kamailio`` is session scoped (share it; use distinct users per test),
 ``fresh_kamailio`` is a private server per test (for stop/kill/restart).
 When Kamailio (or its websocket module) is not installed those fixtures
 fail, naming what is missing; they skip only in a partial run asked for with
-``WEBVOICE_ALLOW_SKIP=1`` (tests/support/partial_run.py).
+``WEBVOICE_ALLOW_SKIP=1`` (devtools/partial_run.py).
 The ``pytest_runtest_makereport`` hook adds the Kamailio log tail to the
 report of a failing test that used a server.
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.kamailio.server import (  # noqa: F401  (re-exported)
+from devtools.kamailio.server import (  # noqa: F401  (re-exported)
     CONFIG_PATH,
     DOMAIN,
     HOST,
@@ -41,7 +41,7 @@ from tools.kamailio.server import (  # noqa: F401  (re-exported)
     parse_contacts,
     port_free,
 )
-from tests.support.partial_run import skip_or_fail
+from devtools.partial_run import skip_or_fail
 
 _port_free = port_free  # the old private name
 

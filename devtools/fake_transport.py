@@ -6,7 +6,7 @@ import asyncio
 
 
 class FakeTransport:
-    instances: list["FakeTransport"] = []
+    instances: list[FakeTransport] = []
 
     def __init__(self, url: str, callbacks) -> None:
         self.url = url

@@ -1,1 +1,0 @@
-"""Build and development tools; a package so that ``tools.kamailio`` imports."""
