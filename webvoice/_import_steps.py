@@ -78,6 +78,9 @@ STEPS = (
     "webvoice.sip.ua._uas",
     "webvoice.sip.ua._config",
     "webvoice.sip.ua._ua",
+    "webvoice._connection_events",
+    "webvoice._instance_base",
+    "webvoice._instance_calls",
     "webvoice._instance",
 )
 

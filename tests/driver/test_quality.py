@@ -175,7 +175,7 @@ def test_the_input_settings_are_checked():
 
 def test_a_call_tells_the_monitor_when_the_app_mutes_or_holds(monkeypatch):
     """A silent microphone raises the warning only while the call is neither muted nor held."""
-    import webvoice._calls as calls
+    import webvoice._media_recovery as calls
     from devtools.fake_media import FakeMediaBackend
     from tests.driver.conftest import make_instance, run, serving, until
     monkeypatch.setattr(calls, "QUALITY_INTERVAL", 0.01)
