@@ -18,8 +18,8 @@ from webvoice.sip import parse_message
 from webvoice.sip.session._call import CallState
 from webvoice.sip.session._events import CallConfirmed, CallFailed, CallProgress, IncomingCall, RemoteAnswer
 from webvoice.sip.session._prack_uas import ReliableProvisionals
-from webvoice.sip.ua._ua import MessageRefused, UaConfig, UserAgent
 from webvoice.sip.syntax._uri import parse_uri
+from webvoice.sip.ua._ua import MessageRefused, UaConfig, UserAgent
 
 T1 = 0.5
 
