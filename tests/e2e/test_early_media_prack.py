@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
+from devtools.pyrun import py
 from tests.e2e.test_calls import make_phone
-from tests.support.kamailio_server import kamailio  # noqa: F401  (fixture)
-from tests.support.pyrun import py
 
 SIP_LOG = """
 import logging
