@@ -171,6 +171,22 @@ class IncomingCallRequest:
             raise RuntimeError(f"this call can no longer be accepted (it is {self.call.get_status()})")
         return self.call._spawn(self.call._instance._accept_incoming(self.call, self._offer))
 
+    def progress(self) -> asyncio.Task[bool]:
+        """Early media before ``accept()``: get the microphone and answer the offer
+        in a 183 Session Progress, so that both sides hear each other while the
+        call is not answered yet (sent reliably, PRACKed, when the caller
+        supports 100rel, RFC 3262). ``accept()`` then sends the 200 with the same
+        SDP. Await the task for the outcome (``True`` once the 183 is sent)."""
+        call = self.call
+        if call.core is None or call.core.state is not CallState.INCOMING:
+            raise RuntimeError(f"early media needs a ringing incoming call (it is {call.get_status()})")
+        if call._early_media is not None:
+            raise RuntimeError("early media was already started on this call")
+        if not call.core.early_media_possible:
+            raise RuntimeError("early media needs the caller's SDP offer, or 100rel to send ours")
+        call._early_media = call._spawn(call._progress(self._offer))
+        return call._early_media
+
     def decline(self) -> None:
         """Refuse with 486 Busy Here."""
         core = self.call.core

@@ -118,6 +118,7 @@ class Call:
         self._remote_hold = False
         #: "ended" or "failed" once the call is over; until then the status is the core's.
         self._outcome: str | None = None
+        self._early_media: asyncio.Task[bool] | None = None  # incoming: our 183 with SDP (progress())
         self._tasks: set[asyncio.Task[Any]] = set()
         self._remote: Identity | None = None
         self._local: Identity | None = None
@@ -430,7 +431,39 @@ class Call:
 
     # --- incoming -------------------------------------------------------------------------------------
 
+    async def _progress(self, offer: str | None) -> bool:
+        """Early media on an incoming call: our SDP in a 183 before the answer
+        (reliable, with PRACK, when the caller supports 100rel). True once sent."""
+        if not await self._open_media():
+            if not self.started_core().is_ended:
+                self._instance._run_core(lambda now: self.started_core().reject(
+                    488 if self._outcome == "failed" else 480, now, cause=Cause.USER_DENIED_MEDIA_ACCESS))
+            return False
+        try:
+            if offer is not None:
+                self._emit("sdp", SdpEvent("remote", "offer", offer))
+                sdp = await self._started_media().create_answer(offer)
+            else:
+                sdp = await self._started_media().create_offer()
+        except MediaError as exc:
+            self._instance._run_core(lambda now: self.started_core().reject(488, now, cause=Cause.WEBRTC_ERROR))
+            self._finish("failed", EndEvent(Cause.WEBRTC_ERROR, "local", 488, str(exc)))
+            return False
+        if self.started_core().state is not CallState.INCOMING:  # cancelled meanwhile
+            return False
+        self._emit("sdp", SdpEvent("local", "answer" if offer is not None else "offer", sdp))
+        self._sdp.remote_answer_pending = offer is None  # the answer comes in the PRACK (RemoteAnswer)
+        self._instance._run_core(lambda now: self.started_core().progress(sdp, now))
+        return True
+
     async def _answer(self, offer: str | None) -> None:
+        if self._early_media is not None:  # the media and our SDP are those of the 183
+            if await self._early_media and self.started_core().state is CallState.INCOMING:
+                # the core's 200 repeats the 183's SDP (whatever we pass)
+                early_sdp = self.started_core().local_sdp
+                assert early_sdp is not None, "progress() set it"
+                self._instance._run_core(lambda now: self.started_core().accept(early_sdp, now))
+            return
         if not await self._open_media():
             if not self.started_core().is_ended:
                 self._instance._run_core(lambda now: self.started_core().reject(

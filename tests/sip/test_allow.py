@@ -104,7 +104,19 @@ def exercise_message() -> list[int]:
     return codes_for(agent, "MESSAGE") + in_dialog("MESSAGE", body=b"hi", content_type="text/plain")
 
 
+def exercise_prack() -> list[int]:
+    """Early media sent reliably (RFC 3262): the caller's PRACK is answered."""
+    w = Wire()
+    _, b = w.call()
+    b.progress(OFFER.replace("192.0.2.1", "192.0.2.2"), w.now)
+    w.b._pump(w.now)
+    w.flush()
+    return [m.status_code for side, m in w.log if side == "b" and hasattr(m, "status_code")
+            and m.cseq.method == "PRACK"]
+
+
 EXERCISES = {
+    "PRACK": exercise_prack,
     "OPTIONS": exercise_options,
     "INVITE": exercise_invite,
     "ACK": exercise_ack,

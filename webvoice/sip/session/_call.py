@@ -6,7 +6,8 @@ happens as the events of :mod:`._events`. It implements:
 
 * placing a call: INVITE with our offer, digest answers to 401/407, early
   media on 18x, forking (first 2xx wins), ACK, CANCEL (9.1), failure causes;
-* taking a call: 180 Ringing at once, ``accept(sdp)`` with 2xx retransmission
+* taking a call: 180 Ringing at once, early media (``progress(sdp)``, a 183),
+  ``accept(sdp)`` with 2xx retransmission
   until the ACK (13.3.1.4), ``reject``, the caller's CANCEL, a no-answer timer;
 * the established call: re-INVITE/UPDATE both ways (hold, ICE restart), glare
   (491, retried after the random wait of 14.1), INFO (DTMF relay), OPTIONS,
@@ -25,6 +26,8 @@ owns its DTMF, Info, ReferSubscriber and ReferNotifier):
 ``session.info``              :class:`~._info.Info`: INFO and DTMF relay
 ``session.refer_subscriber``  :class:`~._refer.ReferSubscriber`: our REFER and the peer's NOTIFYs
 ``session.refer_notifier``    :class:`~._refer.ReferNotifier`: the peer's REFER and our NOTIFYs
+``session.pracks``            :class:`~._prack_uac.PrackSender`: PRACKs to the reliable 1xx to our INVITE (RFC 3262)
+``session.reliable``          :class:`~._prack_uas.ReliableProvisionals`: our reliable 1xx, resent until PRACKed
 ============================  ================================================
 
 This module keeps what is the session's own: its state (moved only through
@@ -58,6 +61,8 @@ from ._events import CallEnded, CallFailed, IncomingCall
 from ._incoming import IncomingInvite
 from ._info import Info
 from ._outgoing import OutgoingInvite
+from ._prack_uac import PrackSender
+from ._prack_uas import ReliableProvisionals
 from ._refer import ReferNotifier, ReferSubscriber
 from ._reoffer import OfferAnswer
 from ._requests import DialogRequests
@@ -126,6 +131,9 @@ class CallSession:
         self.info = Info(self)
         self.refer_subscriber = ReferSubscriber(self)
         self.refer_notifier = ReferNotifier(self)
+        # 100rel (RFC 3262): the PRACKs of an outgoing call, the reliable 1xx of an incoming one
+        self.pracks: PrackSender | None = None
+        self.reliable: ReliableProvisionals | None = None  # built when the incoming part rings
 
     def __repr__(self) -> str:
         return f"<CallSession {self.direction} {self.state.value} call-id={self.call_id}>"
@@ -154,6 +162,7 @@ class CallSession:
             headers=[("Allow", ctx.allow), ("Supported", ctx.supported), ("User-Agent", ctx.user_agent), *headers],
             body=offer.encode(), content_type=SDP,
         )
+        session.pracks = PrackSender(session)
         session.outgoing = OutgoingInvite(session)
         session.outgoing.start(invite, now)
         return session
@@ -196,19 +205,43 @@ class CallSession:
         if self.state is not state:
             raise RuntimeError(f"cannot {what}: the call is {self.state.value}")
 
+    @property
+    def _unanswered(self) -> bool:
+        """An incoming call whose INVITE has no final response yet: ringing, or
+        accepted with the 200 held for a PRACK (RFC 3262 3). Refusing it, the
+        caller's CANCEL and a BYE before the answer all still apply."""
+        return self.incoming is not None and (self.state is CallState.INCOMING or self.incoming.ok_held)
+
     # --- what the application does -------------------------------------------------------------
 
     def accept(self, sdp: str, now: float) -> None:
         """Answer an incoming call with ``sdp`` (an answer, or our offer when the
-        INVITE had none)."""
+        INVITE had none). After early media (:meth:`progress`) the 200 repeats
+        the 183's SDP, whatever ``sdp`` says: that exchange is done (RFC 3264)."""
         self._require(CallState.INCOMING, "accept")
         assert self.incoming is not None
-        self.local_sdp = sdp
         self.incoming.accept(sdp, now)
 
+    def progress(self, sdp: str, now: float) -> None:
+        """Early media on an incoming call: a 183 Session Progress carrying ``sdp``
+        (our answer, or our offer when the INVITE had none), sent reliably
+        (RFC 3262) when the caller supports 100rel. Once per call; the 200 of
+        :meth:`accept` then repeats this SDP."""
+        self._require(CallState.INCOMING, "send early media")
+        assert self.incoming is not None
+        self.incoming.progress(sdp, now)
+
+    @property
+    def early_media_possible(self) -> bool:
+        """Whether :meth:`progress` can send early media now: a ringing incoming
+        call, not done before, with the caller's offer or 100rel to carry ours."""
+        return self.state is CallState.INCOMING and self.incoming is not None and self.incoming.early_media_possible
+
     def reject(self, status_code: int, now: float, *, cause: str | None = None) -> None:
-        """Refuse an incoming call (486 Busy Here for ``decline()``)."""
-        self._require(CallState.INCOMING, "reject")
+        """Refuse an incoming call (486 Busy Here for ``decline()``), also one
+        accepted whose 200 still waits for a PRACK (it was never sent)."""
+        if not self._unanswered:
+            self._require(CallState.INCOMING, "reject")
         if not 300 <= status_code <= 699:
             raise ValueError(f"a call is rejected with a 3xx-6xx status, not {status_code}")
         assert self.incoming is not None
@@ -219,7 +252,7 @@ class CallSession:
         state = self.state
         if state is CallState.TERMINATED:
             return
-        if state is CallState.INCOMING:
+        if self._unanswered:
             self.reject(486, now, cause=Cause.REJECTED)
         elif state in (CallState.CALLING, CallState.RINGING):
             assert self.outgoing is not None
@@ -273,7 +306,7 @@ class CallSession:
         """Another dialog replaces this call (RFC 3891): hang up with BYE."""
         if self.state is CallState.ESTABLISHED:
             self.hang_up(now, Cause.TERMINATED, "remote")
-        elif self.state in (CallState.CALLING, CallState.RINGING, CallState.INCOMING):
+        elif self.state in (CallState.CALLING, CallState.RINGING) or self._unanswered:
             self.terminate(now)
 
     def replaces_value(self) -> str:
@@ -294,7 +327,9 @@ class CallSession:
     # --- what the network says: handed to the part that owns it -------------------------------------
 
     def receive_response(self, transaction: ClientTransaction, response: Response, now: float) -> None:
-        if self.outgoing is not None and self.outgoing.owns(transaction):
+        if self.pracks is not None and self.pracks.owns(transaction):
+            self.pracks.receive_response(transaction, response, now)
+        elif self.outgoing is not None and self.outgoing.owns(transaction):
             self.outgoing.receive_response(response, now)
         elif self.offers.owns(transaction):
             self.offers.receive_response(transaction, response, now)
@@ -309,7 +344,9 @@ class CallSession:
             self.outgoing.stray_2xx(response, now)
 
     def transaction_failed(self, transaction: ClientTransaction, now: float, *, timeout: bool) -> None:
-        if self.outgoing is not None and self.outgoing.owns(transaction):
+        if self.pracks is not None and self.pracks.owns(transaction):
+            self.pracks.transaction_failed(transaction)
+        elif self.outgoing is not None and self.outgoing.owns(transaction):
             self.outgoing.transaction_failed(now, timeout=timeout)
         elif self.offers.owns(transaction):
             self.offers.transaction_failed(now, timeout=timeout)
@@ -323,7 +360,7 @@ class CallSession:
         method = request.method
         if method == "BYE":
             self.ctx.send_response(transaction, request.response(200), now)
-            if self.state is CallState.INCOMING:
+            if self._unanswered:
                 assert self.incoming is not None
                 self.incoming.canceled(now, None)
             else:
@@ -338,9 +375,13 @@ class CallSession:
             self.refer_notifier.receive_refer(transaction, request, now)
         elif method == "NOTIFY":
             self.refer_subscriber.receive_notify(transaction, request, now)
+        elif method == "PRACK":
+            if self.incoming is not None:
+                self.incoming.receive_prack(transaction, request, now)
+            else:  # we sent no reliable 1xx on a call we placed
+                self.ctx.send_response(transaction, request.response(481, "No Matching Provisional Response"), now)
         else:
-            self.ctx.send_response(transaction, request.response(
-                501 if method == "PRACK" else 405, headers=[("Allow", self.ctx.allow)]), now)
+            self.ctx.send_response(transaction, request.response(405, headers=[("Allow", self.ctx.allow)]), now)
 
     def ack_received(self, ack: Request, now: float) -> None:
         if self.state is CallState.ANSWERED and self.incoming is not None:
@@ -354,22 +395,26 @@ class CallSession:
 
     def cancel_received(self, now: float) -> None:
         """The caller cancelled (the layer answered the CANCEL; we answer the INVITE)."""
-        if self.state is CallState.INCOMING and self.incoming is not None:
+        if self._unanswered and self.incoming is not None:
             self.incoming.canceled(now, 487)
 
     def server_transaction_failed(self, now: float) -> None:
         """Our INVITE's server transaction died with the connection before the
         call was answered (or before the ACK): nobody can hear our answer now."""
-        if self.state is CallState.INCOMING:
+        if self._unanswered:
             self.fail(Cause.CONNECTION_ERROR, None, "connection lost", originator="local")
 
     # --- timers: each part keeps its own -------------------------------------------------------------
 
     @property
-    def _timed(self) -> tuple[IncomingInvite | OfferAnswer | SessionTimer | ReferSubscriber, ...]:
-        """The parts with deadlines, in the order they fire when due together."""
+    def _timed(self) -> tuple[ReliableProvisionals | IncomingInvite | OfferAnswer | SessionTimer | ReferSubscriber,
+                              ...]:
+        """The parts with deadlines, in the order they fire when due together
+        (a 1xx never PRACKed refuses the INVITE before anything else is done)."""
         parts = (self.offers, self.timer, self.refer_subscriber)
-        return (self.incoming, *parts) if self.incoming is not None else parts
+        if self.incoming is None:
+            return parts
+        return (self.reliable, self.incoming, *parts) if self.reliable is not None else (self.incoming, *parts)
 
     def get_timer(self) -> float | None:
         times = [t for t in (part.get_timer() for part in self._timed) if t is not None]

@@ -149,6 +149,9 @@ class OutgoingInvite:
     def _on_fork_event(self, event: InviteEvent, now: float) -> None:
         session = self._session
         if isinstance(event, ProvisionalReceived):
+            pracks = session.pracks
+            if pracks is not None and not pracks.on_provisional(event.response, event.dialog, now):
+                return  # a reliable 1xx seen before, or out of order (RFC 3262 4)
             if event.response.status_code > 100 and session.move(CallInput.PROVISIONAL):
                 sdp = sdp_of(event.response)
                 if sdp is not None:

@@ -46,6 +46,7 @@ SERVED_METHODS: MappingProxyType[str, Literal["any", "dialog"]] = MappingProxyTy
     "UPDATE": "dialog",
     "REFER": "dialog",
     "NOTIFY": "dialog",
+    "PRACK": "dialog",  # RFC 3262, in the early dialog of an INVITE (session._prack_uas)
     "MESSAGE": "any",  # RFC 3428, in and out of dialogs (_message_method)
 })
 
@@ -62,7 +63,7 @@ class UasPolicy:
     """What this UA serves: its methods, extensions, body types and URI schemes."""
 
     methods: frozenset[str] = frozenset(SERVED_METHODS)
-    extensions: frozenset[str] = frozenset({"replaces", "outbound", "timer", "norefersub"})
+    extensions: frozenset[str] = frozenset({"100rel", "replaces", "outbound", "timer", "norefersub"})
     body_types: frozenset[str] = frozenset(
         {"application/sdp", "application/dtmf-relay", "application/dtmf", "message/sipfrag", "text/plain",
          "text/html", "application/json",  # for MESSAGE (RFC 3428, _message_method)
