@@ -91,3 +91,24 @@ print(json.dumps({"error": error, "left": left, "after": hasattr(webvoice, "crea
     assert "webvoice._no_such_module" in r["error"]
     assert r["left"] == []
     assert r["after"] is True  # a plain import works afterwards
+
+
+def test_each_step_runs_one_module():
+    """A step whose module imports one not yet imported runs both in one task (a
+    split that adds a module, or an order that puts a module before what it
+    imports, makes one long task again): every step adds only itself, but for
+    the parent packages a first import of a package's module must run (at most
+    three modules: webvoice.sip, webvoice.sip.util and its _lazy)."""
+    r = run(BOOT + """
+import importlib
+steps = {}
+for name in __import__("webvoice._import_steps", fromlist=["STEPS"]).STEPS:
+    before = set(sys.modules)
+    if name not in before:
+        importlib.import_module(name)
+    steps[name] = sorted(m for m in set(sys.modules) - before if m.startswith("webvoice"))
+print(json.dumps(steps))
+""")
+    crowded = {name: added for name, added in r.items() if len(added) > 3}
+    assert len([added for added in r.values() if len(added) > 1]) <= 1, r
+    assert not crowded, f"reorder webvoice._import_steps.STEPS (dependencies first): {crowded}"

@@ -26,14 +26,14 @@ from importlib.machinery import ModuleSpec
 
 __all__ = ["STEPS", "import_in_steps"]
 
-#: What ``import webvoice`` loads, dependencies first (so that each step runs
-#: one module), plus the WebSocket transport that registering needs.
+#: What ``import webvoice`` loads, in the order the modules finish executing
+#: (dependencies first, so that each step runs one module; a test recomputes
+#: that order and names a module out of place), plus the WebSocket transport
+#: that registering needs.
 STEPS = (
     "webvoice.sip.util",
     "webvoice.sip.util._lazy",
     "webvoice.sip",
-    "webvoice.browser",
-    "webvoice.browser._rtc_config",
     "webvoice.sip.syntax",
     "webvoice.sip.util._record",
     "webvoice.sip.syntax._abnf",
@@ -41,31 +41,26 @@ STEPS = (
     "webvoice.sip.syntax._uri",
     "webvoice._refer_policy",
     "webvoice._targets",
-    "webvoice.sip.util._backoff",
+    "webvoice.browser",
+    "webvoice.browser._rtc_config",
     "webvoice.sip.syntax._header_values",
     "webvoice.sip.syntax._headers",
+    "webvoice.sip.util._backoff",
     "webvoice.sip.transaction",
     "webvoice.sip.transaction._timers",
     "webvoice._config",
+    "webvoice._connection_events",
     "webvoice._errors",
     "webvoice._handlers",
-    "webvoice._media",
-    "webvoice._audio_devices",
     "webvoice._lines",
-    "webvoice._messaging",
-    "webvoice._preload",
-    "webvoice._presence",
-    "webvoice._transfer",
-    "webvoice._transport",
+    "webvoice._media",
+    "webvoice.sip.ua",
     "webvoice.sip.auth",
     "webvoice.sip.auth._values",
     "webvoice.sip.auth._digest",
     "webvoice.sip.auth._client",
-    "webvoice.sip.syntax._causes",
-    "webvoice.sip.ua",
-    "webvoice.sip.syntax._message",
-    "webvoice.sip.ua._registration",
     "webvoice.sip.dialog",
+    "webvoice.sip.syntax._message",
     "webvoice.sip.dialog._state",
     "webvoice.sip.dialog._store",
     "webvoice.sip.session",
@@ -77,10 +72,17 @@ STEPS = (
     "webvoice.sip.transaction._layer",
     "webvoice.sip.ua._uas",
     "webvoice.sip.ua._config",
+    "webvoice.sip.syntax._causes",
+    "webvoice.sip.ua._registration",
     "webvoice.sip.ua._ua",
-    "webvoice._connection_events",
     "webvoice._instance_base",
+    "webvoice._audio_devices",
     "webvoice._instance_calls",
+    "webvoice._messaging",
+    "webvoice._preload",
+    "webvoice._presence",
+    "webvoice._transfer",
+    "webvoice._transport",
     "webvoice._instance",
 )
 
