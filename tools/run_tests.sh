@@ -75,9 +75,10 @@ for tier in "${tiers[@]}"; do
   [ "$rc" -eq 5 ] && note=" (no tests collected)"
   echo "[$tier] exit $rc$note"
   grep -E ' in [0-9.]+s( \([0-9:]+\))?( =+)?$' "$logs/$tier.log" | tail -n 1
-  # node's test runner: its "ℹ pass N" / "ℹ fail N" as one plain line
-  awk '/^ℹ pass [0-9]+$/ {p = $3} /^ℹ fail [0-9]+$/ {f = $3}
-       END {if (p != "") printf "%s: %d passed, %d failed\n", tier, p, f}' tier="$tier" "$logs/$tier.log"
+  # node's test runner: its "ℹ pass N" / "ℹ fail N" / "ℹ cancelled N" as one
+  # plain line (a test cancelled by a failed hook or parent counts against it)
+  awk '/^ℹ pass [0-9]+$/ {p = $3} /^ℹ fail [0-9]+$/ {f = $3} /^ℹ cancelled [0-9]+$/ {c = $3}
+       END {if (p != "") printf "%s: %d passed, %d failed, %d cancelled\n", tier, p, f, c}' tier="$tier" "$logs/$tier.log"
   grep -E '^(ERROR: |E?UsageError)' "$logs/$tier.log" | head -n 3
 done
 if [ "${WEBVOICE_ALLOW_SKIP:-}" = 1 ]; then

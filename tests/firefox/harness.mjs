@@ -4,7 +4,7 @@
 // Debian's Chromium by the same library over CDP, so one test can call from
 // one browser to the other.  The servers are the Python tiers' own: the
 // repo's Kamailio and the e2e static server (servers.py), or the demo server
-// exactly as `make demo` runs it (demo/serve.py).
+// exactly as `make demo` runs it (python -m demo.serve).
 //
 //   const servers = await startServers();          // Kamailio + build/web
 //   const firefox = await launchFirefox();
@@ -84,14 +84,14 @@ export async function startServers() {
   };
 }
 
-// demo/serve.py on free ports, as `make demo` runs it; stopped by SIGTERM.
+// demo.serve on free ports, as `make demo` runs it (python -m demo.serve); stopped by SIGTERM.
 export async function startDemo() {
   const patterns = {
     base_url: /Softphone:\s+(http:\/\/\S+)\//,
     ws_url: /SIP server:\s+(ws:\/\/\S+)/,
   };
   const { child, found, output, exited } = await spawnServer(
-    ["demo/serve.py", "--port", "0", "--ws-port", "0", "--sip-port", "0"],
+    ["-m", "demo.serve", "--port", "0", "--ws-port", "0", "--sip-port", "0"],
     (line, found) => {
       for (const [key, re] of Object.entries(patterns)) {
         const m = line.match(re);
@@ -104,8 +104,8 @@ export async function startDemo() {
     url: (p) => found.base_url + p,
     async stop() {
       child.kill("SIGTERM");
-      const { code } = await bounded(exited, 20_000, "demo/serve.py did not stop");
-      if (code !== 0) throw new Error(`demo/serve.py exited ${code}:\n${output.join("\n")}`);
+      const { code } = await bounded(exited, 20_000, "demo.serve did not stop");
+      if (code !== 0) throw new Error(`demo.serve exited ${code}:\n${output.join("\n")}`);
     },
   };
 }
