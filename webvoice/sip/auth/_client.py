@@ -28,9 +28,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..util._record import record
+
+if TYPE_CHECKING:
+    from ..syntax._message import Request, Response
 from ._digest import (
     _FAMILIES,
     _HASHLIB_NAMES,  # noqa: F401  (re-exported: tests monkeypatch _auth._HASHLIB_NAMES)
@@ -235,6 +238,18 @@ class DigestClient:
     @property
     def username(self) -> str:
         return self._username
+
+    def respond_to(self, request: Request, response: Response) -> tuple[AuthorizationField, ...]:
+        """:meth:`respond` to ``response``'s 401/407 challenge of ``request``: the
+        one place that reads the challenge and the credentials the request carried
+        (every challenged method retries through it); raises AuthenticationError."""
+        return self.respond(
+            method=request.method, uri=str(request.uri), body=request.body,
+            www_authenticate=response.header_texts("WWW-Authenticate"),
+            proxy_authenticate=response.header_texts("Proxy-Authenticate"),
+            authorization=request.header_texts("Authorization"),
+            proxy_authorization=request.header_texts("Proxy-Authorization"),
+        )
 
     def respond(
         self,

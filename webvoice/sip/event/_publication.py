@@ -188,12 +188,6 @@ class Publication:
 
     def _credentials(self, request: Request, response: Response) -> tuple[AuthorizationField, ...] | None:
         try:
-            return self.ctx.auth.respond(
-                method="PUBLISH", uri=str(request.uri), body=request.body,
-                www_authenticate=response.header_texts("WWW-Authenticate"),
-                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
-                authorization=request.header_texts("Authorization"),
-                proxy_authorization=request.header_texts("Proxy-Authorization"),
-            )
+            return self.ctx.auth.respond_to(request, response)
         except AuthenticationError:
             return None

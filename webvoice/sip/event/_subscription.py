@@ -408,13 +408,7 @@ class Subscription:
         if self._auth_retries >= _MAX_AUTH_RETRIES:
             return False
         try:
-            fields = self.ctx.auth.respond(
-                method="SUBSCRIBE", uri=str(request.uri), body=request.body,
-                www_authenticate=response.header_texts("WWW-Authenticate"),
-                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
-                authorization=request.header_texts("Authorization"),
-                proxy_authorization=request.header_texts("Proxy-Authorization"),
-            )
+            fields = self.ctx.auth.respond_to(request, response)
         except AuthenticationError:
             return False
         self._auth_retries += 1

@@ -105,13 +105,7 @@ class OutgoingInvite:
         if self._auth_retries >= MAX_AUTH_RETRIES:
             return False
         try:
-            fields = self._ctx.auth.respond(
-                method="INVITE", uri=str(request.uri), body=request.body,
-                www_authenticate=response.header_texts("WWW-Authenticate"),
-                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
-                authorization=request.header_texts("Authorization"),
-                proxy_authorization=request.header_texts("Proxy-Authorization"),
-            )
+            fields = self._ctx.auth.respond_to(request, response)
         except AuthenticationError:
             return False
         self._auth_retries += 1

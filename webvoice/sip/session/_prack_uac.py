@@ -92,13 +92,7 @@ class PrackSender:
         if response.status_code not in (401, 407) or retries >= MAX_AUTH_RETRIES:
             return
         try:
-            fields = self._ctx.auth.respond(
-                method="PRACK", uri=str(request.uri), body=request.body,
-                www_authenticate=response.header_texts("WWW-Authenticate"),
-                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
-                authorization=request.header_texts("Authorization"),
-                proxy_authorization=request.header_texts("Proxy-Authorization"),
-            )
+            fields = self._ctx.auth.respond_to(request, response)
         except AuthenticationError:
             return
         rack = request.header_text("RAck")

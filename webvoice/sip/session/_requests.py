@@ -86,13 +86,7 @@ class DialogRequests:
         """The fields answering ``response``'s challenge to ``request``, None when
         it cannot be answered (no matching credentials, or the same nonce refused)."""
         try:
-            return self._session.ctx.auth.respond(
-                method=request.method, uri=str(request.uri), body=request.body,
-                www_authenticate=response.header_texts("WWW-Authenticate"),
-                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
-                authorization=request.header_texts("Authorization"),
-                proxy_authorization=request.header_texts("Proxy-Authorization"),
-            )
+            return self._session.ctx.auth.respond_to(request, response)
         except AuthenticationError:
             return None
 

@@ -227,13 +227,7 @@ class OutgoingMessage:
             return False
         request = self.request
         try:
-            fields = self.ctx.auth.respond(
-                method="MESSAGE", uri=str(request.uri), body=request.body,
-                www_authenticate=response.header_texts("WWW-Authenticate"),
-                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
-                authorization=request.header_texts("Authorization"),
-                proxy_authorization=request.header_texts("Proxy-Authorization"),
-            )
+            fields = self.ctx.auth.respond_to(request, response)
         except AuthenticationError:
             return False
         self._retries += 1

@@ -280,15 +280,7 @@ class Registration:
             self._failed(response.status_code, Cause.AUTHENTICATION_ERROR, "challenged again after credentials", now)
             return
         try:
-            fields = self._auth.respond(
-                method="REGISTER",
-                uri=str(request.uri),
-                body=request.body,
-                www_authenticate=response.header_texts("WWW-Authenticate"),
-                proxy_authenticate=response.header_texts("Proxy-Authenticate"),
-                authorization=request.header_texts("Authorization"),
-                proxy_authorization=request.header_texts("Proxy-Authorization"),
-            )
+            fields = self._auth.respond_to(request, response)
         except AuthenticationError as exc:
             self._pending = None
             self._failed(response.status_code, Cause.AUTHENTICATION_ERROR, str(exc), now)
