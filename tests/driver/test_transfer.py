@@ -72,6 +72,9 @@ def test_a_transfer_whose_call_cannot_start_leaves_nothing_and_is_reported():
         media.deny = True
         server.send_refer(invite, "sip:carol@a.test")
         await until(lambda: server.requests("NOTIFY"), "the NOTIFY of the outcome")
+        # The NOTIFY may leave before the failed start's clean-up has run: wait for
+        # it (bounded), then require that no line is left for carol.
+        await until(lambda: len(sip.get_call_lines()) == 1, "the failed line cleaned up")
         assert [line.id for line in sip.get_call_lines()] == ["1"]  # no line left for carol
         assert len(media.open_sessions) == 1  # only bob's call holds a microphone
         notify = server.requests("NOTIFY")[-1]
