@@ -47,33 +47,58 @@ print(json.dumps(sorted(set(sys.modules) & set({list(CALL_MODULES)!r}))))
     assert loaded == []
 
 
-def test_import_in_steps_yields_between_modules_and_runs_the_package_last():
-    r = run(BOOT + """
+TICKING = BOOT + """
 ticks = 0
 async def ticker():
     global ticks
     while True:
         ticks += 1
         await asyncio.sleep(0)
+now = 0.0
+def clock():
+    return now
 seen = []
 class Recorder:
     def find_spec(self, name, path, target=None):
+        global now
         if name.startswith("webvoice"):
             seen.append((name, ticks))
+            now += 0.007  # every module "takes" 7 ms of the fake clock
         return None
 sys.meta_path.insert(0, Recorder())
 async def main():
     task = asyncio.ensure_future(ticker())
-    await import_in_steps(spec)
+    await import_in_steps(spec, budget_s=BUDGET, clock=clock)
     task.cancel()
 asyncio.run(main())
 import webvoice
 print(json.dumps({"seen": seen, "complete": hasattr(webvoice, "create_sip_instance"),
                   "version": webvoice.__version__}))
-""")
-    ticks = [tick for _, tick in r["seen"]]
+"""
+
+
+def _slices(budget: float) -> list[list[str]]:
+    r = run(TICKING.replace("BUDGET", repr(budget)))
     assert r["complete"] and r["version"]
-    assert len(set(ticks)) >= len(STEPS) // 2, r["seen"]  # other work ran between the steps
+    slices: dict[int, list[str]] = {}
+    for name, tick in r["seen"]:
+        slices.setdefault(tick, []).append(name)
+    return list(slices.values())
+
+
+def test_import_in_steps_yields_once_a_slice_has_run_its_budget():
+    """With 7 ms per module and a 16 ms budget, a slice holds three modules (it
+    ends after the module that spent it): other work runs between slices."""
+    slices = _slices(0.016)
+    assert len(slices) >= len(STEPS) // 3 - 1, slices
+    assert all(len(names) <= 3 for names in slices), slices
+
+
+def test_import_in_steps_never_yields_without_need_or_always_with_a_zero_budget():
+    assert len(_slices(3600.0)) == 1  # a fast machine: one task, no needless turns
+    # Every module in a turn of its own (but for the first step, which imports
+    # its parent packages with it: see test_each_step_runs_one_module).
+    assert len([names for names in _slices(0.0) if len(names) > 1]) <= 1
 
 
 def test_a_failing_step_leaves_no_half_imported_webvoice():

@@ -5,9 +5,10 @@ state machine; a call needs much more (call sessions, SDP, dialogs, forking,
 the public :class:`~webvoice.Call`, the browser's media code). In Pyodide importing a module runs its
 bytecode in WebAssembly, and the call modules would add tens of milliseconds to
 every page's start-up. So they are imported lazily where used, and preloaded
-here right after the first registration, one module per event-loop turn: no
-turn holds the main thread long enough to be a long task, and by the time
-the user dials, nothing is left to load. A call placed or received before the
+here right after the first registration, in slices of the event loop no
+longer than start-up's (webvoice/_import_steps.py): no turn holds the main
+thread long enough to be a long task, and by the time the user dials,
+nothing is left to load. A call placed or received before the
 preload finished simply imports what is missing itself.
 """
 
@@ -17,7 +18,10 @@ import asyncio
 import importlib
 import logging
 import sys
+import time
+from collections.abc import Callable
 
+from ._import_steps import SLICE_BUDGET_S
 from .sip import CALL_MODULES as CORE_CALL_MODULES
 
 __all__ = ["CALL_MODULES", "preload_call_modules"]
@@ -51,11 +55,14 @@ def _media_modules() -> tuple[str, ...]:
             "webvoice.browser._ringback", "webvoice.browser._engine", *realm)
 
 
-def preload_call_modules(loop: asyncio.AbstractEventLoop) -> None:
-    """Import what of :data:`CALL_MODULES` is missing, one per turn of ``loop``."""
+def preload_call_modules(loop: asyncio.AbstractEventLoop, *, budget_s: float = SLICE_BUDGET_S,
+                         clock: Callable[[], float] = time.perf_counter) -> None:
+    """Import what of :data:`CALL_MODULES` is missing, in turns of ``loop`` that
+    each end once they have run ``budget_s``."""
     pending = [name for name in CALL_MODULES + _media_modules() if name not in sys.modules]
 
     def step() -> None:
+        began = clock()
         while pending:
             name = pending.pop(0)
             if name in sys.modules:
@@ -64,7 +71,8 @@ def preload_call_modules(loop: asyncio.AbstractEventLoop) -> None:
                 importlib.import_module(name)
             except Exception:  # a broken install: say so; calls will raise it again
                 log.exception("webvoice: could not preload %s", name)
-            break
+            if clock() - began >= budget_s:
+                break
         if pending:
             loop.call_soon(step)
 

@@ -60,6 +60,35 @@ asyncio.run(main())
     assert out.stdout.strip() == "True"
 
 
+def test_preload_goes_in_slices_of_its_budget():
+    """The preload's turns end once they have run the slice budget: a zero
+    budget is one module a turn, a large one a single turn."""
+    code = r"""
+import asyncio, json, sys
+import webvoice
+from webvoice._preload import CALL_MODULES, preload_call_modules
+
+async def turns(budget):
+    for name in [m for m in sys.modules if m in CALL_MODULES]:
+        del sys.modules[name]
+    preload_call_modules(asyncio.get_running_loop(), budget_s=budget)
+    count = 0
+    while not all(m in sys.modules for m in CALL_MODULES):
+        count += 1
+        assert count < 10 * len(CALL_MODULES)
+        await asyncio.sleep(0)
+    return count
+
+async def main():
+    print(json.dumps([await turns(0.0), await turns(3600.0), len(CALL_MODULES)]))
+
+asyncio.run(main())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    zero, large, modules = json.loads(out.stdout)
+    assert zero >= modules and large == 1, (zero, large, modules)
+
+
 def test_import_and_preload_together_load_every_driver_module():
     """A driver module neither ``import webvoice`` nor the preload loads would be
     imported when the user dials, on the call's critical path (e.g. a module a

@@ -118,7 +118,7 @@ def loaded_export(name: str) -> Any:
 
 
 #: The core's call machinery, in dependency order: what webvoice._preload
-#: imports one module per event-loop turn once a page is registered.
+#: imports in short event-loop turns once a page is registered.
 CALL_MODULES: tuple[str, ...] = tuple(f"{__name__}.{module}" for module in (
     "session._events", "syntax._sdp", "dialog._dialog", "dialog._forking", "session._common", "session._state",
     "session._requests", "session._timer", "session._info", "session._reoffer", "session._prack_uas",
