@@ -111,7 +111,9 @@ def test_import_and_registration_run_in_separate_tasks(page, static_server, kama
     # once a slice has run it), so an import longer than a few budgets ran in
     # several tasks...
     for group in tasks.values():
-        starts = [at for name, at in group if name != "webvoice"]
+        # Not the package's __init__ (run after the last check) nor the slicer
+        # itself (imported before its clock starts).
+        starts = [at for name, at in group if name not in ("webvoice", "webvoice._import_steps")]
         if starts:
             assert max(starts) - min(starts) < r["budget"], group
     spent = modules[-1][2] - modules[0][2]
