@@ -26,7 +26,7 @@ from ._media import MediaSession
 from ._media_health import MEDIA_EVENTS
 from ._media_recovery import MediaRecovery
 from ._offer_answer import OfferAnswer
-from .sip import CallSession, CallState
+from .sip import CallSession, CallState, Uri
 
 __all__ = ["CallStatus", "SessionView"]
 
@@ -53,11 +53,9 @@ class CallStatus:
     _end: datetime.datetime | None
     _muted: bool
     _local_hold: bool
-    _remote_hold: bool
     #: "ended" or "failed" once the call is over; until then the status is the core's.
     _outcome: str | None
-    _remote: Identity | None
-    _local: Identity | None
+    _target: Uri | None
     _recovery: MediaRecovery
     _sdp: OfferAnswer
 
@@ -95,7 +93,7 @@ class CallStatus:
     # --- state ----------------------------------------------------------------------------------
 
     def is_on_hold(self) -> HoldState:
-        return HoldState(self._local_hold, self._remote_hold)
+        return HoldState(self._local_hold, self.core is not None and self.core.remote_held)
 
     def is_muted(self) -> MuteState:
         return MuteState(self._muted)
@@ -156,10 +154,16 @@ class CallStatus:
         return self._recovery.state
 
     def get_remote_identity(self) -> Identity | None:
-        return self._remote
+        """The other party: the core's (once it has a call), else whom we called."""
+        if self.core is not None:
+            return Identity.of(self.core.remote_identity)
+        return None if self._target is None else Identity(str(self._target))
 
     def get_local_identity(self) -> Identity | None:
-        return self._local
+        """Us, as the call's From (outgoing) or To (incoming) says."""
+        if self.core is not None:
+            return Identity.of(self.core.local_identity)
+        return Identity(str(self._instance._aor()), self._instance._display_name())
 
     def get_connection(self) -> Any:
         return None if self.media is None else self.media.connection()

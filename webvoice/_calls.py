@@ -96,12 +96,10 @@ class Call(CallControls):
         self._end = None
         self._muted = False
         self._local_hold = False
-        self._remote_hold = False
         self._outcome = None
-        self._early_media: asyncio.Task[bool] | None = None  # incoming: our 183 with SDP (progress())
+        self._progress_task: asyncio.Task[bool] | None = None  # incoming: progress() (early media) asked
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._remote = None
-        self._local = None
+        self._target: Uri | None = None  # outgoing: whom we called, until the core knows
         self._refer_waiter = None
         self._extra_headers: tuple[tuple[str, str], ...] = ()  # e.g. Replaces, when following a transfer
         self._end_cause: str | None = None  # set when webvoice itself hangs up for a reason
@@ -117,12 +115,11 @@ class Call(CallControls):
             self.add_handlers(events)
 
     def __repr__(self) -> str:
-        return f"<Call line={self._line_id} {self._direction} {self.get_status()} remote={self._remote}>"
+        return f"<Call line={self._line_id} {self._direction} {self.get_status()} remote={self.get_remote_identity()}>"
 
     # --- outgoing -------------------------------------------------------------------------------------
 
     async def _place(self, target: Uri) -> None:
-        self._local = Identity(str(self._instance._aor()), self._instance._display_name())
         self._emit("connecting", CallConnectingEvent())
         if not await self._open_media():
             return
@@ -180,58 +177,50 @@ class Call(CallControls):
     async def _progress(self, offer: str | None) -> bool:
         """Early media on an incoming call: our SDP in a 183 before the answer
         (reliable, with PRACK, when the caller supports 100rel). True once sent."""
-        if not await self._open_media():
-            if not self.started_core().is_ended:
-                self._instance._run_core(lambda now: self.started_core().reject(
-                    488 if self._outcome == "failed" else 480, now, cause=Cause.USER_DENIED_MEDIA_ACCESS))
+        sdp = await self._incoming_sdp(offer)
+        if sdp is None:
             return False
-        try:
-            if offer is not None:
-                self._emit("sdp", SdpEvent("remote", "offer", offer))
-                sdp = await self._started_media().create_answer(offer)
-            else:
-                sdp = await self._started_media().create_offer()
-        except MediaError as exc:
-            self._instance._run_core(lambda now: self.started_core().reject(488, now, cause=Cause.WEBRTC_ERROR))
-            self._finish("failed", EndEvent(Cause.WEBRTC_ERROR, "local", 488, str(exc)))
-            return False
-        if self.started_core().state is not CallState.INCOMING:  # cancelled meanwhile
-            return False
-        self._emit("sdp", SdpEvent("local", "answer" if offer is not None else "offer", sdp))
-        self._sdp.remote_answer_pending = offer is None  # the answer comes in the PRACK (RemoteAnswer)
         self._instance._run_core(lambda now: self.started_core().progress(sdp, now))
         return True
 
     async def _answer(self, offer: str | None) -> None:
-        if self._early_media is not None:  # the media and our SDP are those of the 183
-            if await self._early_media and self.started_core().state is CallState.INCOMING:
-                # the core's 200 repeats the 183's SDP (whatever we pass)
-                early_sdp = self.started_core().local_sdp
-                assert early_sdp is not None, "progress() set it"
-                self._instance._run_core(lambda now: self.started_core().accept(early_sdp, now))
+        if self._progress_task is not None:  # progress() was asked: the media are the 183's
+            await self._progress_task
+            core = self.started_core()
+            # The core's record of the 183: its 200 repeats that SDP (RFC 3264: that exchange is done).
+            early_sdp = core.incoming.early_sdp if core.incoming is not None else None
+            if early_sdp is not None and core.state is CallState.INCOMING:
+                self._instance._run_core(lambda now: core.accept(early_sdp, now))
             return
+        sdp = await self._incoming_sdp(offer)
+        if sdp is not None:
+            self._instance._run_core(lambda now: self.started_core().accept(sdp, now))
+
+    async def _incoming_sdp(self, offer: str | None) -> str | None:
+        """Our SDP for an incoming call, in the 183 or the 200: the microphone
+        opened, the caller's offer answered (or, the INVITE had none, our offer
+        made). None when the call cannot go on: the media refused or failed
+        (the call is rejected), or the caller cancelled meanwhile."""
         if not await self._open_media():
             if not self.started_core().is_ended:
                 self._instance._run_core(lambda now: self.started_core().reject(
                     488 if self._outcome == "failed" else 480, now, cause=Cause.USER_DENIED_MEDIA_ACCESS))
-            return
+            return None
         try:
             if offer is not None:
                 self._emit("sdp", SdpEvent("remote", "offer", offer))
                 sdp = await self._started_media().create_answer(offer)
-                kind = "answer"
             else:
                 sdp = await self._started_media().create_offer()
-                kind = "offer"
         except MediaError as exc:
             self._instance._run_core(lambda now: self.started_core().reject(488, now, cause=Cause.WEBRTC_ERROR))
             self._finish("failed", EndEvent(Cause.WEBRTC_ERROR, "local", 488, str(exc)))
-            return
+            return None
         if self.started_core().state is not CallState.INCOMING:  # cancelled meanwhile
-            return
-        self._emit("sdp", SdpEvent("local", kind, sdp))
-        self._sdp.remote_answer_pending = offer is None
-        self._instance._run_core(lambda now: self.started_core().accept(sdp, now))
+            return None
+        self._emit("sdp", SdpEvent("local", "answer" if offer is not None else "offer", sdp))
+        self._sdp.remote_answer_pending = offer is None  # the answer comes in the PRACK or the ACK
+        return sdp
 
     # --- from the core ----------------------------------------------------------------------------------
 
@@ -250,7 +239,6 @@ class Call(CallControls):
             self._start = datetime.datetime.now(datetime.UTC)
             if self.media is not None:
                 self._sdp.call_answered(event.sdp, outgoing=self._direction == "outgoing")
-            self._remote = Identity.of(self.started_core().remote_identity) or self._remote
             self._emit("confirmed", ConfirmedEvent("remote" if self._direction == "outgoing" else "local"))
             self._recovery.answered()
         elif isinstance(event, CallFailed):
@@ -259,7 +247,6 @@ class Call(CallControls):
             cause = self._end_cause if self._end_cause and event.originator == "local" else event.cause
             self._finish("ended", EndEvent(cause, event.originator, event.status_code))
         elif isinstance(event, RemoteHold):
-            self._remote_hold = event.held
             self._emit("held" if event.held else "unheld", HoldEvent("remote"))
         elif isinstance(event, RemoteOffer):
             self._spawn(self._sdp.answer_remote_offer(event.sdp))
@@ -296,7 +283,8 @@ class Call(CallControls):
 
     def _input_expected(self) -> bool:
         """Whether the microphone should be heard: not muted by the application, not on hold."""
-        return not (self._muted or self._local_hold or self._remote_hold)
+        held = self.is_on_hold()
+        return not (self._muted or held.local or held.remote)
 
     def _connection_restored(self) -> None:
         """The WebSocket is back: interrupted media of an established call restarts ICE."""
