@@ -44,33 +44,26 @@ class CallControls(CallStatus):
 
     def mute(self) -> bool:
         """Stop sending microphone audio; ``muted`` fires once (idempotent)."""
-        if self._muted or self._ended:
-            return False
-        self._muted = True
-        if self.media is not None:
-            self.media.set_muted(True)
-        self._emit("muted", MuteEvent())
-        return True
+        return self._set_muted(True)
 
     def unmute(self) -> bool:
-        if not self._muted or self._ended:
-            return False
-        self._muted = False
-        if self.media is not None:
-            self.media.set_muted(False)
-        self._emit("unmuted", MuteEvent())
-        return True
+        return self._set_muted(False)
 
     def mute_with_constraints(self, constraints: Mapping[str, Any] | None = None) -> bool:
         """JS ``muteWithConstraints({audio: true})``: audio is all webvoice carries."""
-        if constraints is not None and not isinstance(constraints, Mapping):
-            raise TypeError("constraints must be a dict such as {'audio': True}")
-        return self.mute() if (constraints or {"audio": True}).get("audio", False) else False
+        return self.mute() if _audio_asked(constraints) else False
 
     def unmute_with_constraints(self, constraints: Mapping[str, Any] | None = None) -> bool:
-        if constraints is not None and not isinstance(constraints, Mapping):
-            raise TypeError("constraints must be a dict such as {'audio': True}")
-        return self.unmute() if (constraints or {"audio": True}).get("audio", False) else False
+        return self.unmute() if _audio_asked(constraints) else False
+
+    def _set_muted(self, muted: bool) -> bool:
+        if self._muted == muted or self._ended:
+            return False
+        self._muted = muted
+        if self.media is not None:
+            self.media.set_muted(muted)
+        self._emit("muted" if muted else "unmuted", MuteEvent())
+        return True
 
     def hold(self) -> asyncio.Task[Any]:
         """Put the call on hold by re-INVITE with ``a=sendonly``; resolves to True when held."""
@@ -193,6 +186,13 @@ class CallControls(CallStatus):
         if self._muted:
             self._started_media().set_muted(True)
         return True
+
+
+def _audio_asked(constraints: Mapping[str, Any] | None) -> bool:
+    """Whether ``{"audio": ...}`` (absent: all media) names audio, the only kind webvoice carries."""
+    if constraints is not None and not isinstance(constraints, Mapping):
+        raise TypeError("constraints must be a dict such as {'audio': True}")
+    return bool((constraints or {"audio": True}).get("audio", False))
 
 
 def _use_update(options: Mapping[str, Any] | None) -> bool:
