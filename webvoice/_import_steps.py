@@ -60,7 +60,6 @@ STEPS = (
     "webvoice.sip.transaction",
     "webvoice.sip.transaction._timers",
     "webvoice._config",
-    "webvoice._connection_events",
     "webvoice._errors",
     "webvoice._handlers",
     "webvoice._lines",
@@ -94,6 +93,7 @@ STEPS = (
     "webvoice._presence",
     "webvoice._transfer",
     "webvoice._transport",
+    "webvoice._connection",
     "webvoice._instance",
 )
 
