@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from ._errors import NotConnectedError
-from ._handlers import call_handler
+from ._handlers import call_handler, check_handlers
 from ._instance_base import InstanceBase
 from ._transport import Transport, TransportFactory, TransportLink
 from .sip import Backoff, Cause, record, redact_authorization
@@ -133,14 +133,8 @@ class ConnectionMethods(InstanceBase):
         may both listen), in order of subscription. Returns a function that
         removes exactly these handlers again.
         """
-        if not isinstance(handlers, Mapping):
-            raise TypeError("on_connection_event takes a dict of event name to handler")
-        for name, handler in handlers.items():
-            if name not in CONNECTION_EVENTS:
-                raise ValueError(f"unknown connection event {name!r}; known: {', '.join(CONNECTION_EVENTS)}")
-            if not callable(handler):
-                raise TypeError(f"the handler for {name!r} must be callable")
-        added = [(name, handler) for name, handler in handlers.items()]
+        checked = check_handlers(handlers, CONNECTION_EVENTS, what="on_connection_event takes", kind="connection")
+        added = list(checked.items())
         for name, handler in added:
             self._handlers.setdefault(name, []).append(handler)
 

@@ -42,6 +42,7 @@ SLICE_BUDGET_S = 0.016
 #: that order and names a module out of place), plus the WebSocket transport
 #: that registering needs.
 STEPS = (
+    "webvoice._handlers",
     "webvoice.sip.util",
     "webvoice.sip.util._lazy",
     "webvoice.sip",
@@ -61,7 +62,6 @@ STEPS = (
     "webvoice.sip.transaction._timers",
     "webvoice._config",
     "webvoice._errors",
-    "webvoice._handlers",
     "webvoice._lines",
     "webvoice._media",
     "webvoice.sip.ua",
