@@ -42,10 +42,10 @@ SLICE_BUDGET_S = 0.016
 #: that order and names a module out of place), plus the WebSocket transport
 #: that registering needs.
 STEPS = (
-    "webvoice._handlers",
     "webvoice.sip.util",
     "webvoice.sip.util._lazy",
     "webvoice.sip",
+    "webvoice._handlers",
     "webvoice.sip.syntax",
     "webvoice.sip.util._record",
     "webvoice.sip.syntax._abnf",
