@@ -1,7 +1,7 @@
 """The demo softphone's page: its state, DOM helpers and error reporting.
 
-Shared by softphone.py (the page's logic) and its view modules
-(lines_view.py, controls.py): :data:`phone` is what the page knows besides the
+Shared by softphone.py and the modules of the page's logic and views
+(calling.py, line_actions.py, lines_view.py, controls.py): :data:`phone` is what the page knows besides the
 DOM, :func:`spawn` runs a DOM handler's coroutine and turns its exception into
 a readable message in the page (the traceback goes to the browser console).
 """

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._config import make_settings
-from ._connection_events import (
+from ._connection import (
     ConnectedEvent,
     ConnectingEvent,
     DisconnectedEvent,

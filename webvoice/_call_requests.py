@@ -180,12 +180,12 @@ class IncomingCallRequest:
         call = self.call
         if call.core is None or call.core.state is not CallState.INCOMING:
             raise RuntimeError(f"early media needs a ringing incoming call (it is {call.get_status()})")
-        if call._early_media is not None:
+        if call._progress_task is not None:
             raise RuntimeError("early media was already started on this call")
         if not call.core.early_media_possible:
             raise RuntimeError("early media needs the caller's SDP offer, or 100rel to send ours")
-        call._early_media = call._spawn(call._progress(self._offer))
-        return call._early_media
+        call._progress_task = call._spawn(call._progress(self._offer))
+        return call._progress_task
 
     def decline(self) -> None:
         """Refuse with 486 Busy Here."""

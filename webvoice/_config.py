@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import field
 from typing import Any
 
+from ._handlers import check_handlers
 from ._refer_policy import REFER_POLICIES
 from ._targets import escape_user
 from .browser._rtc_config import (
@@ -383,14 +384,7 @@ def make_settings(
     options = _check_call_options(call_options, ua)
     events: dict[str, Callable[..., Any]] = {}
     if line_events is not None:
-        if not isinstance(line_events, Mapping):
-            raise TypeError("line_events must be a dict")
-        for key, handler in line_events.items():
-            if key not in LINE_EVENT_KEYS:
-                raise ValueError(f"unknown line event {key!r}; known: {', '.join(LINE_EVENT_KEYS)}")
-            if not callable(handler):
-                raise TypeError(f"line_events[{key!r}] must be callable")
-            events[key] = handler
+        events.update(check_handlers(line_events, LINE_EVENT_KEYS, what="line_events is", kind="line"))
     return InstanceSettings(
         user=user, password=password, domain=domain, ws_url=ws_url, ssl=ssl, max_lines=max_lines,
         debug=debug, stun_servers=servers, ua=ua, call_options=options, line_events=events,

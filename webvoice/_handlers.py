@@ -24,12 +24,26 @@ import inspect
 import logging
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["call_handler", "report_handler_error"]
+__all__ = ["call_handler", "check_handlers", "report_handler_error"]
 
 log = logging.getLogger("webvoice")
+
+
+def check_handlers(handlers: object, known: Sequence[str], *, what: str, kind: str) -> Mapping[str, Any]:
+    """``handlers`` if it is a dict of known ``kind`` event names to callables, else
+    TypeError/ValueError naming what is wrong (``what`` says who takes the dict:
+    ``"on_connection_event takes"``), before anything is subscribed."""
+    if not isinstance(handlers, Mapping):
+        raise TypeError(f"{what} a dict of event name to handler, not {type(handlers).__name__}")
+    for name, handler in handlers.items():
+        if name not in known:
+            raise ValueError(f"unknown {kind} event {name!r}; known: {', '.join(known)}")
+        if not callable(handler):
+            raise TypeError(f"the handler for {name!r} must be callable")
+    return handlers
 
 
 def call_handler(handler: Callable[..., Any], *args: Any, what: str) -> asyncio.Future[Any] | None:

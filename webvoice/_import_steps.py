@@ -45,6 +45,7 @@ STEPS = (
     "webvoice.sip.util",
     "webvoice.sip.util._lazy",
     "webvoice.sip",
+    "webvoice._handlers",
     "webvoice.sip.syntax",
     "webvoice.sip.util._record",
     "webvoice.sip.syntax._abnf",
@@ -60,9 +61,7 @@ STEPS = (
     "webvoice.sip.transaction",
     "webvoice.sip.transaction._timers",
     "webvoice._config",
-    "webvoice._connection_events",
     "webvoice._errors",
-    "webvoice._handlers",
     "webvoice._lines",
     "webvoice._media",
     "webvoice.sip.ua",
@@ -94,6 +93,7 @@ STEPS = (
     "webvoice._presence",
     "webvoice._transfer",
     "webvoice._transport",
+    "webvoice._connection",
     "webvoice._instance",
 )
 

@@ -1,11 +1,13 @@
 """The SIP instance an application holds: the sans-IO core driven by asyncio.
 
-It owns the connection (through a :class:`~webvoice._transport.Transport`, a
-browser WebSocket in Pyodide), the clock (the event loop's), the reconnection
-schedule and the application's callbacks. It makes no SIP decisions: those are
-the core's (:class:`webvoice.sip._ua.UserAgent`). Every entry point runs the
-core, then :meth:`_pump` sends what it produced, delivers its events and
-re-arms its timer; so nothing waits on a poll loop.
+It owns the core, the clock (the event loop's), registration and the
+application's callbacks; the connection (the transport, reconnection and the
+connection events) is its part :mod:`webvoice._connection`, and
+calls, transfers, devices, messages and presence are its other parts (see
+:mod:`webvoice._instance_base`). It makes no SIP decisions: those are the
+core's (:class:`webvoice.sip.UserAgent`). Every entry point runs the core, then
+:meth:`_pump` sends what it produced, delivers its events and re-arms its
+timer; so nothing waits on a poll loop.
 
 The call machinery (:mod:`webvoice._calls`, the core's call session, SDP and
 forking modules) is imported on first use, and in the background once
@@ -17,23 +19,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ._audio_devices import AudioDeviceMethods
 from ._config import InstanceSettings
-from ._connection_events import (
-    CONNECTION_EVENTS,
-    ConnectedEvent,
-    ConnectingEvent,
-    DisconnectedEvent,
+from ._connection import (
+    ConnectionMethods,
     ExpiringEvent,
     RegisteredEvent,
     RegistrationFailedEvent,
     UnregisteredEvent,
+    redacted,
 )
 from ._errors import NotConnectedError, RegistrationError, UnregisterError
-from ._handlers import call_handler
 from ._instance_calls import CallMethods
 from ._lines import LineRegistry
 from ._media import MediaBackend
@@ -55,7 +54,6 @@ from .sip import (
     UnregisterFailed,
     UserAgent,
     loaded_export,
-    redact_authorization,
 )
 
 if TYPE_CHECKING:
@@ -67,20 +65,8 @@ __all__ = ["SipInstance"]
 
 log = logging.getLogger("webvoice")
 
-T = TypeVar("T")
-
-
-def _redacted(text: str) -> str:
-    """A message's text for the log: digest answers replaced, nothing else."""
-    lines = text.split("\r\n")
-    for i, line in enumerate(lines):
-        name, colon, value = line.partition(":")
-        if colon and name.strip().lower() in ("authorization", "proxy-authorization"):
-            lines[i] = f"{name}: {redact_authorization(value.strip())}"
-    return "\r\n".join(lines)
-
-
-class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMethods, PresenceMethods):
+class SipInstance(ConnectionMethods, CallMethods, TransferMethods, AudioDeviceMethods, MessagingMethods,
+                  PresenceMethods):
     """A SIP account in a page: connection, registration, calls, lines and devices."""
 
     _serial = 0
@@ -146,39 +132,7 @@ class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMet
         state = "registered" if self.is_registered() else "connected" if self.is_connected() else "idle"
         return f"<SipInstance {self._settings.user}@{self._settings.domain} via {self._settings.ws_url} {state}>"
 
-    # --- the public API (connection and registration) ------------------------------------
-
-    def on_connection_event(self, handlers: Mapping[str, Callable[..., Any]]) -> Callable[[], None]:
-        """Subscribe handlers to connection events; plain functions or ``async def``.
-
-        Each call adds its handlers to those already there (a page and a widget
-        may both listen), in order of subscription. Returns a function that
-        removes exactly these handlers again.
-        """
-        if not isinstance(handlers, Mapping):
-            raise TypeError("on_connection_event takes a dict of event name to handler")
-        for name, handler in handlers.items():
-            if name not in CONNECTION_EVENTS:
-                raise ValueError(f"unknown connection event {name!r}; known: {', '.join(CONNECTION_EVENTS)}")
-            if not callable(handler):
-                raise TypeError(f"the handler for {name!r} must be callable")
-        added = [(name, handler) for name, handler in handlers.items()]
-        for name, handler in added:
-            self._handlers.setdefault(name, []).append(handler)
-
-        def unsubscribe() -> None:
-            for name, handler in added:
-                listeners = self._handlers.get(name, [])
-                for i, known in enumerate(listeners):
-                    if known is handler:
-                        del listeners[i]
-                        break
-            added.clear()
-
-        return unsubscribe
-
-    def is_connected(self) -> bool:
-        return self._connected
+    # --- the public API (registration) ------------------------------------------------------
 
     def is_registered(self) -> bool:
         return self._ua.registration.is_registered
@@ -192,23 +146,6 @@ class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMet
     @property
     def instance_id(self) -> str:
         return self._ua.config.instance_id
-
-    async def connect(self) -> None:
-        """Open the connection to the SIP server (``register()`` does it for you).
-        With ``ua_config={"register": True}`` each connection also registers
-        (the ``registered`` or ``registration_failed`` event tells the outcome)."""
-        self._want_connection = True
-        if self._connected:
-            return
-        waiter = self._loop.create_future()
-        self._open_waiters.append(waiter)
-        if self._transport is None and self._reconnect_handle is None:
-            self._open()
-        elif self._reconnect_handle is not None:  # waiting to retry: retry now
-            self._reconnect_handle.cancel()
-            self._reconnect_handle = None
-            self._open()
-        await waiter
 
     async def register(self) -> RegisteredEvent:
         """Register with the server; resolves on 200 OK with the granted expiry.
@@ -273,49 +210,6 @@ class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMet
         action(self._now())
         self._pump()
 
-    # --- what the transport reports (through self._link) -------------------------------------
-
-    def _transport_opened(self) -> None:
-        self._connected = True
-        self._backoff.connected(self._now())
-        self._emit("connected", ConnectedEvent(self._settings.ws_url))
-        for waiter in self._take(self._open_waiters):
-            waiter.set_result(None)
-        self._ua.connection_made(self._now(), self._transport.via_transport if self._transport else "WS")
-        registration = self._ua.registration
-        if self._auto_register and registration.pending_request is None and not registration.is_registered:
-            self._ua.register(self._now())
-        self._pump()
-        for call in list(self._calls.values()):
-            call._connection_restored()  # a new connection often means a new network
-
-    def _data_received(self, data: bytes) -> None:
-        if self._settings.debug:
-            log.debug("received from %s:\n%s", self._settings.ws_url, _redacted(data.decode("utf-8", "replace")))
-        try:
-            self._ua.receive_data(data, self._now())
-        except Exception:  # the core must never take the page down; say so loudly
-            log.exception("webvoice: internal error while handling a message from the server")
-        self._pump()
-
-    def _transport_closed(self, code: int, reason: str) -> None:
-        was_connected = self._connected
-        self._connected = False
-        self._transport = None
-        try:
-            self._ua.connection_lost(self._now())
-            self._pump()
-        except Exception:  # the core must never stop us reconnecting; say so loudly
-            log.exception("webvoice: internal error while handling the lost connection")
-        cause = Cause.TERMINATED if (code == 1000 and not self._want_connection) else Cause.CONNECTION_ERROR
-        if was_connected or not self._want_connection:
-            self._emit("disconnected", DisconnectedEvent(cause, code, reason))
-        error = NotConnectedError(f"could not connect to {self._settings.ws_url} (code {code})")
-        for waiter in self._take(self._open_waiters):
-            waiter.set_exception(error)
-        if self._want_connection:
-            self._schedule_reconnect()
-
     # --- inside ----------------------------------------------------------------------------------
 
     @property
@@ -330,37 +224,13 @@ class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMet
     def _now(self) -> float:
         return self._loop.time()
 
-    def _open(self) -> None:
-        self._emit("connecting", ConnectingEvent(self._settings.ws_url, self._ever_opened))
-        self._ever_opened = True
-        self._backoff.attempt(self._now())
-        self._transport = self._transport_factory(self._settings.ws_url, self._link)
-        try:
-            self._transport.open()
-        except Exception as exc:  # e.g. a URL the browser refuses outright
-            log.warning("webvoice: cannot open %s: %s", self._settings.ws_url, exc)
-            self._transport = None
-            self._transport_closed(1006, str(exc))
-
-    def _schedule_reconnect(self) -> None:
-        if self._reconnect_handle is not None:
-            return
-        delay = self._backoff.next_delay(self._now())
-        log.info("webvoice: reconnecting to %s in %.1f s", self._settings.ws_url, delay)
-        self._reconnect_handle = self._loop.call_later(delay, self._reconnect)
-
-    def _reconnect(self) -> None:
-        self._reconnect_handle = None
-        if self._want_connection and self._transport is None:
-            self._open()
-
     def _pump(self) -> None:
         """Send what the core produced, deliver its events, re-arm its timer."""
         transport = self._transport
         for item in self._ua.outgoing():
             data = item if isinstance(item, bytes) else bytes(item)
             if self._settings.debug and not isinstance(item, bytes):
-                log.debug("sending to %s:\n%s", self._settings.ws_url, _redacted(str(item)))
+                log.debug("sending to %s:\n%s", self._settings.ws_url, redacted(str(item)))
             if transport is None or not self._connected:
                 continue
             try:
@@ -437,17 +307,6 @@ class SipInstance(CallMethods, TransferMethods, AudioDeviceMethods, MessagingMet
             incoming_call = loaded_export("IncomingCall")  # loaded: a session made this event
             if incoming_call is not None and isinstance(event, incoming_call):
                 self._on_incoming(event)
-
-    @staticmethod
-    def _take(waiters: list[asyncio.Future[T]]) -> list[asyncio.Future[T]]:
-        out = [w for w in waiters if not w.done()]
-        waiters.clear()
-        return out
-
-    def _emit(self, name: str, event: object) -> None:
-        for handler in tuple(self._handlers.get(name, ())):  # a handler may unsubscribe
-            call_handler(handler, event, what=f"the {name!r} connection handler")
-
 
 def _session_of(event: object) -> Any:
     """The call session a core event is about (a call event's ``session``), else None."""

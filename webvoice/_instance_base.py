@@ -1,8 +1,8 @@
 """What :class:`~webvoice._instance.SipInstance`'s parts share, declared once.
 
-SipInstance is assembled from mixins, one per area of the API (calls and
-lines, transfers, audio devices, messages, presence), each in its own module.
-They all use the instance's core, connection, clock and lines; this base class
+SipInstance is assembled from mixins, one per area of the API (the
+connection, calls and lines, transfers, audio devices, messages, presence),
+each in its own module. They all use the instance's core, connection, clock and lines; this base class
 names those once, for readers and for the type checker, so that no mixin
 reaches for an attribute nobody declared. At run time it holds nothing.
 """

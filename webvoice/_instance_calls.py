@@ -84,13 +84,12 @@ class CallMethods(InstanceBase):
         self._check_free_line()
         if not self._connected:
             await self.connect()  # NotConnectedError: nothing was made
-        from ._call_event_records import Identity
         from ._calls import Call
 
         held = await self._hold_active()
         self._check_free_line()  # another call may have started meanwhile
         call = Call(self, self._lines.new_id(), "outgoing", events)
-        call._remote = Identity(str(uri))
+        call._target = uri
         call._extra_headers = extra_headers
         self._lines.add(call)
         self._lines.set_active(call.get_line_id())
@@ -275,14 +274,12 @@ class CallMethods(InstanceBase):
         if self._incoming_handler is None and event.replaces is None:
             core.reject(480, self._now())
             return
-        from ._call_event_records import Identity, ReplacesEvent
+        from ._call_event_records import ReplacesEvent
         from ._call_requests import IncomingCallRequest
         from ._calls import Call
 
         call = Call(self, self._lines.new_id(), "incoming")
         call.core = core
-        call._remote = Identity.of(core.remote_identity)
-        call._local = Identity.of(core.local_identity)
         self._calls[core] = call
         self._lines.add(call)
         request = IncomingCallRequest(call, event.offer, event.request)

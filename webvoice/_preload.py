@@ -38,6 +38,8 @@ CALL_MODULES = (
     "webvoice._media_recovery",
     "webvoice._offer_answer",
     "webvoice._call_host",
+    "webvoice._call_status",
+    "webvoice._call_controls",
     "webvoice._calls",
     "webvoice._call_requests",
 )

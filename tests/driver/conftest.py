@@ -141,40 +141,54 @@ class FakeServer:
         else:
             self.answer(invite, status, headers=headers)
 
-    def send_refer(self, invite: Request, refer_to: str, cseq: int = 2) -> None:
-        """A REFER from the called party, in the dialog of our ``invite`` (answered 200)."""
-        contact = invite.header("Contact")
+    def send_in_dialog(self, invite: Request, method: str, cseq: int, *, headers: str = "",
+                       body: bytes = b"") -> None:
+        """A request from the called party in the dialog of our ``invite`` (answered
+        200 by :meth:`answer`); ``headers`` are more header lines, each ending in CRLF."""
         self.sip._link.on_data((
-            f"REFER {contact.uri} SIP/2.0\r\n"
-            f"Via: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKrefer{cseq}\r\n"
+            f"{method} {invite.header('Contact').uri} SIP/2.0\r\n"
+            f"Via: SIP/2.0/WS 127.0.0.1;branch=z9hG4bK{method.lower()}{cseq}\r\n"
             "Max-Forwards: 70\r\n"
             f"From: {invite.to};tag=srv1\r\n"
             f"To: {invite.from_}\r\n"
             f"Call-ID: {invite.call_id}\r\n"
-            f"CSeq: {cseq} REFER\r\n"
+            f"CSeq: {cseq} {method}\r\n"
             "Contact: <sip:peer@127.0.0.1;transport=ws>\r\n"
-            f"Refer-To: <{refer_to}>\r\n"
-            "Content-Length: 0\r\n\r\n"
-        ).encode())
+            f"{headers}Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body)
 
+    def send_refer(self, invite: Request, refer_to: str, cseq: int = 2) -> None:
+        """A REFER from the called party, in the dialog of our ``invite``."""
+        self.send_in_dialog(invite, "REFER", cseq, headers=f"Refer-To: <{refer_to}>\r\n")
 
     def send_notify(self, invite: Request, status: int, reason: str, cseq: int = 3) -> None:
         """A NOTIFY of the transfer we asked for (RFC 3515): the new call reached ``status``."""
-        body = f"SIP/2.0 {status} {reason}\r\n".encode()
         state = "terminated;reason=noresource" if status >= 200 else "active;expires=60"
+        self.send_in_dialog(invite, "NOTIFY", cseq, body=f"SIP/2.0 {status} {reason}\r\n".encode(), headers=(
+            f"Event: refer\r\nSubscription-State: {state}\r\nContent-Type: message/sipfrag;version=2.0\r\n"))
+
+    def send_reinvite(self, invite: Request, sdp: str, cseq: int) -> None:
+        """A re-INVITE from the called party offering ``sdp``, ACKed once answered."""
+        self.send_in_dialog(invite, "INVITE", cseq, headers="Content-Type: application/sdp\r\n", body=sdp.encode())
+
+    def ack(self, invite: Request, cseq: int) -> None:
+        """The ACK of our 2xx to the called party's re-INVITE ``cseq``."""
+        self.send_in_dialog(invite, "ACK", cseq)
+
+    def send_invite(self, call_id: str, *, caller: str = "<sip:carol@a.test>", sdp: str | None = None) -> None:
+        """A new call to us from ``caller`` (an INVITE outside any dialog), offering ``sdp`` if given."""
+        body = b"" if sdp is None else sdp.encode()
+        content_type = "" if sdp is None else "Content-Type: application/sdp\r\n"
         self.sip._link.on_data((
-            f"NOTIFY {invite.header('Contact').uri} SIP/2.0\r\n"
-            f"Via: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKnotify{cseq}\r\n"
+            "INVITE sip:alice@a.test SIP/2.0\r\n"
+            f"Via: SIP/2.0/WS 127.0.0.1;branch=z9hG4bK{call_id}\r\n"
             "Max-Forwards: 70\r\n"
-            f"From: {invite.to};tag=srv1\r\n"
-            f"To: {invite.from_}\r\n"
-            f"Call-ID: {invite.call_id}\r\n"
-            f"CSeq: {cseq} NOTIFY\r\n"
-            "Contact: <sip:peer@127.0.0.1;transport=ws>\r\n"
-            "Event: refer\r\n"
-            f"Subscription-State: {state}\r\n"
-            "Content-Type: message/sipfrag;version=2.0\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"From: {caller};tag=c1\r\n"
+            "To: <sip:alice@a.test>\r\n"
+            f"Call-ID: {call_id}\r\n"
+            "CSeq: 1 INVITE\r\n"
+            "Contact: <sip:carol@127.0.0.1;transport=ws>\r\n"
+            f"{content_type}Content-Length: {len(body)}\r\n\r\n"
         ).encode() + body)
 
 
@@ -184,6 +198,23 @@ async def serving(sip: webvoice.SipInstance, **kwargs) -> tuple[FakeServer, asyn
     task = asyncio.ensure_future(server.serve())
     await sip.connect()
     return server, task
+
+
+async def established(sip: webvoice.SipInstance, target: str, events=None) -> webvoice.Call:
+    """Call ``target`` and wait for the answer (the server's ``invite`` must answer 200)."""
+    call = await sip.call(target, events)
+    await until(call.is_established, f"{target} answers")
+    return call
+
+
+async def ringing(server: FakeServer, call_id: str, **invite) -> webvoice.IncomingCallRequest:
+    """A call to us (``server.send_invite(call_id, **invite)``) once it rings: what
+    the instance's ``on_incoming_call`` handler, set here, was given."""
+    incoming = []
+    server.sip.on_incoming_call(incoming.append)
+    server.send_invite(call_id, **invite)
+    await until(lambda: incoming, f"the call {call_id} rings")
+    return incoming[0]
 
 
 @pytest.fixture(autouse=True)

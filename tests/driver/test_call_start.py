@@ -10,7 +10,7 @@ import pytest
 
 import webvoice
 from devtools.fake_media import FakeMediaBackend
-from tests.driver.conftest import make_instance, run, serving, transport_of, until
+from tests.driver.conftest import established, make_instance, ringing, run, serving, transport_of, until
 from webvoice._media import MediaError
 
 
@@ -176,8 +176,7 @@ def test_the_line_held_for_a_call_that_fails_to_start_is_resumed():
         media = FakeMediaBackend()
         sip = make_instance(media)
         server, task = await serving(sip)
-        first = await sip.call("bob")
-        await until(first.is_established, "bob answers")
+        first = await established(sip, "bob")
         media.deny = True  # the second call's microphone is refused
         second = await sip.call("carol")
         assert second.is_ended() and second.get_status() == "failed"
@@ -196,8 +195,7 @@ def test_a_line_that_failed_later_is_not_resumed_by_itself():
     async def main():
         sip = make_instance()
         server, task = await serving(sip, invite=lambda r: 486 if "carol" in str(r.uri) else 200)
-        first = await sip.call("bob")
-        await until(first.is_established, "bob answers")
+        first = await established(sip, "bob")
         second = await sip.call("carol")
         await until(second.is_ended, "carol refuses")
         assert first.is_on_hold().local
@@ -211,19 +209,11 @@ def test_the_line_held_to_answer_a_call_is_resumed_when_answering_fails():
         media = FakeMediaBackend()
         sip = make_instance(media)
         server, task = await serving(sip)
-        incoming = []
-        sip.on_incoming_call(incoming.append)
-        first = await sip.call("bob")
-        await until(first.is_established, "bob answers")
-        sip._link.on_data(
-            b"INVITE sip:alice@a.test SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKin2\r\n"
-            b"Max-Forwards: 70\r\nFrom: <sip:carol@a.test>;tag=c1\r\nTo: <sip:alice@a.test>\r\n"
-            b"Call-ID: incoming-2\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@127.0.0.1;transport=ws>\r\n"
-            b"Content-Length: 0\r\n\r\n")
-        await until(lambda: incoming, "carol rings")
+        first = await established(sip, "bob")
+        incoming = await ringing(server, "incoming-2")
         media.deny = True
-        await incoming[0].accept()
-        answer = incoming[0].call
+        await incoming.accept()
+        answer = incoming.call
         assert answer.is_ended() and answer.get_status() == "failed"
         assert [line.id for line in sip.get_call_lines()] == ["1"] and sip.get_current_line().id == "1"
         assert not first.is_on_hold().local and len(media.open_sessions) == 1

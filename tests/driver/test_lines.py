@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devtools.fake_media import FakeMediaBackend
-from tests.driver.conftest import make_instance, run, serving, until
+from tests.driver.conftest import established, make_instance, ringing, run, serving, until
 
 
 def test_ids_are_the_lowest_free_number_and_failed_calls_use_none():
@@ -11,21 +11,18 @@ def test_ids_are_the_lowest_free_number_and_failed_calls_use_none():
         media = FakeMediaBackend()
         sip = make_instance(media)
         server, task = await serving(sip, invite=lambda r: 404 if "nobody" in str(r.uri) else 200)
-        one = await sip.call("bob")
-        await until(one.is_established, "bob answers")
+        one = await established(sip, "bob")
         media.deny = True
         denied = await sip.call("carol")  # fails at start: line 2 given back
         media.deny = False
         refused = await sip.call("nobody")  # fails after the INVITE (404): line 2 given back
         await until(refused.is_ended, "404")
         assert denied.get_line_id() == refused.get_line_id() == "2"
-        two = await sip.call("dave")
-        await until(two.is_established, "dave answers")
+        await established(sip, "dave")
         assert [line.id for line in sip.get_call_lines()] == ["1", "2"]
         one.terminate()
         await until(one.is_ended, "bye")
-        three = await sip.call("erin")  # line 1 is free again: the lowest
-        await until(three.is_established, "erin answers")
+        three = await established(sip, "erin")
         assert three.get_line_id() == "1"
         assert sorted(line.id for line in sip.get_call_lines()) == ["1", "2"]
         task.cancel()
@@ -39,8 +36,7 @@ def test_an_ended_call_is_not_the_current_line_of_its_successor():
         changed = []
         sip = make_instance(media, line_events={"on_line_changed": changed.append})
         server, task = await serving(sip)
-        old = await sip.call("bob")
-        await until(old.is_established, "answer")
+        old = await established(sip, "bob")
         old_media = media.sessions[0]
         old.terminate()
         await until(old.is_ended, "bye")
@@ -67,17 +63,9 @@ def test_an_incoming_call_takes_the_lowest_free_number_too():
     async def main():
         sip = make_instance()
         server, task = await serving(sip)
-        incoming = []
-        sip.on_incoming_call(incoming.append)
-        out = await sip.call("bob")
-        await until(out.is_established, "answer")
-        sip._link.on_data(
-            b"INVITE sip:alice@a.test SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKin1\r\n"
-            b"Max-Forwards: 70\r\nFrom: <sip:carol@a.test>;tag=c1\r\nTo: <sip:alice@a.test>\r\n"
-            b"Call-ID: incoming-1\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@127.0.0.1;transport=ws>\r\n"
-            b"Content-Length: 0\r\n\r\n")
-        await until(lambda: incoming, "the incoming call")
-        assert incoming[0].call.get_line_id() == "2"
+        await established(sip, "bob")
+        incoming = await ringing(server, "incoming-1")
+        assert incoming.call.get_line_id() == "2"
         task.cancel()
 
     run(main())
@@ -89,10 +77,8 @@ def test_a_switch_that_cannot_resume_its_line_gives_the_held_line_back():
         sip = make_instance()
         server, task = await serving(
             sip, reinvite=lambda r: 488 if refuse["on"] and "a=sendrecv" in r.body.decode() and "bob" in str(r.to) else 200)
-        one = await sip.call("bob")
-        await until(one.is_established, "bob answers")
-        two = await sip.call("carol")  # holds line 1
-        await until(two.is_established, "carol answers")
+        one = await established(sip, "bob")
+        two = await established(sip, "carol")
         assert one.is_on_hold().local
         refuse["on"] = True  # bob refuses to be resumed
         try:

@@ -13,7 +13,7 @@ import asyncio
 import pytest
 
 import webvoice
-from tests.driver.conftest import make_instance, run, serving, until
+from tests.driver.conftest import established, make_instance, run, serving, until
 
 
 def recorder():
@@ -32,8 +32,7 @@ def test_line_events_come_once_per_change_and_in_order():
         seen, handlers = recorder()
         sip = make_instance(line_events=handlers)
         server, task = await serving(sip)
-        call = await sip.call("bob")
-        await until(call.is_established, "bob answers")
+        call = await established(sip, "bob")
         call.terminate()
         await until(call.is_ended, "bye")
         assert seen[:2] == [("added", "1"), ("active", "1")]
@@ -51,10 +50,8 @@ def test_a_second_call_holds_the_first_and_switching_swaps_them():
         seen, handlers = recorder()
         sip = make_instance(line_events=handlers)
         server, task = await serving(sip)
-        first = await sip.call("bob")
-        await until(first.is_established, "bob answers")
-        second = await sip.call("carol")
-        await until(second.is_established, "carol answers")
+        first = await established(sip, "bob")
+        second = await established(sip, "carol")
         assert first.is_on_hold().local and not second.is_on_hold().local
         assert sip.get_current_line().id == "2"
         await sip.switch_line("1")
@@ -78,41 +75,39 @@ def _invite_to(server, user):
     return next(r for r in server.requests("INVITE") if user in str(r.uri) and r.to.params.get("tag") is None)
 
 
+async def blind_transfer_notified(status: int, reason: str):
+    """bob answers line 1, we transfer him blind to carol, and the NOTIFY says her
+    call reached ``status``: (the instance, the server, the call, the transfer's task)."""
+    sip = make_instance()
+    server, _ = await serving(sip)
+    call = await established(sip, "bob")
+    transfer = asyncio.ensure_future(sip.blind_transfer("1", "carol"))
+    await until(lambda: server.requests("REFER"), "the REFER")
+    (refer,) = server.requests("REFER")
+    assert str(refer.header("Refer-To").uri) == "sip:carol@a.test"
+    server.send_notify(_invite_to(server, "bob"), status, reason)
+    return sip, server, call, transfer
+
+
 def test_a_blind_transfer_that_succeeds_ends_the_line():
     async def main():
-        sip = make_instance()
-        server, task = await serving(sip)
-        call = await sip.call("bob")
-        await until(call.is_established, "bob answers")
-        transfer = asyncio.ensure_future(sip.blind_transfer("1", "carol"))
-        await until(lambda: server.requests("REFER"), "the REFER")
-        (refer,) = server.requests("REFER")
-        assert str(refer.header("Refer-To").uri) == "sip:carol@a.test"
-        server.send_notify(_invite_to(server, "bob"), 200, "OK")
+        sip, server, call, transfer = await blind_transfer_notified(200, "OK")
         await transfer
         await until(call.is_ended, "the line ends after a successful transfer")
         await until(lambda: server.requests("BYE"), "the BYE")
         assert sip.get_call_lines() == []
-        task.cancel()
 
     run(main())
 
 
 def test_a_blind_transfer_that_fails_raises_with_the_status_and_keeps_the_line():
     async def main():
-        sip = make_instance()
-        server, task = await serving(sip)
-        call = await sip.call("bob")
-        await until(call.is_established, "bob answers")
-        transfer = asyncio.ensure_future(sip.blind_transfer("1", "carol"))
-        await until(lambda: server.requests("REFER"), "the REFER")
-        server.send_notify(_invite_to(server, "bob"), 486, "Busy Here")
+        sip, server, call, transfer = await blind_transfer_notified(486, "Busy Here")
         with pytest.raises(webvoice.TransferError) as failed:
             await transfer
         assert failed.value.status_code == 486
         assert call.is_established() and [line.id for line in sip.get_call_lines()] == ["1"]
         assert not server.requests("BYE")
-        task.cancel()
 
     run(main())
 
@@ -135,23 +130,27 @@ def test_a_transfer_of_a_call_not_established_fails_before_anything_is_sent():
     run(main())
 
 
+async def call_recording_status(sip, *names):
+    """Call bob; the handlers of ``names`` record (event, the call's status then)."""
+    statuses = []
+    call = await sip.call("bob", {name: (lambda e, n=name: statuses.append((n, call.get_status())))
+                                  for name in names})
+    return call, statuses
+
+
 def test_the_status_follows_the_core_through_a_call():
     async def main():
         sip = make_instance()
         answer = {"now": False}
         server, task = await serving(sip, invite=lambda r: 200 if answer["now"] else None)
-        statuses = []
-        call = await sip.call("bob", {name: (lambda e, n=name: statuses.append((n, call.get_status())))
-                                      for name in ("progress", "confirmed", "ended")})
+        call, statuses = await call_recording_status(sip, "progress", "confirmed", "ended")
         assert call.get_status() in ("connecting", "progress")
         await until(lambda: call.get_status() == "progress", "180 Ringing")
         call.terminate()  # CANCEL: the unanswered call fails
         await until(call.is_ended, "487")
         assert call.get_status() == "failed"
         answer["now"] = True
-        statuses.clear()
-        call = await sip.call("bob", {name: (lambda e, n=name: statuses.append((n, call.get_status())))
-                                      for name in ("confirmed", "ended")})
+        call, statuses = await call_recording_status(sip, "confirmed", "ended")
         await until(call.is_established, "answered")
         assert call.get_status() == "confirmed"
         call.terminate()

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from devtools.fake_media import FakeMediaBackend
-from tests.driver.conftest import drop_connection, make_instance, run, serving, transport_of, until
+from tests.driver.conftest import drop_connection, established, make_instance, run, serving, transport_of, until
 from webvoice._media_health import MediaHealth, stall_cause
 
 # (browser states in order) -> (call events raised, final media state)
@@ -93,8 +93,7 @@ def test_the_watchdog_ends_a_call_whose_media_never_connects_with_webrtc_error()
         sip = make_instance(media, ua_config={"media_timeout": 0.3})
         server, task = await serving(sip)
         events, handlers = _recorder(["media_failed", "ended", "failed"])
-        call = await sip.call("bob", events=handlers)
-        await until(call.is_established, "answered")
+        call = await established(sip, "bob", events=handlers)
         media.sessions[0].report("connecting", "connected")  # ICE up, DTLS never completes
         await until(call.is_ended, "the watchdog ends the call")
         assert [n for n, _ in events] == ["media_failed", "ended"]

@@ -37,6 +37,9 @@ from webvoice._config import CALL_OPTION_KEYS, UA_CONFIG_KEYS
         ({"ua_config": {"register": "yes"}}, "register"),
         ({"ua_config": {"use_preloaded_route": True}}, "use_preloaded_route"),
         ({"ua_config": {"registrar_server": "x"}}, "'registrar_server'"),
+        ({"line_events": [print]}, "line_events is a dict of event name to handler, not list"),
+        ({"line_events": {"on_line_gone": print}}, "unknown line event 'on_line_gone'"),
+        ({"line_events": {"on_line_added": "render"}}, "the handler for 'on_line_added' must be callable"),
     ],
 )
 def test_unknown_or_bad_options_are_refused_by_name(kwargs, words):
@@ -46,6 +49,18 @@ def test_unknown_or_bad_options_are_refused_by_name(kwargs, words):
                                      transport_factory=FakeTransport, **kwargs)
     assert words in str(info.value)
     assert len(FakeTransport.instances) == before
+
+
+@pytest.mark.parametrize("handlers, error, words", [
+    ([print], TypeError, "on_connection_event takes a dict of event name to handler, not list"),
+    ({"registred": print}, ValueError, "unknown connection event 'registred'"),
+    ({"registered": print, "connected": 1}, TypeError, "the handler for 'connected' must be callable"),
+])
+def test_bad_connection_handlers_are_refused_by_name_and_none_is_added(handlers, error, words):
+    sip = make_instance()
+    with pytest.raises(error, match=words):
+        sip.on_connection_event(handlers)
+    assert not any(sip._handlers.values())  # all or nothing
 
 
 def test_js_and_python_spellings_are_stored_under_one_name():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import webvoice
-from tests.driver.conftest import FakeServer, make_instance, run, until
+from tests.driver.conftest import FakeServer, established, make_instance, ringing, run, until
 from webvoice.sip.event._dialog_info import parse_dialog_info
 
 
@@ -48,8 +48,7 @@ def test_off_by_default_nothing_is_published():
         sip = make_instance()
         server, task = await serving(sip)
         await sip.register()
-        call = await sip.call("bob")
-        await until(call.is_established, "answer")
+        call = await established(sip, "bob")
         call.terminate()
         await until(call.is_ended, "bye")
         await sip.unregister()
@@ -96,25 +95,13 @@ def test_an_incoming_call_is_published_as_recipient():
         sip = make_instance(ua_config={"publish_dialogs": True})
         server, task = await serving(sip)
         await sip.register()
-        incoming = []
-        sip.on_incoming_call(incoming.append)
-        server.sip._link.on_data(
-            b"INVITE sip:alice@127.0.0.1;transport=ws SIP/2.0\r\n"
-            b"Via: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKin1\r\n"
-            b"Max-Forwards: 70\r\n"
-            b'From: "Carol" <sip:carol@a.test>;tag=c1\r\n'
-            b"To: <sip:alice@a.test>\r\n"
-            b"Call-ID: in-1\r\n"
-            b"CSeq: 1 INVITE\r\n"
-            b"Contact: <sip:carol@127.0.0.1;transport=ws>\r\n"
-            b"Content-Length: 0\r\n\r\n")
-        await until(lambda: incoming, "the call rings")
+        incoming = await ringing(server, "in-1", caller='"Carol" <sip:carol@a.test>')
         await until(lambda: states(server), "early published")
         info = parse_dialog_info([r for r in server.requests("PUBLISH") if r.body][-1].body)
         (d,) = info.dialogs
         assert (d.state, d.direction, d.remote, d.remote_display, d.call_id) == (
             "early", "recipient", "sip:carol@a.test", "Carol", "in-1")
-        incoming[0].decline()
+        incoming.decline()
         await until(lambda: states(server)[-1][0][0] == "terminated", "terminated published")
         task.cancel()
 
@@ -134,8 +121,7 @@ def test_a_forgotten_tag_412_publishes_the_whole_document_again():
 
         server, task = await serving(sip, refuse_tag=refuse_once)
         await sip.register()
-        call = await sip.call("bob")
-        await until(call.is_established, "answer")
+        call = await established(sip, "bob")
         await until(lambda: states(server) and states(server)[-1][0][0] == "confirmed", "confirmed published")
 
         def after_refusal():

@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from devtools.fake_media import FakeMediaBackend
-from tests.driver.conftest import make_instance, run, serving, until
+from tests.driver.conftest import established, make_instance, run, serving, until
 
 _REPLACES = "abc%40h%3Bto-tag%3D1%3Bfrom-tag%3D2"
 
 
-async def established(sip, server):
-    call = await sip.call("bob")
-    await until(call.is_established, "bob answers")
+async def bob_answers(sip, server):
+    """A call to bob, answered: the call and our INVITE."""
+    call = await established(sip, "bob")
     [invite] = server.requests("INVITE")
     return call, invite
 
@@ -33,7 +33,7 @@ def test_a_bad_refer_to_is_refused_with_400_and_takes_nothing(refer_to):
         media = FakeMediaBackend()
         sip = make_instance(media)
         server, task = await serving(sip)
-        call, invite = await established(sip, server)
+        call, invite = await bob_answers(sip, server)
         asked = []
         call.on("refer", asked.append)
         server.send_refer(invite, refer_to)
@@ -50,7 +50,7 @@ def test_a_refer_with_replaces_is_followed_with_the_replaces_header():
     async def main():
         sip = make_instance()
         server, task = await serving(sip)
-        call, invite = await established(sip, server)
+        call, invite = await bob_answers(sip, server)
         call.on("refer", lambda request: request.accept())
         server.send_refer(invite, f"sip:carol@a.test?Replaces={_REPLACES}")
         await until(lambda: len(server.requests("INVITE")) >= 3, "the INVITE to carol")  # hold re-INVITE, then it
@@ -67,7 +67,7 @@ def test_a_transfer_whose_call_cannot_start_leaves_nothing_and_is_reported():
         media = FakeMediaBackend()
         sip = make_instance(media)
         server, task = await serving(sip)
-        call, invite = await established(sip, server)
+        call, invite = await bob_answers(sip, server)
         call.on("refer", lambda request: request.accept())
         media.deny = True
         server.send_refer(invite, "sip:carol@a.test")
