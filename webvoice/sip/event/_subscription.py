@@ -34,7 +34,8 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Protocol
 
-from ..auth._client import AuthenticationError, AuthorizationField, DigestClient
+from ..auth._client import AuthorizationField, DigestClient
+from ..auth._retry import ChallengeRetry, resend_with
 from ..dialog._dialog import Dialog
 from ..dialog._state import DialogState
 from ..syntax._header_values import HeaderValue, NameAddr, Via
@@ -61,8 +62,6 @@ __all__ = [
     "refresh_delay",
 ]
 
-#: Digest answers per SUBSCRIBE before the challenge counts as a refusal.
-_MAX_AUTH_RETRIES = 2
 #: Waits between attempts after a failure that may pass (seconds): doubled
 #: from the first to the last, then kept (RFC 6665 4.1.2.4 leaves it to us).
 RETRY_FIRST, RETRY_MAX = 5.0, 300.0
@@ -169,7 +168,7 @@ class Subscription:
         self._request: Request | None = None  # the SUBSCRIBE in flight
         self._tx: ClientTransaction | None = None
         self._timer: float | None = None
-        self._auth_retries = 0
+        self._challenges = ChallengeRetry(ctx.auth)
         self._failures = 0
         self._retry_wait = RETRY_FIRST
         self._unsubscribe_sent = False
@@ -253,7 +252,7 @@ class Subscription:
         code = response.status_code
         if code in (401, 407) and self._answer_challenge(request, response, now):
             return
-        self._auth_retries = 0
+        self._challenges.reset()
         unsubscribing = self.state is SubState.UNSUBSCRIBING
         if 200 <= code < 300:
             self._failures, self._retry_wait = 0, RETRY_FIRST
@@ -282,7 +281,7 @@ class Subscription:
                 if self.dialog is not None:
                     self._send_in_dialog(self.expires, now)
                 else:  # the same request again, next CSeq (RFC 3261 8.1.3.5)
-                    self._send(self._build_initial(()), now)
+                    self._send(self._build_initial(), now)
                 return
             self._end(f"{code} {response.reason}", code, will_retry=False)
         elif code == 481 or code in _PASSING_STATUSES or (code >= 500 and response.header("Retry-After")):
@@ -372,17 +371,17 @@ class Subscription:
         self._move(SubState.SUBSCRIBING)
         self._timer = None
         self.call_id, self.local_tag = self.ctx.new_call_id(), self.ctx.new_tag()
-        self._send(self._build_initial(()), now)
+        self._send(self._build_initial(), now)
 
-    def _build_initial(self, auth: tuple[AuthorizationField, ...]) -> Request:
+    def _build_initial(self) -> Request:
         last = self._request
         cseq = last.cseq.seq + 1 if last is not None and last.cseq is not None and last.call_id == self.call_id else 1
         return build_request(
             "SUBSCRIBE", self.target, from_=self.from_.with_tag(self.local_tag), to=NameAddr(self.target),
             call_id=self.call_id, cseq=cseq, via=self.ctx.new_via(), contact=self.ctx.contact(),
-            headers=self._headers(self.expires, auth))
+            headers=self._headers(self.expires))
 
-    def _headers(self, expires: int, auth: tuple[AuthorizationField, ...]) -> list[tuple[str, HeaderValue]]:
+    def _headers(self, expires: int, auth: tuple[AuthorizationField, ...] = ()) -> list[tuple[str, HeaderValue]]:
         return [("Event", self.event), ("Expires", expires),
                 *(("Accept", a) for a in self.accept),
                 ("User-Agent", self.ctx.user_agent), *((f.name, f.value) for f in auth)]
@@ -405,17 +404,13 @@ class Subscription:
             self.connection_lost(now)
 
     def _answer_challenge(self, request: Request, response: Response, now: float) -> bool:
-        if self._auth_retries >= _MAX_AUTH_RETRIES:
+        fields = self._challenges.answer(request, response)
+        if fields is None:
             return False
-        try:
-            fields = self.ctx.auth.respond_to(request, response)
-        except AuthenticationError:
-            return False
-        self._auth_retries += 1
-        if self.dialog is not None:
+        if self.dialog is not None:  # the dialog numbers it
             self._send_in_dialog(request.expires if request.expires is not None else self.expires, now, fields)
         else:
-            self._send(self._build_initial(fields), now)
+            self._send(resend_with(request, fields, self.ctx.new_via()), now)
         return True
 
     def _dialog_from_notify(self, notify: Request) -> Dialog:
