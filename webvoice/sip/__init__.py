@@ -97,7 +97,8 @@ _DRIVER_EXPORTS: dict[str, tuple[str, ...]] = {
     "util._record": ("record",),
     "ua._registration": ("UnregisterFailed",),
     "event._subscription": ("SubscriptionEnded", "SubscriptionNotified"),
-    "ua._ua": ("MessageRefused", "parse_replaces=_parse_replaces"),
+    "ua._ua": ("MessageRefused",),
+    "ua._incoming": ("parse_replaces",),
 }
 for _module, _names in _DRIVER_EXPORTS.items():
     for _name in _names:
@@ -123,7 +124,7 @@ CALL_MODULES: tuple[str, ...] = tuple(f"{__name__}.{module}" for module in (
     "session._events", "syntax._sdp", "dialog._dialog", "dialog._forking", "session._common", "session._state",
     "session._requests", "session._timer", "session._info", "session._reoffer", "session._prack_uas",
     "session._incoming", "event", "event._notify", "session._refer", "session._prack_uac", "session._outgoing",
-    "session._call",
+    "session._call", "ua._incoming",
 ))
 
 
@@ -213,6 +214,7 @@ if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and I
     from .transaction._transaction import build_cancel as build_cancel
     from .transaction._transaction import TransactionStateError as TransactionStateError
     from .ua._config import UaConfig as UaConfig
+    from .ua._incoming import parse_replaces as parse_replaces
     from .ua._message_method import message_body as message_body
     from .ua._message_method import MessageDelivered as MessageDelivered
     from .ua._message_method import MessageFailed as MessageFailed
@@ -224,7 +226,6 @@ if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and I
     from .ua._registration import Unregistered as Unregistered
     from .ua._registration import UnregisterFailed as UnregisterFailed
     from .ua._ua import MessageRefused as MessageRefused
-    from .ua._ua import _parse_replaces as parse_replaces
     from .ua._ua import UserAgent as UserAgent
     from .ua._uas import check_request as check_request
     from .ua._uas import response_for_parse_error as response_for_parse_error
