@@ -55,6 +55,7 @@ STEPS = (
     "webvoice.browser",
     "webvoice.browser._rtc_config",
     "webvoice.sip.syntax._header_values",
+    "webvoice.sip.syntax._header_parsers",
     "webvoice.sip.syntax._headers",
     "webvoice.sip.util._backoff",
     "webvoice.sip.transaction",

@@ -22,7 +22,7 @@ from webvoice.sip.auth._values import parse_challenges, parse_credentials
 from webvoice.sip.session._info import parse_dtmf, parse_dtmf_relay
 from webvoice.sip.session._interval import min_se_value
 from webvoice.sip.session._refer import parse_sipfrag_status
-from webvoice.sip.syntax._headers import (
+from webvoice.sip.syntax._header_parsers import (
     HEADER_SPECS,
     parse_header_values,
     parse_name_addr,

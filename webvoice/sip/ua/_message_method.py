@@ -25,7 +25,7 @@ from ..auth._retry import ChallengeRetry, resend_with
 from ..syntax._abnf import CONTROL_CHARS
 from ..syntax._causes import Cause, cause_for_status
 from ..syntax._header_values import HeaderValue, MediaType, NameAddr, Via
-from ..syntax._headers import parse_header_values
+from ..syntax._header_parsers import parse_header_values
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Uri
 from ..util._record import record
