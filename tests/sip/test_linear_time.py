@@ -29,7 +29,8 @@ from webvoice.sip.syntax._header_parsers import (
 )
 from webvoice.sip.syntax._message import build_request
 from webvoice.sip.syntax._parser import MessageReader, ParserLimits, parse_message
-from webvoice.sip.syntax._sdp import parse_sdp, remote_hold_state
+from webvoice.sip.syntax._sdp import parse_sdp
+from webvoice.sip.syntax._sdp_offer_answer import remote_hold_state
 from webvoice.sip.syntax._uri import parse_uri
 from webvoice.sip.ua._incoming import parse_replaces
 

@@ -6,7 +6,8 @@ Kept apart from the parts so that no part imports another for them.
 from __future__ import annotations
 
 from ..syntax._message import Request, Response
-from ..syntax._sdp import SdpParseError, parse_sdp, remote_hold_state
+from ..syntax._sdp import SdpParseError, parse_sdp
+from ..syntax._sdp_offer_answer import remote_hold_state
 
 __all__ = ["SDP", "holds", "sdp_of"]
 
