@@ -6,7 +6,7 @@ import pytest
 
 from webvoice.sip.event._pidf import MAX_NOTE, build_pidf, parse_pidf
 from webvoice.sip.event._publication import PublicationDone, PublicationFailed
-from webvoice.sip.event._subscription import refresh_delay
+from webvoice.sip.event._subscription_state import refresh_delay
 
 from .test_subscription import Notifier
 

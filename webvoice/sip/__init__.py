@@ -96,7 +96,7 @@ _DRIVER_EXPORTS: dict[str, tuple[str, ...]] = {
     "event._publication": ("PublicationDone", "PublicationFailed"),
     "util._record": ("record",),
     "ua._registration": ("UnregisterFailed",),
-    "event._subscription": ("SubscriptionEnded", "SubscriptionNotified"),
+    "event._subscription_state": ("SubscriptionEnded", "SubscriptionNotified"),
     "ua._ua": ("MessageRefused",),
     "ua._incoming": ("parse_replaces",),
 }
@@ -124,7 +124,7 @@ CALL_MODULES: tuple[str, ...] = tuple(f"{__name__}.{module}" for module in (
     "session._events", "syntax._sdp", "syntax._sdp_offer_answer", "dialog._dialog", "dialog._forking", "session._common", "session._state",
     "session._requests", "session._timer", "session._info", "session._reoffer", "session._prack_uas",
     "session._incoming", "event", "event._notify", "session._refer", "session._prack_uac", "session._outgoing",
-    "session._call", "ua._incoming",
+    "session._context", "session._call", "ua._incoming",
 ))
 
 
@@ -156,8 +156,8 @@ if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and I
     from .event._pidf import CONTENT_TYPE as PIDF_CONTENT_TYPE
     from .event._publication import PublicationDone as PublicationDone
     from .event._publication import PublicationFailed as PublicationFailed
-    from .event._subscription import SubscriptionEnded as SubscriptionEnded
-    from .event._subscription import SubscriptionNotified as SubscriptionNotified
+    from .event._subscription_state import SubscriptionEnded as SubscriptionEnded
+    from .event._subscription_state import SubscriptionNotified as SubscriptionNotified
     from .session._call import CallSession as CallSession
     from .session._call import CallState as CallState
     from .session._events import CallConfirmed as CallConfirmed

@@ -19,7 +19,7 @@ from ..auth._retry import ChallengeRetry
 from ..syntax._header_values import HeaderValue, NameAddr
 from ..syntax._message import Request, Response, build_request
 from ..util._record import record
-from ._subscription import refresh_delay
+from ._subscription_state import refresh_delay
 
 if TYPE_CHECKING:
     from ..transaction._transaction import ClientTransaction

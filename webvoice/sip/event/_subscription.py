@@ -22,7 +22,8 @@ subscription alive until it is told to stop:
   ``reason=rejected|noresource|invariant``) end it for good,
   :class:`SubscriptionEnded` saying why and ``will_retry=False``.
 
-The states and their moves are the table :data:`SUBSCRIPTION_TRANSITIONS`.
+The states and their moves are the table :data:`SUBSCRIPTION_TRANSITIONS`, in
+:mod:`._subscription_state` with the waits and the events.
 How a NOTIFY is read is :mod:`._notify`'s, shared with REFER's implicit
 subscription (:mod:`..session._refer`).
 Time comes in as ``now``; the one pending deadline leaves as
@@ -31,7 +32,6 @@ Time comes in as ``now``; the one pending deadline leaves as
 
 from __future__ import annotations
 
-import enum
 from typing import TYPE_CHECKING, Protocol
 
 from ..auth._client import AuthorizationField, DigestClient
@@ -41,8 +41,18 @@ from ..dialog._state import DialogState
 from ..syntax._header_values import HeaderValue, NameAddr, Via
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Uri
-from ..util._record import record
-from ._notify import check_notify, int_param, parse_subscription_state
+from ._notify import check_notify, int_param
+from ._subscription_state import (
+    PASSING_STATUSES,
+    RETRY_REASONS,
+    RETRY_FIRST,
+    RETRY_MAX,
+    SUBSCRIPTION_TRANSITIONS,
+    SubscriptionEnded,
+    SubscriptionNotified,
+    SubState,
+    refresh_delay,
+)
 
 if TYPE_CHECKING:
     from ..transaction._transaction import (
@@ -51,57 +61,7 @@ if TYPE_CHECKING:
         TransactionUser,
     )
 
-__all__ = [
-    "SUBSCRIPTION_TRANSITIONS",
-    "SubState",
-    "Subscription",
-    "SubscriptionContext",
-    "SubscriptionEnded",
-    "SubscriptionNotified",
-    "parse_subscription_state",
-    "refresh_delay",
-]
-
-#: Waits between attempts after a failure that may pass (seconds): doubled
-#: from the first to the last, then kept (RFC 6665 4.1.2.4 leaves it to us).
-RETRY_FIRST, RETRY_MAX = 5.0, 300.0
-#: ``reason`` values of ``Subscription-State: terminated`` after which a new
-#: subscription may succeed (RFC 6665 4.1.3); the others are final.
-_RETRY_REASONS = frozenset({"deactivated", "timeout", "probation", "giveup", ""})
-#: Final statuses worth another try later; every other >= 300 is final.
-_PASSING_STATUSES = frozenset({408, 480, 500, 503, 504})
-
-
-class SubState(enum.Enum):
-    SUBSCRIBING = "subscribing"  # SUBSCRIBE sent, nothing from the notifier yet
-    PENDING = "pending"  # the notifier has not authorised us yet
-    ACTIVE = "active"
-    WAITING = "waiting"  # between attempts (retry timer, or the connection is down)
-    UNSUBSCRIBING = "unsubscribing"  # Expires: 0 sent, waiting for the final NOTIFY
-    TERMINATED = "terminated"
-
-
-_S = SubState
-#: Which state may follow which (anything may end in TERMINATED).
-SUBSCRIPTION_TRANSITIONS: dict[SubState, frozenset[SubState]] = {
-    _S.SUBSCRIBING: frozenset({_S.PENDING, _S.ACTIVE, _S.WAITING, _S.UNSUBSCRIBING}),
-    _S.PENDING: frozenset({_S.PENDING, _S.ACTIVE, _S.WAITING, _S.UNSUBSCRIBING}),
-    _S.ACTIVE: frozenset({_S.PENDING, _S.ACTIVE, _S.WAITING, _S.UNSUBSCRIBING}),
-    _S.WAITING: frozenset({_S.SUBSCRIBING, _S.WAITING}),
-    _S.UNSUBSCRIBING: frozenset({_S.UNSUBSCRIBING}),
-    _S.TERMINATED: frozenset(),
-}
-
-
-def refresh_delay(expires: float) -> float:
-    """When to refresh a subscription granted for ``expires`` seconds.
-
-    Long enough before expiry that a refresh answered only at the last moment
-    of its transaction (Timer F, 32 s) still lands in time; half-way for short
-    grants.
-    """
-    return expires - 32.0 if expires >= 64 else expires / 2
-
+__all__ = ["Subscription", "SubscriptionContext"]
 
 class SubscriptionContext(Protocol):
     """What a subscription needs from the UA core."""
@@ -120,32 +80,6 @@ class SubscriptionContext(Protocol):
     def send_request(self, request: Request, now: float, owner: TransactionUser) -> ClientTransaction | None: ...
     def send_response(self, transaction: ServerTransaction, response: Response, now: float) -> None: ...
     def emit(self, event: object) -> None: ...
-
-
-@record
-class SubscriptionNotified:
-    """A NOTIFY we accepted: the state it gave, and its body for the package to read."""
-
-    subscription: "Subscription"
-    state: str
-    body: bytes
-    content_type: str | None
-    request: Request
-
-
-@record
-class SubscriptionEnded:
-    """The subscription stopped: ``will_retry`` says whether a new attempt is scheduled.
-
-    ``status_code`` is the final status that ended it (None for a NOTIFY's
-    ``terminated``, a timeout or a lost connection); ``reason`` the notifier's
-    reason or our own words.
-    """
-
-    subscription: "Subscription"
-    reason: str
-    status_code: int | None
-    will_retry: bool
 
 
 class Subscription:
@@ -284,7 +218,7 @@ class Subscription:
                     self._send(self._build_initial(), now)
                 return
             self._end(f"{code} {response.reason}", code, will_retry=False)
-        elif code == 481 or code in _PASSING_STATUSES or (code >= 500 and response.header("Retry-After")):
+        elif code == 481 or code in PASSING_STATUSES or (code >= 500 and response.header("Retry-After")):
             after = response.header("Retry-After")
             wait = int(after.split(";")[0].strip()) if isinstance(after, str) and after.split(";")[0].strip().isdigit() \
                 else None
@@ -330,7 +264,7 @@ class Subscription:
                 self._end("unsubscribed", None, will_retry=False)
                 return
             reason = params.get("reason", "")
-            if reason in _RETRY_REASONS:
+            if reason in RETRY_REASONS:
                 retry_after = int_param(params, "retry-after")
                 self._retry_later(f"terminated by the notifier ({reason or 'no reason'})", None, now,
                                   wait=retry_after if retry_after is not None else
