@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..auth._retry import ChallengeRetry
+from ..auth._retry import ChallengeRetry, resend_with
 from ..dialog._forking import (
     DialogConfirmed,
     ForkDiscarded,
@@ -114,18 +114,13 @@ class OutgoingInvite:
         interval = self._session.timer.interval_after_422(request, response)
         if interval is None or request.cseq is None:
             return False
-        headers = request.headers
-        for name in ("Authorization", "Proxy-Authorization", "Via", "Min-SE"):
-            headers = headers.remove(name)
         value = request.header("Session-Expires")
         assert isinstance(value, str)  # interval_after_422 read it
-        headers = headers.set("Session-Expires", with_session_interval(value, interval))
-        headers = headers.set("CSeq", f"{request.cseq.seq + 1} INVITE").prepend("Via", self._ctx.new_via())
-        headers = headers.add("Min-SE", str(interval))
+        headers = request.headers.set("Session-Expires", with_session_interval(value, interval)).remove("Min-SE")
+        asking = request.replace(headers=headers.add("Min-SE", str(interval)))
         # The credentials of the 422'd INVITE, signed again for this one (the same scopes).
-        for f in self._ctx.auth.preauthorize(method="INVITE", uri=str(request.uri), body=request.body):
-            headers = headers.add(f.name, f.value)
-        self.start(request.replace(headers=headers), now)
+        fields = self._ctx.auth.preauthorize(method="INVITE", uri=str(request.uri), body=request.body)
+        self.start(resend_with(asking, fields, self._ctx.new_via()), now)
         return True
 
     # --- what the forks say -----------------------------------------------------------------------------
