@@ -13,9 +13,12 @@ import pytest
 
 from webvoice.sip import DigestClient, parse_message, verify_digest
 from webvoice.sip.auth._retry import MAX_AUTH_RETRIES, ChallengeRetry, resend_with
+from webvoice.sip.session._events import ReferProgress, ReofferFailed
 from webvoice.sip.syntax._header_values import NameAddr, Via
 from webvoice.sip.syntax._message import Request, Response, build_request
 from webvoice.sip.syntax._uri import parse_uri
+
+from .test_credentials_scope import UPDATE_OFFER, Net
 
 TARGET = parse_uri("sip:bob@webvoice.test")
 
@@ -130,3 +133,46 @@ def test_resend_with_keeps_foreign_headers_and_the_body():
     assert retry.cseq is not None and retry.cseq.seq == 42
     assert retry.header_text("User-Agent") == "test" and retry.body == b"hi"
     assert retry.content_type == request.content_type
+
+
+# --- the methods: each stops after the same number of answers -----------------------------------
+
+
+class StaleForever(Net):
+    """bob's phone challenges each request named in ``stale`` with a new nonce and
+    stale=true, every time: only the count of answers can stop the retries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stale: set[str] = set()
+        self.nonces = 0
+
+    def _proxy(self, message):
+        if getattr(message, "method", None) in self.stale and message.to.tag:
+            self.nonces += 1
+            value = f'Digest realm="bob-phone", nonce="s{self.nonces}", qop="auth", stale=true'
+            return message.response(401, headers=[("WWW-Authenticate", value)])
+        return super()._proxy(message)
+
+
+@pytest.mark.parametrize("method", ["INVITE", "REFER", "INFO"])
+def test_in_dialog_requests_stop_after_the_same_number_of_answers(method):
+    net = StaleForever()
+    net.register()
+    a, _ = net.established()
+    before = len(net.sent(method))
+    net.stale = {method}
+    action = {
+        "INVITE": lambda: a.reoffer(UPDATE_OFFER, net.now),
+        "REFER": lambda: a.refer(NameAddr(parse_uri("sip:carol@webvoice.test")), net.now),
+        "INFO": lambda: a.send_info("application/dtmf-relay", b"Signal=1\r\nDuration=100\r\n", net.now),
+    }[method]
+    net.run(net.a, action)
+    sent = net.sent(method)[before:]
+    assert len(sent) == 1 + MAX_AUTH_RETRIES
+    assert [m.cseq.seq for m in sent] == [sent[0].cseq.seq + i for i in range(len(sent))]
+    events = net.a.events()
+    if method == "INVITE":
+        assert [e.status_code for e in events if isinstance(e, ReofferFailed)] == [401]
+    elif method == "REFER":
+        assert [(e.status_code, e.refused) for e in events if isinstance(e, ReferProgress)] == [(401, True)]
