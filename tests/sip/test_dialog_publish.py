@@ -17,7 +17,7 @@ from webvoice.sip.event._dialog_info import (
     parse_dialog_info,
 )
 from webvoice.sip.event._publication import PublicationDone, PublicationFailed
-from webvoice.sip.event._subscription import refresh_delay
+from webvoice.sip.event._subscription_state import refresh_delay
 
 from .test_subscription import Notifier
 

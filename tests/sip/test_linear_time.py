@@ -22,16 +22,17 @@ from webvoice.sip.auth._values import parse_challenges, parse_credentials
 from webvoice.sip.session._info import parse_dtmf, parse_dtmf_relay
 from webvoice.sip.session._interval import min_se_value
 from webvoice.sip.session._refer import parse_sipfrag_status
-from webvoice.sip.syntax._headers import (
+from webvoice.sip.syntax._header_parsers import (
     HEADER_SPECS,
     parse_header_values,
     parse_name_addr,
 )
 from webvoice.sip.syntax._message import build_request
 from webvoice.sip.syntax._parser import MessageReader, ParserLimits, parse_message
-from webvoice.sip.syntax._sdp import parse_sdp, remote_hold_state
+from webvoice.sip.syntax._sdp import parse_sdp
+from webvoice.sip.syntax._sdp_offer_answer import remote_hold_state
 from webvoice.sip.syntax._uri import parse_uri
-from webvoice.sip.ua._ua import _parse_replaces
+from webvoice.sip.ua._incoming import parse_replaces
 
 SMALL, LARGE = 16 * 1024, 64 * 1024
 #: 64 KiB may take this many times as long as 16 KiB (linear: ~4; quadratic: ~16).
@@ -171,7 +172,7 @@ def test_auth_parameters_with_many_names():
 
 @pytest.mark.parametrize("filler", FILLERS)
 def test_replaces_and_session_expires(filler):
-    assert_linear(_parse_replaces, lambda size: fill("a", filler, "", size))
+    assert_linear(parse_replaces, lambda size: fill("a", filler, "", size))
 
     def session_expires(text):
         message = build_request("INVITE", "sip:a@h", from_="<sip:a@h>", to="<sip:b@h>", call_id="c", cseq=1,

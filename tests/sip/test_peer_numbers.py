@@ -12,8 +12,8 @@ import pytest
 from webvoice.sip import SipParseError, parse_message
 from webvoice.sip.session._info import DTMF_MAX_DURATION, parse_dtmf_relay
 from webvoice.sip.session._refer import parse_sipfrag_status
+from webvoice.sip.syntax._header_parsers import parse_header_values
 from webvoice.sip.syntax._header_values import MAX_DELTA_SECONDS
-from webvoice.sip.syntax._headers import parse_header_values
 from webvoice.sip.syntax._sdp import SdpParseError, parse_sdp
 from webvoice.sip.ua._ua import MessageRefused, UaConfig, UserAgent
 

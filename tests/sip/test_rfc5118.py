@@ -17,7 +17,7 @@ import pytest
 
 from webvoice.sip import SipParseError, SipUri, Via, parse_message, parse_uri
 from webvoice.sip.syntax._abnf import is_ipv6_address
-from webvoice.sip.syntax._headers import parse_header_values
+from webvoice.sip.syntax._header_parsers import parse_header_values
 from webvoice.sip.syntax._sdp import parse_sdp
 from webvoice.sip.ua._ua import MessageRefused, UaConfig, UserAgent
 

@@ -17,11 +17,10 @@ from webvoice.sip.syntax._sdp import (
     SdpLine,
     SdpParseError,
     SessionDescription,
-    answer_direction,
     parse_sdp,
-    remote_hold_state,
     session_version,
 )
+from webvoice.sip.syntax._sdp_offer_answer import answer_direction, remote_hold_state
 
 
 def sdp(text: str) -> str:

@@ -12,12 +12,12 @@ import random
 import pytest
 
 from webvoice.sip import parse_message
-from webvoice.sip.event._subscription import (
+from webvoice.sip.event._notify import parse_subscription_state
+from webvoice.sip.event._subscription_state import (
     SUBSCRIPTION_TRANSITIONS,
     SubscriptionEnded,
     SubscriptionNotified,
     SubState,
-    parse_subscription_state,
     refresh_delay,
 )
 from webvoice.sip.syntax._uri import parse_uri

@@ -96,8 +96,9 @@ _DRIVER_EXPORTS: dict[str, tuple[str, ...]] = {
     "event._publication": ("PublicationDone", "PublicationFailed"),
     "util._record": ("record",),
     "ua._registration": ("UnregisterFailed",),
-    "event._subscription": ("SubscriptionEnded", "SubscriptionNotified"),
-    "ua._ua": ("MessageRefused", "parse_replaces=_parse_replaces"),
+    "event._subscription_state": ("SubscriptionEnded", "SubscriptionNotified"),
+    "ua._ua": ("MessageRefused",),
+    "ua._incoming": ("parse_replaces",),
 }
 for _module, _names in _DRIVER_EXPORTS.items():
     for _name in _names:
@@ -120,10 +121,11 @@ def loaded_export(name: str) -> Any:
 #: The core's call machinery, in dependency order: what webvoice._preload
 #: imports in short event-loop turns once a page is registered.
 CALL_MODULES: tuple[str, ...] = tuple(f"{__name__}.{module}" for module in (
-    "session._events", "syntax._sdp", "dialog._dialog", "dialog._forking", "session._common", "session._state",
+    "session._events", "syntax._sdp", "syntax._sdp_offer_answer", "dialog", "dialog._state", "dialog._store",
+    "dialog._dialog", "dialog._forking", "session._common", "session._state",
     "session._requests", "session._timer", "session._info", "session._reoffer", "session._prack_uas",
     "session._incoming", "event", "event._notify", "session._refer", "session._prack_uac", "session._outgoing",
-    "session._call",
+    "session._context", "session._call", "ua._incoming",
 ))
 
 
@@ -155,8 +157,8 @@ if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and I
     from .event._pidf import CONTENT_TYPE as PIDF_CONTENT_TYPE
     from .event._publication import PublicationDone as PublicationDone
     from .event._publication import PublicationFailed as PublicationFailed
-    from .event._subscription import SubscriptionEnded as SubscriptionEnded
-    from .event._subscription import SubscriptionNotified as SubscriptionNotified
+    from .event._subscription_state import SubscriptionEnded as SubscriptionEnded
+    from .event._subscription_state import SubscriptionNotified as SubscriptionNotified
     from .session._call import CallSession as CallSession
     from .session._call import CallState as CallState
     from .session._events import CallConfirmed as CallConfirmed
@@ -213,6 +215,7 @@ if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and I
     from .transaction._transaction import build_cancel as build_cancel
     from .transaction._transaction import TransactionStateError as TransactionStateError
     from .ua._config import UaConfig as UaConfig
+    from .ua._incoming import parse_replaces as parse_replaces
     from .ua._message_method import message_body as message_body
     from .ua._message_method import MessageDelivered as MessageDelivered
     from .ua._message_method import MessageFailed as MessageFailed
@@ -224,7 +227,6 @@ if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and I
     from .ua._registration import Unregistered as Unregistered
     from .ua._registration import UnregisterFailed as UnregisterFailed
     from .ua._ua import MessageRefused as MessageRefused
-    from .ua._ua import _parse_replaces as parse_replaces
     from .ua._ua import UserAgent as UserAgent
     from .ua._uas import check_request as check_request
     from .ua._uas import response_for_parse_error as response_for_parse_error

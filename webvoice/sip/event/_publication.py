@@ -15,20 +15,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..auth._client import AuthenticationError, AuthorizationField
-from ..syntax._header_values import CSeq, HeaderValue, NameAddr
+from ..auth._retry import ChallengeRetry
+from ..syntax._header_values import HeaderValue, NameAddr
 from ..syntax._message import Request, Response, build_request
 from ..util._record import record
-from ._subscription import refresh_delay
+from ._subscription_state import refresh_delay
 
 if TYPE_CHECKING:
     from ..transaction._transaction import ClientTransaction
     from ._subscription import SubscriptionContext
 
 __all__ = ["Publication", "PublicationDone", "PublicationFailed"]
-
-_MAX_AUTH_RETRIES = 2
-
 
 @record
 class PublicationDone:
@@ -62,7 +59,7 @@ class Publication:
         self._request: Request | None = None
         self._wanted: tuple[str, bytes | None] | None = None  # ("publish", body) | ("remove", None)
         self._timer: float | None = None
-        self._auth_retries = 0
+        self._challenges = ChallengeRetry(ctx.auth)
 
     def __repr__(self) -> str:
         return f"<Publication {self.event} etag={self.etag}>"
@@ -106,13 +103,11 @@ class Publication:
         assert request is not None, "a transaction of ours carries our request"
         code = response.status_code
         removing = request.expires == 0
-        if code in (401, 407) and self._auth_retries < _MAX_AUTH_RETRIES:
-            fields = self._credentials(request, response)
-            if fields is not None:
-                self._auth_retries += 1
-                self._resend(request, fields, now)
-                return
-        self._auth_retries = 0
+        if code in (401, 407) and (retry := self._challenges.retry(request, response, self.ctx.new_via)) is not None:
+            self._request = retry
+            self._tx = self.ctx.send_request(retry, now, self)
+            return
+        self._challenges.reset()
         if 200 <= code < 300:
             if removing:
                 self.etag, self.body, self._timer = None, None, None
@@ -162,11 +157,11 @@ class Publication:
         else:
             self._send(self.expires, body, now)
 
-    def _send(self, expires: int, body: bytes | None, now: float, auth: tuple[AuthorizationField, ...] = ()) -> None:
+    def _send(self, expires: int, body: bytes | None, now: float) -> None:
         headers: list[tuple[str, HeaderValue]] = [("Event", self.event), ("Expires", expires)]
         if self.etag is not None:
             headers.append(("SIP-If-Match", self.etag))
-        headers += [("User-Agent", self.ctx.user_agent), *((f.name, f.value) for f in auth)]
+        headers.append(("User-Agent", self.ctx.user_agent))
         request = build_request(
             "PUBLISH", self.aor.uri, from_=self.aor.with_tag(self.ctx.new_tag()), to=NameAddr(self.aor.uri),
             call_id=self.ctx.new_call_id(), cseq=1, via=self.ctx.new_via(), headers=headers,
@@ -175,19 +170,3 @@ class Publication:
         self._tx = self.ctx.send_request(request, now, self)
         if self._tx is None:
             self.ctx.emit(PublicationFailed(self, None, "not connected to the SIP server"))
-
-    def _resend(self, request: Request, fields: tuple[AuthorizationField, ...], now: float) -> None:
-        assert request.cseq is not None
-        headers = request.headers.remove("Via").remove("Authorization").remove("Proxy-Authorization")
-        headers = headers.set("CSeq", CSeq(request.cseq.seq + 1, "PUBLISH"))
-        for field in fields:
-            headers = headers.add(field.name, field.value)
-        retry = request.replace(headers=headers.prepend("Via", self.ctx.new_via()))
-        self._request = retry
-        self._tx = self.ctx.send_request(retry, now, self)
-
-    def _credentials(self, request: Request, response: Response) -> tuple[AuthorizationField, ...] | None:
-        try:
-            return self.ctx.auth.respond_to(request, response)
-        except AuthenticationError:
-            return None

@@ -22,7 +22,8 @@ subscription alive until it is told to stop:
   ``reason=rejected|noresource|invariant``) end it for good,
   :class:`SubscriptionEnded` saying why and ``will_retry=False``.
 
-The states and their moves are the table :data:`SUBSCRIPTION_TRANSITIONS`.
+The states and their moves are the table :data:`SUBSCRIPTION_TRANSITIONS`, in
+:mod:`._subscription_state` with the waits and the events.
 How a NOTIFY is read is :mod:`._notify`'s, shared with REFER's implicit
 subscription (:mod:`..session._refer`).
 Time comes in as ``now``; the one pending deadline leaves as
@@ -31,17 +32,27 @@ Time comes in as ``now``; the one pending deadline leaves as
 
 from __future__ import annotations
 
-import enum
 from typing import TYPE_CHECKING, Protocol
 
-from ..auth._client import AuthenticationError, AuthorizationField, DigestClient
+from ..auth._client import AuthorizationField, DigestClient
+from ..auth._retry import ChallengeRetry, resend_with
 from ..dialog._dialog import Dialog
 from ..dialog._state import DialogState
 from ..syntax._header_values import HeaderValue, NameAddr, Via
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Uri
-from ..util._record import record
-from ._notify import check_notify, int_param, parse_subscription_state
+from ._notify import check_notify, int_param
+from ._subscription_state import (
+    PASSING_STATUSES,
+    RETRY_REASONS,
+    RETRY_FIRST,
+    RETRY_MAX,
+    SUBSCRIPTION_TRANSITIONS,
+    SubscriptionEnded,
+    SubscriptionNotified,
+    SubState,
+    refresh_delay,
+)
 
 if TYPE_CHECKING:
     from ..transaction._transaction import (
@@ -50,59 +61,7 @@ if TYPE_CHECKING:
         TransactionUser,
     )
 
-__all__ = [
-    "SUBSCRIPTION_TRANSITIONS",
-    "SubState",
-    "Subscription",
-    "SubscriptionContext",
-    "SubscriptionEnded",
-    "SubscriptionNotified",
-    "parse_subscription_state",
-    "refresh_delay",
-]
-
-#: Digest answers per SUBSCRIBE before the challenge counts as a refusal.
-_MAX_AUTH_RETRIES = 2
-#: Waits between attempts after a failure that may pass (seconds): doubled
-#: from the first to the last, then kept (RFC 6665 4.1.2.4 leaves it to us).
-RETRY_FIRST, RETRY_MAX = 5.0, 300.0
-#: ``reason`` values of ``Subscription-State: terminated`` after which a new
-#: subscription may succeed (RFC 6665 4.1.3); the others are final.
-_RETRY_REASONS = frozenset({"deactivated", "timeout", "probation", "giveup", ""})
-#: Final statuses worth another try later; every other >= 300 is final.
-_PASSING_STATUSES = frozenset({408, 480, 500, 503, 504})
-
-
-class SubState(enum.Enum):
-    SUBSCRIBING = "subscribing"  # SUBSCRIBE sent, nothing from the notifier yet
-    PENDING = "pending"  # the notifier has not authorised us yet
-    ACTIVE = "active"
-    WAITING = "waiting"  # between attempts (retry timer, or the connection is down)
-    UNSUBSCRIBING = "unsubscribing"  # Expires: 0 sent, waiting for the final NOTIFY
-    TERMINATED = "terminated"
-
-
-_S = SubState
-#: Which state may follow which (anything may end in TERMINATED).
-SUBSCRIPTION_TRANSITIONS: dict[SubState, frozenset[SubState]] = {
-    _S.SUBSCRIBING: frozenset({_S.PENDING, _S.ACTIVE, _S.WAITING, _S.UNSUBSCRIBING}),
-    _S.PENDING: frozenset({_S.PENDING, _S.ACTIVE, _S.WAITING, _S.UNSUBSCRIBING}),
-    _S.ACTIVE: frozenset({_S.PENDING, _S.ACTIVE, _S.WAITING, _S.UNSUBSCRIBING}),
-    _S.WAITING: frozenset({_S.SUBSCRIBING, _S.WAITING}),
-    _S.UNSUBSCRIBING: frozenset({_S.UNSUBSCRIBING}),
-    _S.TERMINATED: frozenset(),
-}
-
-
-def refresh_delay(expires: float) -> float:
-    """When to refresh a subscription granted for ``expires`` seconds.
-
-    Long enough before expiry that a refresh answered only at the last moment
-    of its transaction (Timer F, 32 s) still lands in time; half-way for short
-    grants.
-    """
-    return expires - 32.0 if expires >= 64 else expires / 2
-
+__all__ = ["Subscription", "SubscriptionContext"]
 
 class SubscriptionContext(Protocol):
     """What a subscription needs from the UA core."""
@@ -121,32 +80,6 @@ class SubscriptionContext(Protocol):
     def send_request(self, request: Request, now: float, owner: TransactionUser) -> ClientTransaction | None: ...
     def send_response(self, transaction: ServerTransaction, response: Response, now: float) -> None: ...
     def emit(self, event: object) -> None: ...
-
-
-@record
-class SubscriptionNotified:
-    """A NOTIFY we accepted: the state it gave, and its body for the package to read."""
-
-    subscription: "Subscription"
-    state: str
-    body: bytes
-    content_type: str | None
-    request: Request
-
-
-@record
-class SubscriptionEnded:
-    """The subscription stopped: ``will_retry`` says whether a new attempt is scheduled.
-
-    ``status_code`` is the final status that ended it (None for a NOTIFY's
-    ``terminated``, a timeout or a lost connection); ``reason`` the notifier's
-    reason or our own words.
-    """
-
-    subscription: "Subscription"
-    reason: str
-    status_code: int | None
-    will_retry: bool
 
 
 class Subscription:
@@ -169,7 +102,7 @@ class Subscription:
         self._request: Request | None = None  # the SUBSCRIBE in flight
         self._tx: ClientTransaction | None = None
         self._timer: float | None = None
-        self._auth_retries = 0
+        self._challenges = ChallengeRetry(ctx.auth)
         self._failures = 0
         self._retry_wait = RETRY_FIRST
         self._unsubscribe_sent = False
@@ -253,7 +186,7 @@ class Subscription:
         code = response.status_code
         if code in (401, 407) and self._answer_challenge(request, response, now):
             return
-        self._auth_retries = 0
+        self._challenges.reset()
         unsubscribing = self.state is SubState.UNSUBSCRIBING
         if 200 <= code < 300:
             self._failures, self._retry_wait = 0, RETRY_FIRST
@@ -282,10 +215,10 @@ class Subscription:
                 if self.dialog is not None:
                     self._send_in_dialog(self.expires, now)
                 else:  # the same request again, next CSeq (RFC 3261 8.1.3.5)
-                    self._send(self._build_initial(()), now)
+                    self._send(self._build_initial(), now)
                 return
             self._end(f"{code} {response.reason}", code, will_retry=False)
-        elif code == 481 or code in _PASSING_STATUSES or (code >= 500 and response.header("Retry-After")):
+        elif code == 481 or code in PASSING_STATUSES or (code >= 500 and response.header("Retry-After")):
             after = response.header("Retry-After")
             wait = int(after.split(";")[0].strip()) if isinstance(after, str) and after.split(";")[0].strip().isdigit() \
                 else None
@@ -331,7 +264,7 @@ class Subscription:
                 self._end("unsubscribed", None, will_retry=False)
                 return
             reason = params.get("reason", "")
-            if reason in _RETRY_REASONS:
+            if reason in RETRY_REASONS:
                 retry_after = int_param(params, "retry-after")
                 self._retry_later(f"terminated by the notifier ({reason or 'no reason'})", None, now,
                                   wait=retry_after if retry_after is not None else
@@ -372,17 +305,17 @@ class Subscription:
         self._move(SubState.SUBSCRIBING)
         self._timer = None
         self.call_id, self.local_tag = self.ctx.new_call_id(), self.ctx.new_tag()
-        self._send(self._build_initial(()), now)
+        self._send(self._build_initial(), now)
 
-    def _build_initial(self, auth: tuple[AuthorizationField, ...]) -> Request:
+    def _build_initial(self) -> Request:
         last = self._request
         cseq = last.cseq.seq + 1 if last is not None and last.cseq is not None and last.call_id == self.call_id else 1
         return build_request(
             "SUBSCRIBE", self.target, from_=self.from_.with_tag(self.local_tag), to=NameAddr(self.target),
             call_id=self.call_id, cseq=cseq, via=self.ctx.new_via(), contact=self.ctx.contact(),
-            headers=self._headers(self.expires, auth))
+            headers=self._headers(self.expires))
 
-    def _headers(self, expires: int, auth: tuple[AuthorizationField, ...]) -> list[tuple[str, HeaderValue]]:
+    def _headers(self, expires: int, auth: tuple[AuthorizationField, ...] = ()) -> list[tuple[str, HeaderValue]]:
         return [("Event", self.event), ("Expires", expires),
                 *(("Accept", a) for a in self.accept),
                 ("User-Agent", self.ctx.user_agent), *((f.name, f.value) for f in auth)]
@@ -405,17 +338,13 @@ class Subscription:
             self.connection_lost(now)
 
     def _answer_challenge(self, request: Request, response: Response, now: float) -> bool:
-        if self._auth_retries >= _MAX_AUTH_RETRIES:
+        fields = self._challenges.answer(request, response)
+        if fields is None:
             return False
-        try:
-            fields = self.ctx.auth.respond_to(request, response)
-        except AuthenticationError:
-            return False
-        self._auth_retries += 1
-        if self.dialog is not None:
+        if self.dialog is not None:  # the dialog numbers it
             self._send_in_dialog(request.expires if request.expires is not None else self.expires, now, fields)
         else:
-            self._send(self._build_initial(fields), now)
+            self._send(resend_with(request, fields, self.ctx.new_via()), now)
         return True
 
     def _dialog_from_notify(self, notify: Request) -> Dialog:

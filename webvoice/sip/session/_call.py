@@ -42,21 +42,17 @@ public methods; the hook points a new part would join are
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from ..auth._client import DigestClient
 from ..dialog._dialog import Dialog
-from ..dialog._store import DialogStore
 from ..syntax._causes import Cause, cause_for_status
-from ..syntax._header_values import HeaderValue, NameAddr, Via
+from ..syntax._header_values import HeaderValue, NameAddr
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Uri
 from ..transaction._transaction import (
     ClientTransaction,
-    InviteClientTransaction,
     ServerTransaction,
 )
 from ._common import SDP, sdp_of
+from ._context import CallContext
 from ._events import CallEnded, CallFailed, IncomingCall
 from ._incoming import IncomingInvite
 from ._info import Info
@@ -70,40 +66,6 @@ from ._state import CALL_TRANSITIONS, CallInput, CallState
 from ._timer import SessionTimer
 
 __all__ = ["SDP", "CallContext", "CallSession", "CallState"]
-
-
-class CallContext(Protocol):
-    """What a call needs from the UA core."""
-
-    @property
-    def auth(self) -> DigestClient: ...
-    @property
-    def dialogs(self) -> DialogStore: ...
-    @property
-    def t1(self) -> float: ...
-    @property
-    def t2(self) -> float: ...
-    @property
-    def user_agent(self) -> str: ...
-    @property
-    def allow(self) -> str: ...
-    @property
-    def supported(self) -> str: ...
-    @property
-    def session_timers(self) -> bool: ...
-    @property
-    def min_se(self) -> int: ...
-
-    def new_via(self) -> Via: ...
-    def new_tag(self) -> str: ...
-    def new_call_id(self) -> str: ...
-    def contact(self) -> NameAddr: ...
-    def send_request(self, request: Request, now: float, owner: CallSession) -> ClientTransaction | None: ...
-    def send_response(self, transaction: ServerTransaction, response: Response, now: float) -> None: ...
-    def send_stateless(self, message: Request | Response) -> None: ...
-    def cancel(self, transaction: InviteClientTransaction, now: float) -> None: ...
-    def emit(self, event: object) -> None: ...
-    def forget(self, session: CallSession) -> None: ...
 
 
 class CallSession:

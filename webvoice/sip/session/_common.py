@@ -1,4 +1,4 @@
-"""What the parts of a call share: the SDP helpers and the digest retry limit.
+"""What the parts of a call share: the SDP helpers.
 
 Kept apart from the parts so that no part imports another for them.
 """
@@ -6,13 +6,12 @@ Kept apart from the parts so that no part imports another for them.
 from __future__ import annotations
 
 from ..syntax._message import Request, Response
-from ..syntax._sdp import SdpParseError, parse_sdp, remote_hold_state
+from ..syntax._sdp import SdpParseError, parse_sdp
+from ..syntax._sdp_offer_answer import remote_hold_state
 
-__all__ = ["MAX_AUTH_RETRIES", "SDP", "holds", "sdp_of"]
+__all__ = ["SDP", "holds", "sdp_of"]
 
 SDP = "application/sdp"
-#: Digest answers one request gets before its challenge counts as a refusal.
-MAX_AUTH_RETRIES = 2
 
 
 def sdp_of(message: Request | Response) -> str | None:

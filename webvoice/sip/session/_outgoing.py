@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..auth._client import AuthenticationError
+from ..auth._retry import ChallengeRetry, resend_with
 from ..dialog._forking import (
     DialogConfirmed,
     ForkDiscarded,
@@ -27,7 +27,7 @@ from ..syntax._header_values import NameAddr
 from ..syntax._message import Request, Response
 from ..syntax._uri import Params
 from ..transaction._transaction import ClientTransaction, InviteClientTransaction
-from ._common import MAX_AUTH_RETRIES, sdp_of
+from ._common import sdp_of
 from ._events import CallConfirmed, CallProgress
 from ._interval import with_session_interval
 from ._state import CallInput, CallState
@@ -46,7 +46,7 @@ class OutgoingInvite:
         self._ctx = session.ctx
         self._tx: InviteClientTransaction | None = None
         self._forks: InviteDialogs | None = None
-        self._auth_retries = 0
+        self._challenges = ChallengeRetry(session.ctx.auth)
         #: Whether the application hung up before an answer (a CANCEL is on its way).
         self.canceling = False
 
@@ -100,20 +100,10 @@ class OutgoingInvite:
 
     def _retry_with_credentials(self, response: Response, now: float) -> bool:
         assert self._forks is not None
-        request = self._forks.invite
-        assert request.cseq is not None
-        if self._auth_retries >= MAX_AUTH_RETRIES:
+        retry = self._challenges.retry(self._forks.invite, response, self._ctx.new_via)
+        if retry is None:
             return False
-        try:
-            fields = self._ctx.auth.respond_to(request, response)
-        except AuthenticationError:
-            return False
-        self._auth_retries += 1
-        headers = request.headers.remove("Authorization").remove("Proxy-Authorization").remove("Via")
-        headers = headers.set("CSeq", f"{request.cseq.seq + 1} INVITE").prepend("Via", self._ctx.new_via())
-        for f in fields:
-            headers = headers.add(f.name, f.value)
-        self.start(request.replace(headers=headers), now)
+        self.start(retry, now)
         return True
 
     def _retry_with_interval(self, response: Response, now: float) -> bool:
@@ -124,18 +114,13 @@ class OutgoingInvite:
         interval = self._session.timer.interval_after_422(request, response)
         if interval is None or request.cseq is None:
             return False
-        headers = request.headers
-        for name in ("Authorization", "Proxy-Authorization", "Via", "Min-SE"):
-            headers = headers.remove(name)
         value = request.header("Session-Expires")
         assert isinstance(value, str)  # interval_after_422 read it
-        headers = headers.set("Session-Expires", with_session_interval(value, interval))
-        headers = headers.set("CSeq", f"{request.cseq.seq + 1} INVITE").prepend("Via", self._ctx.new_via())
-        headers = headers.add("Min-SE", str(interval))
+        headers = request.headers.set("Session-Expires", with_session_interval(value, interval)).remove("Min-SE")
+        asking = request.replace(headers=headers.add("Min-SE", str(interval)))
         # The credentials of the 422'd INVITE, signed again for this one (the same scopes).
-        for f in self._ctx.auth.preauthorize(method="INVITE", uri=str(request.uri), body=request.body):
-            headers = headers.add(f.name, f.value)
-        self.start(request.replace(headers=headers), now)
+        fields = self._ctx.auth.preauthorize(method="INVITE", uri=str(request.uri), body=request.body)
+        self.start(resend_with(asking, fields, self._ctx.new_via()), now)
         return True
 
     # --- what the forks say -----------------------------------------------------------------------------

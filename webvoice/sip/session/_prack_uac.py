@@ -28,8 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..auth._client import AuthenticationError
-from ._common import MAX_AUTH_RETRIES
+from ..auth._retry import ChallengeRetry
 
 if TYPE_CHECKING:
     from ..dialog._dialog import Dialog
@@ -62,8 +61,8 @@ class PrackSender:
         self._ctx = session.ctx
         #: early dialog (remote tag) -> (INVITE CSeq number, last RSeq acknowledged)
         self._acked: dict[str | None, tuple[int, int]] = {}
-        #: PRACK transaction -> (request, its dialog, digest retries so far)
-        self._pending: dict[ClientTransaction, tuple[Request, Dialog, int]] = {}
+        #: PRACK transaction -> (request, its dialog, the digest answers of it and its retries)
+        self._pending: dict[ClientTransaction, tuple[Request, Dialog, ChallengeRetry]] = {}
 
     def on_provisional(self, response: Response, dialog: Dialog | None, now: float) -> bool:
         """A 1xx to our INVITE; returns whether the session should act on it."""
@@ -76,7 +75,7 @@ class PrackSender:
         if last is not None and last[0] == cseq and rseq != last[1] + 1:
             return False  # a retransmission, or out of order: RFC 3262 4
         self._acked[dialog.remote_tag] = (cseq, rseq)
-        self._send(dialog, [("RAck", f"{rseq} {cseq} INVITE")], now, retries=0)
+        self._send(dialog, [("RAck", f"{rseq} {cseq} INVITE")], now, ChallengeRetry(self._ctx.auth))
         return True
 
     def owns(self, transaction: ClientTransaction) -> bool:
@@ -88,29 +87,27 @@ class PrackSender:
         response decides the call."""
         if response.status_code < 200:
             return
-        request, dialog, retries = self._pending.pop(transaction)
-        if response.status_code not in (401, 407) or retries >= MAX_AUTH_RETRIES:
-            return
-        try:
-            fields = self._ctx.auth.respond_to(request, response)
-        except AuthenticationError:
+        request, dialog, challenges = self._pending.pop(transaction)
+        fields = challenges.answer(request, response)
+        if fields is None:
             return
         rack = request.header_text("RAck")
         assert rack is not None, "we sent it"
         headers: list[tuple[str, HeaderValue]] = [("RAck", rack), *((f.name, f.value) for f in fields)]
-        self._send(dialog, headers, now, retries=retries + 1)
+        self._send(dialog, headers, now, challenges)  # the dialog numbers it
 
     def transaction_failed(self, transaction: ClientTransaction) -> None:
         self._pending.pop(transaction, None)
 
-    def _send(self, dialog: Dialog, headers: list[tuple[str, HeaderValue]], now: float, *, retries: int) -> None:
+    def _send(self, dialog: Dialog, headers: list[tuple[str, HeaderValue]], now: float,
+              challenges: ChallengeRetry) -> None:
         try:
             prack = dialog.create_request("PRACK", via=self._ctx.new_via(), headers=headers)
         except ValueError:  # the early dialog ended meanwhile (another fork won, CSeq exhausted)
             return
         tx = self._ctx.send_request(prack, now, self._session)
         if tx is not None:
-            self._pending[tx] = (prack, dialog, retries)
+            self._pending[tx] = (prack, dialog, challenges)
 
     def __repr__(self) -> str:
         return f"<PrackSender acked={self._acked} in flight={len(self._pending)}>"

@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ..auth._retry import ChallengeRetry
 from ..dialog._state import DialogState
 from ..event._notify import check_notify, int_param, subscription_state
 from ..syntax._header_values import HeaderValue, NameAddr
@@ -70,6 +71,7 @@ class ReferSubscriber:
         #: Whether the implicit subscription is running (REFER accepted, no final NOTIFY yet).
         self.active = False
         self._expire_at: float | None = None
+        self._challenges = ChallengeRetry(session.ctx.auth)  # of the REFER in flight
 
     @property
     def in_flight(self) -> bool:
@@ -86,6 +88,7 @@ class ReferSubscriber:
         request = session.dialog.create_request(
             "REFER", via=self._ctx.new_via(), contact=self._ctx.contact(),
             headers=[("Refer-To", refer_to), ("Referred-By", NameAddr(session.local_identity.uri))])
+        self._challenges.reset()
         self._send(request, now)
 
     def _send(self, request: Request, now: float) -> None:
@@ -111,7 +114,7 @@ class ReferSubscriber:
 
     def _retry_with_credentials(self, request: Request, response: Response, now: float) -> bool:
         session = self._session
-        fields = session.requests.credentials(request, response)
+        fields = self._challenges.answer(request, response)
         if fields is None or session.dialog is None:
             return False
         headers: list[tuple[str, HeaderValue]] = [("Refer-To", _header(request, "Refer-To")),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
+from ..auth._retry import ChallengeRetry
 from ..syntax._causes import Cause, cause_for_status
 from ..syntax._message import Request, Response
 from ._common import SDP, holds, sdp_of
@@ -51,6 +52,7 @@ class OfferAnswer:
         #: Our offer in flight or waiting for its glare retry: (method, sdp, refresh).
         self._pending: tuple[str, str | None, bool] | None = None
         self._glare_retry_at: float | None = None
+        self._challenges = ChallengeRetry(session.ctx.auth)  # of the offer pending
         # A target refresh after a reconnection (RFC 3311), retried while the
         # peer is not reachable yet (it may still be registering again itself).
         self._refreshing_target = False
@@ -81,6 +83,7 @@ class OfferAnswer:
             raise RuntimeError(f"cannot re-offer now: the call is {state.value}"
                                + (" and an offer is already pending" if state is CallState.ESTABLISHED else ""))
         self._pending = ("UPDATE" if use_update else "INVITE", sdp, refresh)
+        self._challenges.reset()
         self._send(now)
 
     def refresh_target(self, now: float, *, retry: bool = False) -> bool:
@@ -140,7 +143,7 @@ class OfferAnswer:
             session.timer.restart(transaction.request, response, now)
             self._ctx.emit(ReofferAnswered(session, answer, refresh))
         elif code in (401, 407):
-            fields = session.requests.credentials(transaction.request, response)
+            fields = self._challenges.answer(transaction.request, response)
             if fields is None:
                 self._pending = None
                 self._ctx.emit(ReofferFailed(session, code, Cause.AUTHENTICATION_ERROR))

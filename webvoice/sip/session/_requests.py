@@ -3,8 +3,7 @@
 A part of :class:`~._call.CallSession`. It owns the client transactions of
 these requests until their final response (so that a BYE in flight keeps the
 session known to the UA until it is answered), answers a 401/407 to them
-with credentials (RFC 3261 22.2, at most :data:`~._common.MAX_AUTH_RETRIES`
-times), and applies RFC 3261 12.2.1.2 to them: a 481 or 408 ends the call.
+with credentials (RFC 3261 22.2, counted by :class:`~..auth._retry.ChallengeRetry`), and applies RFC 3261 12.2.1.2 to them: a 481 or 408 ends the call.
 Its digest helpers are also what the offer/answer part uses for a
 challenged re-INVITE or UPDATE.
 """
@@ -13,10 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..auth._client import AuthenticationError, AuthorizationField
+from ..auth._client import AuthorizationField
+from ..auth._retry import ChallengeRetry
 from ..dialog._state import DialogState
 from ..syntax._message import Request, Response
-from ._common import MAX_AUTH_RETRIES
 
 if TYPE_CHECKING:
     from ..transaction._transaction import ClientTransaction
@@ -30,8 +29,8 @@ class DialogRequests:
 
     def __init__(self, session: CallSession) -> None:
         self._session = session
-        #: client transaction -> (its request, digest answers it already took)
-        self._sent: dict[ClientTransaction, tuple[Request, int]] = {}
+        #: client transaction -> (its request, the digest answers of it and its retries)
+        self._sent: dict[ClientTransaction, tuple[Request, ChallengeRetry]] = {}
 
     @property
     def idle(self) -> bool:
@@ -45,11 +44,13 @@ class DialogRequests:
     def owns(self, transaction: ClientTransaction) -> bool:
         return transaction in self._sent
 
-    def send(self, request: Request, now: float, retries: int = 0) -> None:
-        """Send ``request`` and follow it to its final response."""
-        tx = self._session.ctx.send_request(request, now, self._session)
+    def send(self, request: Request, now: float, challenges: ChallengeRetry | None = None) -> None:
+        """Send ``request`` (a retry: with the ``challenges`` of the first) and follow
+        it to its final response."""
+        ctx = self._session.ctx
+        tx = ctx.send_request(request, now, self._session)
         if tx is not None:
-            self._sent[tx] = (request, retries)
+            self._sent[tx] = (request, challenges if challenges is not None else ChallengeRetry(ctx.auth))
 
     def send_bye(self, now: float) -> None:
         """BYE, unless the dialog is already gone."""
@@ -61,12 +62,12 @@ class DialogRequests:
     def receive_response(self, transaction: ClientTransaction, response: Response, now: float) -> None:
         if response.status_code < 200:
             return
-        request, retries = self._sent.pop(transaction)
+        request, challenges = self._sent.pop(transaction)
         code = response.status_code
-        if code in (401, 407) and retries < MAX_AUTH_RETRIES:
-            fields = self.credentials(transaction.request, response)
+        if code in (401, 407):
+            fields = challenges.answer(transaction.request, response)
             if fields is not None:
-                self.send(self.with_credentials(transaction.request, fields), now, retries + 1)
+                self.send(self.with_credentials(transaction.request, fields), now, challenges)
             elif request.method == "BYE":
                 self._session.forget_dialog()
             return
@@ -80,15 +81,7 @@ class DialogRequests:
         if request.method == "BYE":
             self._session.forget_dialog()
 
-    # --- digest answers in the dialog (also for the offer/answer part) -------------------------
-
-    def credentials(self, request: Request, response: Response) -> tuple[AuthorizationField, ...] | None:
-        """The fields answering ``response``'s challenge to ``request``, None when
-        it cannot be answered (no matching credentials, or the same nonce refused)."""
-        try:
-            return self._session.ctx.auth.respond_to(request, response)
-        except AuthenticationError:
-            return None
+    # --- a challenged request again in the dialog (also for the offer/answer part) ------------
 
     def with_credentials(self, request: Request, fields: tuple[AuthorizationField, ...]) -> Request:
         """``request`` again in the dialog (next CSeq), carrying ``fields``."""

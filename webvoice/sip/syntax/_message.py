@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import field
-from typing import Any, Iterable, Self, Union, cast
+from typing import Any, Generic, Iterable, Self, TypeVar, Union, cast
 
 from ..util._record import record
 from . import _abnf
@@ -46,6 +46,32 @@ REASON_PHRASES = {
 }
 
 _ENCODING = ("utf-8", "surrogateescape")
+_T = TypeVar("_T")
+
+
+class _First(Generic[_T]):
+    """A typed header's first value, None when absent: one accessor for the
+    headers that :class:`Headers` types (so the cast holds)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, message: _Common, owner: type | None = None) -> _T | None:
+        return cast("_T | None", message.headers.get(self.name))
+
+
+class _All(Generic[_T]):
+    """Every value of a typed header, in order."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, message: _Common, owner: type | None = None) -> list[_T]:
+        return cast("list[_T]", message.headers.get_all(self.name))
 
 
 class _Common:
@@ -73,29 +99,18 @@ class _Common:
         does not type: Allow, Require, the digest headers...)."""
         return [v for v in self.headers.get_all(name) if isinstance(v, str)]
 
-    @property
-    def via(self) -> list[Via]:
-        return cast("list[Via]", self.headers.get_all("Via"))  # typed by the parser and by Headers.build
-
-    @property
-    def top_via(self) -> Via | None:
-        return cast("Via | None", self.headers.get("Via"))  # typed by the parser and by Headers.build
-
-    @property
-    def call_id(self) -> str | None:
-        return cast("str | None", self.headers.get("Call-ID"))  # typed by the parser and by Headers.build
-
-    @property
-    def cseq(self) -> CSeq | None:
-        return cast("CSeq | None", self.headers.get("CSeq"))  # typed by the parser and by Headers.build
-
-    @property
-    def from_(self) -> NameAddr | None:
-        return cast("NameAddr | None", self.headers.get("From"))  # typed by the parser and by Headers.build
-
-    @property
-    def to(self) -> NameAddr | None:
-        return cast("NameAddr | None", self.headers.get("To"))  # typed by the parser and by Headers.build
+    # The typed headers: the parser and Headers.build give these names their types.
+    via = _All[Via]("Via")
+    top_via = _First[Via]("Via")
+    call_id = _First[str]("Call-ID")
+    cseq = _First[CSeq]("CSeq")
+    from_ = _First[NameAddr]("From")
+    to = _First[NameAddr]("To")
+    record_route = _All[NameAddr]("Record-Route")
+    route = _All[NameAddr]("Route")
+    content_type = _First[MediaType]("Content-Type")
+    max_forwards = _First[int]("Max-Forwards")
+    expires = _First[int]("Expires")
 
     @property
     def contacts(self) -> list[NameAddr]:
@@ -105,26 +120,6 @@ class _Common:
     def contact(self) -> NameAddr | None:
         contacts = self.contacts
         return contacts[0] if contacts else None
-
-    @property
-    def record_route(self) -> list[NameAddr]:
-        return cast("list[NameAddr]", self.headers.get_all("Record-Route"))  # typed by the parser and by Headers.build
-
-    @property
-    def route(self) -> list[NameAddr]:
-        return cast("list[NameAddr]", self.headers.get_all("Route"))  # typed by the parser and by Headers.build
-
-    @property
-    def content_type(self) -> MediaType | None:
-        return cast("MediaType | None", self.headers.get("Content-Type"))  # typed by the parser and by Headers.build
-
-    @property
-    def max_forwards(self) -> int | None:
-        return cast("int | None", self.headers.get("Max-Forwards"))  # typed by the parser and by Headers.build
-
-    @property
-    def expires(self) -> int | None:
-        return cast("int | None", self.headers.get("Expires"))  # typed by the parser and by Headers.build
 
     def replace(self, **changes: Any) -> Self:
         """A copy with some fields changed (``headers`` may be any iterable of pairs)."""

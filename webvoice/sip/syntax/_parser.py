@@ -17,13 +17,8 @@ from ..util._record import record
 from . import _abnf
 from ._errors import SipParseError
 from ._header_values import HeaderValue
-from ._headers import (
-    HEADER_SPECS,
-    SINGLE_VALUED,
-    Headers,
-    canonical_name,
-    parse_header_values,
-)
+from ._header_parsers import HEADER_SPECS, SINGLE_VALUED, parse_header_values
+from ._headers import Headers, canonical_name
 from ._message import Request, Response
 from ._uri import SipUri, _new, _slot_setters, _tuple_new, parse_uri
 

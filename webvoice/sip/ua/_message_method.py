@@ -18,13 +18,14 @@ reads per TCP message.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..auth._client import AuthenticationError, AuthorizationField, DigestClient
+from ..auth._client import DigestClient
+from ..auth._retry import ChallengeRetry, resend_with
 from ..syntax._abnf import CONTROL_CHARS
 from ..syntax._causes import Cause, cause_for_status
 from ..syntax._header_values import HeaderValue, MediaType, NameAddr, Via
-from ..syntax._headers import parse_header_values
+from ..syntax._header_parsers import parse_header_values
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Uri
 from ..util._record import record
@@ -56,9 +57,6 @@ MAX_BODY = 8192
 #: Body types sent and accepted; another incoming type is answered 415 with
 #: ``Accept`` listing these (RFC 3428 7, RFC 3261 21.4.13).
 MESSAGE_TYPES = frozenset({"text/plain", "text/html", "application/json"})
-
-#: Digest answers per message before the challenge counts as a failure.
-_MAX_AUTH_RETRIES = 2
 
 # Text may hold line breaks and tabs; other C0 controls and DEL have no place
 # in a chat message and are refused when sending (NUL breaks many displays).
@@ -159,8 +157,7 @@ class OutgoingMessage:
         self.request = request
         self.dialog = dialog
         self.done = False
-        self._retries = 0
-        self._rebuild: Callable[[int, tuple[AuthorizationField, ...]], Request] | None = None
+        self._challenges = ChallengeRetry(ctx.auth)
 
     def __repr__(self) -> str:
         return f"<OutgoingMessage to {self.request.to.uri if self.request.to else '?'} {'done' if self.done else 'pending'}>"
@@ -170,17 +167,12 @@ class OutgoingMessage:
                       content_type: MediaType, now: float,
                       headers: tuple[tuple[str, HeaderValue], ...] = ()) -> "OutgoingMessage":
         """A MESSAGE to ``target`` with its own Call-ID (RFC 3428 4: no dialog)."""
-        def build(cseq: int, auth: tuple[AuthorizationField, ...]) -> Request:
-            return build_request(
-                "MESSAGE", target, from_=sender, to=NameAddr(target), call_id=call_id, cseq=cseq,
-                via=ctx.new_via(), headers=[*((f.name, f.value) for f in auth), ("User-Agent", ctx.user_agent),
-                                            *headers],
-                body=body, content_type=content_type)
-
-        sender, call_id = from_.with_tag(ctx.new_tag()), ctx.new_call_id()
-        message = cls(ctx, build(1, ()))
-        message._rebuild = build
-        message._send(message.request, now)
+        request = build_request(
+            "MESSAGE", target, from_=from_.with_tag(ctx.new_tag()), to=NameAddr(target), call_id=ctx.new_call_id(),
+            cseq=1, via=ctx.new_via(), headers=[("User-Agent", ctx.user_agent), *headers],
+            body=body, content_type=content_type)
+        message = cls(ctx, request)
+        message._send(request, now)
         return message
 
     @classmethod
@@ -190,9 +182,6 @@ class OutgoingMessage:
         request = dialog.create_request("MESSAGE", via=ctx.new_via(), body=body, content_type=content_type,
                                         headers=[("User-Agent", ctx.user_agent)])
         message = cls(ctx, request, dialog)
-        message._rebuild = lambda cseq, auth: dialog.create_request(
-            "MESSAGE", via=ctx.new_via(), body=body, content_type=content_type,
-            headers=[("User-Agent", ctx.user_agent), *((f.name, f.value) for f in auth)])
         message._send(request, now)
         return message
 
@@ -223,18 +212,16 @@ class OutgoingMessage:
             self._finish(MessageFailed(self, None, "not connected to the SIP server", Cause.CONNECTION_ERROR))
 
     def _answer_challenge(self, response: Response, now: float) -> bool:
-        if self._retries >= _MAX_AUTH_RETRIES:
+        request, dialog = self.request, self.dialog
+        fields = self._challenges.answer(request, response)
+        if fields is None:
             return False
-        request = self.request
-        try:
-            fields = self.ctx.auth.respond_to(request, response)
-        except AuthenticationError:
-            return False
-        self._retries += 1
-        # RFC 3261 22.2: the same request again, with the next CSeq and the credentials.
-        assert self._rebuild is not None and request.cseq is not None, "set when the request was built"
-        retry = self._rebuild(request.cseq.seq + 1, fields)
-        self._send(retry, now)
+        if dialog is None:
+            self._send(resend_with(request, fields, self.ctx.new_via()), now)
+        else:  # in the dialog: the dialog numbers it (RFC 3261 12.2.1.1)
+            self._send(dialog.create_request(
+                "MESSAGE", via=self.ctx.new_via(), body=request.body, content_type=request.content_type,
+                headers=[("User-Agent", self.ctx.user_agent), *((f.name, f.value) for f in fields)]), now)
         return True
 
     def _finish(self, event: object) -> None:

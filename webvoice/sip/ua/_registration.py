@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import enum
 
-from ..auth._client import AuthenticationError, AuthorizationField, DigestClient
+from ..auth._client import AuthorizationField, DigestClient
+from ..auth._retry import ChallengeRetry
 from ..syntax._causes import Cause, cause_for_status
 from ..syntax._header_values import HeaderValue, NameAddr
 from ..syntax._message import Request, Response, build_request
@@ -30,8 +31,6 @@ __all__ = [
     "RegistrationExpiring",
 ]
 
-#: How many times one REGISTER attempt answers a 401/407 before giving up.
-MAX_AUTH_RETRIES = 2
 #: Retry delay after a transient failure of a registration we want to keep.
 RETRY_DELAY = 30.0
 
@@ -123,7 +122,7 @@ class Registration:
         self.expires_at: float | None = None
         self._wanted = False
         self._pending: Request | None = None
-        self._auth_retries = 0
+        self._challenges = ChallengeRetry(auth)
         self._interval_retried = False
         self._refresh_at: float | None = None
         self._retry_at: float | None = None
@@ -266,7 +265,7 @@ class Registration:
     def _send(self, expires: int, now: float, *, fresh_attempt: bool = True,
               auth_fields: tuple[AuthorizationField, ...] | None = None) -> None:
         if fresh_attempt:
-            self._auth_retries = 0
+            self._challenges.reset()
             self._interval_retried = False
         if auth_fields is None:
             auth_fields = self._auth.preauthorize(method="REGISTER", uri=str(self.registrar))
@@ -275,17 +274,11 @@ class Registration:
         self._outgoing.append(request)
 
     def _answer_challenge(self, request: Request, response: Response, expires: int, now: float) -> None:
-        if self._auth_retries >= MAX_AUTH_RETRIES:
+        fields = self._challenges.answer(request, response)
+        if fields is None:
             self._pending = None
-            self._failed(response.status_code, Cause.AUTHENTICATION_ERROR, "challenged again after credentials", now)
+            self._failed(response.status_code, Cause.AUTHENTICATION_ERROR, self._challenges.refusal, now)
             return
-        try:
-            fields = self._auth.respond_to(request, response)
-        except AuthenticationError as exc:
-            self._pending = None
-            self._failed(response.status_code, Cause.AUTHENTICATION_ERROR, str(exc), now)
-            return
-        self._auth_retries += 1
         self._send(expires, now, fresh_attempt=False, auth_fields=fields)
 
     def _accepted(self, response: Response, expires_asked: int, now: float) -> None:

@@ -6,6 +6,11 @@ keep-alives of RFC 5626 3.5.1); what happened comes out of :meth:`events`;
 time comes in as ``now`` and leaves as :meth:`get_timer`. Malformed input never
 raises out of here: it is answered (400/505) when a response can be routed,
 and dropped otherwise.
+
+This module is the object and its plumbing: the connection, the clock, the
+registration, the application's requests (calls, messages, subscriptions,
+publications) and the context the call parts see. Who serves a request from
+the network is :mod:`._incoming`'s, loaded with the first one.
 """
 
 from __future__ import annotations
@@ -14,12 +19,7 @@ import random
 from typing import TYPE_CHECKING, Callable, Union
 
 from ..auth._client import DigestClient
-from ..dialog._state import RequestRejected
-from ..dialog._store import DialogStore
-from ..session._interval import (
-    session_expires_value,
-    session_interval_refusal,
-)
+from ..session._interval import session_expires_value
 from ..syntax._errors import SipParseError
 from ..syntax._header_values import HeaderValue, NameAddr, Via, header_params
 from ..syntax._message import Message, Request, Response
@@ -46,14 +46,10 @@ from ..transaction._transaction import (
 from ..util._record import record
 from ._config import UaConfig, random_token
 from ._registration import Registration
-from ._uas import (
-    SERVED_METHODS,
-    check_request,
-    response_for_parse_error,
-    without_peer_controls,
-)
+from ._uas import response_for_parse_error, without_peer_controls
 
 if TYPE_CHECKING:
+    from ..dialog._store import DialogStore
     from ..event._publication import Publication
     from ..event._subscription import Subscription
     from ..session._call import CallSession
@@ -65,18 +61,6 @@ __all__ = ["UaConfig", "UserAgent", "MessageRefused"]
 #: A CRLF keep-alive ping and the pong that answers it (RFC 5626 3.5.1).
 PING = b"\r\n\r\n"
 PONG = b"\r\n"
-
-def _parse_replaces(value: str) -> tuple[str, str, str] | None:
-    """``call-id;to-tag=X;from-tag=Y`` (RFC 3891 6.1) as (call-id, to-tag, from-tag)."""
-    call_id, _, rest = value.strip().partition(";")
-    params = {}
-    for part in rest.split(";"):
-        name, _, val = part.strip().partition("=")
-        params[name.strip().lower()] = val.strip()
-    if not call_id or "to-tag" not in params or "from-tag" not in params:
-        return None
-    return call_id.strip(), params["to-tag"], params["from-tag"]
-
 
 @record
 class MessageRefused:
@@ -119,13 +103,23 @@ class UserAgent:
         self._register_tx: dict[ClientTransaction, Request] = {}
         # Calls: the dialogs of all of them, the live sessions, and which session
         # owns each client transaction it started.
-        self.dialogs = DialogStore()
+        self._dialogs: DialogStore | None = None  # made with the first call (see dialogs)
         self.sessions: list[CallSession] = []
         self._tx_owner: dict[ClientTransaction, TransactionUser] = {}
         # RFC 6665 subscriptions (ours, as subscriber), loaded on first use.
         self.subscriptions: list[Subscription] = []
         # Our published state (RFC 3903), one publication per event package.
         self.publications: dict[str, Publication] = {}
+
+    @property
+    def dialogs(self) -> DialogStore:
+        """The dialogs of all calls, made on first use: the dialog layer loads with
+        the first call, not with every page that only registers."""
+        if self._dialogs is None:
+            from ..dialog._store import DialogStore
+
+            self._dialogs = DialogStore()
+        return self._dialogs
 
     # --- the contact -----------------------------------------------------------------------
 
@@ -395,12 +389,6 @@ class UserAgent:
         if session in self.sessions:
             self.sessions.remove(session)
 
-    def _session_for(self, call_id: str | None, local_tag: str | None) -> CallSession | None:
-        for session in self.sessions:
-            if session.call_id == call_id and session.local_tag == local_tag:
-                return session
-        return None
-
     # --- inside -------------------------------------------------------------------------------------
 
     def _schedule_keepalive(self, now: float) -> None:
@@ -471,110 +459,7 @@ class UserAgent:
             if isinstance(event.transaction, ClientTransaction):
                 self._tx_owner.pop(event.transaction, None)
                 self._register_tx.pop(event.transaction, None)
-        elif isinstance(event, RequestReceived):
-            self._on_request(event, now)
-        elif isinstance(event, AckReceived):
-            ack = event.request
-            session = self._session_for(ack.call_id, ack.to.tag if ack.to else None)
-            if session is not None:
-                session.ack_received(ack, now)
-        elif isinstance(event, CancelReceived):
-            invite = event.transaction.request
-            session = next((s for s in self.sessions if s.serves(event.transaction)), None)
-            if session is not None:
-                session.cancel_received(now)
-            else:
-                self.transactions.send_response(
-                    event.transaction, invite.response(487, to_tag=event.transaction.to_tag), now)
-        elif isinstance(event, StrayResponse):
-            response = event.response
-            session = self._session_for(response.call_id, response.from_.tag if response.from_ else None)
-            if session is not None:
-                session.stray_2xx(response, now)
+        elif isinstance(event, (RequestReceived, AckReceived, CancelReceived, StrayResponse)):
+            from ._incoming import receive  # the UAS side loads with the first request
 
-    def _on_request(self, event: RequestReceived, now: float) -> None:
-        request, tx = event.request, event.transaction
-        refusal = check_request(request, self.config.policy)
-        if refusal is not None:
-            self.transactions.send_response(tx, refusal, now)
-            return
-        if request.to is not None and request.to.tag:
-            self._on_dialog_request(tx, request, now)
-        elif request.method == "OPTIONS":
-            self.transactions.send_response(tx, self._options_answer(request), now)
-        elif request.method == "INVITE":
-            self._on_new_invite(tx, request, now)
-        elif request.method == "MESSAGE":
-            from ._message_method import receive_message
-
-            receive_message(self, tx, request, now, to_tag=tx.to_tag)
-        elif SERVED_METHODS.get(request.method) == "dialog":
-            # Served only inside a dialog, and there is none.
-            self.transactions.send_response(tx, request.response(481), now)
-        else:  # registered as served anywhere, but no handler here: say so, never pretend
-            self.transactions.send_response(tx, request.response(501), now)
-
-    def _on_new_invite(self, tx: ServerTransaction, request: Request, now: float) -> None:
-        if tx.to_tag is None:
-            tx.to_tag = self.transactions.new_tag()  # every final answer below carries it (8.2.6.2)
-        replaced = None
-        if request.headers.has("Replaces"):
-            # RFC 3891: the new call takes an existing dialog's place, or is refused.
-            parsed = _parse_replaces(request.header_text("Replaces") or "")
-            if parsed is None:
-                self.transactions.send_response(tx, request.response(400, "Bad Replaces"), now)
-                return
-            replaced = next((s for s in self.sessions if not s.is_ended and s.matches_replaces(*parsed)), None)
-            if replaced is None:
-                self.transactions.send_response(tx, request.response(481, to_tag=tx.to_tag), now)
-                return
-        if self.config.session_timers:
-            refusal = session_interval_refusal(request, self.config.session_min_se, to_tag=tx.to_tag)
-            if refusal is not None:  # RFC 4028 9: Session-Expires below our floor
-                self.transactions.send_response(tx, refusal, now)
-                return
-        limit = self.config.max_calls
-        if replaced is None and limit is not None and len(self.sessions) >= limit:
-            self.transactions.send_response(tx, request.response(486, to_tag=tx.to_tag), now)
-            return
-        from ..session._call import CallSession
-
-        session = CallSession.incoming_call(self, tx, request, now, self.config.no_answer_timeout, replaces=replaced)
-        self.sessions.append(session)
-
-    def _on_dialog_request(self, tx: ServerTransaction, request: Request, now: float) -> None:
-        if request.method == "NOTIFY":
-            sub = next((s for s in self.subscriptions if s.matches(request)), None)
-            if sub is not None:  # its dialog may not exist yet (RFC 6665 4.1.2.4): the subscription decides
-                sub.receive_notify(tx, request, now)
-                return
-        found = self.dialogs.receive_request(request)
-        if isinstance(found, RequestRejected):
-            if found.response is not None:
-                self.transactions.send_response(tx, found.response, now)
-            return
-        assert request.to is not None, "the caller checked its tag"
-        session = self._session_for(request.call_id, request.to.tag) if found is not None else None
-        if session is None:
-            self.transactions.send_response(tx, request.response(481), now)
-            return
-        if request.method == "MESSAGE":  # RFC 3428: in a call's dialog, with no effect on it
-            from ._message_method import receive_message
-
-            receive_message(self, tx, request, now, session=session)
-            return
-        session.receive_request(tx, request, now)
-
-    def _options_answer(self, request: Request) -> Response:
-        policy = self.config.policy
-        return request.response(
-            200,
-            to_tag=self.transactions.new_tag(),
-            headers=[
-                ("Allow", policy.allow_value()),
-                ("Accept", ", ".join(sorted(policy.body_types))),
-                ("Supported", ", ".join(sorted(policy.extensions))),
-                ("User-Agent", self.config.user_agent),
-            ],
-        )
-
+            receive(self, event, now)

@@ -22,7 +22,8 @@ from typing import Literal
 from ..syntax import _abnf
 from ..syntax._errors import SipParseError
 from ..syntax._header_values import HeaderValue, MediaType, NameAddr
-from ..syntax._headers import Headers, format_value, parse_header_values
+from ..syntax._header_parsers import parse_header_values
+from ..syntax._headers import Headers, format_value
 from ..syntax._message import Request, Response
 from ..util._record import record
 
