@@ -82,8 +82,9 @@ class CallSession:
         self.local_identity: NameAddr | None = None
         self.local_sdp: str | None = None
         self.remote_sdp: str | None = None
+        # The peer's hold, read from its offers. Our own hold is the driver's
+        # (a media decision it makes and offers); the core only carries the SDP.
         self.remote_held = False
-        self.local_held = False
         # The parts. One of outgoing/incoming, by direction; the others always.
         self.outgoing: OutgoingInvite | None = None
         self.incoming: IncomingInvite | None = None
