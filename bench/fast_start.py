@@ -20,6 +20,14 @@ instantiates WebAssembly and starts CPython or restores the snapshot in single
 tasks, included), and in webvoice's part (the tasks that began after
 ``loadPyodide``: wheel install, ``import webvoice`` one module per task,
 create, register), whose goal is none over 50 ms (issue 16).
+
+And where the snapshot boot's time goes, stage by stage (medians of each
+stage's duration and of when it ended): the boot helper's own User Timing
+measures (``webvoice:<stage>``, webvoice/browser/boot.mjs and install.mjs),
+the page's (create, register), Pyodide's Wasm (fetched as it compiles), and
+the restore: what loadPyodide took once both the snapshot and the Wasm were
+there. Stages overlap: the downloads all start at once. Webvoice's tasks over
+50 ms are counted by the stage they began in.
 """
 
 from __future__ import annotations
@@ -33,12 +41,38 @@ import threading
 from bench.common import MOUNTS, log, median
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
 from devtools.static_files import MountedFilesHandler
+from devtools.web import BUILD_WEB
 
 USER = "heidi"
 BOOTS = ("normal", "snapshot")
 VISITS = ("first", "return")
 GOAL_MS = {"first": 1000.0, "return": 600.0}  # the snapshot boot's (issue 16)
 LONG_TASK_MS = 50.0  # webvoice's part of the start-up: no task longer (issue 16)
+WHEEL_INDEX = BUILD_WEB / "wheels" / "index.json"
+
+# The snapshot boot's stages as figure 7 lists them, in the order they start.
+STAGES = (
+    ("page start", "navigation to bootWebvoice() called (the page)"),
+    ("snapshot manifest", "snapshot's manifest fetched"),
+    ("snapshot cache read", "inflated snapshot read from the Cache API"),
+    ("snapshot fetch", "snapshot downloaded (and inflated as it came)"),
+    ("snapshot inflate", "  inflate, after the last byte"),
+    ("snapshot verify", "  sha256, after the last byte"),
+    ("snapshot", "snapshot ready (all of the above)"),
+    ("pyodide.asm.wasm fetched and compiled", "Pyodide's Wasm fetched and compiled"),
+    ("wheel fetch", "wheel fetched"),
+    ("wheel unpack", "wheel unpacked"),
+    ("pyodide load", "loadPyodide, from its call"),
+    ("restore", "  of which after snapshot and Wasm were ready"),
+    ("wheel write", "wheel's files written"),
+    ("renew", "renewed (random, time zone)"),
+    ("import", "import webvoice"),
+    ("create", "create_sip_instance"),
+    ("register", "register() to registered"),
+    ("snapshot cache write", "then: snapshot kept for the next visit"),
+)
+# Webvoice's part, for counting its long tasks by stage.
+OWN_STAGES = ("wheel write", "renew", "import", "create", "register", "snapshot cache write")
 
 
 class _CachedFiles(MountedFilesHandler):
@@ -52,11 +86,12 @@ class _CachedFiles(MountedFilesHandler):
         pass
 
 
-def _visit(pw, profile: str, url: str, account: dict) -> dict:
+def _visit(pw, profile: str, url: str, account: dict, wheel: dict) -> dict:
     context = pw.chromium.launch_persistent_context(
         profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + FAKE_MEDIA_ARGS)
     try:
-        context.add_init_script(f"window.benchAccount = {json.dumps(account)};")
+        context.add_init_script(f"window.benchAccount = {json.dumps(account)};\n"
+                                f"window.benchWheel = {json.dumps(wheel)};")
         page = context.pages[0] if context.pages else context.new_page()
         page.goto(url)
         result = page.wait_for_function("window.benchResult", timeout=120_000).json_value()
@@ -71,6 +106,8 @@ def run(env, pw, *, runs: int) -> dict:
     """``env``: bench.common.Env (its Kamailio); ``pw``: Playwright, for the profiles' browsers."""
     k = env.kamailio
     account = {"user": USER, "password": k.users[USER], "wsUrl": k.ws_url, "domain": k.domain}
+    index = json.loads(WHEEL_INDEX.read_text())
+    wheel = {"url": f"/wheels/{index['wheel']}", "sha256": index["sha256"]}
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CachedFiles)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -82,7 +119,7 @@ def run(env, pw, *, runs: int) -> dict:
                 profile = tempfile.mkdtemp(prefix="webvoice-bench-profile-")
                 try:
                     for visit in VISITS:
-                        r = _visit(pw, profile, f"{base}/bench/fast-start.html?boot={boot}", account)
+                        r = _visit(pw, profile, f"{base}/bench/fast-start.html?boot={boot}", account, wheel)
                         if r["path"] != boot:
                             raise RuntimeError(f"asked for the {boot} boot, got {r['path']}: {r['reason']}")
                         samples[boot][visit].append(r)
@@ -101,8 +138,41 @@ def run(env, pw, *, runs: int) -> dict:
                              "longest_task_ms": median([r["longest_task_ms"] for r in rs]),
                              "longest_webvoice_task_ms": median([r["longest_webvoice_task_ms"] for r in rs]),
                              "longest_webvoice_task_ms_max": max(r["longest_webvoice_task_ms"] for r in rs),
+                             "stages": _stages(rs),
+                             "long_tasks_by_stage": _tasks_by_stage(rs),
                              "runs": rs}
                      for visit, rs in samples[boot].items()}
+    return out
+
+
+def _stages(runs: list[dict]) -> dict:
+    """Median duration and end (ms since navigation) of each stage found in every run."""
+    spans: dict[str, list] = {}
+    for r in runs:
+        stages = dict(r["stages"])
+        load, wasm = stages.get("pyodide load"), stages.get("pyodide.asm.wasm fetched and compiled")
+        if load and "snapshot" in stages:
+            ready = max(stages["snapshot"][1], wasm[1] if wasm else 0)
+            stages["restore"] = [min(ready, load[1]), load[1]]
+        for name, (start, end) in stages.items():
+            spans.setdefault(name, []).append((start, end))
+    return {name: {"ms": median([e - s for s, e in v]), "end_ms": median([e for _, e in v])}
+            for name, v in spans.items() if len(v) == len(runs)}
+
+
+def _tasks_by_stage(runs: list[dict]) -> dict:
+    """Webvoice's tasks over 50 ms in all runs, by the stage they began in: count, longest."""
+    out: dict[str, dict] = {}
+    for r in runs:
+        for task in r["webvoice_tasks"]:
+            # The stage that began last before the task did (a task may start
+            # in a gap between stages, e.g. the boot helper returning).
+            began = [(r["stages"][name][0], name) for name in OWN_STAGES
+                     if name in r["stages"] and r["stages"][name][0] <= task["start"] + 1]
+            stage = max(began)[1] if began else "other"
+            entry = out.setdefault(stage, {"count": 0, "longest_ms": 0.0})
+            entry["count"] += 1
+            entry["longest_ms"] = max(entry["longest_ms"], task["duration"])
     return out
 
 
@@ -132,4 +202,16 @@ def rows(fig: dict) -> list[tuple]:
                         f"none > {LONG_TASK_MS:.0f} ms", "met" if worst <= LONG_TASK_MS else "MISSED"))
             out.append(("       in all, Pyodide's boot included (median)", ms(d["longest_task_ms"]), "", "", "",
                         "info"))
+            if d["long_tasks_by_stage"]:
+                where = ", ".join(f"{stage} {e['count']} (longest {e['longest_ms']:.0f} ms)"
+                                  for stage, e in sorted(d["long_tasks_by_stage"].items()))
+                out.append((f"       webvoice's, all {fig['runs']} runs, by stage: {where}", "", "", "", "", "info"))
+    out.append(("   where the snapshot boot's time goes, medians (stages overlap: the downloads run at once)",))
+    for visit in VISITS:
+        stages = fig["snapshot"][visit]["stages"]
+        for name, label in STAGES:
+            if name in stages:
+                st = stages[name]
+                out.append((f"     {visit} visit: {label}", ms(st["ms"]), "", "", f"ends at {ms(st['end_ms'])}",
+                            "info"))
     return out

@@ -154,6 +154,7 @@ def make_snapshot(pyodide_dir: Path, wheel: Path, out_dir: Path, wheel_sha256: s
         "sha256": sha256(snapshot),
         "bytes": made["bytes"],
         "raw_bytes": made["rawBytes"],
+        "raw_sha256": made["rawSha256"],  # what a server that adds Content-Encoding: gzip delivers
         "encoding": "gzip",
         "pyodide": made["pyodide"],
         "build_id": made["buildId"],
@@ -161,6 +162,7 @@ def make_snapshot(pyodide_dir: Path, wheel: Path, out_dir: Path, wheel_sha256: s
         "wheel": wheel.name,
         "wheel_sha256": wheel_sha256,
         "modules": made["modules"],
+        "deferred_patterns": made["deferredPatterns"],  # compiled in the snapshot
     }
     (out_dir / "webvoice.snapshot.json").write_text(json.dumps(manifest, indent=1) + "\n")
     log(f"snapshot of {made['modules']} webvoice modules: {made['rawBytes'] / 1e6:.1f} MB, "

@@ -12,6 +12,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
+import { createHash } from "node:crypto";
 
 const [pyodideDir, wheelPath, outPath] = process.argv.slice(2);
 if (!outPath) {
@@ -49,12 +50,23 @@ for name in names:
     importlib.import_module(name)
 # pkgutil is no part of webvoice's start-up: leave no trace of it.
 del names, name, importlib, pkgutil
+# The grammar's patterns that webvoice compiles on first use
+# (webvoice/sip/syntax/_abnf.py's Deferred), compiled here, every method of
+# each: the regex compiler is Python code, which in a page costs tens of ms of
+# the first REGISTER, and in the snapshot is done already.
+import gc, re
+from webvoice.sip.syntax._abnf import Deferred
+deferred = [o for o in gc.get_objects() if isinstance(o, Deferred)]
+for pattern in deferred:
+    for method in ("match", "fullmatch", "search", "sub", "subn", "split", "findall", "finditer"):
+        getattr(pattern, method)
+del gc, re, Deferred, pattern, method
 import json
-json.dumps({"webvoice": webvoice.__version__,
+json.dumps({"webvoice": webvoice.__version__, "deferred": len(deferred),
             "modules": sorted(m for m in sys.modules if m == "webvoice" or m.startswith("webvoice."))})
 `);
 const info = JSON.parse(imported);
-pyodide.runPython("del json, sys, webvoice");
+pyodide.runPython("del deferred, json, sys, webvoice");
 
 const raw = pyodide.makeMemorySnapshot();
 // The header holds Pyodide's build id (8 little-endian words at byte 16), which
@@ -68,6 +80,8 @@ console.log(JSON.stringify({
   buildId,
   webvoice: info.webvoice,
   modules: info.modules.length,
+  deferredPatterns: info.deferred,
   rawBytes: raw.length,
+  rawSha256: createHash("sha256").update(raw).digest("hex"),
   bytes: gz.length,
 }));

@@ -5,6 +5,12 @@ normally booted one (register, call, hang up); what the snapshot froze must be
 renewed (``random``: two restores must not draw the same back-off jitter); a
 snapshot that does not fit (missing, another wheel, another Pyodide build) must
 give a normal boot that says why; and no password may ever be in the snapshot.
+
+The inflated snapshot one page kept in the Cache API is what the next page of
+the origin restores, and only while it fits: a kept copy of another build, or
+one whose build id is not its manifest's, is not used. A server that sends the
+snapshot with Content-Encoding: gzip (the browser inflates it) works too, its
+bytes checked against the manifest's ``raw_sha256``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from devtools.demo_server import running_demo
 from devtools.kamailio.server import TEST_USERS
 from devtools.kamailio_server import kamailio, require_kamailio  # noqa: F401  (fixture)
 from devtools.pyrun import py
-from devtools.web import BUILD_WEB, REPO
+from devtools.web import BUILD_WEB, DEFAULT_MOUNTS, REPO, StaticServer
 from tests.e2e.test_calls import PHONE, hang_up, place
 from tests.e2e.test_demo import BOOT_TIMEOUT_MS, STEP_TIMEOUT_MS, VIEWPORT, answer, dial, sign_in
 
@@ -229,3 +235,132 @@ def test_the_demo_softphone_boots_from_the_snapshot_and_calls(browser, request):
         finally:
             for context in contexts:
                 context.close()
+
+
+def _snapshot_kept(page) -> bool:
+    """Whether the page's boot kept the inflated snapshot in the Cache API (waits for the write)."""
+    page.wait_for_function("window.snapshotKept !== undefined", timeout=120_000)
+    return page.evaluate("window.snapshotKept")
+
+
+def _register(page, sip_server, user) -> None:
+    args = {"sip_login": user, "sip_password": sip_server.users[user], "ws_url": sip_server.ws_url,
+            "realm": sip_server.domain}
+    py(page, f"""
+import json
+import webvoice
+sip = webvoice.create_sip_instance(**json.loads({json.dumps(json.dumps(args))}))
+await sip.register()
+""")
+    assert py(page, "sip.is_registered()") is True
+    py(page, "await sip.close()")
+
+
+def test_the_next_page_restores_the_inflated_snapshot_the_first_kept(browser, static_server, kamailio, request):
+    """First visit: the snapshot from the network, inflated, kept in the Cache API
+    once the page booted; the next page of the origin restores that copy (no
+    download, no inflating), registers, and draws its own jitter."""
+    context = browser.new_context()
+    request.addfinalizer(context.close)
+    first, second = context.new_page(), context.new_page()
+    first.console, second.console = ConsoleLog(first), ConsoleLog(second)
+    request.node.browser_console = Consoles(first, second)
+    boot_webvoice(first, static_server, path=FAST_BOOT)
+    assert boot_path(first) == {"path": "snapshot", "reason": None}
+    assert first.evaluate("window.snapshotSource") == "network"
+    assert _snapshot_kept(first) is True
+
+    boot_webvoice(second, static_server, path=FAST_BOOT)
+    assert boot_path(second) == {"path": "snapshot", "reason": None}
+    assert second.evaluate("window.snapshotSource") == "cache"
+    assert _snapshot_kept(second) is False  # nothing new to keep
+    assert not [line for line in static_server.request_log if "/snapshot/webvoice.snapshot.gz" in line][1:], \
+        "the second page downloaded the snapshot again"
+    _register(second, kamailio, "heidi")
+    draw = "import random\nrepr([random.random() for _ in range(4)])"
+    assert py(first, draw) != py(second, draw)
+    assert py(second, "import importlib.metadata as m; m.version('webvoice')") == py(second, "webvoice.__version__")
+
+
+SEED_CACHE = """async ([url, sha256, zeroBuildId]) => {
+  // What a page keeps (webvoice/browser/boot.mjs: SnapshotSource.keep), put by hand.
+  const packed = await fetch(url, { cache: "no-store" });
+  const raw = new Uint8Array(await new Response(packed.body.pipeThrough(new DecompressionStream("gzip")))
+    .arrayBuffer());
+  if (zeroBuildId) raw.fill(0, 16, 48);
+  const cache = await caches.open("webvoice-snapshot");
+  await cache.put(new URL(url, location.href).href, new Response(raw, {
+    headers: { "Content-Type": "application/octet-stream", "X-Webvoice-Snapshot-Sha256": sha256 } }));
+  return (await cache.keys()).length;
+}"""
+
+
+@pytest.mark.parametrize(("case", "path", "reason", "source"), [
+    # The kept copy's build id is not its manifest's: a normal boot.
+    ("tampered_copy", "normal", "stale snapshot: its build id 0000000000000000", None),
+    # The page now loads another wheel: the kept copy is not restored.
+    ("other_wheel", "normal", "stale snapshot: made for webvoice-0.0.1-py3-none-any.whl", None),
+    # A copy kept from another build (its sha256 is not the manifest's): the
+    # snapshot comes from the network, and replaces it.
+    ("older_build", "snapshot", None, "network"),
+])
+def test_a_kept_snapshot_is_restored_only_while_it_fits(browser, static_server, case, path, reason, source, request):
+    context = browser.new_context()
+    request.addfinalizer(context.close)
+    page = context.new_page()
+    page.console = ConsoleLog(page)
+    request.node.browser_console = Consoles(page)
+    page.goto(static_server.url(FAST_BOOT))
+    page.wait_for_function("window.bootReady === true", timeout=60_000)
+    manifest = json.loads(MANIFEST.read_text())
+    kept_sha = "0" * 64 if case == "older_build" else manifest["sha256"]
+    assert page.evaluate(SEED_CACHE, ["/snapshot/webvoice.snapshot.gz", kept_sha, case != "other_wheel"]) == 1
+    if case == "other_wheel":
+        _, other = _other_wheel()
+        page.route("**/snapshot/webvoice.snapshot.json", lambda r: r.fulfill(json=other))
+    boot_webvoice(page, static_server, path=FAST_BOOT)
+    taken = boot_path(page)
+    assert taken["path"] == path, taken
+    if reason:
+        assert taken["reason"].startswith(reason), taken
+        assert any("the snapshot was not used" in line for line in page.console.lines)
+    else:
+        assert taken["reason"] is None
+        assert page.evaluate("window.snapshotSource") == source
+        assert _snapshot_kept(page) is True
+        assert page.evaluate("""async () => (await (await caches.open("webvoice-snapshot")).match(
+            new URL("/snapshot/webvoice.snapshot.gz", location.href).href)).headers.get(
+            "X-Webvoice-Snapshot-Sha256")""") == manifest["sha256"]
+    assert py(page, "import webvoice.sip.session._outgoing; webvoice.__version__") == manifest["webvoice"]
+
+
+def test_a_snapshot_sent_with_content_encoding_is_checked_and_restored(browser, kamailio, request):
+    """The server sends the .gz with Content-Encoding: gzip: the page receives the
+    inflated bytes, checks them against the manifest's raw_sha256, restores them."""
+    with StaticServer(DEFAULT_MOUNTS, content_encoded=(".snapshot.gz",)) as server:
+        page = fast_phone(browser, server, kamailio, "erin")
+        request.node.browser_console = Consoles(page)
+        try:
+            assert boot_path(page) == {"path": "snapshot", "reason": None}
+            assert page.evaluate("window.snapshotSource") == "network"
+            assert any('"GET /snapshot/webvoice.snapshot.gz HTTP/1.1" 200' in line for line in server.request_log)
+        finally:
+            page.context.close()
+
+
+def test_inflated_bytes_that_are_not_the_manifests_fall_back(browser, static_server, request):
+    """Bytes that are no gzip (as a Content-Encoding server delivers) but not the
+    snapshot the manifest describes (one octet changed): a normal boot, saying why."""
+    raw = bytearray(gzip.decompress(SNAPSHOT.read_bytes()))
+    raw[len(raw) // 2] ^= 0xFF
+    context = browser.new_context()
+    request.addfinalizer(context.close)
+    page = context.new_page()
+    page.console = ConsoleLog(page)
+    request.node.browser_console = Consoles(page)
+    page.route("**/snapshot/webvoice.snapshot.gz", lambda r: r.fulfill(body=bytes(raw)))
+    boot_webvoice(page, static_server, path=FAST_BOOT)
+    taken = boot_path(page)
+    assert taken["path"] == "normal"
+    assert taken["reason"].startswith("snapshot failed: "), taken
+    assert f"its manifest says {json.loads(MANIFEST.read_text())['raw_sha256']}" in taken["reason"], taken

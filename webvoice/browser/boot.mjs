@@ -21,28 +21,45 @@
  * it, or `manifestURL`) says it was made from this Pyodide (version, and the
  * build id in the snapshot's header) and this wheel (`wheelSha256` if given,
  * else the wheel's file name, which carries webvoice's version), and its bytes
- * have the manifest's sha256. Otherwise, or if anything in the fast path
- * throws, the normal boot runs, and `reason` says why.
+ * have the manifest's sha256 (`raw_sha256` when a server sent it with
+ * Content-Encoding: gzip, already inflated). Otherwise, or if anything in the
+ * fast path throws, the normal boot runs, and `reason` says why.
+ *
+ * Everything is fetched at once: Pyodide's files (by loadPyodide, which is
+ * handed the snapshot as a promise), the manifest, the snapshot and the wheel
+ * (unpacked while Pyodide loads). The snapshot is inflated as it arrives, and
+ * once a boot from it has worked its inflated bytes are kept with the Cache
+ * API (`webvoice-snapshot`, keyed by the manifest's sha256): a return visit
+ * reads them back instead of inflating 31 MB again. `snapshotCache: false`
+ * turns that off; where the Cache API is missing (a page that is not a secure
+ * context) or fails, the snapshot comes from the network (the HTTP cache)
+ * every time.
  *
  * After a restore, what the snapshot froze is renewed: the file system is not
- * in it, so the wheel is installed again (install.mjs, a few ms); `random` is
- * reseeded from the browser's crypto (or every page would draw the same
- * back-off jitter); the time module's zone (`tzname`, `timezone`, `altzone`,
- * `daylight`: the maker's otherwise) is the page's again. The hash seed of str/bytes cannot be changed after Python's
- * start and stays the snapshot's (see README "Fast start").
+ * in it, so the wheel's files are written again (install.mjs; not the
+ * bytecode, every module being imported already); `random` is reseeded from
+ * the browser's crypto (or every page would draw the same back-off jitter);
+ * the time module's zone (`tzname`, `timezone`, `altzone`, `daylight`: the
+ * maker's otherwise) is the page's again. The hash seed of str/bytes cannot be
+ * changed after Python's start and stays the snapshot's (see README "Fast
+ * start"). That work runs in tasks of its own, after Pyodide's.
  *
  * `import webvoice` runs one module per task (`importWebvoice` below): no
  * step of the start-up holds the main thread for long.
  *
  * Other options: `wheelSha256` (hex) checks the wheel as install.mjs does;
  * `pyodideOptions` are passed on to loadPyodide in both paths. Besides the
- * stage durations (`timings`), `marks` says when each stage ended
- * (`performance.now()`).
+ * stage durations (`timings`) and when each stage ended (`marks`,
+ * `performance.now()`), every stage is a User Timing measure named
+ * `webvoice:<stage>` (performance.getEntriesByType("measure")): stages that
+ * run in parallel overlap there.
  */
 
-import { installWheel } from "./install.mjs";
+import { readWheel, writeWheel } from "./install.mjs";
 
 const BUILD_ID_OFFSET = 16; // bytes; 8 little-endian words (pyodide.asm.mjs)
+export const SNAPSHOT_CACHE = "webvoice-snapshot"; // the Cache API's cache of inflated snapshots
+const SHA256_HEADER = "X-Webvoice-Snapshot-Sha256"; // the manifest's sha256 of a cached snapshot
 
 export async function bootWebvoice({
   indexURL = "/pyodide/",
@@ -50,6 +67,7 @@ export async function bootWebvoice({
   wheelSha256,
   snapshotURL,
   manifestURL,
+  snapshotCache = true,
   pyodideOptions = {},
 } = {}) {
   if (!wheelURL) throw new Error("webvoice: bootWebvoice needs wheelURL (the webvoice wheel)");
@@ -67,24 +85,39 @@ export async function bootWebvoice({
   };
   let reason = snapshotURL ? null : "no snapshot offered";
   if (snapshotURL) {
+    const url = new URL(snapshotURL, base).href;
+    const snapshot = new SnapshotSource(url, manifestURL, { wheelURL, wheelSha256, base, snapshotCache });
+    // Not the bytecode: every module is imported in the snapshot already.
+    const wheel = quiet(readWheel(wheelURL, { sha256: wheelSha256, only: (name) => !name.endsWith(".pyc") }));
     try {
       const { loadPyodide, version } = await pyodideModule;
-      const raw = await fetchSnapshot(new URL(snapshotURL, base).href, manifestURL, {
-        version, wheelURL, wheelSha256, base,
+      // Pyodide starts fetching and compiling its own files while the
+      // snapshot arrives and is checked and inflated.
+      const start = performance.now();
+      const pyodide = await loadPyodide({
+        ...pyodideOptions, indexURL: index, _loadSnapshot: quiet(snapshot.bytes(version)),
       });
-      mark("fetch_snapshot_ms");
-      const pyodide = await loadPyodide({ ...pyodideOptions, indexURL: index, _loadSnapshot: raw });
+      measure("pyodide load", start);
       mark("load_pyodide_ms");
-      await installWheel(pyodide, wheelURL, { sha256: wheelSha256 });
+      await nextTask(); // webvoice's part in tasks of its own, not appended to Pyodide's
+      await writeWheel(pyodide, await wheel);
       mark("install_webvoice_ms");
-      pyodide.runPython(`import random, time
+      await nextTask();
+      const t = performance.now();
+      // webvoice and every module of it are imported already: nothing to run
+      // but the renewal (one call: each costs a compile after a restore).
+      const webvoiceVersion = pyodide.runPython(`import random, time
 random.seed()
 time.timezone, time.altzone, time.daylight, time.tzname = ${pageTimeZone()}
-del random, time`);
-      const webvoiceVersion = await importWebvoice(pyodide); // imported already: nothing to run
+del random, time
+__import__("sys").modules["webvoice"].__version__`);
+      measure("renew", t);
       mark("import_webvoice_ms");
-      console.info(`webvoice: booted from the snapshot ${snapshotURL}`);
-      return { pyodide, path: "snapshot", reason: null, version: webvoiceVersion, timings, marks };
+      const cached = snapshot.keep(); // for the next visit, in the background
+      console.info(`webvoice: booted from the snapshot ${snapshotURL} (${snapshot.source})`);
+      await nextTask(); // what the caller does next is a task of its own too
+      return { pyodide, path: "snapshot", reason: null, version: webvoiceVersion, timings, marks,
+               snapshotSource: snapshot.source, cached };
     } catch (error) {
       // The first line of a JS error, the last of a Python traceback.
       const lines = String(error?.message ?? error).trim().split("\n");
@@ -100,12 +133,17 @@ del random, time`);
       t0 = performance.now();
     }
   }
+  // The wheel is fetched and unpacked while Pyodide boots.
+  const wheel = quiet(readWheel(wheelURL, { sha256: wheelSha256 }));
   const { loadPyodide } = await pyodideModule;
+  const start = performance.now();
   const pyodide = await loadPyodide({ ...pyodideOptions, indexURL: index });
+  measure("pyodide load", start);
   mark("load_pyodide_ms");
-  await installWheel(pyodide, wheelURL, { sha256: wheelSha256 });
+  await writeWheel(pyodide, await wheel);
   mark("install_webvoice_ms");
   const webvoiceVersion = await importWebvoice(pyodide);
+  measure("import", marks.install_webvoice_ms);
   mark("import_webvoice_ms");
   return { pyodide, path: "normal", reason, version: webvoiceVersion, timings, marks };
 }
@@ -161,45 +199,247 @@ function pageTimeZone() {
 /** The snapshot doesn't fit this Pyodide or wheel: not an error, a fallback. */
 class StaleSnapshot extends Error {}
 
-/** The snapshot's inflated bytes, once its manifest says it fits. */
-async function fetchSnapshot(url, manifestURL, { version, wheelURL, wheelSha256, base }) {
-  const manifestHref = manifestURL
-    ? new URL(manifestURL, base).href
-    : url.replace(/(\.gz)?([?#].*)?$/, ".json");
-  // Both downloads at once: the manifest is small, the snapshot is not.
-  const [manifestResponse, snapshotResponse] = await Promise.all([fetch(manifestHref), fetch(url)]);
-  if (!manifestResponse.ok) throw new Error(`cannot fetch ${manifestHref}: HTTP ${manifestResponse.status}`);
-  if (!snapshotResponse.ok) throw new Error(`cannot fetch ${url}: HTTP ${snapshotResponse.status}`);
-  const manifest = await manifestResponse.json();
-  if (manifest.pyodide !== version) {
-    throw new StaleSnapshot(`stale snapshot: made for Pyodide ${manifest.pyodide}, this is ${version}`);
+/**
+ * One snapshot: its manifest, and its inflated bytes from the Cache API (an
+ * earlier visit's) or from the network. Both lookups start when it is made.
+ */
+class SnapshotSource {
+  constructor(url, manifestURL, { wheelURL, wheelSha256, base, snapshotCache }) {
+    this.url = url;
+    this.manifestHref = manifestURL
+      ? new URL(manifestURL, base).href
+      : url.replace(/(\.gz)?([?#].*)?$/, ".json");
+    this.wheelName = new URL(wheelURL, base).pathname.split("/").pop();
+    this.wheelSha256 = wheelSha256?.toLowerCase();
+    this.source = null; // "cache" or "network", once bytes() is done
+    this.stored = null; // what keep() stores: [manifest sha256, inflated bytes]
+    const start = performance.now();
+    this.manifest = quiet(fetch(this.manifestHref).then(async (response) => {
+      if (!response.ok) throw new Error(`cannot fetch ${this.manifestHref}: HTTP ${response.status}`);
+      const manifest = await response.json();
+      measure("snapshot manifest", start);
+      return manifest;
+    }));
+    this.cache = snapshotCache ? openCache() : Promise.resolve(null);
+    this.cached = this.cache.then((cache) => cache?.match(url)).catch(() => undefined);
+    // Not found in the cache: the download starts without waiting for the manifest.
+    this.response = quiet(this.cached.then((hit) => (hit ? null : this.fetch())));
   }
-  const wheelName = new URL(wheelURL, base).pathname.split("/").pop();
-  if (wheelSha256 ? manifest.wheel_sha256 !== wheelSha256.toLowerCase() : manifest.wheel !== wheelName) {
-    throw new StaleSnapshot(`stale snapshot: made for ${manifest.wheel}, this page loads ${wheelName}`);
+
+  fetch() {
+    const start = performance.now();
+    return fetch(this.url).then((response) => {
+      if (!response.ok) throw new Error(`cannot fetch ${this.url}: HTTP ${response.status}`);
+      return { response, start };
+    });
   }
-  const packed = new Uint8Array(await snapshotResponse.arrayBuffer());
-  // Gzip'ed as built (checked against the manifest's sha256); a server that
-  // sent it with Content-Encoding: gzip has inflated it already (gzip starts
-  // 1f 8b, a snapshot does not), and the build id check below remains.
-  let raw = packed;
-  if (packed[0] === 0x1f && packed[1] === 0x8b) {
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", packed));
-    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-    if (hex !== manifest.sha256) {
-      throw new Error(`${url} has sha256 ${hex}, its manifest says ${manifest.sha256}`);
+
+  /** The inflated snapshot, checked against the manifest and `version` (Pyodide's). */
+  async bytes(version) {
+    const start = performance.now();
+    const raw = await this.checkedBytes(version);
+    measure("snapshot", start);
+    return raw;
+  }
+
+  async checkedBytes(version) {
+    const manifest = await this.manifest;
+    if (manifest.pyodide !== version) {
+      throw new StaleSnapshot(`stale snapshot: made for Pyodide ${manifest.pyodide}, this is ${version}`);
     }
-    raw = await gunzip(packed);
+    if (this.wheelSha256 ? manifest.wheel_sha256 !== this.wheelSha256 : manifest.wheel !== this.wheelName) {
+      throw new StaleSnapshot(`stale snapshot: made for ${manifest.wheel}, this page loads ${this.wheelName}`);
+    }
+    let raw = null;
+    const hit = await this.cached;
+    if (hit && hit.headers.get(SHA256_HEADER) === manifest.sha256) {
+      const start = performance.now();
+      raw = new Uint8Array(await hit.arrayBuffer());
+      measure("snapshot cache read", start);
+      this.source = "cache";
+    }
+    if (!raw) {
+      raw = await this.download((await this.response) ?? (await this.fetch()), manifest);
+      this.source = "network";
+      this.stored = [manifest.sha256, raw];
+    }
+    if (manifest.raw_bytes !== undefined && raw.length !== manifest.raw_bytes) {
+      throw new Error(`${this.url} inflates to ${raw.length} bytes, its manifest says ${manifest.raw_bytes}`);
+    }
+    const words = new Uint32Array(raw.buffer, raw.byteOffset + BUILD_ID_OFFSET, 8);
+    const buildId = Array.from(words, (w) => w.toString(16).padStart(8, "0")).join("");
+    if (buildId !== manifest.build_id) {
+      throw new StaleSnapshot(`stale snapshot: its build id ${buildId} is not its manifest's ${manifest.build_id}`);
+    }
+    return raw;
   }
-  const words = new Uint32Array(raw.buffer, raw.byteOffset + BUILD_ID_OFFSET, 8);
-  const buildId = Array.from(words, (w) => w.toString(16).padStart(8, "0")).join("");
-  if (buildId !== manifest.build_id) {
-    throw new StaleSnapshot(`stale snapshot: its build id ${buildId} is not its manifest's ${manifest.build_id}`);
+
+  /**
+   * The response's snapshot, inflated while it downloads. Gzip'ed as built and
+   * checked against the manifest's sha256; a server that sent it with
+   * Content-Encoding: gzip has inflated it already (gzip starts 1f 8b, a
+   * snapshot does not): then checked against `raw_sha256`.
+   */
+  async download({ response, start }, manifest) {
+    const reader = response.body.getReader();
+    const first = await reader.read();
+    const head = first.value ?? new Uint8Array(0);
+    const gzipped = head[0] === 0x1f && head[1] === 0x8b;
+    const inflater = gzipped ? new Inflater(manifest.raw_bytes) : null;
+    const chunks = [];
+    let length = 0;
+    let t = start;
+    try {
+      for (let chunk = first; !chunk.done; chunk = await reader.read()) {
+        chunks.push(chunk.value);
+        length += chunk.value.length;
+        if (inflater) await inflater.write(chunk.value);
+      }
+      t = measure("snapshot fetch", t);
+    } catch (error) {
+      inflater?.abort(error);
+      throw error;
+    }
+    const body = concat(chunks, length);
+    const [hex, raw] = await Promise.all([
+      sha256(body).then((digest) => { measure("snapshot verify", t); return digest; }),
+      inflater ? inflater.end().then((bytes) => { measure("snapshot inflate", t); return bytes; }) : body,
+    ]);
+    const expected = gzipped ? manifest.sha256 : manifest.raw_sha256;
+    if (hex !== expected) {
+      throw new Error(`${this.url} has sha256 ${hex}, its manifest says ${expected}`);
+    }
+    return raw;
   }
-  return raw;
+
+  /** Stores what came from the network in the Cache API, for the next visit:
+   * in the background, once the page is idle; a failure costs only that.
+   * Resolves to whether it was stored. */
+  keep() {
+    if (!this.stored) return Promise.resolve(false);
+    const [digest, raw] = this.stored;
+    this.stored = null;
+    return whenIdle(async () => {
+      const cache = await this.cache;
+      if (!cache) return false;
+      const start = performance.now();
+      const headers = { "Content-Type": "application/octet-stream", [SHA256_HEADER]: digest };
+      // A stream of 1 MB chunks rather than the whole: no 31 MB copy in one task.
+      let offset = 0;
+      const body = new ReadableStream({
+        pull(controller) {
+          if (offset >= raw.length) {
+            controller.close();
+          } else {
+            controller.enqueue(raw.slice(offset, offset + (1 << 20)));
+            offset += 1 << 20;
+          }
+        },
+      });
+      await cache.put(this.url, new Response(body, { headers }));
+      measure("snapshot cache write", start);
+      return true;
+    });
+  }
 }
 
-async function gunzip(bytes) {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+/** The Cache API's snapshot cache, or null where there is none (not a secure context). */
+async function openCache() {
+  try {
+    return (await globalThis.caches?.open(SNAPSHOT_CACHE)) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Gzip inflated by the browser's DecompressionStream, fed chunk by chunk,
+ * into one buffer of the size the manifest gives (grown if it is wrong).
+ * The stream's writer and reader are used directly: a Blob or Response
+ * around it costs more, in one long task. */
+class Inflater {
+  constructor(size) {
+    const stream = new DecompressionStream("gzip");
+    this.writer = stream.writable.getWriter();
+    this.out = new Uint8Array(size ?? 1 << 20);
+    this.length = 0;
+    this.drained = this.drain(stream.readable.getReader());
+    this.drained.catch(() => {});
+  }
+
+  async drain(reader) {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return this.out.subarray(0, this.length);
+      if (this.length + value.length > this.out.length) {
+        const grown = new Uint8Array(Math.max(this.out.length * 2, this.length + value.length));
+        grown.set(this.out.subarray(0, this.length));
+        this.out = grown;
+      }
+      this.out.set(value, this.length);
+      this.length += value.length;
+    }
+  }
+
+  async write(chunk) {
+    await this.writer.ready;
+    this.writer.write(chunk).catch(() => {}); // an error surfaces in drained
+  }
+
+  async end() {
+    this.writer.close().catch(() => {});
+    return this.drained;
+  }
+
+  abort(error) {
+    this.writer.abort(error).catch(() => {});
+  }
+}
+
+function concat(chunks, length) {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+async function sha256(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The promise, marked handled: whoever awaits it still sees its rejection,
+ * but one nobody awaits (the fast path gave up first) is no console error. */
+function quiet(promise) {
+  promise.catch(() => {});
+  return promise;
+}
+
+/** Resolves in a later task (a macrotask: what follows is not part of the
+ * current one). */
+function nextTask() {
+  if (globalThis.scheduler?.yield) return globalThis.scheduler.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** `work()`'s outcome, false if it threw, run once the page is idle (or 2 s on). */
+function whenIdle(work) {
+  return new Promise((resolve) => {
+    const run = () => work().then(resolve, (error) => {
+      console.info(`webvoice: the snapshot was not cached: ${error}`);
+      resolve(false);
+    });
+    if (globalThis.requestIdleCallback) requestIdleCallback(run, { timeout: 2000 });
+    else setTimeout(run, 0);
+  });
+}
+
+/** A User Timing measure "webvoice:<stage>" from `start` to now; returns now. */
+function measure(stage, start) {
+  const end = performance.now();
+  performance.measure?.(`webvoice:${stage}`, { start, end });
+  return end;
 }

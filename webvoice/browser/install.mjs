@@ -25,12 +25,23 @@ const EOCD = 0x06054b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 
-export async function installWheel(pyodide, wheelUrl, { sha256, sitePackages } = {}) {
+export async function installWheel(pyodide, wheelUrl, { sha256, sitePackages, only } = {}) {
+  return writeWheel(pyodide, await readWheel(wheelUrl, { sha256, only }), { sitePackages });
+}
+
+/**
+ * The wheel's files, `[[name, bytes], ...]`, fetched, checked and unpacked:
+ * the part of installWheel that needs no Pyodide, so that a page can run it
+ * while Pyodide loads. `only(name)`, if given, picks the members to unpack.
+ */
+export async function readWheel(wheelUrl, { sha256, only } = {}) {
+  let t = performance.now();
   const response = await fetch(wheelUrl);
   if (!response.ok) {
     throw new Error(`webvoice: cannot fetch ${wheelUrl}: HTTP ${response.status}`);
   }
   const bytes = new Uint8Array(await response.arrayBuffer());
+  t = measure("wheel fetch", t);
   if (sha256) {
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
     const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -38,17 +49,33 @@ export async function installWheel(pyodide, wheelUrl, { sha256, sitePackages } =
       throw new Error(`webvoice: ${wheelUrl} has sha256 ${hex}, expected ${sha256}`);
     }
   }
-  const entries = readCentralDirectory(bytes, wheelUrl);
+  const entries = readCentralDirectory(bytes, wheelUrl).filter((e) => !only || only(e.name));
   const files = [];
   for (const entry of entries) {
     // One at a time: cheaper than many streams at once (measured in Chromium).
     files.push(await extract(bytes, entry, wheelUrl));
   }
+  measure("wheel unpack", t);
+  return files;
+}
+
+/**
+ * Writes readWheel's files into site-packages (or `sitePackages`); resolves to
+ * their names. In tasks of a few ms each (`budgetMs`), yielding to the page in
+ * between: a wheel's hundred files would be one long task otherwise.
+ */
+export async function writeWheel(pyodide, files, { sitePackages, budgetMs = 8 } = {}) {
+  let start = performance.now();
+  const t = start;
   const target = sitePackages ?? pyodide.runPython(
     "import sys\nnext(p for p in sys.path if p.endswith('site-packages'))");
   const FS = pyodide.FS;
   const made = new Set();
   for (const [name, data] of files) {
+    if (performance.now() - start > budgetMs) {
+      await nextTask();
+      start = performance.now();
+    }
     const slash = name.lastIndexOf("/");
     const dir = slash < 0 ? target : `${target}/${name.slice(0, slash)}`;
     if (!made.has(dir)) {
@@ -64,7 +91,21 @@ export async function installWheel(pyodide, wheelUrl, { sha256, sitePackages } =
   pyodide.runPython(
     "import sys\nf = sys.path_importer_cache.get(_webvoice_site)\n" +
     "if f is not None: f.invalidate_caches()\ndel f, _webvoice_site");
+  measure("wheel write", t);
   return files.map(([name]) => name);
+}
+
+/** Resolves in a later task (what follows is not part of the current one). */
+function nextTask() {
+  if (globalThis.scheduler?.yield) return globalThis.scheduler.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** A User Timing measure "webvoice:<stage>" from `start` to now; returns now. */
+function measure(stage, start) {
+  const end = performance.now();
+  performance.measure?.(`webvoice:${stage}`, { start, end });
+  return end;
 }
 
 /** The archive's members (files only) from its central directory. */
