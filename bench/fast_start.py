@@ -205,7 +205,7 @@ def rows(fig: dict) -> list[tuple]:
             if d["long_tasks_by_stage"]:
                 where = ", ".join(f"{stage} {e['count']} (longest {e['longest_ms']:.0f} ms)"
                                   for stage, e in sorted(d["long_tasks_by_stage"].items()))
-                out.append((f"       webvoice's, all {fig['runs']} runs, by stage: {where}", "", "", "", "", "info"))
+                out.append((f"       webvoice's tasks over 50 ms in all {fig['runs']} runs, by stage: {where}",))
     out.append(("   where the snapshot boot's time goes, medians (stages overlap: the downloads run at once)",))
     for visit in VISITS:
         stages = fig["snapshot"][visit]["stages"]

@@ -163,6 +163,7 @@ def make_snapshot(pyodide_dir: Path, wheel: Path, out_dir: Path, wheel_sha256: s
         "wheel_sha256": wheel_sha256,
         "modules": made["modules"],
         "deferred_patterns": made["deferredPatterns"],  # compiled in the snapshot
+        "site_packages": made["sitePackages"],  # where a page writes the wheel's files after a restore
     }
     (out_dir / "webvoice.snapshot.json").write_text(json.dumps(manifest, indent=1) + "\n")
     log(f"snapshot of {made['modules']} webvoice modules: {made['rawBytes'] / 1e6:.1f} MB, "

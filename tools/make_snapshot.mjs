@@ -63,6 +63,7 @@ for pattern in deferred:
 del gc, re, Deferred, pattern, method
 import json
 json.dumps({"webvoice": webvoice.__version__, "deferred": len(deferred),
+            "site_packages": next(p for p in sys.path if p.endswith("site-packages")),
             "modules": sorted(m for m in sys.modules if m == "webvoice" or m.startswith("webvoice."))})
 `);
 const info = JSON.parse(imported);
@@ -81,6 +82,7 @@ console.log(JSON.stringify({
   webvoice: info.webvoice,
   modules: info.modules.length,
   deferredPatterns: info.deferred,
+  sitePackages: info.site_packages,
   rawBytes: raw.length,
   rawSha256: createHash("sha256").update(raw).digest("hex"),
   bytes: gz.length,

@@ -55,7 +55,7 @@
  * run in parallel overlap there.
  */
 
-import { readWheel, writeWheel } from "./install.mjs";
+import { invalidateCachesCode, readWheel, writeWheel } from "./install.mjs";
 
 const BUILD_ID_OFFSET = 16; // bytes; 8 little-endian words (pyodide.asm.mjs)
 export const SNAPSHOT_CACHE = "webvoice-snapshot"; // the Cache API's cache of inflated snapshots
@@ -100,13 +100,15 @@ export async function bootWebvoice({
       measure("pyodide load", start);
       mark("load_pyodide_ms");
       await nextTask(); // webvoice's part in tasks of its own, not appended to Pyodide's
-      await writeWheel(pyodide, await wheel);
+      // site-packages as the manifest has it: no Python call to find it.
+      const site = (await snapshot.manifest).site_packages;
+      await writeWheel(pyodide, await wheel, site ? { sitePackages: site, invalidateCaches: false } : {});
       mark("install_webvoice_ms");
       await nextTask();
       const t = performance.now();
       // webvoice and every module of it are imported already: nothing to run
-      // but the renewal (one call: each costs a compile after a restore).
-      const webvoiceVersion = pyodide.runPython(`import random, time
+      // but the renewal, in one Python call (each costs a compile).
+      const webvoiceVersion = pyodide.runPython(`${site ? invalidateCachesCode(site) : ""}import random, time
 random.seed()
 time.timezone, time.altzone, time.daylight, time.tzname = ${pageTimeZone()}
 del random, time
@@ -221,8 +223,12 @@ class SnapshotSource {
       return manifest;
     }));
     this.cache = snapshotCache ? openCache() : Promise.resolve(null);
-    this.cached = this.cache.then((cache) => cache?.match(url)).catch(() => undefined);
-    // Not found in the cache: the download starts without waiting for the manifest.
+    // A copy found in the cache is read at once, to be used if the manifest agrees.
+    this.cached = this.cache.then((cache) => cache?.match(url)).then((hit) => hit && {
+      sha256: hit.headers.get(SHA256_HEADER),
+      bytes: quiet(measured("snapshot cache read", hit.arrayBuffer())),
+    }).catch(() => null);
+    // None: the download starts without waiting for the manifest.
     this.response = quiet(this.cached.then((hit) => (hit ? null : this.fetch())));
   }
 
@@ -252,10 +258,8 @@ class SnapshotSource {
     }
     let raw = null;
     const hit = await this.cached;
-    if (hit && hit.headers.get(SHA256_HEADER) === manifest.sha256) {
-      const start = performance.now();
-      raw = new Uint8Array(await hit.arrayBuffer());
-      measure("snapshot cache read", start);
+    if (hit?.sha256 === manifest.sha256) {
+      raw = new Uint8Array(await hit.bytes);
       this.source = "cache";
     }
     if (!raw) {
@@ -435,6 +439,12 @@ function whenIdle(work) {
     if (globalThis.requestIdleCallback) requestIdleCallback(run, { timeout: 2000 });
     else setTimeout(run, 0);
   });
+}
+
+/** The promise; its settling ends the measure "webvoice:<stage>" begun now. */
+function measured(stage, promise) {
+  const start = performance.now();
+  return promise.finally(() => measure(stage, start));
 }
 
 /** A User Timing measure "webvoice:<stage>" from `start` to now; returns now. */

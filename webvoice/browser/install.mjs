@@ -62,9 +62,11 @@ export async function readWheel(wheelUrl, { sha256, only } = {}) {
 /**
  * Writes readWheel's files into site-packages (or `sitePackages`); resolves to
  * their names. In tasks of a few ms each (`budgetMs`), yielding to the page in
- * between: a wheel's hundred files would be one long task otherwise.
+ * between: a wheel's hundred files would be one long task otherwise. Then the
+ * import system is told of the new files, unless `invalidateCaches` is false
+ * (the caller does it in a Python call of its own: each call costs a compile).
  */
-export async function writeWheel(pyodide, files, { sitePackages, budgetMs = 8 } = {}) {
+export async function writeWheel(pyodide, files, { sitePackages, budgetMs = 8, invalidateCaches = true } = {}) {
   let start = performance.now();
   const t = start;
   const target = sitePackages ?? pyodide.runPython(
@@ -84,15 +86,22 @@ export async function writeWheel(pyodide, files, { sitePackages, budgetMs = 8 } 
     }
     FS.writeFile(`${target}/${name}`, data);
   }
-  // The import system caches directory listings: let it see the new files.
-  // Only site-packages' own finder: importlib.invalidate_caches() would also
-  // import importlib.metadata (~60 ms) for its distribution cache.
-  pyodide.globals.set("_webvoice_site", target);
-  pyodide.runPython(
-    "import sys\nf = sys.path_importer_cache.get(_webvoice_site)\n" +
-    "if f is not None: f.invalidate_caches()\ndel f, _webvoice_site");
+  if (invalidateCaches) pyodide.runPython(invalidateCachesCode(target));
   measure("wheel write", t);
   return files.map(([name]) => name);
+}
+
+/**
+ * Python that lets the import system see new files in `site`: it caches
+ * directory listings. Only that directory's own finder: importlib's
+ * invalidate_caches() would also import importlib.metadata (~60 ms) for its
+ * distribution cache.
+ */
+export function invalidateCachesCode(site) {
+  return `f = __import__("sys").path_importer_cache.get(${JSON.stringify(site)})
+if f is not None: f.invalidate_caches()
+del f
+`;
 }
 
 /** Resolves in a later task (what follows is not part of the current one). */
