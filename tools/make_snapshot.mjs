@@ -69,6 +69,11 @@ json.dumps({"webvoice": webvoice.__version__, "deferred": len(deferred),
 const info = JSON.parse(imported);
 pyodide.runPython("del deferred, json, sys, webvoice");
 
+// Everything alive now lives as long as the page: collected once, then moved
+// out of the cyclic garbage collector's sight (gc.freeze), so that no
+// collection in a page walks webvoice's and the standard library's objects
+// again (a full one is a long task in WebAssembly).
+pyodide.runPython("import gc\ngc.collect()\ngc.freeze()\ndel gc");
 const raw = pyodide.makeMemorySnapshot();
 // The header holds Pyodide's build id (8 little-endian words at byte 16), which
 // loadPyodide checks against its own before restoring.
