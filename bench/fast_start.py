@@ -18,7 +18,7 @@ Also the longest main-thread task (``PerformanceObserver('longtask')``, tasks
 over 50 ms) from the navigation to registered: in all (Pyodide's boot, which
 instantiates WebAssembly and starts CPython or restores the snapshot in single
 tasks, included), and in webvoice's part (the tasks that began after
-``loadPyodide``: wheel install, ``import webvoice`` one module per task,
+``loadPyodide``: wheel install, ``import webvoice`` in 16 ms slices,
 create, register), whose goal is none over 50 ms (issue 16).
 
 And where the snapshot boot's time goes, stage by stage (medians of each

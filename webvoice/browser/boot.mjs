@@ -44,8 +44,8 @@
  * changed after Python's start and stays the snapshot's (see README "Fast
  * start"). That work runs in tasks of its own, after Pyodide's.
  *
- * `import webvoice` runs one module per task (`importWebvoice` below): no
- * step of the start-up holds the main thread for long.
+ * `import webvoice` runs in tasks of at most a frame's work (`importWebvoice`
+ * below): no step of the start-up holds the main thread for long.
  *
  * Other options: `wheelSha256` (hex) checks the wheel as install.mjs does;
  * `pyodideOptions` are passed on to loadPyodide in both paths. Besides the
@@ -151,8 +151,8 @@ __import__("sys").modules["webvoice"].__version__`);
 }
 
 /**
- * `import webvoice` in steps, one module per task (webvoice/_import_steps.py),
- * so that no step is a long task; returns webvoice's version. The package's
+ * `import webvoice` in slices of at most a frame's work, then a yield to the
+ * browser (webvoice/_import_steps.py), so that no step is a long task; returns webvoice's version. The package's
  * module is put in sys.modules unexecuted, so that importing the step list
  * runs nothing else; its `__init__` runs last. A no-op import when webvoice is
  * imported already (a snapshot boot).
