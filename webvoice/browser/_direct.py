@@ -9,6 +9,7 @@ waiter and destroyed with it: nothing leaks per call.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ import js
 from pyodide.ffi import JsException, JsPromise, JsProxy, create_proxy, jsnull, to_js
 
 from .._media import MediaError
-from ._realm import EventHandler, Ref, Until, media_error
+from ._realm import EventHandler, Ref, Until, ignore, media_error
 
 __all__ = ["DirectRealm", "direct_realm"]
 
@@ -49,6 +50,12 @@ def _error(reason: Any, doing: str) -> MediaError:
         return media_error("Error", reason, "", doing)
     name = _attr(reason, "name") or type(reason).__name__
     return media_error(name, _attr(reason, "message"), _attr(reason, "constraint"), doing)
+
+
+def _future() -> asyncio.Future:
+    """A future of the running loop without Pyodide's bookkeeping: ``loop.create_future()``
+    adds a done callback that costs a turn of the event loop (a browser task) each."""
+    return asyncio.Future(loop=asyncio.get_running_loop())
 
 
 def _is_null(value: Any) -> bool:
@@ -179,28 +186,15 @@ def _start(target: Any, method: str, args: tuple[Any, ...], doing: str) -> Any:
         raise _error(exc, doing) from exc
 
 
-async def _settled(holder: Any, doing: str) -> Any:
-    """The value of a call: a promise's once it settles; any other value at once
-    (no turn of the event loop: most of the engine's calls are synchronous)."""
-    value = holder[0]
-    if not _is_promise(value):
-        return value
-    f = _fns()
-    outcome = (await f.all_settled(holder))[0]
-    if outcome.status == "fulfilled":
-        return outcome.value
-    raise _error(outcome.reason, doing)
-
-
 class _Waiter:
     """``Realm.arm`` on the main thread: listeners, a grace timer, a time-out."""
 
-    def __init__(self, target: Any, until: list[Until], timeout: float) -> None:
-        loop = asyncio.get_running_loop()
+    def __init__(self, realm: DirectRealm, target: Any, until: list[Until], timeout: float) -> None:
+        self.realm = realm
         self.target = target
         self.until = until
-        self.done: asyncio.Future = loop.create_future()
-        self.timers = [loop.call_later(timeout, self._resolve, "timeout")]
+        self.done: asyncio.Future = _future()
+        self.timers = [realm._timer(timeout, self._resolve, "timeout")]
         self.proxies: list[tuple[str, Any]] = []
         self.graced: set[int] = set()  # conditions whose grace runs: it counts from the first time
         for name in {c.event for c in until}:
@@ -223,7 +217,7 @@ class _Waiter:
             if condition.event == name and index not in self.graced and self._holds(condition, event):
                 if condition.grace > 0:
                     self.graced.add(index)
-                    self.timers.append(asyncio.get_running_loop().call_later(condition.grace, self._resolve, index))
+                    self.timers.append(self.realm._timer(condition.grace, self._resolve, index))
                 else:
                     self._resolve(index)
                 return
@@ -241,7 +235,7 @@ class _Waiter:
     def close(self) -> None:
         self._resolve("released")
         for timer in self.timers:
-            timer.cancel()
+            self.realm._cancel_timer(timer)
         for name, proxy in self.proxies:
             try:
                 self.target.removeEventListener(name, proxy)
@@ -260,7 +254,9 @@ class DirectRealm:
         self._next = 1
         self._on_fired: Any = None  # the proxy of _fired, made on the first fire() of a promise
         self._fired_pending: dict[int, tuple[str, Callable[[MediaError], None] | None]] = {}
-        self._next_fired = 1
+        self._on_timer_proxy: Any = None  # the proxy of _on_timer, made on the first _timer()
+        self._timers: dict[int, tuple[Any, Callable[..., None], tuple[Any, ...]]] = {}  # token -> (JS id, ...)
+        self._tokens = itertools.count(1)
 
     def global_ref(self, path: str) -> Ref:
         return Ref(_walk(js.globalThis, path))
@@ -279,11 +275,11 @@ class DirectRealm:
 
     async def invoke(self, target: Ref, method: str, *args: Any, doing: str, keep: bool = True,
                      patient: bool = False) -> Ref | None:
-        value = await _settled(_start(target.key, method, args, doing), doing)
+        value = await self._settled(_start(target.key, method, args, doing), doing)
         return Ref(None if _is_null(value) else value) if keep else None
 
     async def call(self, target: Ref, method: str, *args: Any, doing: str, patient: bool = False) -> Any:
-        return _to_py(await _settled(_start(target.key, method, args, doing), doing))
+        return _to_py(await self._settled(_start(target.key, method, args, doing), doing))
 
     async def get(self, target: Ref, path: str) -> Any:
         return _to_py(_walk(target.key, path))
@@ -307,21 +303,37 @@ class DirectRealm:
         except MediaError as exc:
             _report(exc, on_error)
             return
-        if _is_promise(holder[0]):
+        if not _is_promise(holder[0]):
+            return
+        if on_error is ignore:  # allSettled handles the rejection in JS: nothing crosses back
+            _fns().all_settled(holder)
+        else:
             self._watch(holder, doing, on_error)
+
+    # --- promises and timers ---------------------------------------------------------------
+
+    async def _settled(self, holder: Any, doing: str) -> Any:
+        """The value of a call: a promise's once it settles; any other value at once
+        (no turn of the event loop: most of the engine's calls are synchronous)."""
+        value = holder[0]
+        if not _is_promise(value):
+            return value
+        outcome = (await _fns().all_settled(holder))[0]
+        if outcome.status == "fulfilled":
+            return outcome.value
+        raise _error(outcome.reason, doing)
 
     def _watch(self, holder: Any, doing: str, on_error: Callable[[MediaError], None] | None) -> None:
         """Report a fired promise's rejection. Not an asyncio task per promise
         (each costs several turns of Pyodide's event loop, each a browser task):
         ``Promise.allSettled([promise, token])`` calls one proxy, kept for the
         realm's life, with the outcome and the token naming the operation."""
-        f = _fns()
         if self._on_fired is None:
             self._on_fired = create_proxy(self._fired)
-        token, self._next_fired = self._next_fired, self._next_fired + 1
+        token = next(self._tokens)
         self._fired_pending[token] = (doing, on_error)
         holder.push(token)
-        f.all_settled(holder).then(self._on_fired)
+        _fns().all_settled(holder).then(self._on_fired)
 
     def _fired(self, outcomes: Any) -> None:
         token = outcomes[1].value
@@ -329,6 +341,29 @@ class DirectRealm:
         outcome = outcomes[0]
         if doing is not None and outcome.status == "rejected":
             _report(_error(outcome.reason, doing), on_error)
+
+    # A Python timer (``loop.call_later``) is a ``setTimeout`` into a new once-proxy,
+    # run as two browser tasks, and it still fires when cancelled; a waiter's
+    # timers are ``setTimeout(proxy, ms, token)`` into one proxy kept for the
+    # realm's life, cleared when cancelled.
+
+    def _timer(self, delay: float, callback: Callable[..., None], *args: Any) -> int:
+        """``callback(*args)`` in ``delay`` seconds; returns the timer for :meth:`_cancel_timer`."""
+        if self._on_timer_proxy is None:
+            self._on_timer_proxy = create_proxy(self._on_timer)
+        token = next(self._tokens)
+        self._timers[token] = (js.setTimeout(self._on_timer_proxy, max(0, round(delay * 1000)), token), callback, args)
+        return token
+
+    def _cancel_timer(self, token: int) -> None:
+        entry = self._timers.pop(token, None)
+        if entry is not None:
+            js.clearTimeout(entry[0])
+
+    def _on_timer(self, token: int) -> None:
+        entry = self._timers.pop(token, None)
+        if entry is not None:
+            entry[1](*entry[2])
 
     def listen(self, target: Ref, event: str, handler: EventHandler, *, fields: dict[str, str] | None = None,
                refs: dict[str, str] | None = None) -> int:
@@ -363,7 +398,7 @@ class DirectRealm:
             proxy.destroy()
 
     def arm(self, target: Ref, until: list[Until], timeout: float) -> Ref:
-        return Ref(_Waiter(target.key, list(until), timeout))
+        return Ref(_Waiter(self, target.key, list(until), timeout))
 
     async def settle(self, waiter: Ref, read: tuple[str, ...] = ()) -> tuple[int | str, dict[str, Any]]:
         w: _Waiter = waiter.key

@@ -45,7 +45,7 @@ from .._media import (
     MediaEventHandler,
     NotSupportedError,
 )
-from ._realm import Realm, Ref, Until
+from ._realm import Realm, Ref, Until, ignore
 from ._ringback import Ringback, RingbackContext
 from ._rtc_config import offer_options, rtc_configuration
 from ._stats import empty_stats, summarize
@@ -100,10 +100,6 @@ def _same_sdp(a: str | None, b: str) -> bool:
     if a is None:
         return False
     return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
-
-
-def _quiet(error: MediaError) -> None:
-    """For tearing down: the object may be gone already."""
 
 
 class EngineSession:
@@ -180,7 +176,7 @@ class EngineSession:
         existing = await realm.invoke(document, "getElementById", element_id, doing="getElementById")
         owner = await realm.get(existing, "dataset.webvoiceBridge")
         if owner == realm.id:
-            realm.fire(existing, "remove", doing="remove", on_error=_quiet)
+            realm.fire(existing, "remove", doing="remove", on_error=ignore)
         elif owner is not None:
             element_id = f"webvoice-audio-{realm.id}-{self.line_id}"
         realm.release(existing)
@@ -384,14 +380,14 @@ class EngineSession:
                 await realm.sync()
             self._check_open()
         except BaseException:
-            realm.fire(track, "stop", doing="stop", on_error=_quiet)
+            realm.fire(track, "stop", doing="stop", on_error=ignore)
             realm.release(stream, track)
             raise
         old_stream, old_track = self._stream, self._track
         self._unwatch_track()
         self._stream, self._track, self._microphone = stream, track, device_id
         self._watch_track()
-        realm.fire(old_track, "stop", doing="stop", on_error=_quiet)
+        realm.fire(old_track, "stop", doing="stop", on_error=ignore)
         realm.release(old_stream, old_track)
 
     async def set_speaker(self, device_id: str | None) -> None:
@@ -499,10 +495,10 @@ class EngineSession:
         self._track_ended = None
         for target, method in ((self._track, "stop"), (self._pc, "close"), (self._audio, "pause")):
             if target is not None:
-                realm.fire(target, method, doing=method, on_error=_quiet)
+                realm.fire(target, method, doing=method, on_error=ignore)
         if self._audio is not None:
             realm.set(self._audio, "srcObject", None)
-            realm.fire(self._audio, "remove", doing="remove", on_error=_quiet)
+            realm.fire(self._audio, "remove", doing="remove", on_error=ignore)
         realm.release(self._stream, self._track, self._pc, self._sender, self._transceiver, self._audio,
                       *self._remote)
         self._audio = None
@@ -627,7 +623,7 @@ class EngineBackend:
             return found
         try:
             stream, track = await self._microphone_track(None, None)
-            self.realm.fire(track, "stop", doing="stop", on_error=_quiet)
+            self.realm.fire(track, "stop", doing="stop", on_error=ignore)
             self.realm.release(stream, track)
             await self.realm.sync()
         except DeviceNotFoundError:

@@ -45,7 +45,7 @@ from .._media import (
 )
 from ..sip import record
 
-__all__ = ["Ref", "Realm", "Until", "EventHandler", "media_error"]
+__all__ = ["Ref", "Realm", "Until", "EventHandler", "ignore", "media_error"]
 
 _PERMISSION = frozenset({"NotAllowedError", "SecurityError", "PermissionDeniedError"})
 _NOT_FOUND = frozenset({"NotFoundError", "OverconstrainedError", "DevicesNotFoundError"})
@@ -77,6 +77,11 @@ def media_error(name: str, message: str, constraint: str, doing: str) -> MediaEr
     else:
         cls = MediaError
     return cls(f"{doing} failed: {name}: {message}" if message else f"{doing} failed: {name}")
+
+
+def ignore(error: MediaError) -> None:
+    """``on_error`` of a fired call whose failure does not matter (tearing down: the
+    object may be gone already). A realm may then skip watching it at all."""
 
 
 class Ref:
@@ -154,7 +159,8 @@ class Realm(Protocol):
 
     def fire(self, target: Ref, method: str, *args: Any, doing: str,
              on_error: Callable[[MediaError], None] | None = None) -> None:
-        """``target[method](...args)`` without waiting; a failure goes to ``on_error`` (else the log)."""
+        """``target[method](...args)`` without waiting; a failure goes to ``on_error`` (else the log;
+        :func:`ignore`: nowhere)."""
 
     def listen(self, target: Ref, event: str, handler: EventHandler, *, fields: dict[str, str] | None = None,
                refs: dict[str, str] | None = None) -> int:

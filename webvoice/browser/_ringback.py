@@ -8,7 +8,12 @@ audio thread with no message per beep.
 
 The tone is the European one (CEPT / ETSI TR 101 041, ITU-T E.180): 425 Hz,
 1 s on, 4 s off. Cycles are scheduled two at a time (most calls are answered
-within ten seconds); a Python task adds the next two while the call still rings.
+within ten seconds); a timer adds the next two while the call still rings.
+
+Starting a tone costs no turn of the event loop where the realm answers at
+once (the main thread): the set-up runs as an eagerly started task (a turn
+of Pyodide's loop is a browser task or two), and what follows is a loop
+timer, not a sleeping task to cancel.
 
 The lines of a page share one ``AudioContext`` (:class:`RingbackContext`, one
 per media backend): making one starts an audio rendering pipeline and closing
@@ -24,7 +29,7 @@ import asyncio
 import logging
 
 from .._media import MediaError
-from ._realm import Realm, Ref
+from ._realm import Realm, Ref, ignore
 
 __all__ = ["RINGBACK_FREQUENCY", "RINGBACK_ON", "RINGBACK_OFF", "RINGBACK_LEVEL", "Ringback", "RingbackContext"]
 
@@ -38,10 +43,6 @@ RINGBACK_OFF = 4.0
 #: Gain of the tone (about -16 dBFS): audible, not loud.
 RINGBACK_LEVEL = 0.15
 _CYCLES_AHEAD = 2  # ten seconds
-
-
-def _quiet(error: MediaError) -> None:
-    """The context may be closed already."""
 
 
 class RingbackContext:
@@ -64,7 +65,7 @@ class RingbackContext:
                 return None
             realm.on_lost(self._context, "close")
         # A page that has not been clicked yet may start it suspended; resume() asks.
-        realm.fire(self._context, "resume", doing="resume", on_error=_quiet)
+        realm.fire(self._context, "resume", doing="resume", on_error=ignore)
         self._tones += 1
         return self._context
 
@@ -72,13 +73,13 @@ class RingbackContext:
         """One tone less: with none left, the context stops rendering."""
         self._tones = max(0, self._tones - 1)
         if self._tones == 0 and self._context is not None:
-            self.realm.fire(self._context, "suspend", doing="suspend", on_error=_quiet)
+            self.realm.fire(self._context, "suspend", doing="suspend", on_error=ignore)
 
     def close(self) -> None:
         context, self._context = self._context, None
         self._tones = 0
         if context is not None:
-            self.realm.fire(context, "close", doing="close", on_error=_quiet)
+            self.realm.fire(context, "close", doing="close", on_error=ignore)
             self.realm.release(context)
 
     def lost(self) -> None:
@@ -96,6 +97,7 @@ class Ringback:
         self._context: Ref | None = None
         self._refs: list[Ref] = []
         self._task: asyncio.Task | None = None
+        self._more: asyncio.TimerHandle | None = None
         self._scheduled_until = 0.0  # in the AudioContext's time
 
     @property
@@ -109,7 +111,9 @@ class Ringback:
         if context is None:
             return
         self._context = context
-        self._task = asyncio.ensure_future(self._run())
+        # Eager: runs now up to its first real wait (none on the main thread), no turn spent.
+        task = asyncio.Task(self._run(), loop=asyncio.get_running_loop(), eager_start=True)
+        self._task = None if task.done() else task
 
     async def _run(self) -> None:
         realm, context = self._realm, self._context
@@ -128,13 +132,23 @@ class Ringback:
             self._refs.append(level)
             # The shared context's clock runs from when it was made: the first cycle starts now.
             self._scheduled_until = float(await realm.get(context, "currentTime") or 0.0)
-            while self._context is context:
-                self._schedule(level)
-                await realm.sync()
-                await asyncio.sleep(_CYCLES_AHEAD * (RINGBACK_ON + RINGBACK_OFF) - 2)
         except MediaError as exc:
             if self._context is context:
                 log.warning("webvoice: the ringback tone failed: %s", exc)
+            return
+        finally:
+            self._task = None
+        if self._context is context:
+            self._continue(context, level)
+
+    def _continue(self, context: Ref, level: Ref) -> None:
+        """Schedule two more cycles, and come back for more shortly before they end."""
+        self._more = None
+        if self._context is not context:
+            return
+        self._schedule(level)
+        self._more = asyncio.get_running_loop().call_later(
+            _CYCLES_AHEAD * (RINGBACK_ON + RINGBACK_OFF) - 2, self._continue, context, level)
 
     def _schedule(self, level: Ref) -> None:
         start = self._scheduled_until
@@ -149,14 +163,12 @@ class Ringback:
         context, self._context = self._context, None
         if context is None:
             return
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        self._cancel()
         realm = self._realm
         if self._refs:
             oscillator, gain = self._refs[0], self._refs[1]
-            realm.fire(oscillator, "stop", doing="stop", on_error=_quiet)
-            realm.fire(gain, "disconnect", doing="disconnect", on_error=_quiet)
+            realm.fire(oscillator, "stop", doing="stop", on_error=ignore)
+            realm.fire(gain, "disconnect", doing="disconnect", on_error=ignore)
         realm.release(*self._refs)
         self._refs = []
         self._shared.release()
@@ -164,7 +176,13 @@ class Ringback:
     def lost(self) -> None:
         """The page went away: nothing left to close there."""
         self._context = None
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        self._cancel()
         self._refs = []
+
+    def _cancel(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+        more, self._more = self._more, None
+        if more is not None:
+            more.cancel()
