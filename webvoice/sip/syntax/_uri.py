@@ -154,6 +154,9 @@ class SipUri:
     params: Params = field(default_factory=Params)
     headers: tuple[tuple[str, str], ...] = ()
     password: str | None = None
+    # The written form, made on first use: every field is immutable (str, int, tuples of
+    # str), so it cannot go stale; a call set-up writes the same few URIs a hundred times.
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.scheme not in ("sip", "sips"):
@@ -227,6 +230,13 @@ class SipUri:
         return mine_h == theirs_h
 
     def __str__(self) -> str:
+        text = self._text
+        if text is None:
+            text = self._format()
+            _set(self, "_text", text)
+        return text
+
+    def _format(self) -> str:
         out = [self.scheme, ":"]
         if self.user is not None:
             out.append(self.user)
@@ -306,13 +316,14 @@ Uri = Union[SipUri, TelUri, AbsoluteUri]
 
 
 def _replace(uri: SipUri, **changes: Any) -> SipUri:
-    values = {name: getattr(uri, name) for name in SipUri.__dataclass_fields__}
+    values = {name: getattr(uri, name) for name in _SIP_URI_FIELDS}
     values.update(changes)
     return SipUri(**values)
 
 
 _new = object.__new__
 _set = object.__setattr__
+_SIP_URI_FIELDS = tuple(name for name, f in SipUri.__dataclass_fields__.items() if f.init)
 
 
 def _trusted(cls: type[_T], **values: object) -> _T:
@@ -336,7 +347,8 @@ def _slot_setters(cls: type, *names: str) -> list[Callable[[Any, Any], None]]:
 
 
 (_SET_SCHEME, _SET_USER, _SET_HOST, _SET_PORT, _SET_PARAMS, _SET_HEADERS,
- _SET_PASSWORD) = _slot_setters(SipUri, "scheme", "user", "host", "port", "params", "headers", "password")
+ _SET_PASSWORD, _SET_TEXT) = _slot_setters(SipUri, "scheme", "user", "host", "port", "params", "headers", "password",
+                                           "_text")
 
 
 def parse_uri(text: str) -> Uri:
@@ -369,6 +381,7 @@ def parse_uri(text: str) -> Uri:
         _SET_PARAMS(uri, parse_uri_params(params) if params else _NO_PARAMS)
         _SET_HEADERS(uri, tuple(tuple(h.split("=", 1)) for h in headers.split("&")) if headers else ())
         _SET_PASSWORD(uri, password)
+        _SET_TEXT(uri, None)
         return uri
     if scheme == "tel":
         m = _abnf.TEL_URI.fullmatch(text)
