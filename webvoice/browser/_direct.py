@@ -84,6 +84,15 @@ class _Js:
         self.all_settled = js.Promise.allSettled
         self.stringify = js.JSON.stringify
         self.is_array = js.Array.isArray
+        # settle_into(holder, token, done) calls done(token, outcome) once holder[0] settles,
+        # in JS: a promise that reaches Python is a JsPromise, whose await and .then()
+        # run through Python futures (two to four turns of the event loop). A page whose
+        # Content-Security-Policy forbids `new Function` gets None, and those slower paths.
+        try:
+            self.settle_into = js.Function.new(
+                "holder", "token", "done", "Promise.allSettled(holder).then((o) => done(token, o[0]));")
+        except JsException:
+            self.settle_into = None
 
 
 _js: _Js | None = None
@@ -252,7 +261,9 @@ class DirectRealm:
         self.id = "page-" + os.urandom(4).hex()
         self._subscriptions: dict[int, tuple[Any, str, Any]] = {}
         self._next = 1
-        self._on_fired: Any = None  # the proxy of _fired, made on the first fire() of a promise
+        self._on_settled: Any = None  # the proxy of _settled_outcome, made on first use
+        self._settling: dict[int, asyncio.Future | tuple[str, Callable[[MediaError], None] | None]] = {}
+        self._on_fired: Any = None  # the proxy of _fired (without JS helpers), made on first use
         self._fired_pending: dict[int, tuple[str, Callable[[MediaError], None] | None]] = {}
         self._on_timer_proxy: Any = None  # the proxy of _on_timer, made on the first _timer()
         self._timers: dict[int, tuple[Any, Callable[..., None], tuple[Any, ...]]] = {}  # token -> (JS id, ...)
@@ -318,22 +329,48 @@ class DirectRealm:
         value = holder[0]
         if not _is_promise(value):
             return value
-        outcome = (await _fns().all_settled(holder))[0]
+        future = _future()
+        if self._settle_into(holder, future):
+            outcome = await future  # one turn: this task's wake-up
+        else:
+            outcome = (await _fns().all_settled(holder))[0]
         if outcome.status == "fulfilled":
             return outcome.value
         raise _error(outcome.reason, doing)
 
     def _watch(self, holder: Any, doing: str, on_error: Callable[[MediaError], None] | None) -> None:
-        """Report a fired promise's rejection. Not an asyncio task per promise
-        (each costs several turns of Pyodide's event loop, each a browser task):
-        ``Promise.allSettled([promise, token])`` calls one proxy, kept for the
-        realm's life, with the outcome and the token naming the operation."""
-        if self._on_fired is None:
-            self._on_fired = create_proxy(self._fired)
+        """Report a fired promise's rejection: not an asyncio task per promise (each
+        costs several turns of Pyodide's event loop, each a browser task)."""
+        if not self._settle_into(holder, (doing, on_error)):
+            if self._on_fired is None:
+                self._on_fired = create_proxy(self._fired)
+            token = next(self._tokens)
+            self._fired_pending[token] = (doing, on_error)
+            holder.push(token)
+            _fns().all_settled(holder).then(self._on_fired)
+
+    def _settle_into(self, holder: Any, pending: asyncio.Future | tuple[str, Callable[[MediaError], None] | None]
+                     ) -> bool:
+        """Have holder[0]'s outcome set ``pending`` (a future) or reported to it
+        (``(doing, on_error)``) through one proxy kept for the realm's life, which
+        JS calls with a token naming it. False where JS helpers cannot be made."""
+        settle_into = _fns().settle_into
+        if settle_into is None:
+            return False
+        if self._on_settled is None:
+            self._on_settled = create_proxy(self._settled_outcome)
         token = next(self._tokens)
-        self._fired_pending[token] = (doing, on_error)
-        holder.push(token)
-        _fns().all_settled(holder).then(self._on_fired)
+        self._settling[token] = pending
+        settle_into(holder, token, self._on_settled)
+        return True
+
+    def _settled_outcome(self, token: int, outcome: Any) -> None:
+        pending = self._settling.pop(token, None)
+        if isinstance(pending, asyncio.Future):
+            if not pending.done():
+                pending.set_result(outcome)
+        elif pending is not None and outcome.status == "rejected":
+            _report(_error(outcome.reason, pending[0]), pending[1])
 
     def _fired(self, outcomes: Any) -> None:
         token = outcomes[1].value
