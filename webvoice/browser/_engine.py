@@ -195,11 +195,17 @@ class EngineSession:
             await self._set_direction(offer=True)
             waiter = self._arm_gathering()
             try:
-                options = {**self._offer_options, "iceRestart": bool(ice_restart or self._offer_options.get("iceRestart"))}
-                offer = await self._realm.invoke(self._pc, "createOffer", options, doing="createOffer")
-                self._check_open()
-                await self._realm.invoke(self._pc, "setLocalDescription", offer, doing="setLocalDescription", keep=False)
-                self._realm.release(offer)
+                restart = bool(ice_restart or self._offer_options.get("iceRestart"))
+                if restart or any(name != "iceRestart" for name in self._offer_options):
+                    options = {**self._offer_options, "iceRestart": restart}
+                    offer = await self._realm.invoke(self._pc, "createOffer", options, doing="createOffer")
+                    self._check_open()
+                    await self._realm.invoke(self._pc, "setLocalDescription", offer, doing="setLocalDescription",
+                                             keep=False)
+                    self._realm.release(offer)
+                else:  # JSEP's implicit description: the offer made and set in one step, one wait
+                    await self._realm.invoke(self._pc, "setLocalDescription", doing="setLocalDescription(offer)",
+                                             keep=False)
                 return await self._gathered_sdp(waiter)
             finally:
                 self._realm.release(waiter)
@@ -214,16 +220,18 @@ class EngineSession:
             await self._set_direction(offer=False)
             waiter = self._arm_gathering()
             try:
-                answer = await realm.invoke(self._pc, "createAnswer", doing="createAnswer")
-                self._check_open()
-                description: Any = answer
-                if self._dtls_role is not None:
+                if self._dtls_role is None:  # the first answer: made and set in one step (implicit description)
+                    await realm.invoke(self._pc, "setLocalDescription", doing="setLocalDescription(answer)",
+                                       keep=False)
+                else:  # a later one keeps our DTLS role: read it before setting it
+                    answer = await realm.invoke(self._pc, "createAnswer", doing="createAnswer")
+                    self._check_open()
                     created = await realm.get(answer, "sdp")
                     kept = keep_dtls_role(created, remote_offer, self._dtls_role)
-                    description = answer if kept == created else {"type": "answer", "sdp": kept}
-                await realm.invoke(self._pc, "setLocalDescription", description, doing="setLocalDescription",
-                                   keep=False)
-                realm.release(answer)
+                    description: Any = answer if kept == created else {"type": "answer", "sdp": kept}
+                    await realm.invoke(self._pc, "setLocalDescription", description, doing="setLocalDescription",
+                                       keep=False)
+                    realm.release(answer)
                 sdp = await self._gathered_sdp(waiter)
             finally:
                 realm.release(waiter)
