@@ -1,6 +1,7 @@
 """Where webvoice's time goes inside Pyodide: a look, not a figure.
 
     python -m bench.profile [--number 300]
+    python -m bench.profile --lines 8 [--turns]
 
 Boots one webvoice page (as bench/run.py does) and prints:
 
@@ -10,14 +11,25 @@ Boots one webvoice page (as bench/run.py does) and prints:
   (a pure-Python wheel ships no .pyc), compiling the grammar's regular
   expressions, and a fresh import of the package (modules dropped from
   sys.modules, the ``re`` cache purged).
+
+With ``--lines N``, instead: two registered pages, N lines placed from one to
+the other as figure 5 does, under a Chromium trace; printed, the caller's
+main-thread tasks (count, thread time, by kind). Each turn of Pyodide's event
+loop is a browser task or two (webvoice/browser/_direct.py says why that
+matters); ``--turns`` counts instead the callbacks the page's loop scheduled
+(``call_soon``/``call_later``), by callback and where it was scheduled from,
+wrapping the loop's ``call_later`` in that bench page only.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
+import collections
+import json
 
 from bench.browser_parse import MESSAGES
-from bench.common import Env, pycall
+from bench.common import USERS, Env, pycall
 from bench.jssip_bundle import ensure_bundle
 
 PROFILE_PARSE = r'''
@@ -72,13 +84,120 @@ lines.append(f"fresh import of webvoice + webvoice.browser (re purged; .pyc file
 '''
 
 
+TURNS_START = r'''
+import asyncio, collections, sys
+_turns = collections.Counter()
+_loop_class = type(asyncio.get_event_loop())
+_call_later = _loop_class.call_later
+
+def _turn_name(callback):
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, asyncio.Task):
+        return "task " + getattr(owner.get_coro(), "__qualname__", "?")
+    return getattr(callback, "__qualname__", type(callback).__name__)
+
+def _turn_origin():
+    frame, out = sys._getframe(2), []
+    while frame is not None and len(out) < 2:
+        name = frame.f_code.co_filename
+        if "asyncio" not in name and "webloop" not in name:
+            out.append(f"{name.rsplit('/', 1)[-1]}:{frame.f_code.co_name}")
+        frame = frame.f_back
+    return " < ".join(out) or "(from JS)"
+
+def _counting_call_later(self, delay, callback, *args, context=None):
+    _turns[("soon" if delay == 0 else "later", _turn_name(callback), _turn_origin())] += 1
+    return _call_later(self, delay, callback, *args, context=context)
+
+_loop_class.call_later = _counting_call_later
+0
+'''
+
+TURNS_STOP = r'''
+_loop_class.call_later = _call_later
+"\n".join([f"{sum(_turns.values())} callbacks scheduled"]
+          + [f"{n:6d}  {when:5}  {name}  <- {origin}" for (when, name, origin), n in _turns.most_common(40)])
+'''
+
+_TASK = ("ThreadControllerImpl::RunTask", "RunTask")
+_KINDS = ("TimerFire", "FunctionCall", "EventDispatch", "RunMicrotasks", "MinorGC", "MajorGC", "UpdateLayoutTree")
+
+
+def _main_thread_tasks(trace: bytes) -> str:
+    """The busiest renderer main thread of a trace (the caller's: it does the most)."""
+    data = json.loads(trace)
+    events = data["traceEvents"] if isinstance(data, dict) else data
+    mains = {(e["pid"], e["tid"]) for e in events
+             if e.get("ph") == "M" and e.get("name") == "thread_name" and e["args"]["name"] == "CrRendererMain"}
+    by_thread: dict = collections.defaultdict(list)
+    for e in events:
+        if e.get("ph") == "X" and (e.get("pid"), e.get("tid")) in mains:
+            by_thread[(e["pid"], e["tid"])].append(e)
+    busiest = max(by_thread.values(), key=lambda evs: sum(1 for e in evs if e["name"] in _TASK))
+    busiest.sort(key=lambda e: e["ts"])
+    tasks = [e for e in busiest if e["name"] in _TASK]
+    inner = [e for e in busiest if e["name"] in _KINDS]
+    starts = [e["ts"] for e in inner]
+    count: collections.Counter = collections.Counter()
+    cpu: collections.Counter = collections.Counter()
+    for task in tasks:
+        i = bisect.bisect_left(starts, task["ts"])
+        kind = "other"
+        if i < len(inner) and inner[i]["ts"] <= task["ts"] + task.get("dur", 0):
+            kind = inner[i]["name"]
+            data = inner[i].get("args", {}).get("data", {})
+            if kind == "FunctionCall":
+                kind += f" {data.get('functionName') or '(anonymous)'}"[:80]
+            elif kind == "EventDispatch":
+                kind += f" {data.get('type')}"
+        count[kind] += 1
+        cpu[kind] += task.get("tdur", 0) / 1000
+    lines = [f"caller's main thread: {len(tasks)} tasks, {sum(cpu.values()):.1f} ms thread time (traced)"]
+    lines += [f"  {count[k]:6d} tasks {cpu[k]:8.1f} ms  {k}" for k, _ in cpu.most_common(15)]
+    return "\n".join(lines)
+
+
+def profile_lines(lines: int, turns: bool) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from devtools.kamailio_server import KamailioServer
+
+    with KamailioServer() as kamailio, sync_playwright() as pw:
+        env = Env(pw, kamailio)
+        try:
+            caller, callee = env.open_webvoice(), env.open_webvoice()
+            env.start_ua(caller, USERS["webvoice"]["caller"])
+            env.start_ua(callee, USERS["webvoice"]["callee"])
+            user = USERS["webvoice"]["callee"]
+            env.call(caller, user)  # warm up (first-use imports and proxies), then the measured lines
+            env.hang_up(caller)
+            env.wait_idle(caller, callee, timeout=30)
+            if turns:
+                pycall(caller.page, TURNS_START)
+            else:
+                env.browser.start_tracing(page=caller.page, categories=[
+                    "toplevel", "devtools.timeline", "disabled-by-default-devtools.timeline"])
+            for _ in range(lines):
+                env.call(caller, user, timeout=60)
+            print(pycall(caller.page, TURNS_STOP) if turns else _main_thread_tasks(env.browser.stop_tracing()))
+            env.hang_up(caller)
+            env.wait_idle(caller, callee, timeout=60)
+        finally:
+            env.close()
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--number", type=int, default=300)
+    ap.add_argument("--lines", type=int, default=0, help="place this many lines and show where the time goes")
+    ap.add_argument("--turns", action="store_true", help="with --lines: count the event loop's callbacks")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     ensure_bundle()
+    if args.lines:
+        profile_lines(args.lines, args.turns)
+        return
     with sync_playwright() as pw:
         env = Env(pw, kamailio=None)
         try:
