@@ -184,6 +184,32 @@ def test_offer_answer_connects_both_lines(page):
     assert result["candidate"]["sdp_mid"] == "0"
 
 
+def test_without_new_function_the_promise_paths_still_connect_and_hold(page):
+    """A page whose Content-Security-Policy forbids ``new Function`` gets no JS
+    settle helper (webvoice/browser/_direct.py): awaited and fired browser
+    calls go through Pyodide's promise paths instead. Forced here by removing
+    the helper: a pair connects, audio flows, a hold re-offer is answered."""
+    result = run_py(page, """
+        from webvoice.browser import _direct
+        fns = _direct._fns()
+        kept, fns.settle_into = fns.settle_into, None
+        try:
+            a, b, offer, answer, timings = await connected_pair()
+
+            async def flowing():
+                return all([(await s.get_stats())["inbound"]["packets_received"] > 10 for s in (a, b)])
+
+            await wait_for(flowing, what="packets both ways")
+            a.set_hold(True)
+            held_offer, held_answer = await reoffer(a, b)
+        finally:
+            fns.settle_into = kept
+        json.dumps({"kept": kept is not None, "held_offer": held_offer, "held_answer": held_answer})
+    """)
+    assert result["kept"]  # this Chromium allows new Function: the fast path is the default
+    assert "a=sendonly" in result["held_offer"] and "a=recvonly" in result["held_answer"]
+
+
 def test_hold_stops_audio_both_ways(page):
     """a holds: its offer is sendonly, b answers recvonly and stops sending, and
     a takes its microphone off the sender, so neither side receives RTP."""
