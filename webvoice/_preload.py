@@ -54,7 +54,7 @@ def _media_modules() -> tuple[str, ...]:
     realm = ("webvoice.browser._remote", "webvoice.browser._bridge") if in_worker() else \
         ("webvoice.browser._direct", "webvoice.browser._media")
     return ("webvoice.browser._stats", "webvoice.browser._rtc_config", "webvoice.browser._realm",
-            "webvoice.browser._ringback", "webvoice.browser._engine", *realm)
+            "webvoice.browser._ringback", "webvoice.browser._engine", "webvoice.browser._engine_backend", *realm)
 
 
 def preload_call_modules(loop: asyncio.AbstractEventLoop, *, budget_s: float = SLICE_BUDGET_S,

@@ -20,7 +20,8 @@ from __future__ import annotations
 import json
 import logging
 
-from ._engine import EngineBackend, EngineSession
+from ._engine import EngineSession
+from ._engine_backend import EngineBackend
 from ._remote import DEFAULT_CHANNEL, PROTOCOL, RemoteRealm
 
 __all__ = ["DEFAULT_CHANNEL", "PROTOCOL", "BridgedMediaBackend", "BridgedMediaSession", "agent_loader_js",

@@ -10,7 +10,8 @@ line id, whichever direct backend opened it.
 from __future__ import annotations
 
 from ._direct import direct_realm
-from ._engine import GATHER_LIMIT, HOST_GRACE, EngineBackend, EngineSession
+from ._engine import GATHER_LIMIT, HOST_GRACE, EngineSession
+from ._engine_backend import EngineBackend
 from ._rtc_config import rtc_configuration
 
 __all__ = ["GATHER_LIMIT", "HOST_GRACE", "DirectMediaBackend", "DirectMediaSession", "rtc_configuration"]
