@@ -34,7 +34,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .._media import (
     DTMF_TIMING,
@@ -44,13 +44,10 @@ from .._media import (
     NotSupportedError,
 )
 from ._realm import Realm, Ref, Until, ignore
-from ._ringback import Ringback
+from ._ringback import Ringback, RingbackContext
 from ._stats import empty_stats, summarize
 
-if TYPE_CHECKING:  # the backend makes sessions; a session only reports back to it
-    from ._engine_backend import EngineBackend
-
-__all__ = ["GATHER_LIMIT", "HOST_GRACE", "EngineSession", "audio_constraints"]
+__all__ = ["GATHER_LIMIT", "HOST_GRACE", "EngineSession", "SessionHost", "audio_constraints"]
 
 log = logging.getLogger("webvoice")
 
@@ -100,10 +97,28 @@ def _same_sdp(a: str | None, b: str) -> bool:
     return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
 
 
+class SessionHost(Protocol):
+    """What a session needs of the backend that made it
+    (webvoice/browser/_engine_backend.py's EngineBackend): its realm and page,
+    the shared ringback context, a new microphone, and to be forgotten when it
+    ends. A protocol, so that this module does not import the backend's."""
+
+    realm: Realm
+    document: Ref | None
+    ringback: RingbackContext
+
+    async def _microphone_track(self, constraints: dict[str, Any] | None,
+                                device_id: str | None) -> tuple[Ref, Ref]: ...
+
+    def supports_speaker_selection(self) -> bool: ...
+
+    def _forget(self, session: EngineSession) -> None: ...
+
+
 class EngineSession:
     """The media of one line (see the module doc). Made by :meth:`EngineBackend.open_session`."""
 
-    def __init__(self, backend: EngineBackend, line_id: str, *, config: dict[str, Any], offer: dict[str, Any],
+    def __init__(self, backend: SessionHost, line_id: str, *, config: dict[str, Any], offer: dict[str, Any],
                  constraints: dict[str, Any], microphone: str | None, on_event: MediaEventHandler) -> None:
         self.line_id = line_id
         self._backend = backend
