@@ -119,22 +119,25 @@ def _make_init(cls: Any) -> Callable[..., None]:
         name = f.name
         if f.default is not MISSING:
             namespace[f"_default_{name}"] = f.default
-            value = f"_default_{name}"
-            param = f"{name}=_default_{name}"
+            fallback: str | None = f"_default_{name}"
         elif f.default_factory is not MISSING:
             namespace[f"_factory_{name}"] = f.default_factory
-            value = f"_factory_{name}()"
-            param = f"{name}=_MISSING"
-            if f.init:
-                value = f"{value} if {name} is _MISSING else {name}"
+            fallback = f"_factory_{name}()"
         else:
-            value, param = name, name
-        if f.init:
-            params.append(param)
-            if f.default_factory is MISSING:
-                value = name
-        elif f.default is MISSING and f.default_factory is MISSING:
-            continue  # init=False without a default: left unset, as dataclasses do
+            fallback = None
+        if not f.init:
+            if fallback is None:
+                continue  # init=False without a default: left unset, as dataclasses do
+            value = fallback
+        elif fallback is None:
+            params.append(name)
+            value = name
+        elif f.default is not MISSING:
+            params.append(f"{name}={fallback}")
+            value = name
+        else:  # a factory runs per instance, when the argument is left out
+            params.append(f"{name}=_MISSING")
+            value = f"{fallback} if {name} is _MISSING else {name}"
         body.append(f"_set(self, {name!r}, {value})")
     if hasattr(cls, "__post_init__"):
         body.append("self.__post_init__()")
