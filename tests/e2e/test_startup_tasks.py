@@ -107,15 +107,17 @@ def test_import_and_registration_run_in_separate_tasks(page, static_server, kama
     assert "webvoice._instance" in names and "webvoice.browser._websocket" in names
     # The package's __init__ ran last, after the others...
     assert names[-1] == "webvoice"
-    # ...each task's modules began within its slice's budget (the slicer yields
-    # once a slice has run it), so an import longer than a few budgets ran in
-    # several tasks...
+    # ...each task's modules began within its slice's budget but for its last
+    # step (the slicer checks the clock between steps: the step begun just
+    # under the budget runs its module, and at most the two parent packages a
+    # first import brings, after it), so an import longer than a few budgets
+    # ran in several tasks...
     for group in tasks.values():
         # Not the package's __init__ (run after the last check) nor the slicer
         # itself (imported before its clock starts).
         starts = [at for name, at in group if name not in ("webvoice", "webvoice._import_steps")]
-        if starts:
-            assert max(starts) - min(starts) < r["budget"], group
+        late = [at for at in starts if at - min(starts) >= r["budget"]]
+        assert len(late) <= 3, group
     spent = modules[-1][2] - modules[0][2]
     if spent > 3 * r["budget"]:
         assert len(tasks) >= 2, tasks
