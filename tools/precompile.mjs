@@ -1,6 +1,8 @@
 // Compile a directory's Python sources to bytecode with Pyodide's own Python,
 // in place (__pycache__/*.cpython-<ver>.pyc, unchecked-hash: used without
-// looking at the source). Run by tools/build_assets.py:
+// looking at the source), and webvoice's regular expressions to the table
+// webvoice/sip/util/_regex.py replays (the regex compiler is Python code:
+// tens of ms of a page's start-up otherwise). Run by tools/build_assets.py:
 //     node tools/precompile.mjs <pyodide dir> <source dir>
 // Prints the cache tag, so the caller knows which interpreter the files fit.
 const [pyodideDir, sourceDir] = process.argv.slice(2);
@@ -9,10 +11,20 @@ const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/` });
 pyodide.FS.mkdirTree("/src");
 pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: sourceDir }, "/src");
 const tag = pyodide.runPython(`
-import compileall, py_compile, sys
+import compileall, importlib, os, pkgutil, py_compile, sys
 ok = compileall.compile_dir("/src", quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
 if not ok:
     raise SystemExit("compileall failed")
+# Every module imported, so that every pattern webvoice names is seen; a
+# module that cannot be imported here fails the build.
+sys.path.insert(0, "/src")
+import webvoice
+for module in pkgutil.walk_packages(webvoice.__path__, "webvoice."):
+    importlib.import_module(module.name)
+from webvoice.sip.util import _regex
+with open(os.path.join(os.path.dirname(_regex.__file__), _regex.TABLE_NAME), "wb") as f:
+    f.write(_regex.build_table(_regex.seen))
+print(f"{len(_regex.seen)} regular expressions precompiled")
 sys.implementation.cache_tag
 `);
 console.log(tag);

@@ -6,7 +6,6 @@ message naming the argument, and the rest of the SDK can trust its settings.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import field
 from typing import Any
@@ -20,7 +19,7 @@ from .browser._rtc_config import (
     offer_options,
     rtc_configuration,
 )
-from .sip import CONTROL_CHARS, Headers, ReconnectPolicy, SipUri, TimerConfig, record
+from .sip import CONTROL_CHARS, Headers, ReconnectPolicy, SipUri, TimerConfig, compile_regex, record
 
 __all__ = ["InstanceSettings", "make_settings", "check_extra_headers", "UA_CONFIG_KEYS", "CALL_OPTION_KEYS",
            "LINE_EVENT_KEYS"]
@@ -81,7 +80,7 @@ _OFFER_KEYS = OFFER_KEYS
 SESSION_EXPIRES_RANGE = (90, 86400)
 LINE_EVENT_KEYS = ("on_line_added", "on_line_removed", "on_line_changed", "on_active_line_changed")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_UUID = compile_regex(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @record

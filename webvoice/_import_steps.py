@@ -48,6 +48,7 @@ STEPS = (
     "webvoice._handlers",
     "webvoice.sip.syntax",
     "webvoice.sip.util._record",
+    "webvoice.sip.util._regex",
     "webvoice.sip.syntax._abnf",
     "webvoice.sip.syntax._errors",
     "webvoice.sip.syntax._uri",

@@ -19,9 +19,7 @@ handler calls ``request.accept()``), or when the policy allows it:
 
 from __future__ import annotations
 
-import re
-
-from .sip import SipUri, TelUri, Uri
+from .sip import SipUri, TelUri, Uri, compile_regex
 
 __all__ = ["REFER_POLICIES", "DEFAULT_REFER_POLICY", "is_number", "policy_allows"]
 
@@ -30,7 +28,7 @@ DEFAULT_REFER_POLICY = "ask"
 
 # RFC 3966's phonedigit (DIGIT / visual-separator) with the global "+" and the
 # service-code characters "*" and "#": a user part made of these is a number.
-_NUMBER = re.compile(r"\+?[0-9*#().\-]*[0-9][0-9*#().\-]*")
+_NUMBER = compile_regex(r"\+?[0-9*#().\-]*[0-9][0-9*#().\-]*")
 
 
 def is_number(uri: Uri) -> bool:

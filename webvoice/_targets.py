@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import re
 
-from .sip import AbsoluteUri, SipUri, TelUri, Uri, parse_uri
+from .sip import AbsoluteUri, SipUri, TelUri, Uri, compile_regex, parse_uri
 
 __all__ = ["normalize_target", "check_target", "refer_target", "escape_user"]
 
-_SCHEME = re.compile(r"(sips?|tel):", re.IGNORECASE)
+_SCHEME = compile_regex(r"(sips?|tel):", re.IGNORECASE)
 #: C0 and C1 controls, DEL and the Unicode line separators: never part of a target.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = compile_regex("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ALPHANUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _UNRESERVED = _ALPHANUM + "-_.!~*'()"
 #: RFC 3261 25.1: unreserved / user-unreserved, written as they are in a user part.
@@ -35,12 +35,12 @@ _USER_SAFE = frozenset(_UNRESERVED + "&=+$,;?/")
 #: password = *(unreserved / escaped / "&" / "=" / "+" / "$" / ",")
 _PASSWORD_SAFE = frozenset(_UNRESERVED + "&=+$,")
 _HEX = frozenset("0123456789ABCDEFabcdef")
-_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_ESCAPE = compile_regex(r"%([0-9A-Fa-f]{2})")
 #: A telephone number as people write it: digits with spaces, dashes, dots, brackets.
-_PHONE = re.compile(r"\+?[0-9\s\-().]*[0-9][0-9\s\-().]*")
-_VISUAL_SEPARATORS = re.compile(r"[\s\-().]")
-_HOST_AND_REST = re.compile(r"(\[[^\]]*\]|[^:;?]*)(.*)", re.DOTALL)
-_OTHER_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
+_PHONE = compile_regex(r"\+?[0-9\s\-().]*[0-9][0-9\s\-().]*")
+_VISUAL_SEPARATORS = compile_regex(r"[\s\-().]")
+_HOST_AND_REST = compile_regex(r"(\[[^\]]*\]|[^:;?]*)(.*)", re.DOTALL)
+_OTHER_URL = compile_regex(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
 
 
 def escape_user(text: str, *, safe: frozenset[str] = _USER_SAFE) -> str:

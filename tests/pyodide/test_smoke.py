@@ -32,6 +32,38 @@ def test_webvoice_by_micropip_url(selenium, webvoice_wheel):
     assert _micropip_install(selenium, webvoice_wheel["wheel"]) == webvoice_wheel["version"]
 
 
+@run_in_pyodide(packages=["webvoice"])
+def _regexes_from_the_build(selenium):
+    import re
+
+    import webvoice  # noqa: F401 - the grammar compiled, as a page does
+    from webvoice.sip.syntax import _abnf
+    from webvoice.sip.util import _regex
+
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("compiled although the build's table has it")
+
+    table = _regex._table or {}
+    compile_ = re.compile
+    re.compile = no_compiling
+    try:
+        replayed = [_regex.compile_regex(pattern, flags) for pattern, flags in _regex.seen]
+    finally:
+        re.compile = compile_
+    same = all(r == re.compile(p, f) for r, (p, f) in zip(replayed, _regex.seen))
+    return len(table), len(_regex.seen), same, _abnf.STATUS_LINE == re.compile(_abnf.STATUS_LINE.pattern)
+
+
+def test_the_grammar_comes_from_the_build_s_compiled_patterns(selenium, webvoice_wheel):
+    """In Pyodide, webvoice's regular expressions are replayed from the table
+    the build made (tools/precompile.mjs) instead of compiled: every pattern
+    named at import is in it, and each is what re.compile makes."""
+    entries, named, same, status_line = _regexes_from_the_build(selenium)
+    assert entries > 50
+    assert named <= entries
+    assert same and status_line
+
+
 @run_in_pyodide
 async def test_js_event_calls_python_callbacks(selenium):
     """A JS EventTarget dispatches to a plain and an ``async def`` callback.

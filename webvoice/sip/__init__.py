@@ -95,6 +95,7 @@ _DRIVER_EXPORTS: dict[str, tuple[str, ...]] = {
     "event._pidf": ("PIDF_CONTENT_TYPE=CONTENT_TYPE", "build_pidf", "parse_pidf"),
     "event._publication": ("PublicationDone", "PublicationFailed"),
     "util._record": ("record",),
+    "util._regex": ("compile_regex",),
     "ua._registration": ("UnregisterFailed",),
     "event._subscription_state": ("SubscriptionEnded", "SubscriptionNotified"),
     "ua._ua": ("MessageRefused",),
@@ -237,6 +238,7 @@ if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and I
     from .util._backoff import ReconnectPolicy as ReconnectPolicy
     from .util._lazy import lazy_attributes as lazy_attributes
     from .util._record import record as record
+    from .util._regex import compile_regex as compile_regex
 
 
 # --- end of the driver's exports --------------------------------------------------------------

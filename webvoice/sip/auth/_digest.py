@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._values import _TOKEN, _TOKEN68, AuthParseError, parse_credentials
+from ..util._regex import compile_regex
 
 __all__ = [
     "SUPPORTED_ALGORITHMS",
@@ -202,10 +203,10 @@ def verify_digest(
 # Deliberately ignores quoting: with a stray quote earlier in a malformed
 # value, a quote-aware scanner could skip the real response. Redacting a
 # "response=" that sits inside some quoted string is harmless.
-_RESPONSE_RE = re.compile(
+_RESPONSE_RE = compile_regex(
     r'(?<![A-Za-z0-9_\-*])(response[ \t]*=[ \t]*)(?:"(?:[^"\\]++|\\.)*+(?:"|\Z)|[^\s,]*+)', re.IGNORECASE | re.DOTALL
 )
-_TOKEN68_CREDENTIALS_RE = re.compile(rf"\A(\s*{_TOKEN}[ \t]+){_TOKEN68}(?=\s*(?:,|\Z))")
+_TOKEN68_CREDENTIALS_RE = compile_regex(rf"\A(\s*{_TOKEN}[ \t]+){_TOKEN68}(?=\s*(?:,|\Z))")
 
 
 def redact_authorization(value: str) -> str:

@@ -27,6 +27,7 @@ import re
 from typing import ClassVar
 
 from ..util._record import record
+from ..util._regex import compile_regex
 
 __all__ = [
     "AuthParseError",
@@ -69,21 +70,22 @@ _QUOTED_STRING = rf'"(?:{_QDTEXT}++|{_QUOTED_PAIR})*+"'
 # token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _TOKEN68 = r"[A-Za-z0-9\-._~+/]+=*"
 
-_WS_RE = re.compile(_OWS)
-_TOKEN_RE = re.compile(_TOKEN)
-_TOKEN68_RE = re.compile(_TOKEN68)
+_WS_RE = compile_regex(_OWS)
+_TOKEN_RE = compile_regex(_TOKEN)
+_TOKEN68_RE = compile_regex(_TOKEN68)
 # auth-param = token BWS "=" BWS ( token / quoted-string )
-_AUTH_PARAM_RE = re.compile(rf"({_TOKEN}){_OWS}={_OWS}(?:({_TOKEN})|({_QUOTED_STRING}))")
+_AUTH_PARAM_RE = compile_regex(rf"({_TOKEN}){_OWS}={_OWS}(?:({_TOKEN})|({_QUOTED_STRING}))")
 # After a comma, "name =" starts another auth-param; anything else starts a
 # new challenge. This lookahead is how RFC 7235 lists stay unambiguous.
-_PARAM_START_RE = re.compile(rf"{_TOKEN}{_OWS}=")
+_PARAM_START_RE = compile_regex(rf"{_TOKEN}{_OWS}=")
 # A token68 must fill the whole rest of its list element.
-_TOKEN68_ELEMENT_RE = re.compile(rf"{_TOKEN68}(?={_OWS}(?:,|\Z))")
-_QUOTED_PAIR_RE = re.compile(r"\\(.)", re.DOTALL)
-_NEEDS_QUOTING_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_HEX8_RE = re.compile(r"[0-9A-Fa-f]{8}")
+_TOKEN68_ELEMENT_RE = compile_regex(rf"{_TOKEN68}(?={_OWS}(?:,|\Z))")
+_QUOTED_PAIR_RE = compile_regex(r"\\(.)", re.DOTALL)
+_NEEDS_QUOTING_RE = compile_regex(r"[\x00-\x08\x0a-\x1f\x7f]")
+_HEX8_RE = compile_regex(r"[0-9A-Fa-f]{8}")
+_PERCENT_ESCAPE_RE = compile_regex(r"(%[0-9A-Fa-f]{2})")
 # RFC 8187 ext-value, for username* (RFC 7616 section 3.4.4).
-_EXT_VALUE_RE = re.compile(
+_EXT_VALUE_RE = compile_regex(
     r"(UTF-8|ISO-8859-1)'[A-Za-z0-9\-]*'((?:%[0-9A-Fa-f]{2}|[!#$&+\-.^_`|~0-9A-Za-z]++)*+)", re.IGNORECASE
 )
 _ATTR_CHARS = frozenset(b"!#$&+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -184,7 +186,7 @@ def _decode_ext_value(value: str) -> str:
     m = _EXT_VALUE_RE.fullmatch(value)
     if m is None:
         raise AuthParseError(f"malformed username* value {value!r}: expected UTF-8''percent-encoded-name")
-    chunks = re.split(r"(%[0-9A-Fa-f]{2})", m.group(2))
+    chunks = _PERCENT_ESCAPE_RE.split(m.group(2))
     raw = b"".join(bytes([int(c[1:], 16)]) if c.startswith("%") else c.encode("ascii") for c in chunks)
     try:
         return raw.decode("utf-8" if m.group(1).upper() == "UTF-8" else "latin-1")

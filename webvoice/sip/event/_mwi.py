@@ -9,9 +9,9 @@ the optional message headers that may follow a blank line are ignored.
 
 from __future__ import annotations
 
-import re
 
 from ..util._record import record
+from ..util._regex import compile_regex
 
 __all__ = ["CONTENT_TYPE", "MAX_SUMMARY", "MessageCounts", "MessageSummary", "parse_message_summary"]
 
@@ -19,7 +19,8 @@ CONTENT_TYPE = "application/simple-message-summary"
 MAX_SUMMARY = 8192
 #: The message classes of RFC 3842 5.2 (RFC 3458 message-context-class).
 _CLASSES = ("voice-message", "fax-message", "pager-message", "multimedia-message", "text-message", "none")
-_COUNTS = re.compile(r"(\d{1,9})\s*/\s*(\d{1,9})(?:\s*\(\s*(\d{1,9})\s*/\s*(\d{1,9})\s*\))?\s*")
+_LINE_BREAK = compile_regex(r"\r?\n")
+_COUNTS = compile_regex(r"(\d{1,9})\s*/\s*(\d{1,9})(?:\s*\(\s*(\d{1,9})\s*/\s*(\d{1,9})\s*\))?\s*")
 
 
 @record
@@ -43,7 +44,7 @@ def parse_message_summary(body: bytes) -> MessageSummary:
         raise ValueError(f"the message summary is {len(body)} bytes; at most {MAX_SUMMARY} are read")
     text = body.decode("utf-8", "replace")
     waiting, account, counts = None, None, {}
-    for line in re.split(r"\r?\n", text):
+    for line in _LINE_BREAK.split(text):
         if not line.strip():
             if waiting is not None:
                 break  # the optional message headers follow (RFC 3842 5.2): not ours to read

@@ -11,18 +11,19 @@ load the subscriber machinery.
 
 from __future__ import annotations
 
-import re
 
 from ..syntax._message import Request, Response
+from ..util._regex import compile_regex
 
 __all__ = ["check_notify", "int_param", "parse_subscription_state", "subscription_state"]
 
-_STATE_PARAM = re.compile(r"\s*;\s*([A-Za-z0-9_.!%*+`'~-]+)\s*(?:=\s*(\"[^\"]*\"|[^;\s]*))?")
+_STATE = compile_regex(r"\s*([A-Za-z0-9_.!%*+`'~-]+)")
+_STATE_PARAM = compile_regex(r"\s*;\s*([A-Za-z0-9_.!%*+`'~-]+)\s*(?:=\s*(\"[^\"]*\"|[^;\s]*))?")
 
 
 def parse_subscription_state(value: str) -> tuple[str, dict[str, str]] | None:
     """``active;expires=60`` as ("active", {"expires": "60"}); None when unreadable."""
-    match = re.match(r"\s*([A-Za-z0-9_.!%*+`'~-]+)", value or "")
+    match = _STATE.match(value or "")
     if match is None:
         return None
     params, pos = {}, match.end()

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import re
 from xml.etree import ElementTree
+from ..util._regex import compile_regex
 
 __all__ = ["MAX_ELEMENTS", "MAX_XML", "XmlRefused", "parse_xml"]
 
 MAX_XML = 65536
 MAX_ELEMENTS = 2000
 
-_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-_ENCODING = re.compile(r"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_DECLARATION = compile_regex(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_ENCODING = compile_regex(r"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
 class XmlRefused(ValueError):

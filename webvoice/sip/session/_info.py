@@ -10,12 +10,12 @@ seen in the wild (``application/dtmf-relay``, the
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from ..syntax._message import Request
 from ._events import DtmfReceived, InfoReceived
 from ._state import CallState
+from ..util._regex import compile_regex
 
 if TYPE_CHECKING:
     from ..transaction._transaction import ServerTransaction
@@ -27,9 +27,9 @@ __all__ = ["Info", "parse_dtmf", "parse_dtmf_relay"]
 # Matched line by line, never across lines: a multi-line pattern such as
 # ``(?m)^\s*signal`` retries its ``\s*`` from every line start over every
 # following blank line, quadratic in a body of newlines.
-_DTMF_LINE = re.compile(r"[ \t]*+([A-Za-z]++)[ \t]*+=[ \t]*+([^ \t]*+)[ \t]*+")
-_DTMF_TONE = re.compile(r"[0-9A-Da-d*#]")
-_DTMF_DIGIT = re.compile(r"[ \t\r\n]*+([0-9A-Da-d*#])[ \t\r\n]*+")
+_DTMF_LINE = compile_regex(r"[ \t]*+([A-Za-z]++)[ \t]*+=[ \t]*+([^ \t]*+)[ \t]*+")
+_DTMF_TONE = compile_regex(r"[0-9A-Da-d*#]")
+_DTMF_DIGIT = compile_regex(r"[ \t\r\n]*+([0-9A-Da-d*#])[ \t\r\n]*+")
 #: Durations (ms) a peer may announce: RFC 4733 events last at most a few
 #: seconds in practice; longer values are clamped, not trusted.
 DTMF_DEFAULT_DURATION = 100

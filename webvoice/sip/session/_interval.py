@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ..util._regex import compile_regex
+
 if TYPE_CHECKING:
     from ..syntax._message import Request, Response
 
@@ -23,6 +25,12 @@ MIN_SE_FLOOR = 90
 #: The largest interval a peer's Min-SE may ask of us (a day); a 422 asking
 #: for more is not followed.
 MAX_SESSION_INTERVAL = 86400
+
+# Session-Expires = delta-seconds *(SEMI se-params), se-params = refresher-param / generic-param
+_SESSION_EXPIRES = compile_regex(r"[ \t]*([0-9]{1,9})[ \t]*(;.*)?$")
+_REFRESHER = compile_regex(r";[ \t]*refresher[ \t]*=[ \t]*(uac|uas)[ \t]*(?:;|$)", re.I)
+# Min-SE = delta-seconds *(SEMI generic-param)
+_MIN_SE = compile_regex(r"[ \t]*([0-9]{1,9})[ \t]*(?:;|$)")
 
 
 def session_interval_refusal(request: Request, floor: int, *, to_tag: str | None = None) -> Response | None:
@@ -62,15 +70,15 @@ def session_expires_value(value: str) -> int | None:
 
 
 def _parse_session_expires(value: str) -> tuple[int | None, str | None]:
-    m = re.match(r"[ \t]*([0-9]{1,9})[ \t]*(;.*)?$", value)
+    m = _SESSION_EXPIRES.match(value)
     if m is None:
         return None, None
-    refresher = re.search(r";[ \t]*refresher[ \t]*=[ \t]*(uac|uas)[ \t]*(?:;|$)", m.group(2) or "", re.I)
+    refresher = _REFRESHER.search(m.group(2) or "")
     return int(m.group(1)), (refresher.group(1).lower() if refresher else None)
 
 
 def min_se_value(message: Request | Response) -> int | None:
     """Min-SE's delta-seconds (RFC 4028 5), or None when absent or unreadable."""
     value = message.header("Min-SE")
-    m = re.match(r"[ \t]*([0-9]{1,9})[ \t]*(?:;|$)", value) if isinstance(value, str) else None
+    m = _MIN_SE.match(value) if isinstance(value, str) else None
     return int(m.group(1)) if m else None

@@ -29,7 +29,6 @@ Replaces names this call's dialog so that another INVITE can take its place
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from ..auth._retry import ChallengeRetry
@@ -39,6 +38,7 @@ from ..syntax._header_values import HeaderValue, NameAddr
 from ..syntax._message import Request, Response
 from ._events import ReferProgress, ReferReceived
 from ._state import CallState
+from ..util._regex import compile_regex
 
 if TYPE_CHECKING:
     from ..transaction._transaction import ClientTransaction, ServerTransaction
@@ -48,7 +48,7 @@ __all__ = ["NOTIFY_EXPIRES", "ReferNotifier", "ReferSubscriber", "parse_sipfrag_
 
 # The status line a message/sipfrag NOTIFY body starts with (RFC 3420, RFC 3515
 # 2.4.5). Anchored at the start and possessive: one linear pass at most.
-_SIPFRAG_STATUS = re.compile(rb"[ \t\r\n]*+SIP/2\.0 ([1-6][0-9][0-9])(?: ([^\r\n]*+))?+(?:\r?\n|$)")
+_SIPFRAG_STATUS = compile_regex(rb"[ \t\r\n]*+SIP/2\.0 ([1-6][0-9][0-9])(?: ([^\r\n]*+))?+(?:\r?\n|$)")
 #: The expiry our NOTIFYs grant the peer's implicit subscription (seconds).
 NOTIFY_EXPIRES = 60
 

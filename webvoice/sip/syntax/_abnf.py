@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from ..util._regex import compile_regex, declare
 
 
 class Deferred:
@@ -39,9 +40,10 @@ class Deferred:
     def __init__(self, pattern: str, flags: int = 0) -> None:
         self.pattern = pattern
         self.flags = flags
+        declare(pattern, flags)
 
     def __getattr__(self, name: str) -> Any:
-        method = getattr(re.compile(self.pattern, self.flags), name)
+        method = getattr(compile_regex(self.pattern, self.flags), name)
         setattr(self, name, method)
         return method
 
@@ -116,7 +118,7 @@ URI_HEADERS = rf"{HNVCHARS}=(?:{HNVCHARS})?(?:&{HNVCHARS}=(?:{HNVCHARS})?)*"
 # SIP-URI / SIPS-URI (19.1.1); scheme names are case-insensitive. An "@" can
 # only end the userinfo, so the userinfo is not even tried without one ahead
 # (a mere shortcut: it changes no match).
-SIP_URI = re.compile(
+SIP_URI = compile_regex(
     rf"(?P<scheme>[sS][iI][pP][sS]?):"
     rf"(?:(?=[^@]*@)(?P<user>{USER})(?::(?P<password>{PASSWORD}))?@)?"
     rf"(?P<host>{HOST})(?::(?P<port>{PORT}))?"
@@ -140,12 +142,12 @@ ABSOLUTE_URI = Deferred(rf"(?P<scheme>{SCHEME}):(?P<rest>{URICS})")
 
 # Request-Line = Method SP Request-URI SP SIP-Version CRLF. Exactly one SP
 # between the parts and none at the end (RFC 4475 3.1.2.9, 3.1.2.10).
-REQUEST_LINE = re.compile(rf"({TOKEN}) ([^ \t]+) ([sS][iI][pP]/[0-9]+\.[0-9]+)")
+REQUEST_LINE = compile_regex(rf"({TOKEN}) ([^ \t]+) ([sS][iI][pP]/[0-9]+\.[0-9]+)")
 # Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF
 # Reason-Phrase = *(reserved / unreserved / escaped / UTF8-NONASCII / UTF8-CONT / SP / HTAB)
 # Departure: a missing SP before an empty reason phrase is accepted (RFC 4475
 # 3.1.1.13 shows senders that omit it).
-STATUS_LINE = re.compile(r"([sS][iI][pP]/[0-9]+\.[0-9]+) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?")
+STATUS_LINE = compile_regex(r"([sS][iI][pP]/[0-9]+\.[0-9]+) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?")
 
 SIP_VERSION = "SIP/2.0"
 
@@ -160,21 +162,21 @@ GEN_VALUE = rf"(?:{TOKEN}|{HOST}|{QUOTED_STRING})"
 GENERIC_PARAM = Deferred(rf"{SWS};{SWS}({TOKEN})(?:{SWS}={SWS}({GEN_VALUE}))?")
 
 # display-name = *(token LWS) / quoted-string
-DISPLAY_TOKENS = re.compile(rf"{TOKEN}(?:{LWS}{TOKEN})*")
-QUOTED = re.compile(QUOTED_STRING)
+DISPLAY_TOKENS = compile_regex(rf"{TOKEN}(?:{LWS}{TOKEN})*")
+QUOTED = compile_regex(QUOTED_STRING)
 
 # Via: sent-protocol = protocol-name SLASH protocol-version SLASH transport
-VIA = re.compile(
+VIA = compile_regex(
     rf"({TOKEN}){SWS}/{SWS}({TOKEN}){SWS}/{SWS}({TOKEN}){LWS}({HOST})(?:{SWS}:{SWS}({PORT}))?"
 )
 # CSeq = 1*DIGIT LWS Method
-CSEQ = re.compile(rf"([0-9]+){LWS}({TOKEN})")
+CSEQ = compile_regex(rf"([0-9]+){LWS}({TOKEN})")
 # callid = word [ "@" word ]
-CALL_ID = re.compile(rf"{WORD}(?:@{WORD})?")
-DIGITS = re.compile(r"[0-9]+")
-TOKEN_RE = re.compile(TOKEN)
+CALL_ID = compile_regex(rf"{WORD}(?:@{WORD})?")
+DIGITS = compile_regex(r"[0-9]+")
+TOKEN_RE = compile_regex(TOKEN)
 # media-type = m-type SLASH m-subtype *(SEMI m-parameter); Accept allows "*".
-MEDIA_TYPE = re.compile(rf"({TOKEN}){SWS}/{SWS}({TOKEN})")
+MEDIA_TYPE = compile_regex(rf"({TOKEN}){SWS}/{SWS}({TOKEN})")
 
 # SIP-date = rfc1123-date = wkday "," SP date1 SP time SP "GMT" (RFC 3261 20.17);
 # only GMT is allowed (RFC 4475 3.1.2.12).
@@ -185,11 +187,11 @@ SIP_DATE = Deferred(
 
 # Characters that never belong in a header value or URI the application gives us:
 # control characters other than HTAB (header injection, RFC 3261 25.1 TEXT-UTF8).
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+CONTROL_CHARS = compile_regex(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
-_HEX4 = re.compile(r"[0-9A-Fa-f]{1,4}")
-_IPV4 = re.compile(r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}")
+_HEX4 = compile_regex(r"[0-9A-Fa-f]{1,4}")
+_IPV4 = compile_regex(r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}")
 
 
 def is_ipv6_address(text: str) -> bool:
@@ -240,10 +242,11 @@ def unquote(quoted: str) -> str:
     inner = quoted[1:-1]
     if "\\" not in inner:
         return inner
-    return re.sub(r"\\(.)", r"\1", inner, flags=re.S)
+    return _QUOTED_PAIR.sub(r"\1", inner)
 
 
-_NEEDS_PAIR = re.compile(r'(["\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f])')
+_QUOTED_PAIR = compile_regex(r"\\(.)", re.S)
+_NEEDS_PAIR = compile_regex(r'(["\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f])')
 
 
 def quote(text: str) -> str:

@@ -30,14 +30,15 @@ from ._header_values import (
     _bounded_int,
 )
 from ._uri import Params, _new, _slot_setters, _tuple_new, parse_uri
+from ..util._regex import compile_regex
 
 __all__ = ["HEADER_SPECS", "SINGLE_VALUED", "parse_header_values", "parse_name_addr"]
 
 
-_PARAM_RE = re.compile(
+_PARAM_RE = compile_regex(
     rf"{_abnf.SWS};{_abnf.SWS}({_abnf.TOKEN})(?:{_abnf.SWS}={_abnf.SWS}({_GEN_VALUE_OR_IPV6}))?"
 )
-_WS = re.compile(_abnf.SWS)
+_WS = compile_regex(_abnf.SWS)
 
 
 def _match_end(pattern: re.Pattern[str], text: str, pos: int) -> int:
@@ -221,7 +222,7 @@ def _int_parser(limit: int, clamp: bool = False) -> Callable[[str, str], int]:
 # delta-seconds followed by parameters (and, for Retry-After, a comment):
 # Session-Expires, Min-SE (RFC 4028), Retry-After (RFC 3261 20.33). The text is
 # kept for the readers that interpret it; the number is checked here, once.
-_DELTA_AND_REST = re.compile(r"([0-9]++)[ \t]*+(\([^()]*+\))?+[ \t]*+(;.*+)?+")
+_DELTA_AND_REST = compile_regex(r"([0-9]++)[ \t]*+(\([^()]*+\))?+[ \t]*+(;.*+)?+")
 
 
 def _delta_parser(limit: int) -> Callable[[str, str], str]:
@@ -255,7 +256,7 @@ def _parse_rack(text: str, what: str) -> str:
     return text
 
 
-_RACK = re.compile(rf"([0-9]++){_abnf.LWS}([0-9]++){_abnf.LWS}({_abnf.TOKEN})")
+_RACK = compile_regex(rf"([0-9]++){_abnf.LWS}([0-9]++){_abnf.LWS}({_abnf.TOKEN})")
 
 
 def _parse_subscription_state(text: str, what: str) -> str:
@@ -366,7 +367,7 @@ SINGLE_VALUED = frozenset(name for name, (_, _, single) in _SPEC.items() if sing
 _NEVER_EMPTY = frozenset(
     name for name, (parse, is_list, _) in _SPEC.items() if is_list and parse in (_parse_via, _parse_contact, parse_name_addr))
 
-_TOKEN_LIST = re.compile(rf"{_abnf.TOKEN}(?:{_abnf.SWS},{_abnf.SWS}{_abnf.TOKEN})*")
+_TOKEN_LIST = compile_regex(rf"{_abnf.TOKEN}(?:{_abnf.SWS},{_abnf.SWS}{_abnf.TOKEN})*")
 _TOKEN_LIST_HEADERS = frozenset(
     ("Allow", "Supported", "Require", "Proxy-Require", "Unsupported", "Allow-Events", "Content-Encoding"))
 

@@ -8,15 +8,17 @@ because the two together were one module of 800 lines.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import field
 from typing import Iterable, Union
 
 from ..util._record import record
+from ..util._regex import compile_regex
 from . import _abnf
 from ._errors import SipParseError
 from ._uri import Params, Uri, parse_uri
+
+_HOST = compile_regex(_abnf.HOST)
 
 __all__ = ["STAR", "CSeq", "HeaderValue", "MAX_DELTA_SECONDS", "MediaType", "NameAddr", "Via", "header_params"]
 
@@ -146,7 +148,7 @@ class Via:
     def __post_init__(self) -> None:
         if not isinstance(self.transport, str) or not _abnf.TOKEN_RE.fullmatch(self.transport):
             raise ValueError(f"invalid Via transport {self.transport!r}")
-        if not isinstance(self.host, str) or not re.fullmatch(_abnf.HOST, self.host) or (
+        if not isinstance(self.host, str) or not _HOST.fullmatch(self.host) or (
                 self.host[0] == "[" and not _abnf.is_ipv6_reference(self.host)):
             raise ValueError(f"invalid Via host {self.host!r}")
         if self.port is not None and not (isinstance(self.port, int) and 0 <= self.port <= 65535):

@@ -9,11 +9,11 @@ them by Content-Length. Both refuse malformed or oversized input with
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from ..util._record import record
+from ..util._regex import compile_regex
 from . import _abnf
 from ._errors import SipParseError
 from ._header_values import HeaderValue
@@ -21,6 +21,9 @@ from ._header_parsers import HEADER_SPECS, SINGLE_VALUED, parse_header_values
 from ._headers import Headers, canonical_name
 from ._message import Request, Response
 from ._uri import SipUri, _new, _slot_setters, _tuple_new, parse_uri
+
+#: A Content-Length header line, found in a message that did not parse (to skip its body).
+_CONTENT_LENGTH_LINE = compile_regex(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*([0-9]{1,9})[ \t]*\r?$")
 
 __all__ = ["ParserLimits", "parse_message", "MessageReader"]
 
@@ -425,6 +428,6 @@ class MessageReader:
         head_end, sep = _find_head_end(data, pos)
         if head_end < 0:
             return b""
-        m = re.search(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*([0-9]{1,9})[ \t]*\r?$", data[pos:head_end])
+        m = _CONTENT_LENGTH_LINE.search(data[pos:head_end])
         skip = int(m.group(1)) if m else 0
         return data[head_end + sep + skip:]

@@ -28,6 +28,7 @@ import re
 from dataclasses import field
 
 from ..util._record import record
+from ..util._regex import compile_regex
 
 __all__ = [
     "DIRECTIONS", "MAX_SDP_LINES", "MAX_SDP_SIZE", "MediaSection", "RtpMap", "SdpLine",
@@ -46,25 +47,25 @@ MAX_SDP_LINES = 2048
 
 # token-char = %x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A / %x5E-7E
 _TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
-_TOKEN_RE = re.compile(_TOKEN)
+_TOKEN_RE = compile_regex(_TOKEN)
 # <type>=<value>: one case-significant letter, no white space around "=".
-_LINE = re.compile(r"([A-Za-z])=(.*)", re.DOTALL)
+_LINE = compile_regex(r"([A-Za-z])=(.*)", re.DOTALL)
 # byte-string = 1*(%x01-09 / %x0B-0C / %x0E-FF). Departure: every C0 control but
 # HTAB is refused, and DEL: no field a UA reads holds one, and a stray CR or NUL
 # means a broken or hostile peer. Surrogates are refused too, except the ones
 # surrogateescape makes of non-UTF-8 octets, so that to_bytes() always works.
-_FORBIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f\ud800-\udc7f\udd00-\udfff]")
+_FORBIDDEN = compile_regex("[\x00-\x08\x0a-\x1f\x7f\ud800-\udc7f\udd00-\udfff]")
 # Fields are separated by SP. Departure: runs of spaces and tabs are accepted.
-_SPACES = re.compile(r"[ \t]+")
+_SPACES = compile_regex(r"[ \t]+")
 # media-field = %s"m" "=" media SP port ["/" integer] SP proto 1*(SP fmt)
 # media = token; port = 1*DIGIT; integer = POS-DIGIT *DIGIT; fmt = token
-_PORT = re.compile(r"([0-9]{1,5})(?:/([1-9][0-9]{0,4}))?")
+_PORT = compile_regex(r"([0-9]{1,5})(?:/([1-9][0-9]{0,4}))?")
 # proto = token *("/" token)  (token-char excludes "/", so this is unambiguous)
-_PROTO = re.compile(rf"{_TOKEN}(?:/{_TOKEN})*")
+_PROTO = compile_regex(rf"{_TOKEN}(?:/{_TOKEN})*")
 # sess-version = 1*DIGIT, representable in 64 bits (RFC 3264 5): at most 20 digits.
-_VERSION = re.compile(r"[0-9]{1,20}")
+_VERSION = compile_regex(r"[0-9]{1,20}")
 # a=rtpmap:<payload type> <encoding name>/<clock rate>[/<encoding parameters>]
-_RTPMAP = re.compile(rf"([0-9]{{1,3}})[ \t]+({_TOKEN})/([0-9]{{1,10}})(?:/([0-9]{{1,3}}))?")
+_RTPMAP = compile_regex(rf"([0-9]{{1,3}})[ \t]+({_TOKEN})/([0-9]{{1,10}})(?:/([0-9]{{1,3}}))?")
 
 
 class SdpParseError(ValueError):

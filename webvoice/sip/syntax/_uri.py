@@ -8,13 +8,13 @@ methods, not a second representation.
 
 from __future__ import annotations
 
-import re
 from dataclasses import field
 from typing import Any, Callable, Iterable, TypeVar, Union
 
 from ..util._record import record
 from . import _abnf
 from ._errors import SipParseError
+from ..util._regex import compile_regex
 
 __all__ = ["Params", "SipUri", "TelUri", "AbsoluteUri", "Uri", "parse_uri"]
 
@@ -76,9 +76,9 @@ class Params(tuple[tuple[str, str | None], ...]):
         return f"Params({list(self)!r})"
 
 
-_URI_PARAM_NAME = re.compile(_abnf.PARAMCHARS)
-_URI_PARAM_VALUE = re.compile(rf"(?:{_abnf.PARAMCHARS})?")
-_GEN_VALUE = re.compile(_abnf.GEN_VALUE)
+_URI_PARAM_NAME = compile_regex(_abnf.PARAMCHARS)
+_URI_PARAM_VALUE = compile_regex(rf"(?:{_abnf.PARAMCHARS})?")
+_GEN_VALUE = compile_regex(_abnf.GEN_VALUE)
 
 
 def _check_param(name: str, value: str | None) -> None:
@@ -133,9 +133,10 @@ def _unescape(text: str) -> str:
         return raw.decode("latin-1")
 
 
-_USER_RE = re.compile(_abnf.USER)
+_USER_RE = compile_regex(_abnf.USER)
 _PASSWORD_RE = _abnf.Deferred(_abnf.PASSWORD)
-_HOST_RE = re.compile(_abnf.HOST)
+_HOST_RE = compile_regex(_abnf.HOST)
+_VISUAL_SEPARATORS = compile_regex(r"[\-.()]")
 _HNV_RE = _abnf.Deferred(rf"(?:{_abnf.HNVCHARS})?")
 
 
@@ -276,7 +277,7 @@ class TelUri:
     @property
     def digits(self) -> str:
         """The number without visual separators (``-``, ``.``, ``(``, ``)``)."""
-        return re.sub(r"[\-.()]", "", self.number)
+        return _VISUAL_SEPARATORS.sub("", self.number)
 
     def equivalent(self, other: object) -> bool:
         return isinstance(other, TelUri) and self.digits == other.digits and (

@@ -17,7 +17,6 @@ reads per TCP message.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..auth._client import DigestClient
@@ -29,6 +28,7 @@ from ..syntax._header_parsers import parse_header_values
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Uri
 from ..util._record import record
+from ..util._regex import compile_regex
 
 if TYPE_CHECKING:
     from ..dialog._dialog import Dialog
@@ -60,7 +60,7 @@ MESSAGE_TYPES = frozenset({"text/plain", "text/html", "application/json"})
 
 # Text may hold line breaks and tabs; other C0 controls and DEL have no place
 # in a chat message and are refused when sending (NUL breaks many displays).
-_BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BAD_TEXT = compile_regex(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class MessageContext(Protocol):

@@ -14,7 +14,6 @@ neither raw, nor as a quoted-pair, nor %-escaped, nor as a ``\\x1b`` excerpt.
 
 from __future__ import annotations
 
-import re
 from dataclasses import field
 from types import MappingProxyType
 from typing import Literal
@@ -26,6 +25,7 @@ from ..syntax._header_parsers import parse_header_values
 from ..syntax._headers import Headers, format_value
 from ..syntax._message import Request, Response
 from ..util._record import record
+from ..util._regex import compile_regex
 
 __all__ = ["SERVED_METHODS", "UasPolicy", "check_request", "response_for_parse_error", "without_peer_controls"]
 
@@ -54,7 +54,7 @@ SERVED_METHODS: MappingProxyType[str, Literal["any", "dialog"]] = MappingProxyTy
 #: A control octet (C0 or DEL) raw, %-escaped (RFC 3986), or as a ``\xNN``
 #: excerpt of a parser message. A quoted-pair holds the raw octet, so it is
 #: found as raw.
-_CONTROL_ECHO_RE = re.compile(r"[\x00-\x1f\x7f]|%(?:[01][0-9a-fA-F]|7[fF])|\\x(?:[01][0-9a-fA-F]|7[fF])")
+_CONTROL_ECHO_RE = compile_regex(r"[\x00-\x1f\x7f]|%(?:[01][0-9a-fA-F]|7[fF])|\\x(?:[01][0-9a-fA-F]|7[fF])")
 #: What every response must copy from its request (RFC 3261 8.2.6.2).
 _CORE_HEADERS = frozenset({"Via", "From", "To", "Call-ID", "CSeq"})
 
