@@ -26,8 +26,9 @@ from .util._lazy import lazy_attributes
 
 # Private module (under a layer's folder) -> the public names it defines.
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "auth._client": ("AuthenticationError", "DigestClient"),
+    "auth._client": ("DigestClient",),
     "auth._digest": ("redact_authorization", "verify_digest"),
+    "auth._retry": ("AuthenticationError",),
     "auth._values": ("AuthParseError", "Challenge", "Credentials", "parse_challenges", "parse_credentials"),
     "dialog._dialog": ("Dialog",),
     "dialog._forking": ("InviteDialogs",),
@@ -130,10 +131,10 @@ CALL_MODULES: tuple[str, ...] = tuple(f"{__name__}.{module}" for module in (
 
 
 if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and IDEs (a test keeps them equal)
-    from .auth._client import AuthenticationError as AuthenticationError
     from .auth._client import DigestClient as DigestClient
     from .auth._digest import redact_authorization as redact_authorization
     from .auth._digest import verify_digest as verify_digest
+    from .auth._retry import AuthenticationError as AuthenticationError
     from .auth._values import AuthParseError as AuthParseError
     from .auth._values import Challenge as Challenge
     from .auth._values import Credentials as Credentials
