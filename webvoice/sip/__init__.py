@@ -123,7 +123,7 @@ def loaded_export(name: str) -> Any:
 #: imports in short event-loop turns once a page is registered.
 CALL_MODULES: tuple[str, ...] = tuple(f"{__name__}.{module}" for module in (
     "session._events", "syntax._sdp", "syntax._sdp_offer_answer", "dialog", "dialog._state", "dialog._store",
-    "dialog._dialog", "dialog._forking", "session._common", "session._state",
+    "dialog._requests", "dialog._dialog", "dialog._forking", "session._common", "session._state",
     "session._requests", "session._timer", "session._info", "session._reoffer", "session._prack_uas",
     "session._incoming", "event", "event._notify", "session._refer", "session._prack_uac", "session._outgoing",
     "session._context", "session._call", "ua._incoming",
