@@ -126,7 +126,7 @@ CALL_MODULES: tuple[str, ...] = tuple(f"{__name__}.{module}" for module in (
     "dialog._requests", "dialog._dialog", "dialog._forking", "session._common", "session._state",
     "session._requests", "session._timer", "session._info", "session._reoffer", "session._prack_uas",
     "session._incoming", "event", "event._notify", "session._refer", "session._prack_uac", "session._outgoing",
-    "session._context", "session._call", "ua._incoming",
+    "session._context", "session._call", "ua._parts", "ua._incoming",
 ))
 
 
