@@ -52,7 +52,7 @@ def _media_modules() -> tuple[str, ...]:
     from .browser._env import in_worker
 
     realm = ("webvoice.browser._remote", "webvoice.browser._bridge") if in_worker() else \
-        ("webvoice.browser._direct", "webvoice.browser._media")
+        ("webvoice.browser._js_values", "webvoice.browser._direct", "webvoice.browser._media")
     return ("webvoice.browser._stats", "webvoice.browser._rtc_config", "webvoice.browser._realm",
             "webvoice.browser._ringback", "webvoice.browser._engine", "webvoice.browser._engine_backend", *realm)
 
