@@ -54,7 +54,8 @@ def _media_modules() -> tuple[str, ...]:
     realm = ("webvoice.browser._remote", "webvoice.browser._bridge") if in_worker() else \
         ("webvoice.browser._js_values", "webvoice.browser._direct", "webvoice.browser._media")
     return ("webvoice.browser._stats", "webvoice.browser._rtc_config", "webvoice.browser._realm",
-            "webvoice.browser._ringback", "webvoice.browser._engine", "webvoice.browser._engine_backend", *realm)
+            "webvoice.browser._ringback", "webvoice.browser._negotiation", "webvoice.browser._engine",
+            "webvoice.browser._engine_backend", *realm)
 
 
 def preload_call_modules(loop: asyncio.AbstractEventLoop, *, budget_s: float = SLICE_BUDGET_S,
