@@ -316,9 +316,11 @@ class UserAgent:
         self._pump(now)
 
     def new_call_id(self) -> str:
+        """A fresh Call-ID (the registration's, and each part's through :attr:`parts`)."""
         return random_token(self._rng, 22)
 
     def emit(self, event: object) -> None:
+        """Queue ``event`` for :meth:`events` (the parts report through :attr:`parts`)."""
         self._events.append(event)
 
     # --- inside -------------------------------------------------------------------------------------
@@ -376,7 +378,8 @@ class UserAgent:
             return
         tx = event.transaction
         request = self._register_tx.get(tx) if isinstance(tx, ClientTransaction) else None
-        if request is None or not isinstance(tx, ClientTransaction):  # a part's (a call's, a subscription's ...), if there are parts
+        if request is None or not isinstance(tx, ClientTransaction):
+            # Not a REGISTER's: a part's (a call's, a subscription's ...), if there are parts.
             if self._parts is not None:
                 self._parts.transaction_event(event, now)
         elif isinstance(event, ResponseReceived):
