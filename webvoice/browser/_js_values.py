@@ -15,6 +15,7 @@ that its promise stays a JS object (:func:`_start`).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import js
@@ -89,24 +90,21 @@ def _fns() -> _Js:
 
 # isinstance() against Pyodide's proxy classes runs a Python __instancecheck__;
 # the classes are few (one per set of JS type flags), so each is checked once.
-_proxy_types: dict[type, bool] = {}
-_promise_types: dict[type, bool] = {}
+def _instance_check(cls: type) -> Callable[[Any], bool]:
+    known: dict[type, bool] = {}
+
+    def check(value: Any) -> bool:
+        kind = type(value)
+        result = known.get(kind)
+        if result is None:
+            result = known[kind] = isinstance(value, cls)
+        return result
+
+    return check
 
 
-def _is_proxy(value: Any) -> bool:
-    kind = type(value)
-    known = _proxy_types.get(kind)
-    if known is None:
-        known = _proxy_types[kind] = isinstance(value, JsProxy)
-    return known
-
-
-def _is_promise(value: Any) -> bool:
-    kind = type(value)
-    known = _promise_types.get(kind)
-    if known is None:
-        known = _promise_types[kind] = isinstance(value, JsPromise)
-    return known
+_is_proxy = _instance_check(JsProxy)
+_is_promise = _instance_check(JsPromise)
 
 
 def _walk(obj: Any, path: str) -> Any:
