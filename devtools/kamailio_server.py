@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.kamailio import server as _server
 from devtools.kamailio.server import (  # noqa: F401  (re-exported)
     CONFIG_PATH,
     DOMAIN,
@@ -45,17 +46,7 @@ from devtools.partial_run import skip_or_fail
 
 _port_free = port_free  # the old private name
 
-__all__ = [
-    "CONFIG_PATH",
-    "DOMAIN",
-    "TEST_USERS",
-    "KamailioError",
-    "KamailioServer",
-    "find_binary",
-    "fresh_kamailio",
-    "kamailio",
-    "require_kamailio",
-]
+__all__ = [*_server.__all__, "fresh_kamailio", "kamailio", "require_kamailio"]
 
 
 def require_kamailio() -> None:
@@ -65,9 +56,8 @@ def require_kamailio() -> None:
         skip_or_fail("Kamailio is needed and not usable here: " + ", ".join(missing))
 
 
-@pytest.fixture(scope="session")
-def kamailio():
-    """A Kamailio shared by the whole session (use distinct users per test)."""
+def _running_server():
+    """A started Kamailio, stopped when the fixture using it ends."""
     require_kamailio()
     server = KamailioServer()
     server.start()
@@ -75,18 +65,18 @@ def kamailio():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def kamailio():
+    """A Kamailio shared by the whole session (use distinct users per test)."""
+    yield from _running_server()
 
 
 @pytest.fixture
 def fresh_kamailio():
     """A private Kamailio for one test (safe to stop/kill/restart)."""
-    require_kamailio()
-    server = KamailioServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running_server()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -323,6 +323,21 @@ def _ws_connect(url: str, timeout: float):
     return ws, stack
 
 
+def _same_transaction(method: str, req: SipMessage, *, to: str | None) -> SipMessage:
+    """``method`` (ACK or CANCEL) in ``req``'s transaction: its Via (same branch),
+    Route, From, Call-ID and CSeq number, with ``to`` as To (RFC 3261 9.1, 17.1.1.3)."""
+    message = SipMessage(f"{method} {req.uri} SIP/2.0", [], "")
+    message.add_header("Via", req.header("Via"))
+    for v in req.header_values("Route"):
+        message.add_header("Route", v)
+    message.add_header("Max-Forwards", "70")
+    message.add_header("From", req.header("From"))
+    message.add_header("To", to)
+    message.add_header("Call-ID", req.call_id)
+    message.add_header("CSeq", f"{req.cseq[0]} {method}")
+    return message
+
+
 class SipWsClient:
     """One browser-like SIP user agent on one WebSocket connection.
 
@@ -441,30 +456,11 @@ class SipWsClient:
 
     def ack_for(self, req: SipMessage, resp: SipMessage) -> SipMessage:
         """ACK for a non-2xx final response (same branch, hop-by-hop)."""
-        ack = SipMessage(f"ACK {req.uri} SIP/2.0", [], "")
-        ack.add_header("Via", req.header("Via"))
-        for name in ("Route",):
-            for v in req.header_values(name):
-                ack.add_header(name, v)
-        ack.add_header("Max-Forwards", "70")
-        ack.add_header("From", req.header("From"))
-        ack.add_header("To", resp.header("To"))
-        ack.add_header("Call-ID", req.call_id)
-        ack.add_header("CSeq", f"{req.cseq[0]} ACK")
-        return ack
+        return _same_transaction("ACK", req, to=resp.header("To"))
 
     def cancel_for(self, req: SipMessage) -> SipMessage:
         """CANCEL for a pending INVITE (same branch and CSeq number)."""
-        cancel = SipMessage(f"CANCEL {req.uri} SIP/2.0", [], "")
-        cancel.add_header("Via", req.header("Via"))
-        for v in req.header_values("Route"):
-            cancel.add_header("Route", v)
-        cancel.add_header("Max-Forwards", "70")
-        cancel.add_header("From", req.header("From"))
-        cancel.add_header("To", req.header("To"))
-        cancel.add_header("Call-ID", req.call_id)
-        cancel.add_header("CSeq", f"{req.cseq[0]} CANCEL")
-        return cancel
+        return _same_transaction("CANCEL", req, to=req.header("To"))
 
     def authorize(self, req: SipMessage, challenge: SipMessage, *,
                   password: str | None = None, username: str | None = None,

@@ -51,10 +51,14 @@ def _media_modules() -> tuple[str, ...]:
         return ()
     from .browser._env import in_worker
 
-    realm = ("webvoice.browser._remote", "webvoice.browser._bridge") if in_worker() else \
-        ("webvoice.browser._direct", "webvoice.browser._media")
+    if in_worker():
+        realm: tuple[str, ...] = ("webvoice.browser._agent_protocol", "webvoice.browser._remote",
+                                  "webvoice.browser._bridge")
+    else:
+        realm = ("webvoice.browser._js_values", "webvoice.browser._direct", "webvoice.browser._media")
     return ("webvoice.browser._stats", "webvoice.browser._rtc_config", "webvoice.browser._realm",
-            "webvoice.browser._ringback", "webvoice.browser._engine", "webvoice.browser._engine_backend", *realm)
+            "webvoice.browser._ringback", "webvoice.browser._negotiation", "webvoice.browser._engine",
+            "webvoice.browser._engine_backend", *realm)
 
 
 def preload_call_modules(loop: asyncio.AbstractEventLoop, *, budget_s: float = SLICE_BUDGET_S,

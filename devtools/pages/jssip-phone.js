@@ -1,6 +1,7 @@
 // A JsSIP 3.13 softphone for the interop tests (tests/e2e/test_interop_jssip.py),
 // driven by Playwright through window.phone. JsSIP itself is the esbuild
-// bundle of bench/jssip_bundle.py (window.JsSIP), served at /jssip-build/.
+// bundle of bench/jssip_bundle.py (window.JsSIP), loaded first by the one JsSIP
+// page, bench/pages/jssip.html, which the benchmarks use too.
 //
 // It does what an application built on JsSIP (the Web Voice SDK) does:
 // audio only from the (fake) microphone, no ICE servers (phone.media.pcConfig

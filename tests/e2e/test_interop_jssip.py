@@ -1,8 +1,9 @@
 """Interoperability: webvoice (Pyodide) and JsSIP 3.13 calling each other through Kamailio.
 
 One Chromium, two pages for the whole module: grace runs webvoice
-(devtools/pages/boot.html), heidi runs JsSIP (the esbuild bundle of
-bench/jssip_bundle.py, driven by devtools/pages/jssip-phone.js). Both
+(devtools/pages/boot.html), heidi runs JsSIP on the benchmarks' JsSIP page
+(bench/pages/jssip.html: the esbuild bundle of bench/jssip_bundle.py, driven
+by devtools/pages/jssip-phone.js). Both
 auto-answer. Each scenario runs in both directions (webvoice calls JsSIP, JsSIP
 calls webvoice) and leaves no call behind for the next one:
 
@@ -24,15 +25,17 @@ import time
 
 import pytest
 
-from bench.jssip_bundle import OUT_DIR as JSSIP_BUILD
+from bench.common import JSSIP_BUNDLE_URL, JSSIP_PAGE, MOUNTS
 from bench.jssip_bundle import ensure_bundle
 from devtools.browser import ConsoleLog, boot_webvoice
 from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
 from devtools.pyrun import py
-from devtools.web import BUILD_WEB, DEFAULT_MOUNTS, StaticServer
+from devtools.web import BUILD_WEB, StaticServer
 
 WV_USER, JS_USER = "grace", "heidi"  # no other e2e module registers these two
-JSSIP_PAGE = "/test-pages/jssip-phone.html"
+#: The softphone driven through window.phone, added to the one JsSIP page
+#: (JSSIP_PAGE: bench/pages/jssip.html, which the benchmarks load too).
+PHONE_SCRIPT = "/test-pages/jssip-phone.js"
 # Inbound totalAudioEnergy gained over one second: Chromium's fake microphone
 # gives about 0.2 at either end; silence (a disabled track) 1e-9 to 1e-6.
 AUDIBLE, SILENCE = 0.01, 1e-4
@@ -159,8 +162,18 @@ def server():
     ensure_bundle()
     if not (BUILD_WEB / "wheels" / "index.json").exists():
         pytest.fail(f"{BUILD_WEB} is not assembled: run `make assets` first")
-    with StaticServer({**DEFAULT_MOUNTS, "/jssip-build/": JSSIP_BUILD}) as srv:
+    with StaticServer(MOUNTS) as srv:
         yield srv
+
+
+def open_jssip_phone(page, server):
+    """The JsSIP page as a softphone: JsSIP loaded (by the page's own loader),
+    then jssip-phone.js, which makes window.phone."""
+    page.goto(server.url(JSSIP_PAGE))
+    page.wait_for_function("window.benchReady === true", timeout=10_000)
+    page.evaluate("(src) => benchLoadJsSIP(src)", JSSIP_BUNDLE_URL)
+    page.add_script_tag(url=server.url(PHONE_SCRIPT))
+    page.wait_for_function("Boolean(window.JsSIP && window.phone)", timeout=10_000)
 
 
 def _page(browser):
@@ -175,8 +188,7 @@ def _page(browser):
 def phones(browser, server, kamailio):
     t0 = time.monotonic()
     js = _page(browser)
-    js.goto(server.url(JSSIP_PAGE))
-    js.wait_for_function("window.jssipPhoneReady === true", timeout=10_000)
+    open_jssip_phone(js, server)
     # Registration runs while webvoice boots.
     js.evaluate("""(a) => { window.started = phone.start(a).then(() => "ok", (e) => String(e)); }""",
                 {"user": JS_USER, "password": kamailio.users[JS_USER], "wsUrl": kamailio.ws_url,

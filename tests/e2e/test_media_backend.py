@@ -186,12 +186,12 @@ def test_offer_answer_connects_both_lines(page):
 
 def test_without_new_function_the_promise_paths_still_connect_and_hold(page):
     """A page whose Content-Security-Policy forbids ``new Function`` gets no JS
-    settle helper (webvoice/browser/_direct.py): awaited and fired browser
+    settle helper (webvoice/browser/_js_values.py): awaited and fired browser
     calls go through Pyodide's promise paths instead. Forced here by removing
     the helper: a pair connects, audio flows, a hold re-offer is answered."""
     result = run_py(page, """
-        from webvoice.browser import _direct
-        fns = _direct._fns()
+        from webvoice.browser import _js_values
+        fns = _js_values._fns()
         kept, fns.settle_into = fns.settle_into, None
         try:
             a, b, offer, answer, timings = await connected_pair()

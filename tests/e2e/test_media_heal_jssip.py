@@ -24,7 +24,7 @@ import pytest
 from devtools.browser import boot_webvoice
 from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
 from devtools.pyrun import py
-from tests.e2e.test_interop_jssip import JS_USER, JSSIP_PAGE, PHONE, WV_USER, _page, server  # noqa: F401
+from tests.e2e.test_interop_jssip import JS_USER, PHONE, WV_USER, _page, open_jssip_phone, server  # noqa: F401
 from tests.e2e.test_media_health import HEALTH, MANGLE, RECORD, relay  # noqa: F401  (fixtures)
 
 WATCHDOG = 3  # ua_config["media_timeout"] of webvoice
@@ -41,8 +41,7 @@ class Phones:
 @pytest.fixture(scope="module")
 def phones(browser, server, kamailio, relay):  # noqa: F811
     js = _page(browser)
-    js.goto(server.url(JSSIP_PAGE))
-    js.wait_for_function("window.jssipPhoneReady === true", timeout=10_000)
+    open_jssip_phone(js, server)
     js.evaluate("(config) => { phone.media = {...phone.media, pcConfig: config}; }", relay.pc_config)
     js.evaluate("""(a) => { window.started = phone.start(a).then(() => "ok", (e) => String(e)); }""",
                 {"user": JS_USER, "password": kamailio.users[JS_USER], "wsUrl": kamailio.ws_url,

@@ -15,7 +15,7 @@
 //   restarting, Firefox answers the re-offer `a=setup:active` even when it
 //   is the DTLS server, which Chromium refuses ("Failed to set SSL role for
 //   the transport"): webvoice keeps its DTLS role when it answers
-//   (keep_dtls_role in webvoice/browser/_engine.py); without that, the call
+//   (keep_dtls_role in webvoice/browser/_negotiation.py); without that, the call
 //   Firefox placed heals only when Firefox's own restart comes first.
 // * Media that cannot connect ends the call: alice's page spoils the answer
 //   it applies (devtools/pages/mangle-answer.js): a DTLS fingerprint that

@@ -1,4 +1,4 @@
-"""webvoice.browser._engine.keep_dtls_role: an answer to a subsequent ``actpass``
+"""webvoice.browser._negotiation.keep_dtls_role: an answer to a subsequent ``actpass``
 offer keeps the DTLS role we have (Firefox answers an ICE restart ``active``
 whatever its role, which Chromium refuses when it is the client), inside
 Pyodide (the package imports ``js``)."""
@@ -8,7 +8,7 @@ from pytest_pyodide import run_in_pyodide
 
 @run_in_pyodide(packages=["webvoice"])
 def test_an_answer_keeps_the_dtls_role_of_the_association(selenium):
-    from webvoice.browser._engine import dtls_setup, keep_dtls_role
+    from webvoice.browser._negotiation import dtls_setup, keep_dtls_role
 
     offer = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=setup:actpass\r\na=mid:0\r\n"
     flipped = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=setup:active\r\na=mid:0\r\n"

@@ -134,7 +134,7 @@ EXERCISES = {
 def test_allow_is_the_registry() -> None:
     agent = lone_ua()
     assert allow_of(agent) == set(SERVED_METHODS)
-    assert agent.allow == ", ".join(sorted(SERVED_METHODS))
+    assert agent.parts.allow == ", ".join(sorted(SERVED_METHODS))
 
 
 @pytest.mark.parametrize("method", sorted(allow_of(lone_ua())))

@@ -255,4 +255,4 @@ def test_message_body_types_and_charset():
 
 def test_allow_and_options_name_message():
     wire = Wire()
-    assert "MESSAGE" in wire.b.allow.split(", ")
+    assert "MESSAGE" in wire.b.parts.allow.split(", ")

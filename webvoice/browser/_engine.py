@@ -9,30 +9,19 @@ makes them and answers for the page's audio devices. Both run on a
 :class:`~webvoice.browser._realm.Realm`: the main thread's (``DirectMediaBackend``) or a worker's view of the page
 (``BridgedMediaBackend``); nothing here knows which.
 
-ICE for SIP carries no trickle, so ``create_offer``/``create_answer`` set the
-local description, then wait for candidates before returning it (one waiter,
-armed before the description is set, settled in the browser):
+Offers and answers (waiting for ICE candidates, the directions of hold, the
+DTLS role kept) are :class:`~webvoice.browser._negotiation.Negotiation`'s,
+which the session owns.
 
-* without ICE servers, until gathering completes or ``HOST_GRACE`` (30 ms)
-  after the first host candidate, whichever comes first: the UDP host
-  candidates arrive together within a few milliseconds, while gathering only
-  completes with the TCP ones about 120 ms later, which a call does not need;
-* with STUN/TURN servers, until gathering completes, at most ``GATHER_LIMIT``
-  (1.5 s) in all (an unreachable STUN server costs 1.5 s, not Chrome's ~10 s).
-
-Hold (RFC 3264 section 8.4, as JSEP directions): while held, our offers say
-``sendonly`` (``inactive`` when the peer already holds us) and our answers are
-``sendonly``/``inactive`` (the browser intersects our ``sendonly`` with the
-offer). The microphone is taken off the sender while held, so the held party
-receives no RTP at all, as JsSIP does; ``muted`` and ``held`` are independent
+Hold (RFC 3264 section 8.4): while held, our offers and answers say
+``sendonly`` or ``inactive`` (the negotiation's), and the microphone is taken
+off the sender, so the held party receives no RTP at all, as JsSIP does; ``muted`` and ``held`` are independent
 flags and the track is enabled only when neither is set.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -43,58 +32,14 @@ from .._media import (
     MediaEventHandler,
     NotSupportedError,
 )
+from ._negotiation import Negotiation
 from ._realm import Realm, Ref, Until, ignore
 from ._ringback import Ringback, RingbackContext
 from ._stats import empty_stats, summarize
 
-__all__ = ["GATHER_LIMIT", "HOST_GRACE", "EngineSession", "SessionHost", "audio_constraints"]
+__all__ = ["EngineSession", "SessionHost"]
 
 log = logging.getLogger("webvoice")
-
-#: Seconds to wait for more candidates after the first host one (no ICE servers).
-HOST_GRACE = 0.03
-#: Seconds an offer or answer may wait for ICE gathering, in all.
-GATHER_LIMIT = 1.5
-
-
-def audio_constraints(constraints: dict[str, Any] | None, device_id: str | None) -> dict[str, Any] | bool:
-    """The ``audio`` member of getUserMedia's argument: the caller's constraints,
-    with ``deviceId: {exact: device_id}`` when a microphone is named, else ``true``."""
-    audio = dict(constraints or {})
-    if device_id:
-        audio["deviceId"] = {"exact": device_id}
-    else:
-        audio.pop("deviceId", None)
-    return audio or True
-
-
-def _has_candidates(sdp: str) -> bool:
-    return "\na=candidate:" in sdp
-
-
-_SETUP = re.compile(r"^a=setup:(\w+)", re.MULTILINE)
-
-
-def dtls_setup(sdp: str) -> str | None:
-    """The first ``a=setup`` value of a description (RFC 4145: active, passive, actpass)."""
-    match = _SETUP.search(sdp)
-    return match.group(1) if match else None
-
-
-def keep_dtls_role(answer: str, offer: str, role: str | None) -> str:
-    """Our answer to a subsequent ``actpass`` offer, with the DTLS ``role`` we already
-    have (RFC 8842 5.5: an answerer keeps its role). Firefox answers an ICE restart
-    ``active`` whatever its role was, and Chromium, if it was the client, then refuses
-    the answer ("Failed to set SSL role for the transport")."""
-    if role not in ("active", "passive") or dtls_setup(offer) != "actpass" or dtls_setup(answer) == role:
-        return answer
-    return _SETUP.sub(f"a=setup:{role}", answer)
-
-
-def _same_sdp(a: str | None, b: str) -> bool:
-    if a is None:
-        return False
-    return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
 
 
 class SessionHost(Protocol):
@@ -131,10 +76,7 @@ class EngineSession:
         self._closed = False
         self._muted = False
         self._held = False
-        self._negotiated_hold = False  # the hold of the last completed offer/answer
-        self._remote_answer: str | None = None
-        self._dtls_role: str | None = None  # ours once negotiated: "active" (client) or "passive"
-        self._lock = asyncio.Lock()  # one offer/answer step at a time
+        self._negotiation: Negotiation | None = None  # made once the peer connection is
         self._subscriptions: list[int] = []
         self._track_ended: int | None = None
         self._stream: Ref | None = None
@@ -167,6 +109,9 @@ class EngineSession:
         transceivers = await realm.invoke(pc, "getTransceivers", doing="getTransceivers")
         self._transceiver = realm.ref(transceivers, "0")
         realm.release(transceivers)
+        self._negotiation = Negotiation(
+            realm, pc, self._transceiver, line_id=self.line_id, ice_servers=bool(self._config["iceServers"]),
+            offer_options=self._offer_options, held=lambda: self._held, check_open=self._check_open)
         self._watch_track()
         document = self._backend.document
         self._audio = audio = await realm.invoke(document, "createElement", "audio", doing="createElement")
@@ -203,113 +148,27 @@ class EngineSession:
     # --- offer/answer -------------------------------------------------------------------
 
     async def create_offer(self, *, ice_restart: bool = False) -> str:
-        async with self._lock:
-            self._check_open()
-            await self._set_direction(offer=True)
-            waiter = self._arm_gathering()
-            try:
-                restart = bool(ice_restart or self._offer_options.get("iceRestart"))
-                if restart or any(name != "iceRestart" for name in self._offer_options):
-                    options = {**self._offer_options, "iceRestart": restart}
-                    offer = await self._realm.invoke(self._pc, "createOffer", options, doing="createOffer")
-                    self._check_open()
-                    await self._realm.invoke(self._pc, "setLocalDescription", offer, doing="setLocalDescription",
-                                             keep=False)
-                    self._realm.release(offer)
-                else:  # JSEP's implicit description: the offer made and set in one step, one wait
-                    await self._realm.invoke(self._pc, "setLocalDescription", doing="setLocalDescription(offer)",
-                                             keep=False)
-                return await self._gathered_sdp(waiter)
-            finally:
-                self._realm.release(waiter)
+        return await self._negotiated().offer(ice_restart=ice_restart)
 
     async def create_answer(self, remote_offer: str) -> str:
-        async with self._lock:
-            self._check_open()
-            realm = self._realm
-            await realm.invoke(self._pc, "setRemoteDescription", {"type": "offer", "sdp": remote_offer},
-                               doing="setRemoteDescription(offer)", keep=False)
-            self._check_open()
-            await self._set_direction(offer=False)
-            waiter = self._arm_gathering()
-            try:
-                if self._dtls_role is None:  # the first answer: made and set in one step (implicit description)
-                    await realm.invoke(self._pc, "setLocalDescription", doing="setLocalDescription(answer)",
-                                       keep=False)
-                else:  # a later one keeps our DTLS role: read it before setting it
-                    answer = await realm.invoke(self._pc, "createAnswer", doing="createAnswer")
-                    self._check_open()
-                    created = await realm.get(answer, "sdp")
-                    kept = keep_dtls_role(created, remote_offer, self._dtls_role)
-                    description: Any = answer if kept == created else {"type": "answer", "sdp": kept}
-                    await realm.invoke(self._pc, "setLocalDescription", description, doing="setLocalDescription",
-                                       keep=False)
-                    realm.release(answer)
-                sdp = await self._gathered_sdp(waiter)
-            finally:
-                realm.release(waiter)
-            self._dtls_role = dtls_setup(sdp)
-            self._negotiated_hold = self._held
-            self._remote_answer = None
-            return sdp
+        return await self._negotiated().answer(remote_offer)
 
     async def apply_answer(self, sdp: str, *, provisional: bool = False) -> None:
-        async with self._lock:
-            self._check_open()
-            state = await self._realm.get(self._pc, "signalingState")
-            if state == "stable" and (provisional or _same_sdp(self._remote_answer, sdp)):
-                # A retransmitted 200, or a late 18x after it: already applied.
-                return
-            if state == "have-remote-pranswer" and provisional and _same_sdp(self._remote_answer, sdp):
-                return
-            kind = "pranswer" if provisional else "answer"
-            await self._realm.call(self._pc, "setRemoteDescription", {"type": kind, "sdp": sdp},
-                                   doing=f"setRemoteDescription({kind})")
-            self._remote_answer = sdp
+        if await self._negotiated().apply_answer(sdp, provisional=provisional):
             self.stop_ringback()  # early media or the answer: the peer's audio from now on
-            if not provisional:
-                self._negotiated_hold = self._held
-                self._dtls_role = {"active": "passive", "passive": "active"}.get(dtls_setup(sdp) or "")
 
     async def rollback(self) -> None:
-        async with self._lock:
-            if self._closed:
-                return
-            state = await self._realm.get(self._pc, "signalingState")
-            if state == "stable":
-                return
-            if state not in ("have-local-offer", "have-remote-offer"):
-                raise MediaError(f"cannot roll back in signaling state {state} (after a provisional answer)")
-            await self._realm.call(self._pc, "setLocalDescription", {"type": "rollback"}, doing="rollback")
+        if self._closed or self._negotiation is None:
+            return
+        if await self._negotiation.rollback():
             # The refused offer's hold (or resume) did not happen.
-            self.set_hold(self._negotiated_hold)
+            self.set_hold(self._negotiation.negotiated_hold)
 
-    async def _set_direction(self, *, offer: bool) -> None:
-        if not self._held:
-            direction = "sendrecv"
-        elif offer and await self._realm.get(self._transceiver, "currentDirection") in ("recvonly", "inactive"):
-            direction = "inactive"  # the peer holds us already (RFC 3264 section 8.4)
-        else:
-            direction = "sendonly"
-        self._realm.set(self._transceiver, "direction", direction)  # the same value is no change
-
-    def _arm_gathering(self) -> Ref:
-        # "complete" with candidates in the description: right after an ICE restart's
-        # setLocalDescription the state may still say "complete" from before.
-        until = [Until("icegatheringstatechange", prop="iceGatheringState", equals="complete",
-                       text="localDescription.sdp", contains="\na=candidate:")]
-        if not self._config["iceServers"]:
-            until.append(Until("icecandidate", field="candidate.type", equals="host", grace=HOST_GRACE))
-        return self._realm.arm(self._pc, until, GATHER_LIMIT)
-
-    async def _gathered_sdp(self, waiter: Ref) -> str:
-        """Our local description once it holds candidates (see the module doc)."""
-        _, read = await self._realm.settle(waiter, ("localDescription.sdp",))
+    def _negotiated(self) -> Negotiation:
         self._check_open()
-        sdp = read.get("localDescription.sdp") or ""
-        if not _has_candidates(sdp):
-            log.warning("line %s: no ICE candidate gathered in %.1f s", self.line_id, GATHER_LIMIT)
-        return sdp
+        if self._negotiation is None:
+            raise MediaError(f"the media session of line {self.line_id!r} is not open yet")
+        return self._negotiation
 
     # --- hold, mute, DTMF -----------------------------------------------------------
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._media import AudioDevice, DeviceNotFoundError, MediaError, MediaEventHandler, NotSupportedError
-from ._engine import EngineSession, audio_constraints
+from ._engine import EngineSession
 from ._realm import Realm, Ref, ignore
 from ._ringback import RingbackContext
 from ._rtc_config import offer_options, rtc_configuration
@@ -26,6 +26,17 @@ __all__ = ["EngineBackend"]
 log = logging.getLogger("webvoice")
 
 _KINDS = ("audioinput", "audiooutput")
+
+
+def audio_constraints(constraints: dict[str, Any] | None, device_id: str | None) -> dict[str, Any] | bool:
+    """The ``audio`` member of getUserMedia's argument: the caller's constraints,
+    with ``deviceId: {exact: device_id}`` when a microphone is named, else ``true``."""
+    audio = dict(constraints or {})
+    if device_id:
+        audio["deviceId"] = {"exact": device_id}
+    else:
+        audio.pop("deviceId", None)
+    return audio or True
 
 
 class EngineBackend:

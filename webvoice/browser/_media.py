@@ -10,8 +10,9 @@ line id, whichever direct backend opened it.
 from __future__ import annotations
 
 from ._direct import direct_realm
-from ._engine import GATHER_LIMIT, HOST_GRACE, EngineSession
+from ._engine import EngineSession
 from ._engine_backend import EngineBackend
+from ._negotiation import GATHER_LIMIT, HOST_GRACE
 from ._rtc_config import rtc_configuration
 
 __all__ = ["GATHER_LIMIT", "HOST_GRACE", "DirectMediaBackend", "DirectMediaSession", "rtc_configuration"]

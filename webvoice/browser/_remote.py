@@ -9,42 +9,11 @@ conditions, as :class:`RemoteRealm` asks over a ``BroadcastChannel`` (a
 same-origin worker and page can both open one by name, without either
 holding the other's handle). Every decision stays in the worker's Python.
 
-Messages are plain objects with ``wv`` (:data:`PROTOCOL`), ``bridge`` (this
-realm's random id, so several workers share a channel without crossing
-wires) and, from the agent, ``agent`` (its id)::
-
-    worker -> agent  {kind: "hello"}                      who is there? (a channel spans every
-                     {kind: "batch", agent, id, ops, reply, lock}      tab of the origin)
-                     {kind: "detach", agent}
-    agent -> worker  {kind: "here", visible}              a visible page's agent is preferred
-                     {kind: "reply", id, ok, results, at?, error?}
-                     {kind: "failed", id, at, error}       a "fire" call failed
-                     {kind: "event", sub, data, refs}
-                     {kind: "gone"}                        the page is going away
-
-Operations queued in one turn of the event loop go in one ``batch`` and run
-in order on the page; a result may be kept there in a *slot* (a number chosen
-here), so later operations use it without a round trip (``{"$r": slot}`` in
-arguments; target ``null`` is ``globalThis``)::
-
-    ["new", to, constructor, args]        ["ref", to, on, path]
-    ["invoke", to | null, on, method, args]                 (awaits a returned promise)
-    ["call", on, method, args]*           ["get", on, path]*          ["has", on, path]*
-    ["set", on, path, value]              ["fire", on, method, args]  (not awaited)
-    ["listen", sub, on, event, fields, refs]                (sub: a slot; release stops it)
-    ["arm", to, on, until, timeout_ms]    ["settle", on, read]*
-    ["lost", on, method]                  ["release", [slots]]        ["sync"]*
-
-Only a batch holding a starred operation is answered (``reply``: their
-values in order, or the first failure, ``at`` its index, with the error's
-name, message and constraint); a failing operation ends its batch, and the
-slots the rest would fill fail the same way. A failure of a ``fire`` call is
-reported as ``failed`` and the batch goes on.
-
-The worker holds a Web Lock (``webvoice-bridge-<id>``) while the realm is
-open; the agent waits on it, so when the worker dies (a kernel restart,
-``worker.terminate()``) the agent runs the realm's ``on_lost`` calls: the
-microphone is released, connections close and audio elements go.
+What goes over the channel (the messages, the operations of a batch, the
+Web Lock that tells the agent the worker died) is
+:mod:`webvoice.browser._agent_protocol`'s; this module is the realm on top:
+queuing operations into batches, finding an agent and attaching to it,
+routing its answers and events, and closing.
 """
 
 from __future__ import annotations
@@ -61,64 +30,18 @@ import js
 from pyodide.ffi import create_proxy
 
 from .._media import MediaError, NotSupportedError
-from ._realm import EventHandler, Ref, Until, media_error
+from ._agent_protocol import DEFAULT_CHANNEL, PROTOCOL, WebLock, _Batch, _encode, _key
+from ._realm import EventHandler, Ref, Until
 
 __all__ = ["DEFAULT_CHANNEL", "PROTOCOL", "RemoteRealm"]
 
 log = logging.getLogger("webvoice")
-
-#: The BroadcastChannel name the agent and the realm use unless told otherwise.
-DEFAULT_CHANNEL = "webvoice-media"
-#: The message protocol's version (``wv`` in every message; agent.js ``PROTOCOL``).
-PROTOCOL = 2
 
 # How often "hello" is repeated while no agent has answered: a message posted
 # before the agent opened the channel is lost, not queued.
 _HELLO_REPEAT = 0.25
 # After a hidden page's agent answers first, how long a visible one may take.
 _PREFER_VISIBLE = 0.1
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, Ref):
-        return {"$r": value.key}
-    if isinstance(value, dict):
-        return {str(k): _encode(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_encode(v) for v in value]
-    return value
-
-
-def _key(target: Ref | None) -> Any:
-    return None if target is None else target.key
-
-
-class _Batch:
-    """Operations posted together, and what waits on them here."""
-
-    def __init__(self, batch_id: int) -> None:
-        self.id = batch_id
-        self.ops: list[list[Any]] = []
-        self.doing: list[str] = []
-        self.outs: list[tuple[int, asyncio.Future]] = []  # (op index, future)
-        self.on_error: dict[int, Callable[[MediaError], None] | None] = {}
-        self.patient = False
-        self.wait = 0.0
-
-    def fail(self, at: int, error: MediaError) -> None:
-        for index, future in self.outs:
-            if index >= at and not future.done():
-                future.set_exception(error)
-
-    def answer(self, results: list[Any], at: int | None, error: MediaError | None) -> None:
-        values = iter(results)
-        for index, future in self.outs:
-            if future.done():
-                continue
-            if at is not None and index >= at:
-                future.set_exception(error)
-            else:
-                future.set_result(next(values, None))
 
 
 class RemoteRealm:
@@ -150,10 +73,9 @@ class RemoteRealm:
         self._connecting: asyncio.Task | None = None
         self._hello_answers: list[dict[str, Any]] = []
         self._hello_event: asyncio.Event | None = None
-        self._lock: str | None = None  # the Web Lock's name, sent with each batch
+        self._web_lock = WebLock(self.id)
+        self._lock: str | None = None  # the Web Lock's name once held, sent with each batch
         self._closed = False
-        self._release_lock: Any = None
-        self._lock_proxies: list[Any] = []
         self._tasks: set[asyncio.Future] = set()
         self._channel = js.BroadcastChannel.new(channel_name)
         self._listener = create_proxy(self._on_message)
@@ -330,7 +252,7 @@ class RemoteRealm:
         return await asyncio.shield(self._connect_soon())
 
     async def _connect(self) -> str:
-        self._lock = await self._hold_lock()
+        self._lock = await self._web_lock.hold()
         agent = (await self._hello())["agent"]
         if self._closed:
             raise MediaError("this media backend is closed")
@@ -372,38 +294,6 @@ class RemoteRealm:
                     pass
         finally:
             self._hello_event = None
-
-    async def _hold_lock(self) -> str | None:
-        """Hold the Web Lock ``webvoice-bridge-<id>`` until :meth:`close` (or the worker's end)."""
-        if self._release_lock is not None:
-            return self._lock_name
-        locks = getattr(js.navigator, "locks", None)
-        if not locks:
-            return None  # without Web Locks, a dead worker's objects stay until the page closes
-        granted = asyncio.get_running_loop().create_future()
-
-        def executor(resolve: Any, reject: Any) -> None:
-            self._release_lock = resolve
-
-        def on_granted(lock: Any) -> Any:
-            executor_proxy = create_proxy(executor)
-            try:
-                promise = js.Promise.new(executor_proxy)  # runs the executor at once
-            finally:
-                executor_proxy.destroy()
-            if not granted.done():
-                granted.set_result(None)
-            return promise
-
-        granted_proxy = create_proxy(on_granted)
-        self._lock_proxies = [granted_proxy]
-        locks.request(self._lock_name, granted_proxy)
-        await granted
-        return self._lock_name
-
-    @property
-    def _lock_name(self) -> str:
-        return f"webvoice-bridge-{self.id}"
 
     # --- messages -------------------------------------------------------------------------
 
@@ -449,13 +339,6 @@ class RemoteRealm:
                 except Exception:
                     log.exception("webvoice: an event handler raised")
 
-    def _error(self, batch: _Batch, message: dict[str, Any]) -> MediaError:
-        error = message.get("error") or {}
-        at = message.get("at") or 0
-        doing = batch.doing[at] if 0 <= at < len(batch.doing) else "the media agent"
-        return media_error(str(error.get("name") or "Error"), str(error.get("message") or ""),
-                           str(error.get("constraint") or ""), str(error.get("doing") or doing))
-
     def _on_reply(self, message: dict[str, Any]) -> None:
         batch = self._pending.pop(message.get("id"), None)
         if batch is None:
@@ -463,7 +346,7 @@ class RemoteRealm:
         if message.get("ok"):
             batch.answer(message.get("results") or [], None, None)
             return
-        error = self._error(batch, message)
+        error = batch.error(message)
         if batch.outs:
             batch.answer(message.get("results") or [], int(message.get("at") or 0), error)
         else:
@@ -473,7 +356,7 @@ class RemoteRealm:
         batch = self._pending.get(message.get("id"))
         if batch is None:
             return
-        error = self._error(batch, message)
+        error = batch.error(message)
         on_error = batch.on_error.get(int(message.get("at") or 0))
         if on_error is not None:
             on_error(error)
@@ -516,13 +399,7 @@ class RemoteRealm:
         self._channel.removeEventListener("message", self._listener)
         self._channel.close()
         self._listener.destroy()
-        release, self._release_lock = self._release_lock, None
-        if release is not None:
-            release()
-        # Called once, when the lock was granted (at once: the name is ours alone).
-        for proxy in self._lock_proxies:
-            proxy.destroy()
-        self._lock_proxies = []
+        self._web_lock.release()
 
     @property
     def closed(self) -> bool:
@@ -531,4 +408,4 @@ class RemoteRealm:
     @property
     def own_proxies(self) -> int:
         """Proxies this realm holds (0 once closed; for leak tests)."""
-        return (0 if self._closed else 1) + len(self._lock_proxies)
+        return (0 if self._closed else 1) + self._web_lock.proxies

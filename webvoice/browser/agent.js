@@ -2,7 +2,7 @@
 // no DOM and no RTCPeerConnection). On the page, it creates objects, calls their methods, reads and
 // sets properties, forwards events, waits for conditions, and runs clean-up calls when a worker dies.
 // It knows nothing of SIP or media: every decision is in webvoice's Python (webvoice/browser/_engine.py),
-// which reaches it over a BroadcastChannel (webvoice/browser/_remote.py describes the messages).
+// which reaches it over a BroadcastChannel (webvoice/browser/_agent_protocol.py describes the messages).
 //
 //   <script type="module" src="/static/agent.js?start"></script>  (or ?channel=my-phone)
 //   import { startAgent } from "./agent.js"; startAgent({channelName: "my-phone"});

@@ -26,8 +26,9 @@ from .util._lazy import lazy_attributes
 
 # Private module (under a layer's folder) -> the public names it defines.
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "auth._client": ("AuthenticationError", "DigestClient"),
+    "auth._client": ("DigestClient",),
     "auth._digest": ("redact_authorization", "verify_digest"),
+    "auth._retry": ("AuthenticationError",),
     "auth._values": ("AuthParseError", "Challenge", "Credentials", "parse_challenges", "parse_credentials"),
     "dialog._dialog": ("Dialog",),
     "dialog._forking": ("InviteDialogs",),
@@ -123,18 +124,18 @@ def loaded_export(name: str) -> Any:
 #: imports in short event-loop turns once a page is registered.
 CALL_MODULES: tuple[str, ...] = tuple(f"{__name__}.{module}" for module in (
     "session._events", "syntax._sdp", "syntax._sdp_offer_answer", "dialog", "dialog._state", "dialog._store",
-    "dialog._dialog", "dialog._forking", "session._common", "session._state",
+    "dialog._requests", "dialog._dialog", "dialog._forking", "session._common", "session._state",
     "session._requests", "session._timer", "session._info", "session._reoffer", "session._prack_uas",
     "session._incoming", "event", "event._notify", "session._refer", "session._prack_uac", "session._outgoing",
-    "session._context", "session._call", "ua._incoming",
+    "session._context", "session._call", "ua._parts", "ua._incoming",
 ))
 
 
 if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and IDEs (a test keeps them equal)
-    from .auth._client import AuthenticationError as AuthenticationError
     from .auth._client import DigestClient as DigestClient
     from .auth._digest import redact_authorization as redact_authorization
     from .auth._digest import verify_digest as verify_digest
+    from .auth._retry import AuthenticationError as AuthenticationError
     from .auth._values import AuthParseError as AuthParseError
     from .auth._values import Challenge as Challenge
     from .auth._values import Credentials as Credentials

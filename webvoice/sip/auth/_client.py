@@ -6,21 +6,26 @@ their ``-sess`` variants) to SIP. Everything here works on header *values*
 (the text after ``WWW-Authenticate:``, ``Authorization:`` ...), so this module
 does not depend on the message classes and can be tested alone.
 
-The work is split in three modules, so that each stays small and a reader of
+The work is split in four modules, so that each stays small and a reader of
 one need not hold the others in mind:
 
 * :mod:`._values`: the RFC 7235 grammar (:func:`parse_challenges`,
   :func:`parse_credentials`) and the :class:`Challenge` / :class:`Credentials`
   values;
-* :mod:`._digest`: the hash families, the RFC 7616 section 3.4.1 response,
-  :func:`verify_digest` (the server side, for test servers) and
-  :func:`redact_authorization` (safe logging);
+* :mod:`._digest`: the hash families (and which challenge is answerable and
+  strongest), the RFC 7616 section 3.4.1 response, :func:`verify_digest` (the
+  server side, for test servers) and :func:`redact_authorization` (safe
+  logging);
+* :mod:`._retry`: the refusals (:class:`AuthenticationError`) and the retry
+  policy (never loop on a wrong password; retry on ``stale=true``), with the
+  counting and resending of a challenged request;
 * this module: :class:`DigestClient`, the UA side: chooses a challenge,
-  computes the response, keeps nonce counts per realm, and applies the retry
-  policy (never loop on a wrong password; retry on ``stale=true``).
+  computes the response, keeps nonce counts per realm, and applies that
+  policy.
 
-This module re-exports the names of the other two, so ``from ._client import X``
-keeps working for all of them.
+This module re-exports the names of :mod:`._values` and :mod:`._digest` and
+:class:`AuthenticationError`, so ``from ._client import X`` keeps working for
+all of them.
 """
 
 from __future__ import annotations
@@ -35,15 +40,17 @@ from ..util._record import record
 if TYPE_CHECKING:
     from ..syntax._message import Request, Response
 from ._digest import (
-    _FAMILIES,
     _HASHLIB_NAMES,  # noqa: F401  (re-exported: tests monkeypatch _auth._HASHLIB_NAMES)
     SUPPORTED_ALGORITHMS,
+    _plan,
     _response,
     _split_algorithm,
+    _strength,
     _userhash,
     redact_authorization,
     verify_digest,
 )
+from ._retry import AuthenticationError, may_retry, unanswerable
 from ._values import (
     _NEEDS_QUOTING_RE,
     AuthParseError,
@@ -67,67 +74,6 @@ __all__ = [
     "redact_authorization",
     "verify_digest",
 ]
-
-
-# --- Errors ---------------------------------------------------------------------
-
-
-FailureReason = Literal["malformed", "no-challenge", "unsupported", "rejected"]
-
-
-class AuthenticationError(Exception):
-    """The UA cannot, or must not, answer this 401/407: give up on the request.
-
-    Not a ValueError: the input is often perfectly valid (a wrong password is
-    a valid challenge repeated). ``reason`` says which case it is, so the UA
-    can report "wrong password" differently from "server wants SHA3":
-
-    * ``"malformed"``: the challenge values do not parse;
-    * ``"no-challenge"``: no challenge at all, or none for our realm;
-    * ``"unsupported"``: only schemes/algorithms/qops we cannot answer;
-    * ``"rejected"``: the server refused credentials we already sent.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        reason: FailureReason,
-        realm: str | None = None,
-        offered: tuple[str, ...] = (),
-    ) -> None:
-        super().__init__(message)
-        self.reason: FailureReason = reason
-        self.realm = realm
-        self.offered = offered
-
-
-
-# --- Choosing what to answer -----------------------------------------------------
-
-
-def _plan(challenge: Challenge, prefer_auth_int: bool) -> tuple[str, str | None] | None:
-    """(algorithm in RFC spelling, qop or None) to answer with, or None if we can't.
-
-    SIP servers check qop "auth"; "auth-int" also hashes the body, which a
-    B2BUA or SBC may rewrite, so it is used only when asked for or when it is
-    the only qop offered.
-    """
-    split = _split_algorithm(challenge.algorithm)
-    if split is None:
-        return None
-    family, sess = split
-    algorithm = family + ("-sess" if sess else "")
-    options = challenge.qop_options
-    if not options:
-        # RFC 2069 style. A -sess HA1 needs a cnonce, but RFC 2617 forbids
-        # sending cnonce without qop, so that combination cannot be answered.
-        return None if sess else (algorithm, None)
-    if "auth-int" in options and (prefer_auth_int or "auth" not in options):
-        return algorithm, "auth-int"
-    return (algorithm, "auth") if "auth" in options else None
-
-
 
 
 # --- The client -------------------------------------------------------------------
@@ -308,7 +254,7 @@ class DigestClient:
                     if plan is not None and (key not in chosen or _strength(ch) > _strength(chosen[key][0])):
                         chosen[key] = (ch, *plan)
         if not chosen:
-            raise self._failure(tuple(offered), errors, our_realm_seen)
+            raise unanswerable(tuple(offered), errors, self._realm, our_realm_seen)
 
         previous: list[tuple[bool, str, Credentials | None, bool]] = []
         for proxy, values in ((False, _values(authorization)), (True, _values(proxy_authorization))):
@@ -317,7 +263,7 @@ class DigestClient:
                 previous.append((proxy, value, creds, creds is not None and self._is_ours(creds)))
         for key, (ch, _, _) in chosen.items():
             for proxy, _, creds, ours in previous:
-                if ours and creds is not None and (proxy, creds.realm) == key[:2] and not _may_retry(ch, creds):
+                if ours and creds is not None and (proxy, creds.realm) == key[:2] and not may_retry(ch, creds):
                     raise AuthenticationError(
                         f"credentials of {self._username!r} for realm {key[1]!r} were rejected "
                         "(challenged again, not for a stale nonce): check username and password",
@@ -408,51 +354,11 @@ class DigestClient:
             return (creds.username or "").lower() == hashed
         return creds.username == self._username
 
-    def _failure(
-        self, offered: tuple[str, ...], errors: list[str], our_realm_seen: bool
-    ) -> AuthenticationError:
-        unparsable = f"; unparsable: {'; '.join(errors)}" if errors else ""
-        if not offered:
-            if errors:
-                return AuthenticationError(f"malformed challenge: {'; '.join(errors)}", reason="malformed")
-            return AuthenticationError("the response carries no challenge", reason="no-challenge")
-        listing = "; ".join(offered)
-        if self._realm is not None and not our_realm_seen:
-            return AuthenticationError(
-                f"no challenge for realm {self._realm!r}; offered: {listing}{unparsable}",
-                reason="no-challenge", realm=self._realm, offered=offered,
-            )
-        return AuthenticationError(
-            f"no supported challenge; offered: {listing}{unparsable}; we support "
-            f"{', '.join(SUPPORTED_ALGORITHMS)} with qop auth, auth-int or none",
-            reason="unsupported", realm=self._realm, offered=offered,
-        )
-
-
 def _parse_quietly(value: str) -> Credentials | None:
     try:
         return parse_credentials(value)
     except AuthParseError:
         return None
-
-
-def _may_retry(challenge: Challenge, sent: Credentials) -> bool:
-    """The retry policy, for a realm whose challenged request carried ``sent``.
-
-    A re-challenge with the very nonce we answered brings nothing new (even
-    with stale=true, which would then loop). Otherwise retry when the server
-    says stale=true, or when ``sent`` reused a cached nonce (nc > 1): a server
-    that restarted forgets nonces without calling them stale. A fresh answer
-    (nc = 1, or no qop) that is refused means a wrong password.
-    """
-    if sent.nonce == challenge.nonce:
-        return False
-    return challenge.stale or (sent.nc is not None and int(sent.nc, 16) > 1)
-
-
-def _strength(challenge: Challenge) -> int:
-    split = _split_algorithm(challenge.algorithm)
-    return _FAMILIES[split[0]][1] if split is not None else 0
 
 
 def _header_name(proxy: bool) -> Literal["Authorization", "Proxy-Authorization"]:

@@ -9,6 +9,8 @@ Pieces:
 
 * the hash families this Python can compute (:data:`SUPPORTED_ALGORITHMS`),
   found without importing hashlib where that is costly (Pyodide);
+* which challenge to answer and how (:func:`_strength`: strongest hash wins;
+  :func:`_plan`: the algorithm and qop to answer with);
 * :func:`_response`: the RFC 7616 section 3.4.1 response, and
   :func:`_userhash` (RFC 7616 section 3.4.4);
 * :func:`verify_digest`: the server side, for test servers;
@@ -23,8 +25,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ._values import _TOKEN, _TOKEN68, AuthParseError, parse_credentials
 from ..util._regex import compile_regex
+from ._values import _TOKEN, _TOKEN68, AuthParseError, Challenge, parse_credentials
 
 __all__ = [
     "SUPPORTED_ALGORITHMS",
@@ -99,6 +101,34 @@ def _split_algorithm(algorithm: str) -> tuple[str, bool] | None:
     sess = name.endswith("-SESS")
     family = name[: -len("-SESS")] if sess else name
     return (family, sess) if family in _HASHLIB_NAMES else None
+
+
+def _strength(challenge: Challenge) -> int:
+    """How strong the hash of ``challenge`` is (0: one we cannot compute)."""
+    split = _split_algorithm(challenge.algorithm)
+    return _FAMILIES[split[0]][1] if split is not None else 0
+
+
+def _plan(challenge: Challenge, prefer_auth_int: bool) -> tuple[str, str | None] | None:
+    """(algorithm in RFC spelling, qop or None) to answer with, or None if we can't.
+
+    SIP servers check qop "auth"; "auth-int" also hashes the body, which a
+    B2BUA or SBC may rewrite, so it is used only when asked for or when it is
+    the only qop offered.
+    """
+    split = _split_algorithm(challenge.algorithm)
+    if split is None:
+        return None
+    family, sess = split
+    algorithm = family + ("-sess" if sess else "")
+    options = challenge.qop_options
+    if not options:
+        # RFC 2069 style. A -sess HA1 needs a cnonce, but RFC 2617 forbids
+        # sending cnonce without qop, so that combination cannot be answered.
+        return None if sess else (algorithm, None)
+    if "auth-int" in options and (prefer_auth_int or "auth" not in options):
+        return algorithm, "auth-int"
+    return (algorithm, "auth") if "auth" in options else None
 
 
 def _h(family: str, data: str | bytes) -> str:

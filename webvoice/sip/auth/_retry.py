@@ -10,24 +10,104 @@ new transaction with the next CSeq (8.1.3.5). :class:`ChallengeRetry` is the
 counting and the reading; :func:`resend_with` the request again. A request
 inside a dialog is made again by its dialog instead (the dialog owns the
 CSeq), with the fields :meth:`ChallengeRetry.answer` gave.
+
+This module is also where the refusals live: :class:`AuthenticationError` (and
+its reasons), raised by :class:`~._client.DigestClient` when a challenge must
+not be answered, and the per-realm policy that tells a stale nonce from a
+wrong password (:func:`may_retry`). They are the rules of sending again;
+the client is the state (nonces, counts) and the arithmetic of answering.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Literal
 
 from ..syntax._header_values import CSeq
-from ._client import AuthenticationError, AuthorizationField, DigestClient
+from ._digest import SUPPORTED_ALGORITHMS
 
 if TYPE_CHECKING:
     from ..syntax._header_values import Via
     from ..syntax._message import Request, Response
+    from ._client import AuthorizationField, DigestClient
+    from ._values import Challenge, Credentials
 
-__all__ = ["MAX_AUTH_RETRIES", "ChallengeRetry", "resend_with"]
+__all__ = ["MAX_AUTH_RETRIES", "AuthenticationError", "ChallengeRetry", "may_retry", "resend_with", "unanswerable"]
 
 #: Digest answers one request gets before its challenge counts as a refusal:
 #: the first challenge, and once more for a stale nonce.
 MAX_AUTH_RETRIES = 2
+
+
+# --- Refusals ---------------------------------------------------------------------
+
+FailureReason = Literal["malformed", "no-challenge", "unsupported", "rejected"]
+
+
+class AuthenticationError(Exception):
+    """The UA cannot, or must not, answer this 401/407: give up on the request.
+
+    Not a ValueError: the input is often perfectly valid (a wrong password is
+    a valid challenge repeated). ``reason`` says which case it is, so the UA
+    can report "wrong password" differently from "server wants SHA3":
+
+    * ``"malformed"``: the challenge values do not parse;
+    * ``"no-challenge"``: no challenge at all, or none for our realm;
+    * ``"unsupported"``: only schemes/algorithms/qops we cannot answer;
+    * ``"rejected"``: the server refused credentials we already sent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: FailureReason,
+        realm: str | None = None,
+        offered: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.reason: FailureReason = reason
+        self.realm = realm
+        self.offered = offered
+
+
+def unanswerable(offered: tuple[str, ...], errors: list[str], realm: str | None,
+                 our_realm_seen: bool) -> AuthenticationError:
+    """Why no challenge of a 401/407 can be answered: ``offered`` lists what it
+    offered, ``errors`` the values that did not parse, ``realm`` the one our
+    credentials are limited to (None: any)."""
+    unparsable = f"; unparsable: {'; '.join(errors)}" if errors else ""
+    if not offered:
+        if errors:
+            return AuthenticationError(f"malformed challenge: {'; '.join(errors)}", reason="malformed")
+        return AuthenticationError("the response carries no challenge", reason="no-challenge")
+    listing = "; ".join(offered)
+    if realm is not None and not our_realm_seen:
+        return AuthenticationError(
+            f"no challenge for realm {realm!r}; offered: {listing}{unparsable}",
+            reason="no-challenge", realm=realm, offered=offered,
+        )
+    return AuthenticationError(
+        f"no supported challenge; offered: {listing}{unparsable}; we support "
+        f"{', '.join(SUPPORTED_ALGORITHMS)} with qop auth, auth-int or none",
+        reason="unsupported", realm=realm, offered=offered,
+    )
+
+
+def may_retry(challenge: Challenge, sent: Credentials) -> bool:
+    """The retry policy, for a realm whose challenged request carried ``sent``.
+
+    A re-challenge with the very nonce we answered brings nothing new (even
+    with stale=true, which would then loop). Otherwise retry when the server
+    says stale=true, or when ``sent`` reused a cached nonce (nc > 1): a server
+    that restarted forgets nonces without calling them stale. A fresh answer
+    (nc = 1, or no qop) that is refused means a wrong password.
+    """
+    if sent.nonce == challenge.nonce:
+        return False
+    return challenge.stale or (sent.nc is not None and int(sent.nc, 16) > 1)
+
+
+# --- Sending again ----------------------------------------------------------------
 
 
 class ChallengeRetry:

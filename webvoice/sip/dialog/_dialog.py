@@ -5,7 +5,8 @@ response that did so (a 1xx with a To tag or a 2xx), by the UAC (12.1.2) or the
 UAS (12.1.1). It then builds the requests sent within it (12.2.1.1: tags,
 Call-ID, CSeq, Request-URI and Route under loose or strict routing, the ACK of
 13.2.2.4) and checks the requests received within it (12.2.2). It performs no
-I/O and keeps no clock. Its states and their table are in ``_dialog_state.py``;
+I/O and keeps no clock. Its states and their table are in ``_state.py``, how
+a request within it is built (routing, the ACK) in ``_requests.py``;
 requests refused by 12.2.2 come back as :class:`RequestRejected` values holding
 the response to send, never as exceptions.
 """
@@ -15,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..syntax._header_values import CSeq, HeaderValue, MediaType, NameAddr, Via
-from ..syntax._headers import canonical_name
-from ..syntax._message import Request, Response, build_request
-from ..syntax._uri import SipUri, Uri
+from ..syntax._message import Request, Response
+from ..syntax._uri import Uri
+from ._requests import MAX_CSEQ, ack_cseq_and_credentials, build_in_dialog, request_uri
 from ._state import (
     DIALOG_TRANSITIONS,
     TARGET_REFRESH_METHODS,
@@ -32,21 +33,6 @@ from ._state import (
 )
 
 __all__ = ["Dialog"]
-
-# Headers create_request writes itself; passing them in ``headers`` is a mistake.
-_OWN_HEADERS = frozenset(
-    canonical_name(n).lower()
-    for n in ("Via", "Max-Forwards", "Route", "From", "To", "Call-ID", "CSeq", "Contact", "Content-Type")
-)
-_MAX_CSEQ = 2**31 - 1
-
-
-def _request_uri(uri: Uri) -> Uri:
-    """``uri`` without what a Request-URI may not carry (RFC 3261 19.1.1, table 1)."""
-    if isinstance(uri, SipUri) and (uri.headers or uri.params.has("method")):
-        return SipUri(uri.scheme, uri.user, uri.host, uri.port, uri.params.remove("method"), (), uri.password)
-    return uri
-
 
 def _target_of(message: Request | Response) -> Uri | None:
     contact = message.contact
@@ -100,7 +86,7 @@ class Dialog:
         if local_target is not None and not isinstance(local_target, NameAddr):
             raise TypeError(f"the local target is a NameAddr, not {type(local_target).__name__}")
         for what, seq in (("local", local_cseq), ("remote", remote_cseq)):
-            if seq is not None and (type(seq) is not int or not 0 <= seq <= _MAX_CSEQ):
+            if seq is not None and (type(seq) is not int or not 0 <= seq <= MAX_CSEQ):
                 raise ValueError(f"the {what} CSeq must be an integer in 0..2**31-1 or None, not {seq!r}")
         if not isinstance(state, DialogState):
             raise TypeError(f"state must be a DialogState, not {state!r}")
@@ -144,7 +130,7 @@ class Dialog:
             local_tag=req.from_.tag,
             remote_uri=req.to,
             remote_tag=resp.to.tag,
-            remote_target=_target_of(response) or _request_uri(request.uri),
+            remote_target=_target_of(response) or request_uri(request.uri),
             route_set=[rr.uri for rr in reversed(response.record_route)],
             local_target=request.contact,
             local_cseq=req.cseq.seq,
@@ -246,46 +232,6 @@ class Dialog:
         if self._state is DialogState.TERMINATED:
             raise ValueError(f"cannot create {what}: the dialog {self.call_id} is {self._state.value}")
 
-    def _build(
-        self,
-        method: str,
-        cseq: int,
-        via: Via | Iterable[Via],
-        headers: Iterable[tuple[str, HeaderValue]],
-        body: bytes,
-        content_type: str | MediaType | None,
-        contact: NameAddr | None,
-        max_forwards: int | None,
-    ) -> Request:
-        headers = list(headers)
-        for name, _ in headers:
-            if canonical_name(name).lower() in _OWN_HEADERS:
-                raise ValueError(f"the dialog writes {canonical_name(name)} itself; pass it as an argument")
-        if contact is None and method in TARGET_REFRESH_METHODS:
-            contact = self._local_target
-        uri, route = self._request_target()
-        return build_request(
-            method, uri,
-            from_=self.local_uri.with_tag(self.local_tag),
-            to=self.remote_uri if self.remote_tag is None else self.remote_uri.with_tag(self.remote_tag),
-            call_id=self.call_id, cseq=cseq, via=via, max_forwards=max_forwards, contact=contact,
-            route=route, headers=headers, body=body, content_type=content_type,
-        )
-
-    def _request_target(self) -> tuple[Uri, list[NameAddr]]:
-        """Request-URI and Route headers under loose or strict routing (12.2.1.1)."""
-        target = _request_uri(self._remote_target)
-        if not self._route_set:
-            return target, []
-        first = self._route_set[0]
-        if isinstance(first, SipUri) and first.params.has("lr"):
-            return target, [NameAddr(uri) for uri in self._route_set]
-        # Strict routing: the first route becomes the Request-URI and the remote
-        # target goes last in Route, so that the strict router can restore it.
-        route = [NameAddr(uri) for uri in self._route_set[1:]]
-        route.append(NameAddr(self._remote_target))
-        return _request_uri(first), route
-
     def create_request(
         self,
         method: str,
@@ -312,9 +258,9 @@ class Dialog:
             )
         self._check_live(f"a {method} request")
         cseq = self.next_cseq
-        if cseq > _MAX_CSEQ:
+        if cseq > MAX_CSEQ:
             raise ValueError("the dialog's CSeq numbers are exhausted (2**31-1 reached)")
-        request = self._build(method, cseq, via, headers, body, content_type, contact, max_forwards)
+        request = build_in_dialog(self, method, cseq, via, headers, body, content_type, contact, max_forwards)
         self._local_cseq = cseq
         return request
 
@@ -336,23 +282,13 @@ class Dialog:
         the dialog. ``body`` holds the SDP answer when the 2xx carried the offer.
         The local CSeq does not move.
         """
-        if isinstance(invite, Request):
-            if invite.method != "INVITE" or invite.call_id != self.call_id:
-                raise ValueError(
-                    f"an ACK acknowledges an INVITE of this dialog, not {invite.method} of {invite.call_id}"
-                )
-            seq = _core(invite).cseq.seq
-            credentials = [(n, v) for n, v in invite.headers if n in ("Authorization", "Proxy-Authorization")]
-        elif isinstance(invite, int) and not isinstance(invite, bool):
-            seq, credentials = invite, []
-        else:
-            raise TypeError(f"create_ack takes the INVITE or its CSeq number, not {type(invite).__name__}")
+        seq, credentials = ack_cseq_and_credentials(invite, self.call_id)
         self._check_live("an ACK")
         if self._local_cseq is None or not 0 <= seq <= self._local_cseq:
             raise ValueError(
                 f"CSeq {seq} is not that of an INVITE sent in this dialog (last: {self._local_cseq})"
             )
-        return self._build("ACK", seq, via, [*credentials, *headers], body, content_type, None, max_forwards)
+        return build_in_dialog(self, "ACK", seq, via, [*credentials, *headers], body, content_type, None, max_forwards)
 
     # --- responses we receive (12.1.2, 12.2.1.2, 13.2.2.4) -------------------------------
 

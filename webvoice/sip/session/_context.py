@@ -1,7 +1,7 @@
 """What a call needs from the UA core: the one contract between a
 :class:`~._call.CallSession` (and its parts) and whoever carries it.
 
-The UA core (``ua/_ua.py``) is its implementation. Kept apart from the
+The UA core's context for its parts (``ua/_parts.py``) is its implementation. Kept apart from the
 session so that the contract reads on its own: what a call may ask of the
 stack (send, answer, cancel, report, new tags and Vias) and what it is told
 (the timers, the policy).

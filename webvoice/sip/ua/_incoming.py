@@ -89,7 +89,7 @@ def _on_request(ua: UserAgent, event: RequestReceived, now: float) -> None:
     elif request.method == "MESSAGE":
         from ._message_method import receive_message
 
-        receive_message(ua, tx, request, now, to_tag=tx.to_tag)
+        receive_message(ua.parts, tx, request, now, to_tag=tx.to_tag)
     elif SERVED_METHODS.get(request.method) == "dialog":
         # Served only inside a dialog, and there is none.
         ua.transactions.send_response(tx, request.response(481), now)
@@ -122,7 +122,7 @@ def _on_new_invite(ua: UserAgent, tx: ServerTransaction, request: Request, now: 
         return
     from ..session._call import CallSession
 
-    session = CallSession.incoming_call(ua, tx, request, now, ua.config.no_answer_timeout, replaces=replaced)
+    session = CallSession.incoming_call(ua.parts, tx, request, now, ua.config.no_answer_timeout, replaces=replaced)
     ua.sessions.append(session)
 
 
@@ -132,7 +132,7 @@ def _on_dialog_request(ua: UserAgent, tx: ServerTransaction, request: Request, n
         if sub is not None:  # its dialog may not exist yet (RFC 6665 4.1.2.4): the subscription decides
             sub.receive_notify(tx, request, now)
             return
-    found = ua.dialogs.receive_request(request)
+    found = ua.parts.dialogs.receive_request(request)
     if isinstance(found, RequestRejected):
         if found.response is not None:
             ua.transactions.send_response(tx, found.response, now)
@@ -145,7 +145,7 @@ def _on_dialog_request(ua: UserAgent, tx: ServerTransaction, request: Request, n
     if request.method == "MESSAGE":  # RFC 3428: in a call's dialog, with no effect on it
         from ._message_method import receive_message
 
-        receive_message(ua, tx, request, now, session=session)
+        receive_message(ua.parts, tx, request, now, session=session)
         return
     session.receive_request(tx, request, now)
 

@@ -8,9 +8,11 @@ raises out of here: it is answered (400/505) when a response can be routed,
 and dropped otherwise.
 
 This module is the object and its plumbing: the connection, the clock, the
-registration, the application's requests (calls, messages, subscriptions,
-publications) and the context the call parts see. Who serves a request from
-the network is :mod:`._incoming`'s, loaded with the first one.
+registration and the application's requests (calls, messages, subscriptions,
+publications). The context those parts see (what they may send, the dialogs,
+who owns which transaction) is :mod:`._parts`'s, and who serves a request
+from the network :mod:`._incoming`'s: both load with the first part or
+request, off the start-up of a page that only registers.
 """
 
 from __future__ import annotations
@@ -37,12 +39,7 @@ from ..transaction._events import (
     TransportFailed,
 )
 from ..transaction._layer import TransactionLayer
-from ..transaction._transaction import (
-    ClientTransaction,
-    InviteClientTransaction,
-    ServerTransaction,
-    TransactionUser,
-)
+from ..transaction._transaction import ClientTransaction
 from ..util._record import record
 from ._config import UaConfig, random_token
 from ._registration import Registration
@@ -55,6 +52,7 @@ if TYPE_CHECKING:
     from ..session._call import CallSession
     from ..syntax._header_values import MediaType
     from ._message_method import OutgoingMessage
+    from ._parts import PartsContext
 
 __all__ = ["UaConfig", "UserAgent", "MessageRefused"]
 
@@ -90,7 +88,7 @@ class UserAgent:
             registrar=SipUri(host=config.domain),
             contact=self.contact(),
             auth=self.auth,
-            call_id=random_token(self._rng, 22),
+            call_id=self.new_call_id(),
             from_tag=self.transactions.new_tag(),
             expires=config.register_expires,
             extra_headers=(("Supported", "path, outbound"), ("User-Agent", config.user_agent)),
@@ -101,25 +99,29 @@ class UserAgent:
         self._keepalive_at: float | None = None
         # REGISTER client transactions and the request Registration knows them by.
         self._register_tx: dict[ClientTransaction, Request] = {}
-        # Calls: the dialogs of all of them, the live sessions, and which session
-        # owns each client transaction it started.
-        self._dialogs: DialogStore | None = None  # made with the first call (see dialogs)
+        # What the parts see of us (made with the first part: see parts), and the live calls.
+        self._parts: PartsContext | None = None
         self.sessions: list[CallSession] = []
-        self._tx_owner: dict[ClientTransaction, TransactionUser] = {}
         # RFC 6665 subscriptions (ours, as subscriber), loaded on first use.
         self.subscriptions: list[Subscription] = []
         # Our published state (RFC 3903), one publication per event package.
         self.publications: dict[str, Publication] = {}
 
     @property
-    def dialogs(self) -> DialogStore:
-        """The dialogs of all calls, made on first use: the dialog layer loads with
-        the first call, not with every page that only registers."""
-        if self._dialogs is None:
-            from ..dialog._store import DialogStore
+    def parts(self) -> PartsContext:
+        """The context calls, messages, subscriptions and publications see, made
+        on first use: it loads with the first of them (and the dialogs with it),
+        not with every page that only registers."""
+        if self._parts is None:
+            from ._parts import PartsContext
 
-            self._dialogs = DialogStore()
-        return self._dialogs
+            self._parts = PartsContext(self)
+        return self._parts
+
+    @property
+    def dialogs(self) -> DialogStore:
+        """The dialogs of all calls (kept by :attr:`parts`)."""
+        return self.parts.dialogs
 
     # --- the contact -----------------------------------------------------------------------
 
@@ -244,7 +246,7 @@ class UserAgent:
         )
 
         from_ = NameAddr(self.config.aor, self.config.display_name)
-        session = CallSession.outgoing_call(self, from_=from_, target=target, offer=offer, now=now, headers=headers)
+        session = CallSession.outgoing_call(self.parts, from_=from_, target=target, offer=offer, now=now, headers=headers)
         if not session.is_ended:
             self.sessions.append(session)
         self._pump(now)
@@ -258,7 +260,7 @@ class UserAgent:
         from ._message_method import OutgoingMessage
 
         message = OutgoingMessage.out_of_dialog(
-            self, from_=NameAddr(self.config.aor, self.config.display_name), target=target, body=body,
+            self.parts, from_=NameAddr(self.config.aor, self.config.display_name), target=target, body=body,
             content_type=content_type, now=now, headers=headers)
         self._pump(now)
         return message
@@ -270,7 +272,7 @@ class UserAgent:
             raise RuntimeError(f"a MESSAGE in a call needs an established call; this one is {session.state.value}")
         from ._message_method import OutgoingMessage
 
-        message = OutgoingMessage.in_dialog(self, session.dialog, body=body, content_type=content_type, now=now)
+        message = OutgoingMessage.in_dialog(self.parts, session.dialog, body=body, content_type=content_type, now=now)
         self._pump(now)
         return message
 
@@ -281,7 +283,7 @@ class UserAgent:
         """Subscribe to ``event`` at ``target``; kept alive until ``unsubscribe``."""
         from ..event._subscription import Subscription
 
-        sub = Subscription(self, from_=NameAddr(self.config.aor, self.config.display_name), target=target,
+        sub = Subscription(self.parts, from_=NameAddr(self.config.aor, self.config.display_name), target=target,
                            event=event, accept=accept, expires=expires, t1=self.config.timers.t1)
         self.subscriptions.append(sub)
         sub.start(now)
@@ -300,7 +302,7 @@ class UserAgent:
             from ..event._publication import Publication
 
             pub = self.publications[event] = Publication(
-                self, aor=NameAddr(self.config.aor, self.config.display_name), event=event,
+                self.parts, aor=NameAddr(self.config.aor, self.config.display_name), event=event,
                 content_type=content_type)
         return pub
 
@@ -313,81 +315,13 @@ class UserAgent:
         action(session)
         self._pump(now)
 
-    # CallContext, for the sessions:
-
-    @property
-    def t1(self) -> float:
-        return self.config.timers.t1
-
-    @property
-    def t2(self) -> float:
-        return self.config.timers.t2
-
-    @property
-    def user_agent(self) -> str:
-        return self.config.user_agent
-
-    @property
-    def allow(self) -> str:
-        return self.config.policy.allow_value()
-
-    @property
-    def supported(self) -> str:
-        return ", ".join(sorted(self.config.policy.extensions))
-
-    @property
-    def session_timers(self) -> bool:
-        return self.config.session_timers
-
-    @property
-    def min_se(self) -> int:
-        return self.config.session_min_se
-
-    def new_tag(self) -> str:
-        return self.transactions.new_tag()
-
     def new_call_id(self) -> str:
+        """A fresh Call-ID (the registration's, and each part's through :attr:`parts`)."""
         return random_token(self._rng, 22)
 
-    def send_request(self, request: Request, now: float, owner: TransactionUser) -> ClientTransaction | None:
-        if not self.connected:
-            return None
-        tx = self.transactions.send_request(request, now)
-        self._tx_owner[tx] = owner
-        return tx
-
-    def send_response(self, transaction: ServerTransaction, response: Response, now: float) -> None:
-        """Answer in ``transaction``; a call's answer may outlive it.
-
-        A transport error ends server transactions while their calls go on (a
-        2xx waiting for its ACK, an incoming call still ringing). The UAS core
-        owns the 2xx's resends until the ACK (RFC 3261 13.3.1.4), so a 2xx to an
-        INVITE goes out statelessly on the new flow; any other answer has no
-        transaction left to carry it and is dropped (the peer's own timers end
-        that request). Either way nothing raises out of a timer or an event."""
-        if not self.connected:
-            return
-        if self.transactions.is_running(transaction):
-            self.transactions.send_response(transaction, response, now)
-        elif response.is_success and response.cseq is not None and response.cseq.method == "INVITE":
-            self.transactions.send_stateless(response)
-
-    def send_stateless(self, message: Request | Response) -> None:
-        if self.connected:
-            self.transactions.send_stateless(message)
-
-    def cancel(self, transaction: InviteClientTransaction, now: float) -> None:
-        if self.connected and not transaction.terminated:
-            cancel_tx = self.transactions.cancel(transaction, now)
-            if cancel_tx is not None:
-                self._tx_owner.pop(cancel_tx, None)
-
     def emit(self, event: object) -> None:
+        """Queue ``event`` for :meth:`events` (the parts report through :attr:`parts`)."""
         self._events.append(event)
-
-    def forget(self, session: CallSession) -> None:
-        if session in self.sessions:
-            self.sessions.remove(session)
 
     # --- inside -------------------------------------------------------------------------------------
 
@@ -435,31 +369,24 @@ class UserAgent:
             self._out.append(message)
 
     def _on_transaction_event(self, event: TransactionEvent, now: float) -> None:
-        if isinstance(event, ResponseReceived):
-            request = self._register_tx.get(event.transaction)
-            if request is not None:
-                if event.response.status_code >= 200:
-                    del self._register_tx[event.transaction]
-                self.registration.receive_response(request, event.response, now)
-            elif (owner := self._tx_owner.get(event.transaction)) is not None:
-                owner.receive_response(event.transaction, event.response, now)
-        elif isinstance(event, (TransactionTimeout, TransportFailed)):
-            timeout = isinstance(event, TransactionTimeout)
-            tx = event.transaction
-            request = self._register_tx.pop(tx, None) if isinstance(tx, ClientTransaction) else None
-            if request is not None:
-                self.registration.request_failed(request, now, timeout=timeout)
-            elif isinstance(tx, ClientTransaction) and (owner := self._tx_owner.pop(tx, None)) is not None:
-                owner.transaction_failed(tx, now, timeout=timeout)
-            elif isinstance(tx, ServerTransaction):
-                for served in list(self.sessions):
-                    if served.serves(tx):
-                        served.server_transaction_failed(now)
-        elif isinstance(event, TransactionTerminated):
-            if isinstance(event.transaction, ClientTransaction):
-                self._tx_owner.pop(event.transaction, None)
-                self._register_tx.pop(event.transaction, None)
-        elif isinstance(event, (RequestReceived, AckReceived, CancelReceived, StrayResponse)):
+        if isinstance(event, (RequestReceived, AckReceived, CancelReceived, StrayResponse)):
             from ._incoming import receive  # the UAS side loads with the first request
 
             receive(self, event, now)
+            return
+        if not isinstance(event, (ResponseReceived, TransactionTimeout, TransportFailed, TransactionTerminated)):
+            return
+        tx = event.transaction
+        request = self._register_tx.get(tx) if isinstance(tx, ClientTransaction) else None
+        if request is None or not isinstance(tx, ClientTransaction):
+            # Not a REGISTER's: a part's (a call's, a subscription's ...), if there are parts.
+            if self._parts is not None:
+                self._parts.transaction_event(event, now)
+        elif isinstance(event, ResponseReceived):
+            if event.response.status_code >= 200:
+                del self._register_tx[event.transaction]
+            self.registration.receive_response(request, event.response, now)
+        else:
+            del self._register_tx[tx]
+            if not isinstance(event, TransactionTerminated):
+                self.registration.request_failed(request, now, timeout=isinstance(event, TransactionTimeout))
