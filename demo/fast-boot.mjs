@@ -51,8 +51,8 @@ export async function bootSoftphone(script) {
   ]);
   const booted = await bootWebvoice({
     indexURL: "/pyodide/",
-    wheelURL: `/wheels/${index.wheel}`,
-    wheelSha256: index.sha256,
+    wheelURL: `/wheels/${index.wheel_gz}`,
+    wheelSha256: index.wheel_gz_sha256,
     snapshotURL: "/snapshot/webvoice.snapshot.gz",
   });
   const { pyodide } = booted;

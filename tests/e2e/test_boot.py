@@ -68,3 +68,39 @@ def test_fake_microphone_is_available(page, static_server):
         return kinds;
     }""")
     assert kinds == ["audio"]
+
+
+_INSTALL_EACH = """async (sources) => {
+    const { loadPyodide } = await import("/pyodide/pyodide.mjs");
+    const { installWheel } = await import("/webvoice/install.mjs");
+    const index = await (await fetch("/wheels/index.json")).json();
+    const out = [];
+    for (const [file, sha] of sources) {
+      const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
+      try {
+        await installWheel(pyodide, `/wheels/${index[file]}`, { sha256: sha === "wrong" ? "11".repeat(32) : index[sha] });
+        out.push(pyodide.runPython(`import importlib.metadata as md, webvoice
+(webvoice.__version__, len(md.files("webvoice")))`).toJs());
+      } catch (e) { out.push(String(e.message)); }
+    }
+    return out;
+}"""
+
+
+@pytest.mark.parametrize("encoded", [False, True], ids=["as-is", "content-encoding-gzip"])
+def test_installer_takes_the_wheel_or_its_gz(page, encoded):
+    """install.mjs installs the wheel and its .whl.gz (the same files, one
+    gzip stream), checking the .gz's sha256 on the wheel inside; also when a
+    server sends the .gz with Content-Encoding: gzip (the browser inflates it)."""
+    from devtools.web import StaticServer
+
+    with StaticServer(content_encoded=(".whl.gz",) if encoded else ()) as server:
+        page.goto(server.url(BOOT_PAGE))
+        page.wait_for_function("window.bootReady === true")
+        whl, gz, wrong = page.evaluate(_INSTALL_EACH, [["wheel", "sha256"], ["wheel_gz", "wheel_gz_sha256"],
+                                                       ["wheel_gz", "wrong"]])
+    with zipfile.ZipFile(next((BUILD_WEB / "wheels").glob("*.whl"))) as wheel:
+        members = len(wheel.namelist())
+    assert whl == gz
+    assert whl[1] == members
+    assert "sha256" in wrong and "expected 1111" in wrong

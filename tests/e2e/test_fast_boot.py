@@ -159,7 +159,8 @@ def _tampered_build_id():
 
 def _other_wheel():
     manifest = json.loads(MANIFEST.read_text())
-    manifest.update(wheel="webvoice-0.0.1-py3-none-any.whl", wheel_sha256="0" * 64, webvoice="0.0.1")
+    manifest.update(wheel="webvoice-0.0.1-py3-none-any.whl", wheel_sha256="0" * 64, wheel_gz_sha256="1" * 64,
+                    webvoice="0.0.1")
     return SNAPSHOT.read_bytes(), manifest
 
 

@@ -37,7 +37,7 @@ BOOT = """async () => {
   const index = await (await fetch("/wheels/index.json")).json();
   const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
   const { installWheel } = await import("/webvoice/install.mjs");
-  await installWheel(pyodide, new URL(`/wheels/${index.wheel}`, location.href).href, { sha256: index.sha256 });
+  await installWheel(pyodide, `/wheels/${index.wheel_gz}`, { sha256: index.wheel_gz_sha256 });
   window.pyodide = pyodide;
 }"""
 

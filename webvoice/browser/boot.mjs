@@ -5,7 +5,7 @@
  *   import { bootWebvoice } from "/webvoice/boot.mjs";
  *   const { pyodide, path, reason } = await bootWebvoice({
  *     indexURL: "/pyodide/",
- *     wheelURL: "/wheels/webvoice-0.1.0-py3-none-any.whl",
+ *     wheelURL: "/wheels/webvoice-0.1.0-py3-none-any.whl.gz",   // or the .whl
  *     snapshotURL: "/snapshot/webvoice.snapshot.gz",   // optional: the fast boot
  *   });
  *   // path: "snapshot" or "normal"; reason: why the snapshot was not used
@@ -20,7 +20,8 @@
  * The snapshot is used only when its manifest (`<name>.snapshot.json` beside
  * it, or `manifestURL`) says it was made from this Pyodide (version, and the
  * build id in the snapshot's header) and this wheel (`wheelSha256` if given,
- * else the wheel's file name, which carries webvoice's version), and its bytes
+ * else the wheel's file name, which carries webvoice's version; the wheel or
+ * its .whl.gz, install.mjs reads both), and its bytes
  * have the manifest's sha256 (`raw_sha256` when a server sent it with
  * Content-Encoding: gzip, already inflated). Otherwise, or if anything in the
  * fast path throws, the normal boot runs, and `reason` says why.
@@ -211,7 +212,8 @@ class SnapshotSource {
     this.manifestHref = manifestURL
       ? new URL(manifestURL, base).href
       : url.replace(/(\.gz)?([?#].*)?$/, ".json");
-    this.wheelName = new URL(wheelURL, base).pathname.split("/").pop();
+    // The wheel or its .whl.gz (install.mjs): the same files.
+    this.wheelName = new URL(wheelURL, base).pathname.split("/").pop().replace(/\.gz$/, "");
     this.wheelSha256 = wheelSha256?.toLowerCase();
     this.source = null; // "cache" or "network", once bytes() is done
     this.stored = null; // what keep() stores: [manifest sha256, inflated bytes]
@@ -253,7 +255,10 @@ class SnapshotSource {
     if (manifest.pyodide !== version) {
       throw new StaleSnapshot(`stale snapshot: made for Pyodide ${manifest.pyodide}, this is ${version}`);
     }
-    if (this.wheelSha256 ? manifest.wheel_sha256 !== this.wheelSha256 : manifest.wheel !== this.wheelName) {
+    const sameWheel = this.wheelSha256
+      ? [manifest.wheel_sha256, manifest.wheel_gz_sha256].includes(this.wheelSha256)
+      : manifest.wheel === this.wheelName;
+    if (!sameWheel) {
       throw new StaleSnapshot(`stale snapshot: made for ${manifest.wheel}, this page loads ${this.wheelName}`);
     }
     let raw = null;

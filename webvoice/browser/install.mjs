@@ -17,7 +17,16 @@
  * dependencies to resolve (installing a wheel with dependencies is micropip's
  * job, and it still works for webvoice).
  *
- * Options: `sha256` (hex) checks the whole wheel before anything is written;
+ * The URL may also name the wheel's `.whl.gz` (`make assets` builds one beside
+ * the wheel; index.json names it `wheel_gz`): the same files, stored rather
+ * than compressed one by one, and the whole archive gzip'ed. It is smaller to
+ * download, and inflating it is one stream instead of one per file (a wheel
+ * has a couple of hundred). Told apart by their first bytes, so a server that
+ * sends the .gz with Content-Encoding: gzip (the browser inflates it) works
+ * too.
+ *
+ * Options: `sha256` (hex) checks the whole wheel before anything is written
+ * (for a .whl.gz, the wheel inside: index.json's `wheel_gz_sha256`);
  * `sitePackages` overrides the target directory.
  */
 
@@ -40,8 +49,12 @@ export async function readWheel(wheelUrl, { sha256, only } = {}) {
   if (!response.ok) {
     throw new Error(`webvoice: cannot fetch ${wheelUrl}: HTTP ${response.status}`);
   }
-  const bytes = new Uint8Array(await response.arrayBuffer());
+  const fetched = new Uint8Array(await response.arrayBuffer());
   t = measure("wheel fetch", t);
+  // A .whl.gz: one inflate for the whole wheel, whose files are then stored.
+  const gzipped = fetched[0] === 0x1f && fetched[1] === 0x8b;
+  const bytes = gzipped ? await inflate(fetched, "gzip") : fetched;
+  if (gzipped) t = measure("wheel inflate", t);
   if (sha256) {
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
     const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -169,7 +182,7 @@ async function extract(bytes, { name, method, compressedSize, size, local }, whe
   if (method === 0) {
     data = raw;
   } else if (method === 8) {
-    data = await inflateRaw(raw);
+    data = await inflate(raw, "deflate-raw");
   } else {
     throw new Error(`webvoice: ${where}: ${name} uses zip method ${method} (only stored and deflated are read)`);
   }
@@ -179,10 +192,11 @@ async function extract(bytes, { name, method, compressedSize, size, local }, whe
   return [name, data];
 }
 
-/** Raw DEFLATE data inflated by the browser. Writer and reader used directly:
- * a Blob/Response pipeline around the stream costs several times more. */
-async function inflateRaw(raw) {
-  const stream = new DecompressionStream("deflate-raw");
+/** `format` data ("gzip", "deflate-raw") inflated by the browser. Writer and
+ * reader used directly: a Blob/Response pipeline around the stream costs
+ * several times more. */
+async function inflate(raw, format) {
+  const stream = new DecompressionStream(format);
   const writer = stream.writable.getWriter();
   writer.write(raw);
   writer.close();
