@@ -75,7 +75,8 @@ def load_table(path: str) -> dict[_Key, tuple[Any, ...]]:
     or made by another Python."""
     try:
         with open(path, "rb") as f:
-            signature, entries = marshal.load(f)
+            data = f.read()  # marshal.load(f) would call f.readinto() per value
+        signature, entries = marshal.loads(data)
     except (OSError, EOFError, ValueError, TypeError):
         return {}
     if signature != _SIGNATURE or not isinstance(entries, dict):
