@@ -82,9 +82,9 @@ export async function readWheel(wheelUrl, { sha256, only } = {}) {
 export async function writeWheel(pyodide, files, { sitePackages, budgetMs = 8, invalidateCaches = true } = {}) {
   let start = performance.now();
   const t = start;
-  const target = sitePackages ?? pyodide.runPython(
-    "import sys\nnext(p for p in sys.path if p.endswith('site-packages'))");
   const FS = pyodide.FS;
+  const target = sitePackages ?? findSitePackages(FS) ?? pyodide.runPython(
+    "import sys\nnext(p for p in sys.path if p.endswith('site-packages'))");
   const made = new Set();
   for (const [name, data] of files) {
     if (performance.now() - start > budgetMs) {
@@ -115,6 +115,21 @@ export function invalidateCachesCode(site) {
 if f is not None: f.invalidate_caches()
 del f
 `;
+}
+
+/**
+ * Pyodide's site-packages, `/lib/python3.<minor>/site-packages`, found in its
+ * file system: no Python call (each costs a compile). Undefined when the
+ * layout is not that one, and Python is asked.
+ */
+function findSitePackages(FS) {
+  try {
+    const versions = FS.readdir("/lib").filter((name) => /^python3\.\d+$/.test(name));
+    const site = versions.length === 1 ? `/lib/${versions[0]}/site-packages` : null;
+    return site && FS.isDir(FS.stat(site).mode) ? site : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Resolves in a later task (what follows is not part of the current one). */
