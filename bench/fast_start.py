@@ -61,6 +61,7 @@ STAGES = (
     ("snapshot", "snapshot ready (all of the above)"),
     ("pyodide.asm.wasm fetched and compiled", "Pyodide's Wasm fetched and compiled"),
     ("wheel fetch", "wheel fetched"),
+    ("wheel inflate", "  inflated (the .whl.gz: one stream)"),
     ("wheel unpack", "wheel unpacked"),
     ("pyodide load", "loadPyodide, from its call"),
     ("restore", "  of which after snapshot and Wasm were ready"),
@@ -107,7 +108,8 @@ def run(env, pw, *, runs: int) -> dict:
     k = env.kamailio
     account = {"user": USER, "password": k.users[USER], "wsUrl": k.ws_url, "domain": k.domain}
     index = json.loads(WHEEL_INDEX.read_text())
-    wheel = {"url": f"/wheels/{index['wheel']}", "sha256": index["sha256"]}
+    # The .whl.gz, as README tells pages (install.mjs: one inflate, not one per file).
+    wheel = {"url": f"/wheels/{index['wheel_gz']}", "sha256": index["wheel_gz_sha256"]}
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CachedFiles)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
