@@ -1,7 +1,7 @@
 """Where webvoice's time goes inside Pyodide: a look, not a figure.
 
     python -m bench.profile [--number 300]
-    python -m bench.profile --lines 8 [--turns]
+    python -m bench.profile --lines 8 [--turns | --cpu]
 
 Boots one webvoice page (as bench/run.py does) and prints:
 
@@ -18,7 +18,18 @@ main-thread tasks (count, thread time, by kind). Each turn of Pyodide's event
 loop is a browser task or two (webvoice/browser/_direct.py says why that
 matters); ``--turns`` counts instead the callbacks the page's loop scheduled
 (``call_soon``/``call_later``), by callback and where it was scheduled from,
-wrapping the loop's ``call_later`` in that bench page only.
+wrapping the loop's ``call_later`` in that bench page only. ``--cpu``
+takes a DevTools CPU profile (``Profiler.start``/``stop``, 100 µs samples)
+of the caller's page while the N lines are placed, for webvoice and then for
+JsSIP, with the page's thread time (``TaskDuration``, as figure 5) over the
+same window, and sums the samples by kind: WebAssembly (Python), Pyodide's
+JavaScript (its FFI glue), the JavaScript stack's own code (JsSIP), browser
+methods called from script (WebRTC, DOM, WebAudio, which both stacks pay),
+V8's garbage collector, and "(program)": work outside any script (tasks,
+events, media). Samples are wall-clock: on a busy machine a thread waiting
+for a core counts too, so compare the kinds, and trust ``TaskDuration`` for
+the totals. Python run in a stack-switched event-loop turn is partly sampled
+as "(program)" (V8 cannot always walk a suspended WebAssembly stack).
 """
 
 from __future__ import annotations
@@ -157,6 +168,82 @@ def _main_thread_tasks(trace: bytes) -> str:
     return "\n".join(lines)
 
 
+def _sample_kind(frame: dict) -> str:
+    name, url = frame["functionName"], frame["url"]
+    if name.startswith("("):  # (program), (garbage collector), (idle), (root)
+        return name
+    if url.startswith("wasm://") or "wasm" in url.rsplit("/", 1)[-1] or name.startswith(("wasm-", "js-to-wasm")):
+        return "WebAssembly (Python)"
+    if "pyodide" in url:
+        return "Pyodide's JavaScript (FFI)"
+    if not url:
+        return "browser methods"
+    return "the stack's JavaScript"
+
+
+def _cpu_profile_kinds(profile: dict, lines: int) -> list[str]:
+    nodes = {n["id"]: n["callFrame"] for n in profile["nodes"]}
+    kinds: collections.Counter = collections.Counter()
+    methods: collections.Counter = collections.Counter()
+    for node, us in zip(profile["samples"], profile["timeDeltas"]):
+        kind = _sample_kind(nodes[node])
+        kinds[kind] += us
+        if kind == "browser methods":
+            methods[nodes[node]["functionName"] or "(anonymous)"] += us
+    kinds.pop("(idle)", None)
+    kinds.pop("(root)", None)
+    out = [f"  {us / 1000 / lines:7.2f} ms/line  {kind}" for kind, us in kinds.most_common()]
+    out.append("  browser methods: " + ", ".join(f"{name} {us / 1000 / lines:.2f}" for name, us in methods.most_common(8)))
+    return out
+
+
+def _cpu_lines(env: Env, stack: str, lines: int) -> str:
+    """One stack's caller page under the DevTools CPU profiler while ``lines`` lines are placed."""
+    open_page = env.open_webvoice if stack == "webvoice" else env.open_jssip
+    caller, callee = open_page(), open_page()
+    env.start_ua(caller, USERS[stack]["caller"])
+    env.start_ua(callee, USERS[stack]["callee"])
+    if stack == "jssip":  # as figure 5: a new line holds the previous one (webvoice does it itself)
+        for sp in (caller, callee):
+            sp.page.evaluate("window.benchState.holdOnNewLine = true")
+    user = USERS[stack]["callee"]
+    env.call(caller, user)  # warm up
+    env.hang_up(caller)
+    env.wait_idle(caller, callee, timeout=30)
+    cdp = caller.context.new_cdp_session(caller.page)
+    cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
+    cdp.send("Profiler.enable")
+    cdp.send("Profiler.setSamplingInterval", {"interval": 100})
+
+    def task_s() -> float:
+        return next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"] if m["name"] == "TaskDuration")
+
+    t0 = task_s()
+    cdp.send("Profiler.start")
+    for _ in range(lines):
+        env.call(caller, user, timeout=60)
+    profile = cdp.send("Profiler.stop")["profile"]
+    task_ms = (task_s() - t0) * 1000 / lines
+    env.hang_up(caller)
+    env.wait_idle(caller, callee, timeout=60)
+    head = f"{stack}: thread time {task_ms:.1f} ms/line (TaskDuration, profiler on); samples by kind:"
+    return "\n".join([head, *_cpu_profile_kinds(profile, lines)])
+
+
+def profile_cpu(lines: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from devtools.kamailio_server import KamailioServer
+
+    with KamailioServer() as kamailio, sync_playwright() as pw:
+        env = Env(pw, kamailio)
+        try:
+            for stack in ("webvoice", "jssip"):
+                print(_cpu_lines(env, stack, lines))
+        finally:
+            env.close()
+
+
 def profile_lines(lines: int, turns: bool) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -191,10 +278,14 @@ def main(argv=None) -> None:
     ap.add_argument("--number", type=int, default=300)
     ap.add_argument("--lines", type=int, default=0, help="place this many lines and show where the time goes")
     ap.add_argument("--turns", action="store_true", help="with --lines: count the event loop's callbacks")
+    ap.add_argument("--cpu", action="store_true", help="with --lines: DevTools CPU profiles of both stacks, by kind")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     ensure_bundle()
+    if args.lines and args.cpu:
+        profile_cpu(args.lines)
+        return
     if args.lines:
         profile_lines(args.lines, args.turns)
         return
