@@ -411,3 +411,27 @@ def test_display_names_in_unicode_survive():
     req = make_invite(from_=NameAddr(parse_uri("sip:ivan@example.ru"), 'Иван "Ваня" \\ Петров', {"tag": "1"}))
     again = parse_message(bytes(req))
     assert again.from_.display_name == 'Иван "Ваня" \\ Петров'
+
+
+# Headers.build keeps a NameAddr or a CSeq as given (no round trip through its
+# text): that is only right if its text reads back as an equal value.
+@pytest.mark.parametrize("name, text", [
+    ("To", '"Bob \\"the\\" Builder" <sip:bob%20b@example.com;transport=ws>;tag=a-1'),
+    ("From", "<sips:alice@[2001:db8::1]:5061;lr>;tag=x;expires=3600"),
+    ("Contact", '"Zoë" <sip:k2j3@x1y2.invalid;transport=ws;ob>;+sip.instance="<urn:uuid:1>";expires=0'),
+    ("Route", "<sip:proxy.example.com;lr>"),
+    ("Record-Route", "<sip:10.0.0.1:8080;lr;ftag=abc>"),
+    ("Refer-To", "<sip:carol@example.com?Replaces=a%40b%3Bto-tag%3D1%3Bfrom-tag%3D2>"),
+    ("P-Asserted-Identity", "<tel:+15551234567;phone-context=example.com>"),
+    ("Reply-To", "<mailto:alice@example.com>"),
+    ("CSeq", "2147483647 INVITE"),
+])
+def test_typed_values_kept_by_build_read_back_equal(name, text):
+    from webvoice.sip.syntax._header_parsers import parse_header_values
+
+    parsed = parse_header_values(name, text)[0]
+    kept = Headers.build([(name, parsed)]).get(name)
+    assert kept is parsed
+    assert parse_header_values(name, str(parsed))[0] == parsed
+    rebuilt = type(parsed)(**{f: getattr(parsed, f) for f in type(parsed).__slots__ if not f.startswith("_")})
+    assert Headers.build([(name, rebuilt)]).get(name) == parse_header_values(name, str(rebuilt))[0]
