@@ -189,12 +189,14 @@ class Env:
         target = f"sip:{user}@{self.kamailio.domain}"
         if sp.stack == "jssip":
             return js(sp.page, "(a) => window.benchCall(a)", {"target": target}, timeout=timeout)
-        return pycall(sp.page, f"await call({target!r})", timeout=timeout)
+        # As JsSIP's: one evaluate awaiting a promise (webvoice_bench.py says why).
+        return js(sp.page, "(a) => window.benchWebvoiceCall(a.target, a.timeout)",
+                  {"target": target, "timeout": 20.0}, timeout=timeout)
 
     def live_calls(self, sp: StackPage) -> int:
         if sp.stack == "jssip":
             return js(sp.page, "() => window.benchLiveCalls()", timeout=10)
-        return pycall(sp.page, "live_calls()")
+        return js(sp.page, "() => window.benchWebvoiceLiveCalls()", timeout=10)
 
     def hang_up(self, sp: StackPage) -> None:
         if sp.stack == "jssip":
