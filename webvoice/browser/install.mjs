@@ -30,6 +30,7 @@
  * `sitePackages` overrides the target directory.
  */
 
+const INFLATE_PIECE = 16384; // bytes of compressed input given to the inflater at a time
 const EOCD = 0x06054b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
@@ -209,12 +210,24 @@ async function extract(bytes, { name, method, compressedSize, size, local }, whe
 
 /** `format` data ("gzip", "deflate-raw") inflated by the browser. Writer and
  * reader used directly: a Blob/Response pipeline around the stream costs
- * several times more. */
-async function inflate(raw, format) {
+ * several times more. The stream inflates what it is given in the task that
+ * gives it: a large input (the .whl.gz) goes in by pieces, with a yield to the
+ * page whenever a task has run `budgetMs`, so that no task is long. */
+async function inflate(raw, format, budgetMs = 8) {
   const stream = new DecompressionStream(format);
   const writer = stream.writable.getWriter();
-  writer.write(raw);
-  writer.close();
+  const writing = (async () => {
+    let start = performance.now();
+    for (let at = 0; at < raw.length; at += INFLATE_PIECE) {
+      if (performance.now() - start > budgetMs) {
+        await nextTask();
+        start = performance.now();
+      }
+      await writer.write(raw.subarray(at, at + INFLATE_PIECE));
+    }
+    await writer.close();
+  })();
+  writing.catch(() => {}); // a bad input fails the reads below too: reported there
   const reader = stream.readable.getReader();
   const chunks = [];
   let length = 0;
@@ -224,6 +237,7 @@ async function inflate(raw, format) {
     chunks.push(value);
     length += value.length;
   }
+  await writing;
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(length);
   let offset = 0;
