@@ -1,8 +1,9 @@
 // Compile a directory's Python sources to bytecode with Pyodide's own Python,
 // in place (__pycache__/*.cpython-<ver>.pyc, unchecked-hash: used without
-// looking at the source), and webvoice's regular expressions to the table
-// webvoice/sip/util/_regex.py replays (the regex compiler is Python code:
-// tens of ms of a page's start-up otherwise). Run by tools/build_assets.py:
+// looking at the source), and webvoice's regular expressions and record
+// __init__s to the table webvoice/sip/util/_precompiled.py reads (the regex
+// compiler is Python code, and each compile is WebAssembly work at a page's
+// start-up otherwise). Run by tools/build_assets.py:
 //     node tools/precompile.mjs <pyodide dir> <source dir>
 // Prints the cache tag, so the caller knows which interpreter the files fit.
 const [pyodideDir, sourceDir] = process.argv.slice(2);
@@ -21,10 +22,13 @@ sys.path.insert(0, "/src")
 import webvoice
 for module in pkgutil.walk_packages(webvoice.__path__, "webvoice."):
     importlib.import_module(module.name)
-from webvoice.sip.util import _regex
-with open(os.path.join(os.path.dirname(_regex.__file__), _regex.TABLE_NAME), "wb") as f:
-    f.write(_regex.build_table(_regex.seen))
-print(f"{len(_regex.seen)} regular expressions precompiled")
+import gc
+from webvoice.sip.util import _precompiled, _record, _regex
+records = [o for o in gc.get_objects() if isinstance(o, type) and "_record_fields" in vars(o)]
+sources = {_record.init_source(cls) for cls in records}
+with open(os.path.join(os.path.dirname(_precompiled.__file__), _precompiled.TABLE_NAME), "wb") as f:
+    f.write(_precompiled.dump({"regex": _regex.regex_section(_regex.seen), "code": _precompiled.code_section(sources)}))
+print(f"{len(_regex.seen)} regular expressions and {len(sources)} record __init__s precompiled")
 sys.implementation.cache_tag
 `);
 console.log(tag);

@@ -47,6 +47,7 @@ STEPS = (
     "webvoice.sip",
     "webvoice._handlers",
     "webvoice.sip.syntax",
+    "webvoice.sip.util._precompiled",
     "webvoice.sip.util._record",
     "webvoice.sip.util._regex",
     "webvoice.sip.syntax._abnf",

@@ -43,7 +43,9 @@ def _regexes_from_the_build(selenium):
     def no_compiling(*args, **kwargs):
         raise AssertionError("compiled although the build's table has it")
 
-    table = _regex._table or {}
+    from webvoice.sip.util import _precompiled
+
+    table = _precompiled.section("regex")
     compile_ = re.compile
     re.compile = no_compiling
     try:
@@ -52,6 +54,37 @@ def _regexes_from_the_build(selenium):
         re.compile = compile_
     same = all(r == re.compile(p, f) for r, (p, f) in zip(replayed, _regex.seen))
     return len(table), len(_regex.seen), same, _abnf.STATUS_LINE == re.compile(_abnf.STATUS_LINE.pattern)
+
+
+@run_in_pyodide(packages=["webvoice"])
+def _record_inits_from_the_build(selenium):
+    import builtins
+    import gc
+
+    import webvoice  # noqa: F401
+    from webvoice.sip.ua._registration import Registration  # noqa: F401 - a registration's records defined
+    from webvoice.sip.util import _precompiled, _record
+
+    records = [o for o in gc.get_objects() if isinstance(o, type) and "_record_fields" in vars(o)]
+    compile_ = builtins.compile
+
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("compiled although the build's table has it")
+
+    builtins.compile = no_compiling
+    try:
+        made = [_record._make_init(cls) for cls in records]
+    finally:
+        builtins.compile = compile_
+    return len(records), len(made), len(_precompiled.section("code"))
+
+
+def test_record_inits_come_from_the_build_s_compiled_code(selenium, webvoice_wheel):
+    """In Pyodide, a record class's __init__ is made from code the build
+    compiled (tools/precompile.mjs), not compiled in the page."""
+    records, made, entries = _record_inits_from_the_build(selenium)
+    assert records > 20 and made == records
+    assert entries >= 50
 
 
 def test_the_grammar_comes_from_the_build_s_compiled_patterns(selenium, webvoice_wheel):

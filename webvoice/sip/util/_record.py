@@ -14,7 +14,8 @@ created:
 - ``__init__`` is generated as a dataclass's is (constructing is the hot path:
   a generic one binding ``*args`` would be slower on every message), but on
   the class's first construction, so a class that is never built costs
-  nothing and the others pay when first used, not at import.
+  nothing and the others pay when first used, not at import (in a page, its
+  code comes compiled by the build: webvoice/sip/util/_precompiled.py).
 
 They behave as the generated ones do: ``repr`` lists the fields with
 ``repr=True`` as ``Name(a=1, b='x')`` (a ``__repr__`` the class defines
@@ -34,7 +35,9 @@ from collections.abc import Callable
 from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
 from typing import Any, TypeVar, dataclass_transform
 
-__all__ = ["record"]
+from . import _precompiled
+
+__all__ = ["init_source", "record"]
 
 T = TypeVar("T", bound=type)
 
@@ -111,7 +114,23 @@ def _init_on_first_use(cls: Any) -> Callable[..., None]:
 
 def _make_init(cls: Any) -> Callable[..., None]:
     """The ``__init__`` dataclasses would write for ``cls`` (frozen: fields set
-    through ``object.__setattr__``; defaults and factories as ``field`` says)."""
+    through ``object.__setattr__``; defaults and factories as ``field`` says),
+    compiled by the build when it can (webvoice/sip/util/_precompiled.py:
+    compiling is most of what making one costs in a page)."""
+    source, namespace = _init_source(cls)
+    exec(_precompiled.code(source), namespace)  # noqa: S102  (as dataclasses do; the source is made of field names only)
+    init: Callable[..., None] = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
+
+
+def init_source(cls: Any) -> str:
+    """The source of the ``__init__`` a record class gets: what the build
+    compiles for the page (tools/precompile.mjs)."""
+    return _init_source(cls)[0]
+
+
+def _init_source(cls: Any) -> tuple[str, dict[str, Any]]:
     params: list[str] = []
     body: list[str] = []
     namespace: dict[str, Any] = {"_set": object.__setattr__, "_MISSING": MISSING}
@@ -142,7 +161,4 @@ def _make_init(cls: Any) -> Callable[..., None]:
     if hasattr(cls, "__post_init__"):
         body.append("self.__post_init__()")
     source = f"def __init__(self, {', '.join(params)}):\n    " + "\n    ".join(body or ["pass"])
-    exec(source, namespace)  # noqa: S102  (as dataclasses do; the source is made of field names only)
-    init: Callable[..., None] = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    return init
+    return source, namespace

@@ -6,42 +6,30 @@ of ms of ``import webvoice`` and of the first REGISTER, more than any other
 part of importing it. Only its last step is C: ``_sre.compile`` takes the
 compiled program (a list of ints, plus the group names), and that is quick.
 
-So the build (tools/precompile.mjs, in Pyodide's own Python, like the
-bytecode beside the modules) compiles every pattern webvoice names through
-:func:`compile_regex`, keeps the arguments ``re`` passed to ``_sre.compile``
-(:func:`build_table`), and ships them in :data:`TABLE_NAME` beside this
-module. :func:`compile_regex` hands them to ``_sre.compile`` directly: the
-same :class:`re.Pattern` (``==`` compares the program too), without the
-Python work. The table fits only the Python that made it: it carries that
-Python's version and its regex engine's ``MAGIC``, and any other Python
-(CPython running the tests, a different Pyodide) ignores it and compiles as
-``re.compile`` does. A table that cannot be read is ignored the same way:
-it costs time, never correctness.
+So the build (tools/precompile.mjs, in Pyodide's own Python) compiles every
+pattern webvoice names through :func:`compile_regex` and keeps the arguments
+``re`` passed to ``_sre.compile`` (:func:`regex_section`), in the build's
+table (webvoice/sip/util/_precompiled.py, which says when a table fits).
+:func:`compile_regex` hands them to ``_sre.compile`` directly: the same
+:class:`re.Pattern` (``==`` compares the program too), without the Python
+work. Without a fitting table it compiles as ``re.compile`` does.
 """
 
 from __future__ import annotations
 
-import marshal
-import os
 import re
-import sys
 from collections.abc import Iterable
 from typing import Any, AnyStr
 
 import _sre  # type: ignore[import-not-found]  # re's C engine: no stub
 
-__all__ = ["TABLE_NAME", "build_table", "compile_regex", "declare", "load_table", "seen"]
+from . import _precompiled
 
-#: The file beside this module that holds the build's compiled patterns.
-TABLE_NAME = "_regex_table.bin"
-
-#: What a table must have been made by: this Python, this regex engine.
-_SIGNATURE = (sys.version, _sre.MAGIC, _sre.CODESIZE)
+__all__ = ["compile_regex", "declare", "regex_section", "seen"]
 
 _Key = tuple[str | bytes, int]
-_table: dict[_Key, tuple[Any, ...]] | None = None
 #: Every (pattern, flags) named through :func:`declare` or :func:`compile_regex`
-#: so far: what the build gives :func:`build_table`.
+#: so far: what the build gives :func:`regex_section`.
 seen: dict[_Key, None] = {}
 
 
@@ -58,36 +46,19 @@ def compile_regex(pattern: AnyStr, flags: int = 0) -> re.Pattern[AnyStr]:
     a pattern made at run time from what a peer sent has no entry, and would
     only grow :data:`seen`.
     """
-    global _table
     key = (pattern, int(flags))
     seen[key] = None
-    if _table is None:
-        _table = load_table(os.path.join(os.path.dirname(__file__), TABLE_NAME))
-    args = _table.get(key)
+    args = _precompiled.section("regex").get(key)
     if args is not None:
         compiled: re.Pattern[AnyStr] = _sre.compile(*args)
         return compiled
     return re.compile(pattern, flags)
 
 
-def load_table(path: str) -> dict[_Key, tuple[Any, ...]]:
-    """The table at ``path``, or an empty one when it is missing, unreadable
-    or made by another Python."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()  # marshal.load(f) would call f.readinto() per value
-        signature, entries = marshal.loads(data)
-    except (OSError, EOFError, ValueError, TypeError):
-        return {}
-    if signature != _SIGNATURE or not isinstance(entries, dict):
-        return {}
-    return entries
-
-
-def build_table(keys: Iterable[_Key]) -> bytes:
-    """The table of ``keys`` (pattern, flags) for this Python: what ``re``
-    passes to ``_sre.compile`` for each, marshalled with this Python's
-    signature. Run at build time, in the Python that will load the table."""
+def regex_section(keys: Iterable[_Key]) -> dict[_Key, tuple[Any, ...]]:
+    """The ``"regex"`` section for ``keys`` (pattern, flags): what ``re`` passes
+    to ``_sre.compile`` for each. Run at build time, in the Python that will
+    load the table."""
     from re import _compiler  # type: ignore[attr-defined]
 
     class Capture:
@@ -113,7 +84,7 @@ def build_table(keys: Iterable[_Key]) -> bytes:
             entries[(pattern, flags)] = _plain(capture.args)
     finally:
         _compiler._sre = real
-    return marshal.dumps((_SIGNATURE, entries))
+    return entries
 
 
 def _plain(value: Any) -> Any:
