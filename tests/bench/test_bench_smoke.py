@@ -73,7 +73,7 @@ def test_bench_quick_run_produces_every_figure(tmp_path):
     for phase in ("registration", "call_setup"):
         for stack in ("webvoice", "jssip"):
             _keys(long_tasks[phase][stack], f"long_tasks.{phase}.{stack}", "count", "longest_ms")
-    for phase in ("install_import", "preload"):
+    for phase in ("install_import", "install_import_other", "preload"):
         _keys(long_tasks[phase], f"long_tasks.{phase}", "count", "longest_ms")
 
     lines = figures["lines"]
