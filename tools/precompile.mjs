@@ -22,10 +22,8 @@ sys.path.insert(0, "/src")
 import webvoice
 for module in pkgutil.walk_packages(webvoice.__path__, "webvoice."):
     importlib.import_module(module.name)
-import gc
 from webvoice.sip.util import _precompiled, _record, _regex
-records = [o for o in gc.get_objects() if isinstance(o, type) and "_record_fields" in vars(o)]
-sources = {_record.init_source(cls) for cls in records}
+sources = {_record.init_source(cls) for cls in _record.defined_records()}
 with open(os.path.join(os.path.dirname(_precompiled.__file__), _precompiled.TABLE_NAME), "wb") as f:
     f.write(_precompiled.dump({"regex": _regex.regex_section(_regex.seen), "code": _precompiled.code_section(sources)}))
 print(f"{len(_regex.seen)} regular expressions and {len(sources)} record __init__s precompiled")

@@ -59,13 +59,12 @@ def _regexes_from_the_build(selenium):
 @run_in_pyodide(packages=["webvoice"])
 def _record_inits_from_the_build(selenium):
     import builtins
-    import gc
 
     import webvoice  # noqa: F401
     from webvoice.sip.ua._registration import Registration  # noqa: F401 - a registration's records defined
     from webvoice.sip.util import _precompiled, _record
 
-    records = [o for o in gc.get_objects() if isinstance(o, type) and "_record_fields" in vars(o)]
+    records = _record.defined_records()
     compile_ = builtins.compile
 
     def no_compiling(*args, **kwargs):

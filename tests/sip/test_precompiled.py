@@ -11,7 +11,6 @@ ignored: everything is then compiled as usual.
 from __future__ import annotations
 
 import builtins
-import gc
 import importlib
 import marshal
 import pkgutil
@@ -33,14 +32,10 @@ def every_pattern() -> list[tuple[str | bytes, int]]:
     return list(_regex.seen)
 
 
-def _record_classes():
-    return [o for o in gc.get_objects() if isinstance(o, type) and "_record_fields" in vars(o)]
-
-
 @pytest.fixture
 def table_file(tmp_path, every_pattern):
     path = tmp_path / _precompiled.TABLE_NAME
-    sources = {_record.init_source(cls) for cls in _record_classes()}
+    sources = {_record.init_source(cls) for cls in _record.defined_records()}
     path.write_bytes(_precompiled.dump({"regex": _regex.regex_section(every_pattern),
                                         "code": _precompiled.code_section(sources)}))
     return path

@@ -37,7 +37,7 @@ from typing import Any, TypeVar, dataclass_transform
 
 from . import _precompiled
 
-__all__ = ["init_source", "record"]
+__all__ = ["defined_records", "init_source", "record"]
 
 T = TypeVar("T", bound=type)
 
@@ -122,6 +122,14 @@ def _make_init(cls: Any) -> Callable[..., None]:
     init: Callable[..., None] = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init
+
+
+def defined_records() -> list[type]:
+    """Every record class defined so far (decorated here, not inherited): what
+    the build compiles ``__init__``s for (tools/precompile.mjs)."""
+    import gc
+
+    return [o for o in gc.get_objects() if isinstance(o, type) and "_record_fields" in vars(o)]
 
 
 def init_source(cls: Any) -> str:
