@@ -112,7 +112,7 @@ def test_two_restores_draw_different_back_off_jitter(browser, static_server, req
     page.goto(static_server.url(FAST_BOOT))
     page.wait_for_function("window.bootReady === true", timeout=120_000)
     page.evaluate("""() => { window.draws = undefined; (async () => {
-        const { bootWebvoice } = await import("/webvoice/boot.mjs");
+        const { bootWebvoice, unpackHeap } = await import("/webvoice/boot.mjs");
         const { loadPyodide } = await import("/pyodide/pyodide.mjs");
         const index = await (await fetch("/wheels/index.json")).json();
         const opts = { indexURL: "/pyodide/", wheelURL: `/wheels/${index.wheel}`,
@@ -125,8 +125,8 @@ for i in range(4):
     delays.append(b.next_delay(i * 100.0))
 repr(delays)`;
         const booted = [await bootWebvoice(opts), await bootWebvoice(opts)];
-        const raw = await fetch(opts.snapshotURL).then((r) => new Response(
-            r.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
+        const raw = unpackHeap(new Uint8Array(await fetch(opts.snapshotURL).then((r) => new Response(
+            r.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer())));
         const plain = [];
         for (let n = 0; n < 2; n++) {
             const py = await loadPyodide({ indexURL: "/pyodide/", _loadSnapshot: raw.slice(0) });
@@ -146,11 +146,23 @@ repr(delays)`;
     assert draws["zone"] == "(('UTC-0500', 'UTC-0400'), 18000, 1)"
 
 
+def _build_id_at(file: bytes) -> int:
+    """Where the heap's build id (8 words at heap offset 16) is in a sparse
+    snapshot file (webvoice/browser/boot.mjs packHeap): in its first run,
+    which starts at heap offset 0 (Pyodide's header is no run of zeros)."""
+    assert file[:8] == b"WVHEAP01"
+    runs = int.from_bytes(file[12:16], "little")
+    first_offset, first_length = (int.from_bytes(file[16 + i:20 + i], "little") for i in (0, 4))
+    assert first_offset == 0 and first_length >= 48
+    return 16 + 8 * runs + 16
+
+
 def _tampered_build_id():
     """The snapshot with another build id in its header and its manifest (as one
     made by another Pyodide build would be): only Pyodide's own check refuses it."""
     raw = bytearray(gzip.decompress(SNAPSHOT.read_bytes()))
-    raw[16:48] = bytes(32)  # 8 words of zeros
+    at = _build_id_at(raw)
+    raw[at:at + 32] = bytes(32)  # 8 words of zeros
     packed = gzip.compress(bytes(raw), compresslevel=1)
     manifest = json.loads(MANIFEST.read_text())
     manifest.update(build_id="0" * 64, sha256=hashlib.sha256(packed).hexdigest(), bytes=len(packed))
@@ -188,6 +200,63 @@ def test_a_snapshot_that_does_not_fit_falls_back_to_the_normal_boot(browser, sta
         assert any("the snapshot was not used" in line for line in page.console.lines)
     finally:
         page.context.close()
+
+
+SPARSE_CASES = """async () => {
+  const { packHeap, unpackHeap, SPARSE_FORMAT } = await import("/webvoice/boot.mjs");
+  const heap = (size, fill) => { const h = new Uint8Array(size); fill(h); return h; };
+  const cases = {
+    zeros: heap(10000, () => {}),
+    none: heap(5000, (h) => h.fill(7)),
+    leading_and_trailing: heap(20000, (h) => h.fill(1, 4096, 15000)),
+    short_runs_kept: heap(12000, (h) => { h.fill(3); h.fill(0, 100, 4195); h.fill(0, 5000, 9095); }),
+    long_run_inside: heap(30000, (h) => { h.fill(9); h.fill(0, 1000, 25000); }),
+  };
+  const out = {};
+  for (const [name, h] of Object.entries(cases)) {
+    const file = packHeap(h);
+    const back = unpackHeap(file);
+    out[name] = { size: file.length, same: back.length === h.length && back.every((b, i) => b === h[i]),
+                  runs: new DataView(file.buffer).getUint32(12, true) };
+  }
+  const good = packHeap(cases.long_run_inside);
+  const errors = {};
+  const attempt = (name, file) => { try { unpackHeap(file, "/x.gz"); errors[name] = null; }
+                                    catch (e) { errors[name] = String(e.message); } };
+  attempt("magic", good.slice(0).fill(0, 0, 8));
+  attempt("table", good.slice(0, 20));
+  const far = good.slice(0); new DataView(far.buffer).setUint32(16, 29500, true); attempt("bounds", far);
+  const extra = new Uint8Array(good.length + 3); extra.set(good); attempt("extra", extra);
+  return { format: SPARSE_FORMAT, out, errors };
+}"""
+
+
+def test_the_snapshot_file_is_the_heap_without_its_runs_of_zeros(browser, static_server, request):
+    """boot.mjs packHeap leaves out runs of 4096 zeros or more, unpackHeap puts
+    them back: round trips; shorter runs are kept; a file that is no sparse
+    snapshot is refused, saying what is wrong. The built snapshot is one."""
+    page = browser.new_page()
+    request.addfinalizer(page.close)
+    request.node.browser_console = ConsoleLog(page)
+    page.goto(static_server.url(FAST_BOOT))
+    got = page.evaluate(SPARSE_CASES)
+    assert all(case["same"] for case in got["out"].values()), got["out"]
+    assert got["out"]["zeros"] == {"size": 16, "same": True, "runs": 0}
+    assert got["out"]["none"] == {"size": 16 + 8 + 5000, "same": True, "runs": 1}
+    assert got["out"]["leading_and_trailing"] == {"size": 16 + 8 + 15000 - 4096, "same": True, "runs": 1}
+    assert got["out"]["short_runs_kept"]["size"] == 16 + 8 + 12000  # runs of 4095: one run, kept whole
+    assert got["out"]["long_run_inside"] == {"size": 16 + 16 + 6000, "same": True, "runs": 2}
+    assert got["errors"] == {
+        "magic": "/x.gz is no sparse snapshot: no magic",
+        "table": "/x.gz is no sparse snapshot: 2 runs do not fit in 20 bytes",
+        "bounds": "/x.gz is no sparse snapshot: run 0 is out of bounds",
+        "extra": "/x.gz is no sparse snapshot: 3 bytes after the last run",
+    }
+    manifest = json.loads(MANIFEST.read_text())
+    file = gzip.decompress(SNAPSHOT.read_bytes())
+    assert manifest["format"] == got["format"]
+    assert len(file) == manifest["raw_bytes"] < manifest["heap_bytes"]
+    assert int.from_bytes(file[8:12], "little") == manifest["heap_bytes"]
 
 
 def test_no_password_is_in_the_snapshot():
@@ -292,7 +361,10 @@ SEED_CACHE = """async ([url, sha256, zeroBuildId]) => {
   const packed = await fetch(url, { cache: "no-store" });
   const raw = new Uint8Array(await new Response(packed.body.pipeThrough(new DecompressionStream("gzip")))
     .arrayBuffer());
-  if (zeroBuildId) raw.fill(0, 16, 48);
+  // The heap's build id: 8 words at heap offset 16, in the file's first run
+  // (boot.mjs packHeap), after the 16-byte header and the 8-byte run table entries.
+  const at = 16 + 8 * new DataView(raw.buffer).getUint32(12, true) + 16;
+  if (zeroBuildId) raw.fill(0, at, at + 32);
   const cache = await caches.open("webvoice-snapshot");
   await cache.put(new URL(url, location.href).href, new Response(raw, {
     headers: { "Content-Type": "application/octet-stream", "X-Webvoice-Snapshot-Sha256": sha256 } }));

@@ -14,8 +14,9 @@
  * (~2-3 s from navigation to registered); a snapshot is the Wasm heap of a
  * Pyodide that had already done so, made at build time by
  * tools/make_snapshot.mjs, and restoring it takes a fraction of that. The
- * price is the download (6-7 MB gzip'ed, 31 MB inflated), so it is opt-in:
- * without `snapshotURL` this is the normal boot.
+ * price is the download (7 MB gzip'ed: a 31 MB heap without its long runs of
+ * zeros, which the file leaves out, see packHeap), so it is opt-in: without
+ * `snapshotURL` this is the normal boot.
  *
  * The snapshot is used only when its manifest (`<name>.snapshot.json` beside
  * it, or `manifestURL`) says it was made from this Pyodide (version, and the
@@ -31,7 +32,7 @@
  * (unpacked while Pyodide loads). The snapshot is inflated as it arrives, and
  * once a boot from it has worked its inflated bytes are kept with the Cache
  * API (`webvoice-snapshot`, keyed by the manifest's sha256): a return visit
- * reads them back instead of inflating 31 MB again. `snapshotCache: false`
+ * reads them back instead of inflating them again. `snapshotCache: false`
  * turns that off; where the Cache API is missing (a page that is not a secure
  * context) or fails, the snapshot comes from the network (the HTTP cache)
  * every time.
@@ -199,6 +200,78 @@ function pageTimeZone() {
   return `(${standard * 60}, ${altzone}, ${daylight}, ("${name(standard)}", "${name(Math.min(winter, summer))}"))`;
 }
 
+/**
+ * A snapshot file holds Pyodide's heap (makeMemorySnapshot) without its runs
+ * of SPARSE_MIN_ZEROS zero bytes or more: about 40% of a heap is such runs
+ * (freed and never used memory), and what is not in the file is neither
+ * downloaded, inflated, kept in the Cache API nor read back from it. A fresh
+ * buffer is zeros already, so unpacking is one copy of what is there.
+ *
+ *   "WVHEAP01" | u32 heap length | u32 n | n x (u32 offset, u32 length) | the n runs of bytes
+ *
+ * (u32: little-endian.) tools/make_snapshot.mjs packs it; the manifest's
+ * `format` names it.
+ */
+export const SPARSE_FORMAT = "sparse-1";
+const SPARSE_MAGIC = "WVHEAP01";
+const SPARSE_MIN_ZEROS = 4096;
+
+/** `heap` (a Uint8Array) as a sparse snapshot file. */
+export function packHeap(heap) {
+  const runs = []; // [offset, length] of what is kept
+  let start = 0;
+  let zeros = 0; // zeros seen in a row, ending at i
+  for (let i = 0; i < heap.length; i++) {
+    if (heap[i] !== 0) {
+      if (zeros >= SPARSE_MIN_ZEROS) {
+        if (i - zeros > start) runs.push([start, i - zeros - start]);
+        start = i;
+      }
+      zeros = 0;
+    } else {
+      zeros++;
+    }
+  }
+  const end = zeros >= SPARSE_MIN_ZEROS ? heap.length - zeros : heap.length;
+  if (end > start) runs.push([start, end - start]);
+  const head = 16 + 8 * runs.length;
+  const out = new Uint8Array(head + runs.reduce((sum, [, length]) => sum + length, 0));
+  const view = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(SPARSE_MAGIC));
+  view.setUint32(8, heap.length, true);
+  view.setUint32(12, runs.length, true);
+  let at = head;
+  runs.forEach(([offset, length], n) => {
+    view.setUint32(16 + 8 * n, offset, true);
+    view.setUint32(20 + 8 * n, length, true);
+    out.set(heap.subarray(offset, offset + length), at);
+    at += length;
+  });
+  return out;
+}
+
+/** The heap a sparse snapshot `file` holds; an error naming `url` and what is
+ * wrong if it is not one. */
+export function unpackHeap(file, url = "the snapshot") {
+  const fail = (what) => { throw new Error(`${url} is no sparse snapshot: ${what}`); };
+  if (file.length < 16 || new TextDecoder().decode(file.subarray(0, 8)) !== SPARSE_MAGIC) fail("no magic");
+  const view = new DataView(file.buffer, file.byteOffset, file.length);
+  const size = view.getUint32(8, true);
+  const count = view.getUint32(12, true);
+  if (16 + 8 * count > file.length) fail(`${count} runs do not fit in ${file.length} bytes`);
+  const heap = new Uint8Array(size);
+  let at = 16 + 8 * count;
+  for (let n = 0; n < count; n++) {
+    const offset = view.getUint32(16 + 8 * n, true);
+    const length = view.getUint32(20 + 8 * n, true);
+    if (offset + length > size || at + length > file.length) fail(`run ${n} is out of bounds`);
+    heap.set(file.subarray(at, at + length), offset);
+    at += length;
+  }
+  if (at !== file.length) fail(`${file.length - at} bytes after the last run`);
+  return heap;
+}
+
 /** The snapshot doesn't fit this Pyodide or wheel: not an error, a fallback. */
 class StaleSnapshot extends Error {}
 
@@ -275,12 +348,17 @@ class SnapshotSource {
     if (manifest.raw_bytes !== undefined && raw.length !== manifest.raw_bytes) {
       throw new Error(`${this.url} inflates to ${raw.length} bytes, its manifest says ${manifest.raw_bytes}`);
     }
-    const words = new Uint32Array(raw.buffer, raw.byteOffset + BUILD_ID_OFFSET, 8);
+    // The file holds the heap without its long runs of zeros (SPARSE_FORMAT).
+    const heap = manifest.format === SPARSE_FORMAT ? unpackHeap(raw, this.url) : raw;
+    if (manifest.heap_bytes !== undefined && heap.length !== manifest.heap_bytes) {
+      throw new Error(`${this.url} holds a heap of ${heap.length} bytes, its manifest says ${manifest.heap_bytes}`);
+    }
+    const words = new Uint32Array(heap.buffer, heap.byteOffset + BUILD_ID_OFFSET, 8);
     const buildId = Array.from(words, (w) => w.toString(16).padStart(8, "0")).join("");
     if (buildId !== manifest.build_id) {
       throw new StaleSnapshot(`stale snapshot: its build id ${buildId} is not its manifest's ${manifest.build_id}`);
     }
-    return raw;
+    return heap;
   }
 
   /**
