@@ -14,7 +14,7 @@
  * (~2-3 s from navigation to registered); a snapshot is the Wasm heap of a
  * Pyodide that had already done so, made at build time by
  * tools/make_snapshot.mjs, and restoring it takes a fraction of that. The
- * price is the download (7 MB gzip'ed: a 31 MB heap without its long runs of
+ * price is the download (6.4 MB gzip'ed: a 31 MB heap without its long runs of
  * zeros, which the file leaves out, see packHeap), so it is opt-in: without
  * `snapshotURL` this is the normal boot.
  *
@@ -413,7 +413,7 @@ class SnapshotSource {
       if (!cache) return false;
       const start = performance.now();
       const headers = { "Content-Type": "application/octet-stream", [SHA256_HEADER]: digest };
-      // A stream of 1 MB chunks rather than the whole: no 31 MB copy in one task.
+      // A stream of 1 MB chunks rather than the whole: no 16 MB copy in one task.
       let offset = 0;
       const body = new ReadableStream({
         pull(controller) {
