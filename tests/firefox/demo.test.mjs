@@ -133,6 +133,29 @@ describe("the demo in Firefox", () => {
     }).finally(() => worker.close());
   });
 
+  test("the softphone's fast boot (?boot=fast) restores the snapshot in Firefox, signs in and calls", async () => {
+    // The snapshot was made in Node from the very Pyodide served: Firefox
+    // restores it (boot.mjs says which path it took: a fallback would be
+    // "normal", with the reason in data-boot-reason), then the same softphone
+    // as PyScript's calls bob in Chromium.
+    const fast = await openPage(firefox, "carol@firefox-fast-boot");
+    await withLogs([fast, bob], async () => {
+      await fast.page.goto(demo.url("/?boot=fast"));
+      await fast.page.waitForFunction("document.body.dataset.ready === 'yes'", { timeout: BOOT_TIMEOUT_MS });
+      const boot = await fast.page.evaluate(() => [document.body.dataset.boot, document.body.dataset.bootReason]);
+      assert.deepEqual(boot, ["snapshot", undefined]);
+      await signIn(fast.page, "carol");
+      await fast.page.type("#target", "bob");
+      await clickIn(fast.page, "#call-btn");
+      await answer(bob.page, "carol");
+      for (const { page } of [fast, bob]) await lineConfirmed(page);
+      await packetsAbove(fast.page, 25);
+      await clickIn(fast.page, "#hangup-btn");
+      for (const { page } of [fast, bob]) await waitFor(page, () => !document.querySelector("#lines li.line"));
+      await noErrors(fast, bob);
+    }).finally(() => fast.close());
+  });
+
   test("in a Firefox without WebRTC, the worker's call fails cleanly before the microphone is asked for", async () => {
     // No RTCPeerConnection and a blocked microphone (RESTRICTED): the page's
     // media agent must refuse the call as "WebRTC Error", not "User Denied Media Access".
