@@ -215,6 +215,8 @@ def test_hold_stops_audio_both_ways(page):
     a takes its microphone off the sender, so neither side receives RTP."""
     result = run_py(page, """
         a, b, *_ = await connected_pair()
+        playing = js.document.getElementById("webvoice-audio-a").srcObject
+        tracks_before = sum(1 for e in events["a"] if e[0] == "track")
         a.set_hold(True)
         held_offer, held_answer = await reoffer(a, b)
 
@@ -231,9 +233,15 @@ def test_hold_stops_audio_both_ways(page):
         resume_offer, resume_answer = await reoffer(a, b)
         await wait_for(both_flowing, what="packets both ways after resuming")
         resumed = await growth([a, b], 1.0)
+        # Re-offers that change what a's transceiver receives fire "track" anew, with the
+        # same track, which the element plays already: its stream is kept, not remade.
+        still = js.document.getElementById("webvoice-audio-a").srcObject
         json.dumps({"held_offer": held_offer, "held_answer": held_answer, "held": held,
                     "held_energy": held_energy, "resume_offer": resume_offer,
-                    "resume_answer": resume_answer, "resumed": resumed})
+                    "resume_answer": resume_answer, "resumed": resumed,
+                    "same_stream": bool(js.Object.is_(playing, still)),
+                    "tracks": len(still.getAudioTracks()),
+                    "track_events": sum(1 for e in events["a"] if e[0] == "track") - tracks_before})
     """)
     assert "a=sendonly" in result["held_offer"] and "a=recvonly" in result["held_answer"]
     a_held, b_held = result["held"]
@@ -241,6 +249,8 @@ def test_hold_stops_audio_both_ways(page):
     assert result["held_energy"] < 1e-6
     assert "a=sendrecv" in result["resume_offer"] and "a=sendrecv" in result["resume_answer"]
     assert all(n > 20 for n in result["resumed"]), result["resumed"]
+    assert result["same_stream"] and result["tracks"] == 1
+    assert result["track_events"] >= 1  # still reported to the call driver
 
 
 def test_answers_while_held(page):
