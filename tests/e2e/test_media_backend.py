@@ -440,12 +440,15 @@ def test_ice_servers_bound_the_gathering(page):
 
 def test_reoffers_rollback_and_repeated_answers(page):
     result = run_py(page, """
-        a, b, first_offer, *_ = await connected_pair()
-        restart_offer, _ = await reoffer(a, b)
+        a, b, first_offer, first_answer, _ = await connected_pair()
+        restart_offer, again_answer = await reoffer(a, b)
         ice_restart_offer = await a.create_offer(ice_restart=True)
-        await a.apply_answer(await b.create_answer(ice_restart_offer))
+        ice_restart_answer = await b.create_answer(ice_restart_offer)
+        await a.apply_answer(ice_restart_answer)
         ufrags = [line for sdp in (first_offer, restart_offer, ice_restart_offer)
                   for line in sdp.split("\\r\\n") if line.startswith("a=ice-ufrag:")]
+        answer_ufrags = [line for sdp in (first_answer, again_answer, ice_restart_answer)
+                         for line in sdp.split("\\r\\n") if line.startswith("a=ice-ufrag:")]
         a.set_hold(True)
         offer = await a.create_offer()
         state_offered = a.connection().signalingState
@@ -456,7 +459,10 @@ def test_reoffers_rollback_and_repeated_answers(page):
         await a.apply_answer(answer, provisional=True)  # a late 183: nothing to do
         json.dumps({"state_offered": state_offered, "rolled": rolled, "offer": offer,
                     "state": a.connection().signalingState, "ufrags": ufrags,
-                    "restart_candidates": ice_restart_offer.count("a=candidate:")})
+                    "restart_candidates": ice_restart_offer.count("a=candidate:"),
+                    "answer_ufrags": answer_ufrags,
+                    "candidates": [sdp.count("a=candidate:") for sdp in (restart_offer, again_answer,
+                                                                         ice_restart_answer)]})
     """)
     assert result["state_offered"] == "have-local-offer"
     assert result["rolled"] == {"state": "stable", "held": False}
@@ -465,6 +471,10 @@ def test_reoffers_rollback_and_repeated_answers(page):
     first, again, restarted = result["ufrags"]
     assert first == again != restarted  # a re-offer keeps ICE; an ICE restart renews it
     assert result["restart_candidates"] > 0
+    # The peer's ICE restart renews ours too, gathered anew; later exchanges keep the candidates.
+    first, again, restarted = result["answer_ufrags"]
+    assert first == again != restarted
+    assert all(n > 0 for n in result["candidates"]), result["candidates"]
 
 
 def test_early_media_pranswer_then_answer(page):
