@@ -190,8 +190,8 @@ class Env:
         if sp.stack == "jssip":
             return js(sp.page, "(a) => window.benchCall(a)", {"target": target}, timeout=timeout)
         # As JsSIP's: one evaluate awaiting a promise (webvoice_bench.py says why).
-        return js(sp.page, "(a) => window.benchWebvoiceCall(a.target, a.timeout)",
-                  {"target": target, "timeout": 20.0}, timeout=timeout)
+        return js(sp.page, "(a) => new Promise((resolve, reject) => window.benchWebvoiceCall(a.target, resolve, reject))",
+                  {"target": target}, timeout=timeout)
 
     def live_calls(self, sp: StackPage) -> int:
         if sp.stack == "jssip":

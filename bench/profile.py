@@ -1,7 +1,7 @@
 """Where webvoice's time goes inside Pyodide: a look, not a figure.
 
     python -m bench.profile [--number 300]
-    python -m bench.profile --lines 8 [--turns | --cpu]
+    python -m bench.profile --lines 8 [--turns | --cpu | --python | --ops]
 
 Boots one webvoice page (as bench/run.py does) and prints:
 
@@ -30,6 +30,10 @@ events, media). Samples are wall-clock: on a busy machine a thread waiting
 for a core counts too, so compare the kinds, and trust ``TaskDuration`` for
 the totals. Python run in a stack-switched event-loop turn is partly sampled
 as "(program)" (V8 cannot always walk a suspended WebAssembly stack).
+``--python`` runs cProfile in the caller's page over the N lines (own and
+cumulative time by function); ``--ops`` counts and times the media engine's
+operations into the browser, the WebSocket's sends and the core's and
+driver's entry points.
 """
 
 from __future__ import annotations
@@ -128,6 +132,70 @@ TURNS_STOP = r'''
 _loop_class.call_later = _call_later
 "\n".join([f"{sum(_turns.values())} callbacks scheduled"]
           + [f"{n:6d}  {when:5}  {name}  <- {origin}" for (when, name, origin), n in _turns.most_common(40)])
+'''
+
+# --python: cProfile of the caller page's Python while the lines are placed. A call
+# into JS made from Python (a browser method, a property) is no Python function:
+# its time is the caller's own, so _js_values._start's "own" time is the browser
+# methods'. Per-call overhead of the profiler inflates many small functions.
+PYPROF_START = r'''
+import cProfile
+_pyprof = cProfile.Profile()
+_pyprof.enable()
+0
+'''
+
+PYPROF_STOP = r'''
+import io, pstats
+_pyprof.disable()
+_out = io.StringIO()
+_stats = pstats.Stats(_pyprof, stream=_out)
+_stats.sort_stats("tottime").print_stats(40)
+_stats.sort_stats("cumulative").print_stats(50)
+_out.getvalue()
+'''
+
+# --ops: the realm's operations into the browser (by method, property path,
+# constructor), the socket's sends, and the core's and driver's entry points, each
+# timed with performance.now() in the page (wall time: a busy machine's
+# preemption shows; the counts are exact).
+OPS_START = r'''
+import collections, time
+import webvoice._instance, webvoice.sip.ua._ua
+from webvoice.browser import _direct, _websocket
+_ops = collections.defaultdict(lambda: [0, 0.0])
+_saved = []
+
+def _timed(owner, name, key):
+    original = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            entry = _ops[key(*args, **kwargs)]
+            entry[0] += 1
+            entry[1] += time.perf_counter() - t0
+    _saved.append((owner, name, original))
+    setattr(owner, name, wrapper)
+
+_timed(_direct, "_start", lambda target, method, args, doing: "call " + method)
+_timed(_direct, "_walk", lambda obj, path: "walk " + path)
+_timed(_direct.DirectRealm, "new", lambda self, constructor, *a, **k: "new " + constructor)
+_timed(_direct.DirectRealm, "set", lambda self, target, path, value: "set " + path)
+_timed(_direct.DirectRealm, "listen", lambda self, target, event, *a, **k: "listen " + event)
+_timed(_direct.DirectRealm, "_timer", lambda self, *a: "JS timer")
+_timed(_websocket.WebSocketTransport, "send", lambda self, data: "WebSocket send")
+_timed(webvoice.sip.ua._ua.UserAgent, "receive_data", lambda self, *a: "core: UserAgent.receive_data")
+_timed(webvoice._instance.SipInstance, "_pump", lambda self, *a: "driver: SipInstance._pump (sends, events)")
+_timed(webvoice._instance.SipInstance, "_deliver", lambda self, *a: "driver: SipInstance._deliver (an event)")
+0
+'''
+
+OPS_STOP = r'''
+for owner, name, original in _saved:
+    setattr(owner, name, original)
+"\n".join(f"{n:6d} {t * 1000:8.2f} ms  {k}" for k, (n, t) in sorted(_ops.items(), key=lambda kv: -kv[1][1]))
 '''
 
 _TASK = ("ThreadControllerImpl::RunTask", "RunTask")
@@ -244,7 +312,7 @@ def profile_cpu(lines: int) -> None:
             env.close()
 
 
-def profile_lines(lines: int, turns: bool) -> None:
+def profile_lines(lines: int, turns: bool, python: bool = False, ops: bool = False) -> None:
     from playwright.sync_api import sync_playwright
 
     from devtools.kamailio_server import KamailioServer
@@ -259,14 +327,23 @@ def profile_lines(lines: int, turns: bool) -> None:
             env.call(caller, user)  # warm up (first-use imports and proxies), then the measured lines
             env.hang_up(caller)
             env.wait_idle(caller, callee, timeout=30)
-            if turns:
+            if ops:
+                pycall(caller.page, OPS_START)
+            elif python:
+                pycall(caller.page, PYPROF_START)
+            elif turns:
                 pycall(caller.page, TURNS_START)
             else:
                 env.browser.start_tracing(page=caller.page, categories=[
                     "toplevel", "devtools.timeline", "disabled-by-default-devtools.timeline"])
             for _ in range(lines):
                 env.call(caller, user, timeout=60)
-            print(pycall(caller.page, TURNS_STOP) if turns else _main_thread_tasks(env.browser.stop_tracing()))
+            if ops:
+                print(pycall(caller.page, OPS_STOP))
+            elif python:
+                print(pycall(caller.page, PYPROF_STOP, timeout=120))
+            else:
+                print(pycall(caller.page, TURNS_STOP) if turns else _main_thread_tasks(env.browser.stop_tracing()))
             env.hang_up(caller)
             env.wait_idle(caller, callee, timeout=60)
         finally:
@@ -278,6 +355,10 @@ def main(argv=None) -> None:
     ap.add_argument("--number", type=int, default=300)
     ap.add_argument("--lines", type=int, default=0, help="place this many lines and show where the time goes")
     ap.add_argument("--turns", action="store_true", help="with --lines: count the event loop's callbacks")
+    ap.add_argument("--python", action="store_true",
+                    help="with --lines: cProfile of the caller page's Python, by own and cumulative time")
+    ap.add_argument("--ops", action="store_true",
+                    help="with --lines: the media engine's browser operations and the socket's, timed")
     ap.add_argument("--cpu", action="store_true", help="with --lines: DevTools CPU profiles of both stacks, by kind")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -287,7 +368,7 @@ def main(argv=None) -> None:
         profile_cpu(args.lines)
         return
     if args.lines:
-        profile_lines(args.lines, args.turns)
+        profile_lines(args.lines, args.turns, args.python, args.ops)
         return
     with sync_playwright() as pw:
         env = Env(pw, kamailio=None)

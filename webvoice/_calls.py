@@ -300,7 +300,14 @@ class Call(CallControls):
     # --- inside -------------------------------------------------------------------------------------------
 
     def _spawn(self, coro: Coroutine[Any, Any, T], done: Callable[..., Any] | None = None) -> asyncio.Task[T]:
-        task = asyncio.ensure_future(coro)
+        # A Task made directly, not by loop.create_task(): Pyodide's loop adds a
+        # bookkeeping done-callback to the tasks it creates, one more turn of the
+        # event loop (a browser task) when each ends; a call set-up spawns several.
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = asyncio.get_event_loop()
+        task = asyncio.Task(coro, loop=loop)
         self._tasks.add(task)
 
         def finished(t: asyncio.Task[T]) -> None:

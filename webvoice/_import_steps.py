@@ -61,6 +61,7 @@ STEPS = (
     "webvoice.sip.syntax._header_parsers",
     "webvoice.sip.syntax._headers",
     "webvoice.sip.util._backoff",
+    "webvoice.sip.util._deadlines",
     "webvoice.sip.transaction",
     "webvoice.sip.transaction._timers",
     "webvoice._config",

@@ -125,7 +125,8 @@ class OfferAnswer:
             log.warning("webvoice: cannot re-offer on line %s: %s", self._line_id, exc)
             return False
         self._emit("sdp", SdpEvent("local", "offer", offer))
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        # Not loop.create_future(): Pyodide's adds a done-callback, a turn of its own.
+        waiter = self._waiter = asyncio.Future(loop=asyncio.get_running_loop())
         self._run_core(lambda now: core.reoffer(offer, now, use_update=use_update))
         result = await waiter
         if isinstance(result, ReofferAnswered) and result.sdp is not None:

@@ -215,6 +215,8 @@ def test_hold_stops_audio_both_ways(page):
     a takes its microphone off the sender, so neither side receives RTP."""
     result = run_py(page, """
         a, b, *_ = await connected_pair()
+        playing = js.document.getElementById("webvoice-audio-a").srcObject
+        tracks_before = sum(1 for e in events["a"] if e[0] == "track")
         a.set_hold(True)
         held_offer, held_answer = await reoffer(a, b)
 
@@ -231,9 +233,15 @@ def test_hold_stops_audio_both_ways(page):
         resume_offer, resume_answer = await reoffer(a, b)
         await wait_for(both_flowing, what="packets both ways after resuming")
         resumed = await growth([a, b], 1.0)
+        # Re-offers that change what a's transceiver receives fire "track" anew, with the
+        # same track, which the element plays already: its stream is kept, not remade.
+        still = js.document.getElementById("webvoice-audio-a").srcObject
         json.dumps({"held_offer": held_offer, "held_answer": held_answer, "held": held,
                     "held_energy": held_energy, "resume_offer": resume_offer,
-                    "resume_answer": resume_answer, "resumed": resumed})
+                    "resume_answer": resume_answer, "resumed": resumed,
+                    "same_stream": bool(js.Object.is_(playing, still)),
+                    "tracks": len(still.getAudioTracks()),
+                    "track_events": sum(1 for e in events["a"] if e[0] == "track") - tracks_before})
     """)
     assert "a=sendonly" in result["held_offer"] and "a=recvonly" in result["held_answer"]
     a_held, b_held = result["held"]
@@ -241,6 +249,8 @@ def test_hold_stops_audio_both_ways(page):
     assert result["held_energy"] < 1e-6
     assert "a=sendrecv" in result["resume_offer"] and "a=sendrecv" in result["resume_answer"]
     assert all(n > 20 for n in result["resumed"]), result["resumed"]
+    assert result["same_stream"] and result["tracks"] == 1
+    assert result["track_events"] >= 1  # still reported to the call driver
 
 
 def test_answers_while_held(page):
@@ -430,12 +440,15 @@ def test_ice_servers_bound_the_gathering(page):
 
 def test_reoffers_rollback_and_repeated_answers(page):
     result = run_py(page, """
-        a, b, first_offer, *_ = await connected_pair()
-        restart_offer, _ = await reoffer(a, b)
+        a, b, first_offer, first_answer, _ = await connected_pair()
+        restart_offer, again_answer = await reoffer(a, b)
         ice_restart_offer = await a.create_offer(ice_restart=True)
-        await a.apply_answer(await b.create_answer(ice_restart_offer))
+        ice_restart_answer = await b.create_answer(ice_restart_offer)
+        await a.apply_answer(ice_restart_answer)
         ufrags = [line for sdp in (first_offer, restart_offer, ice_restart_offer)
                   for line in sdp.split("\\r\\n") if line.startswith("a=ice-ufrag:")]
+        answer_ufrags = [line for sdp in (first_answer, again_answer, ice_restart_answer)
+                         for line in sdp.split("\\r\\n") if line.startswith("a=ice-ufrag:")]
         a.set_hold(True)
         offer = await a.create_offer()
         state_offered = a.connection().signalingState
@@ -446,7 +459,10 @@ def test_reoffers_rollback_and_repeated_answers(page):
         await a.apply_answer(answer, provisional=True)  # a late 183: nothing to do
         json.dumps({"state_offered": state_offered, "rolled": rolled, "offer": offer,
                     "state": a.connection().signalingState, "ufrags": ufrags,
-                    "restart_candidates": ice_restart_offer.count("a=candidate:")})
+                    "restart_candidates": ice_restart_offer.count("a=candidate:"),
+                    "answer_ufrags": answer_ufrags,
+                    "candidates": [sdp.count("a=candidate:") for sdp in (restart_offer, again_answer,
+                                                                         ice_restart_answer)]})
     """)
     assert result["state_offered"] == "have-local-offer"
     assert result["rolled"] == {"state": "stable", "held": False}
@@ -455,6 +471,10 @@ def test_reoffers_rollback_and_repeated_answers(page):
     first, again, restarted = result["ufrags"]
     assert first == again != restarted  # a re-offer keeps ICE; an ICE restart renews it
     assert result["restart_candidates"] > 0
+    # The peer's ICE restart renews ours too, gathered anew; later exchanges keep the candidates.
+    first, again, restarted = result["answer_ufrags"]
+    assert first == again != restarted
+    assert all(n > 0 for n in result["candidates"]), result["candidates"]
 
 
 def test_early_media_pranswer_then_answer(page):

@@ -19,3 +19,13 @@ def test_an_answer_keeps_the_dtls_role_of_the_association(selenium):
     assert keep_dtls_role(flipped, offer, None) == flipped  # no association yet: the browser chooses
     pinned = offer.replace("actpass", "passive")  # the offerer chose: the answer must be its complement
     assert keep_dtls_role(flipped, pinned, "passive") == flipped
+
+
+@run_in_pyodide(packages=["webvoice"])
+def test_the_ice_ufrag_of_a_description(selenium):
+    # A new a=ice-ufrag from the peer is an ICE restart: our answer then gathers anew.
+    from webvoice.browser._negotiation import ice_ufrag
+
+    sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:Ab+/\r\na=ice-pwd:x\r\na=mid:0\r\n"
+    assert ice_ufrag(sdp) == "Ab+/"
+    assert ice_ufrag("v=0\r\nm=audio 9 RTP/AVP 0\r\n") is None

@@ -86,6 +86,7 @@ class EngineSession:
         self._transceiver: Ref | None = None
         self._audio: Ref | None = None
         self._remote: tuple[Ref | None, Ref | None] = (None, None)  # (stream, track) playing
+        self._remote_id: str | None = None  # the id of that track
         self._element_id: str | None = None
         self._ringback = Ringback(backend.ringback)
         #: The peer connection's last reported (connectionState, iceConnectionState).
@@ -101,7 +102,8 @@ class EngineSession:
         realm.on_lost(pc, "close")
         self._listen(pc, "icecandidate", self._on_icecandidate,
                      fields={"candidate": "candidate.candidate", "type": "candidate.type", "sdp_mid": "candidate.sdpMid"})
-        self._listen(pc, "track", self._on_track, fields={"kind": "track.kind"}, refs={"track": "track"})
+        self._listen(pc, "track", self._on_track, fields={"kind": "track.kind", "id": "track.id"},
+                     refs={"track": "track"})
         states = {"state": "target.connectionState", "ice": "target.iceConnectionState"}
         self._listen(pc, "connectionstatechange", self._on_connection_state, fields=states)
         self._listen(pc, "iceconnectionstatechange", self._on_connection_state, fields=states)
@@ -317,6 +319,13 @@ class EngineSession:
         if self._closed or data.get("kind") != "audio":
             realm.release(track)
             return
+        if data.get("id") and data.get("id") == self._remote_id:
+            # The track playing comes back (a re-offer let the transceiver receive again:
+            # a held line's re-INVITEs): the element plays it already. A new stream would
+            # make the element load and play again, a few hundred microseconds of the page's.
+            realm.release(track)
+            self._emit("track", {})
+            return
         try:
             stream = realm.new("MediaStream", [track], doing="MediaStream")
         except MediaError as exc:
@@ -326,7 +335,7 @@ class EngineSession:
         realm.set(self._audio, "srcObject", stream)
         realm.fire(self._audio, "play", doing="play", on_error=self._not_playing)
         realm.release(*self._remote)
-        self._remote = (stream, track)
+        self._remote, self._remote_id = (stream, track), data.get("id") or None
         self._emit("track", {})
 
     def _not_playing(self, error: MediaError) -> None:
@@ -382,7 +391,7 @@ class EngineSession:
         realm.release(self._stream, self._track, self._pc, self._sender, self._transceiver, self._audio,
                       *self._remote)
         self._audio = None
-        self._remote = (None, None)
+        self._remote, self._remote_id = (None, None), None
 
     def _lost(self, reason: str) -> None:
         """The page side went away (its agent stopped): the media is gone without a close from us."""

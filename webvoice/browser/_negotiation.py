@@ -19,6 +19,12 @@ set, settled in the browser):
 * with STUN/TURN servers, until gathering completes, at most ``GATHER_LIMIT``
   (1.5 s) in all (an unreachable STUN server costs 1.5 s, not Chrome's ~10 s).
 
+Later offers and answers without an ICE restart keep the candidates gathered
+(JSEP: the local description carries them): the description is read as soon
+as it is set, and a waiter (two listeners, a timer, four crossings to arm and
+as many to release) is armed only should it hold none. Hold and the peer's
+re-INVITEs are such exchanges.
+
 Hold (RFC 3264 section 8.4, as JSEP directions): while held, our offers say
 ``sendonly`` (``inactive`` when the peer already holds us) and our answers are
 ``sendonly``/``inactive`` (the browser intersects our ``sendonly`` with the
@@ -36,7 +42,7 @@ from typing import Any
 from .._media import MediaError
 from ._realm import Realm, Ref, Until
 
-__all__ = ["GATHER_LIMIT", "HOST_GRACE", "Negotiation", "dtls_setup", "keep_dtls_role"]
+__all__ = ["GATHER_LIMIT", "HOST_GRACE", "Negotiation", "dtls_setup", "ice_ufrag", "keep_dtls_role"]
 
 log = logging.getLogger("webvoice")
 
@@ -51,6 +57,15 @@ def _has_candidates(sdp: str) -> bool:
 
 
 _SETUP = re.compile(r"^a=setup:(\w+)", re.MULTILINE)
+
+
+_UFRAG = re.compile(r"^a=ice-ufrag:(\S+)", re.MULTILINE)
+
+
+def ice_ufrag(sdp: str) -> str | None:
+    """The first ``a=ice-ufrag`` of a description: a new one from the peer is an ICE restart (RFC 8839 4.4.1.1.1)."""
+    match = _UFRAG.search(sdp)
+    return match.group(1) if match else None
 
 
 def dtls_setup(sdp: str) -> str | None:
@@ -97,14 +112,21 @@ class Negotiation:
         self._dtls_role: str | None = None  # ours once negotiated: "active" (client) or "passive"
         #: The hold of the last completed offer/answer (what a rollback returns to).
         self.negotiated_hold = False
+        #: Candidates gathered by an earlier exchange: a later one without an ICE restart has them.
+        self._gathered = False
+        self._remote_ufrag: str | None = None  # the peer's ICE username fragment, last seen
+        #: The transceiver's direction as last set (addTrack makes it sendrecv): setting it
+        #: is a blocking hop to the browser's WebRTC thread even for the same value
+        #: (~0.4 ms of the page's main thread in Chromium), so only a change is set.
+        self._direction = "sendrecv"
 
     async def offer(self, *, ice_restart: bool = False) -> str:
         async with self._lock:
             self._check_open()
             await self._set_direction(offer=True)
-            waiter = self._arm_gathering()
+            restart = bool(ice_restart or self._offer_options.get("iceRestart"))
+            waiter = None if self._gathered and not restart else self._arm_gathering()
             try:
-                restart = bool(ice_restart or self._offer_options.get("iceRestart"))
                 if restart or any(name != "iceRestart" for name in self._offer_options):
                     options = {**self._offer_options, "iceRestart": restart}
                     offer = await self._realm.invoke(self._pc, "createOffer", options, doing="createOffer")
@@ -117,7 +139,8 @@ class Negotiation:
                                              keep=False)
                 return await self._gathered_sdp(waiter)
             finally:
-                self._realm.release(waiter)
+                if waiter is not None:
+                    self._realm.release(waiter)
 
     async def answer(self, remote_offer: str) -> str:
         async with self._lock:
@@ -127,7 +150,9 @@ class Negotiation:
                                doing="setRemoteDescription(offer)", keep=False)
             self._check_open()
             await self._set_direction(offer=False)
-            waiter = self._arm_gathering()
+            ufrag, self._remote_ufrag = self._remote_ufrag, ice_ufrag(remote_offer)
+            restart = ufrag != self._remote_ufrag  # the peer restarts ICE: so do we, gathering anew
+            waiter = None if self._gathered and not restart else self._arm_gathering()
             try:
                 if self._dtls_role is None:  # the first answer: made and set in one step (implicit description)
                     await realm.invoke(self._pc, "setLocalDescription", doing="setLocalDescription(answer)",
@@ -143,7 +168,8 @@ class Negotiation:
                     realm.release(answer)
                 sdp = await self._gathered_sdp(waiter)
             finally:
-                realm.release(waiter)
+                if waiter is not None:
+                    realm.release(waiter)
             self._dtls_role = dtls_setup(sdp)
             self.negotiated_hold = self._held()
             self._remote_answer = None
@@ -163,6 +189,7 @@ class Negotiation:
             await self._realm.call(self._pc, "setRemoteDescription", {"type": kind, "sdp": sdp},
                                    doing=f"setRemoteDescription({kind})")
             self._remote_answer = sdp
+            self._remote_ufrag = ice_ufrag(sdp)
             if not provisional:
                 self.negotiated_hold = self._held()
                 self._dtls_role = {"active": "passive", "passive": "active"}.get(dtls_setup(sdp) or "")
@@ -188,7 +215,9 @@ class Negotiation:
             direction = "inactive"  # the peer holds us already (RFC 3264 section 8.4)
         else:
             direction = "sendonly"
-        self._realm.set(self._transceiver, "direction", direction)  # the same value is no change
+        if direction != self._direction:
+            self._realm.set(self._transceiver, "direction", direction)
+            self._direction = direction
 
     def _arm_gathering(self) -> Ref:
         # "complete" with candidates in the description: right after an ICE restart's
@@ -199,11 +228,24 @@ class Negotiation:
             until.append(Until("icecandidate", field="candidate.type", equals="host", grace=HOST_GRACE))
         return self._realm.arm(self._pc, until, GATHER_LIMIT)
 
-    async def _gathered_sdp(self, waiter: Ref) -> str:
-        """Our local description once it holds candidates (see the module doc)."""
+    async def _gathered_sdp(self, waiter: Ref | None) -> str:
+        """Our local description once it holds candidates (see the module doc);
+        without a waiter (candidates gathered before), at once unless it has none."""
+        if waiter is None:
+            sdp = await self._realm.get(self._pc, "localDescription.sdp") or ""
+            self._check_open()
+            if _has_candidates(sdp):
+                return sdp
+            waiter = self._arm_gathering()  # none after all: wait as a first exchange does
+            try:
+                return await self._gathered_sdp(waiter)
+            finally:
+                self._realm.release(waiter)
         _, read = await self._realm.settle(waiter, ("localDescription.sdp",))
         self._check_open()
         sdp = read.get("localDescription.sdp") or ""
-        if not _has_candidates(sdp):
+        if _has_candidates(sdp):
+            self._gathered = True
+        else:
             log.warning("line %s: no ICE candidate gathered in %.1f s", self._line_id, GATHER_LIMIT)
         return sdp

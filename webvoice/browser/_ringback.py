@@ -18,9 +18,14 @@ timer, not a sleeping task to cancel.
 The lines of a page share one ``AudioContext`` (:class:`RingbackContext`, one
 per media backend): making one starts an audio rendering pipeline and closing
 it tears that down, several milliseconds of the main thread each, which a
-ringback per call would pay on every call. Each tone is an oscillator and a
-gain node on it; the context is suspended while no line rings and closed with
-the backend.
+ringback per call would pay on every call. Each tone is a voice: an oscillator
+and a gain node on it, made once and kept in the context when the tone stops
+(its gain's schedule cancelled, the gain back to 0), so that the next call's
+tone only schedules its cadence: making, connecting, starting, stopping and
+disconnecting two nodes per call was about ten crossings into the browser
+and its audio graph's bookkeeping. A page keeps as many voices as it has had
+lines ringing at once. The context is suspended while no line rings (idle
+voices cost nothing then) and closed with the backend.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ class RingbackContext:
         self.realm = realm
         self._context: Ref | None = None
         self._tones = 0
+        #: Voices made in this context and not playing: (oscillator, gain, its AudioParam).
+        self._idle: list[tuple[Ref, Ref, Ref]] = []
 
     def acquire(self) -> Ref | None:
         """The context for one more tone (None if the browser has no WebAudio)."""
@@ -69,6 +76,34 @@ class RingbackContext:
         self._tones += 1
         return self._context
 
+    async def voice(self, context: Ref) -> tuple[Ref, Ref, Ref]:
+        """An oscillator at the ringback's frequency, through a gain at 0, into the
+        speakers: an idle one of ``context``'s, or a new one."""
+        if self._idle and context is self._context:
+            return self._idle.pop()
+        realm = self.realm
+        oscillator = await realm.invoke(context, "createOscillator", doing="createOscillator")
+        gain = await realm.invoke(context, "createGain", doing="createGain")
+        realm.set(oscillator, "frequency.value", RINGBACK_FREQUENCY)
+        realm.set(gain, "gain.value", 0)
+        realm.fire(oscillator, "connect", gain, doing="connect")
+        destination = realm.ref(context, "destination")
+        realm.fire(gain, "connect", destination, doing="connect")
+        realm.release(destination)
+        realm.fire(oscillator, "start", doing="start")
+        return oscillator, gain, realm.ref(gain, "gain")
+
+    def silence(self, context: Ref, voice: tuple[Ref, Ref, Ref]) -> None:
+        """A tone's voice is done: its cadence cancelled, its gain back to 0, kept for the next tone."""
+        realm = self.realm
+        if context is not self._context:  # closed meanwhile: the nodes went with it
+            realm.release(*voice)
+            return
+        level = voice[2]
+        realm.fire(level, "cancelScheduledValues", 0, doing="cancelScheduledValues", on_error=ignore)
+        realm.set(level, "value", 0)
+        self._idle.append(voice)
+
     def release(self) -> None:
         """One tone less: with none left, the context stops rendering."""
         self._tones = max(0, self._tones - 1)
@@ -78,14 +113,18 @@ class RingbackContext:
     def close(self) -> None:
         context, self._context = self._context, None
         self._tones = 0
+        idle, self._idle = self._idle, []
         if context is not None:
             self.realm.fire(context, "close", doing="close", on_error=ignore)
             self.realm.release(context)
+        for voice in idle:
+            self.realm.release(*voice)
 
     def lost(self) -> None:
         """The page went away: nothing left to close there."""
         self._context = None
         self._tones = 0
+        self._idle = []
 
 
 class Ringback:
@@ -95,7 +134,7 @@ class Ringback:
         self._shared = shared
         self._realm = shared.realm
         self._context: Ref | None = None
-        self._refs: list[Ref] = []
+        self._voice: tuple[Ref, Ref, Ref] | None = None  # the shared context's, while this tone has it
         self._task: asyncio.Task | None = None
         self._more: asyncio.TimerHandle | None = None
         self._scheduled_until = 0.0  # in the AudioContext's time
@@ -117,19 +156,14 @@ class Ringback:
 
     async def _run(self) -> None:
         realm, context = self._realm, self._context
+        assert context is not None
         try:
-            oscillator = await realm.invoke(context, "createOscillator", doing="createOscillator")
-            gain = await realm.invoke(context, "createGain", doing="createGain")
-            self._refs = [oscillator, gain]
-            realm.set(oscillator, "frequency.value", RINGBACK_FREQUENCY)
-            realm.set(gain, "gain.value", 0)
-            realm.fire(oscillator, "connect", gain, doing="connect")
-            destination = realm.ref(context, "destination")
-            realm.fire(gain, "connect", destination, doing="connect")
-            realm.release(destination)
-            realm.fire(oscillator, "start", doing="start")
-            level = realm.ref(gain, "gain")
-            self._refs.append(level)
+            voice = await self._shared.voice(context)
+            if self._context is not context:  # stopped meanwhile: the voice stays for the next tone
+                self._shared.silence(context, voice)
+                return
+            self._voice = voice
+            level = voice[2]
             # The shared context's clock runs from when it was made: the first cycle starts now.
             self._scheduled_until = float(await realm.get(context, "currentTime") or 0.0)
         except MediaError as exc:
@@ -164,20 +198,16 @@ class Ringback:
         if context is None:
             return
         self._cancel()
-        realm = self._realm
-        if self._refs:
-            oscillator, gain = self._refs[0], self._refs[1]
-            realm.fire(oscillator, "stop", doing="stop", on_error=ignore)
-            realm.fire(gain, "disconnect", doing="disconnect", on_error=ignore)
-        realm.release(*self._refs)
-        self._refs = []
+        voice, self._voice = self._voice, None
+        if voice is not None:
+            self._shared.silence(context, voice)
         self._shared.release()
 
     def lost(self) -> None:
         """The page went away: nothing left to close there."""
         self._context = None
         self._cancel()
-        self._refs = []
+        self._voice = None
 
     def _cancel(self) -> None:
         task, self._task = self._task, None

@@ -380,8 +380,12 @@ class CallSession:
         return (self.reliable, self.incoming, *parts) if self.reliable is not None else (self.incoming, *parts)
 
     def get_timer(self) -> float | None:
-        times = [t for t in (part.get_timer() for part in self._timed) if t is not None]
-        return min(times) if times else None
+        best = None
+        for part in self._timed:
+            t = part.get_timer()
+            if t is not None and (best is None or t < best):
+                best = t
+        return best
 
     def handle_timer(self, now: float) -> None:
         for part in self._timed:

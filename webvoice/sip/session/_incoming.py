@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from ..dialog._dialog import Dialog
 from ..syntax._causes import Cause, cause_for_status
 from ..syntax._message import Request, Response
+from ..util._deadlines import earliest
 from ._common import SDP, sdp_of
 from ._events import CallConfirmed, RemoteAnswer
 from ._prack_uas import ReliableProvisionals
@@ -196,8 +197,7 @@ class IncomingInvite:
     # --- deadlines ---------------------------------------------------------------------------------
 
     def get_timer(self) -> float | None:
-        times = [t for t in (self._ok_resend_at, self._ack_deadline, self._no_answer_at) if t is not None]
-        return min(times) if times else None
+        return earliest(self._ok_resend_at, self._ack_deadline, self._no_answer_at)
 
     def handle_timer(self, now: float) -> None:
         session = self._session

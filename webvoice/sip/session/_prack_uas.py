@@ -31,6 +31,7 @@ import random
 from collections.abc import Callable
 
 from ..syntax._message import Request, Response
+from ..util._deadlines import earliest
 from ..util._record import record
 from ._common import sdp_of
 
@@ -158,8 +159,7 @@ class ReliableProvisionals:
         self._resend_at = self._give_up_at = None
 
     def get_timer(self) -> float | None:
-        times = [t for t in (self._resend_at, self._give_up_at) if t is not None]
-        return min(times) if times else None
+        return earliest(self._resend_at, self._give_up_at)
 
     def handle_timer(self, now: float) -> None:
         """Retransmit what is due; when the PRACK never came (64*T1), stop and

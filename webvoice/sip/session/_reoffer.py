@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from ..auth._retry import ChallengeRetry
 from ..syntax._causes import Cause, cause_for_status
 from ..syntax._message import Request, Response
+from ..util._deadlines import earliest
 from ._common import SDP, holds, sdp_of
 from ._events import (
     RemoteAnswer,
@@ -265,8 +266,7 @@ class OfferAnswer:
     # --- deadlines ---------------------------------------------------------------------------------
 
     def get_timer(self) -> float | None:
-        times = [t for t in (self._glare_retry_at, self._target_refresh_at) if t is not None]
-        return min(times) if times else None
+        return earliest(self._glare_retry_at, self._target_refresh_at)
 
     def handle_timer(self, now: float) -> None:
         established = self._session.state is CallState.ESTABLISHED

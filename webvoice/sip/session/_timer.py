@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from ..syntax._causes import Cause
 from ..syntax._header_values import HeaderValue
 from ..syntax._message import Request, Response
+from ..util._deadlines import earliest
 from ._interval import (
     MAX_SESSION_INTERVAL,
     MIN_SE_FLOOR,
@@ -159,8 +160,7 @@ class SessionTimer:
     # --- deadlines ---------------------------------------------------------------------------------
 
     def get_timer(self) -> float | None:
-        times = [t for t in (self.refresh_at, self.expire_at) if t is not None]
-        return min(times) if times else None
+        return earliest(self.refresh_at, self.expire_at)
 
     def handle_timer(self, now: float) -> None:
         session = self._session

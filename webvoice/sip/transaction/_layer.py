@@ -141,8 +141,12 @@ class TransactionLayer:
 
     def get_timer(self) -> float | None:
         """The earliest deadline of any transaction, or None."""
-        deadlines = [tx.deadline for tx in self._transactions if tx.deadline is not None]
-        return min(deadlines) if deadlines else None
+        best = None
+        for tx in self._transactions:
+            t = tx.deadline
+            if t is not None and (best is None or t < best):
+                best = t
+        return best
 
     def handle_timer(self, now: float) -> None:
         """Fire every timer due at ``now``, earliest first."""

@@ -19,6 +19,7 @@ from ..syntax._causes import Cause, cause_for_status
 from ..syntax._header_values import HeaderValue, NameAddr
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Params, SipUri
+from ..util._deadlines import earliest
 from ..util._record import record
 
 __all__ = [
@@ -221,8 +222,7 @@ class Registration:
     # --- timers ---------------------------------------------------------------------
 
     def get_timer(self) -> float | None:
-        deadlines = [t for t in (self._refresh_at, self._retry_at, self._lapse_at()) if t is not None]
-        return min(deadlines) if deadlines else None
+        return earliest(self._refresh_at, self._retry_at, self._lapse_at())
 
     def _lapse_at(self) -> float | None:
         """When a binding we no longer refresh (an unregister failed) runs out."""

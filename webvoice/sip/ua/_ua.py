@@ -40,6 +40,7 @@ from ..transaction._events import (
 )
 from ..transaction._layer import TransactionLayer
 from ..transaction._transaction import ClientTransaction
+from ..util._deadlines import earliest
 from ..util._record import record
 from ._config import UaConfig, random_token
 from ._registration import Registration
@@ -150,14 +151,13 @@ class UserAgent:
         return out
 
     def get_timer(self) -> float | None:
-        deadlines = [
-            t for t in (self.transactions.get_timer(), self.registration.get_timer(), self._keepalive_at,
-                        *(session.get_timer() for session in self.sessions),
-                        *(sub.get_timer() for sub in self.subscriptions),
-                        *(pub.get_timer() for pub in self.publications.values()))
-            if t is not None
-        ]
-        return min(deadlines) if deadlines else None
+        best = earliest(self.transactions.get_timer(), self.registration.get_timer(), self._keepalive_at)
+        for parts in (self.sessions, self.subscriptions, self.publications.values()):
+            for part in parts:
+                t = part.get_timer()
+                if t is not None and (best is None or t < best):
+                    best = t
+        return best
 
     def handle_timer(self, now: float) -> None:
         self.transactions.handle_timer(now)
