@@ -37,7 +37,7 @@ process.argv.splice(1, process.argv.length - 1, "./this.program");
 
 const { loadPyodide, version } = await import(pathToFileURL(`${pyodideDir}/pyodide.mjs`).href);
 const { installWheel } = await import(new URL("../webvoice/browser/install.mjs", import.meta.url).href);
-const { packHeap, SPARSE_FORMAT } = await import(new URL("../webvoice/browser/boot.mjs", import.meta.url).href);
+const { buildIdOf, packHeap, SPARSE_FORMAT } = await import(new URL("../webvoice/browser/boot.mjs", import.meta.url).href);
 
 const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/`, _makeSnapshot: true });
 await installWheel(pyodide, pathToFileURL(wheelPath).href);
@@ -79,10 +79,9 @@ pyodide.runPython("del deferred, json, sys, webvoice");
 pyodide.runPython("import gc\ngc.collect()\ngc.freeze()\ndel gc");
 zeroFreeMemory(pyodide._module);
 const raw = pyodide.makeMemorySnapshot();
-// The header holds Pyodide's build id (8 little-endian words at byte 16), which
-// loadPyodide checks against its own before restoring.
-const words = new Uint32Array(raw.buffer, raw.byteOffset + 16, 8);
-const buildId = Array.from(words, (w) => w.toString(16).padStart(8, "0")).join("");
+// The header holds Pyodide's build id, which loadPyodide checks against its
+// own before restoring; the manifest records it for boot.mjs to check first.
+const buildId = buildIdOf(raw);
 // The file boot.mjs reads: the heap without its long runs of zeros.
 const file = packHeap(raw);
 const gz = gzipSync(file, { level: 9 });

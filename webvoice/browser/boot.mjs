@@ -272,6 +272,13 @@ export function unpackHeap(file, url = "the snapshot") {
   return heap;
 }
 
+/** The build id of the Pyodide that made the snapshot `heap` (hex), from its
+ * header: what loadPyodide checks against its own, and the manifest records. */
+export function buildIdOf(heap) {
+  const words = new Uint32Array(heap.buffer, heap.byteOffset + BUILD_ID_OFFSET, 8);
+  return Array.from(words, (w) => w.toString(16).padStart(8, "0")).join("");
+}
+
 /** The snapshot doesn't fit this Pyodide or wheel: not an error, a fallback. */
 class StaleSnapshot extends Error {}
 
@@ -355,8 +362,7 @@ class SnapshotSource {
     if (manifest.heap_bytes !== undefined && heap.length !== manifest.heap_bytes) {
       throw new Error(`${this.url} holds a heap of ${heap.length} bytes, its manifest says ${manifest.heap_bytes}`);
     }
-    const words = new Uint32Array(heap.buffer, heap.byteOffset + BUILD_ID_OFFSET, 8);
-    const buildId = Array.from(words, (w) => w.toString(16).padStart(8, "0")).join("");
+    const buildId = buildIdOf(heap);
     if (buildId !== manifest.build_id) {
       throw new StaleSnapshot(`stale snapshot: its build id ${buildId} is not its manifest's ${manifest.build_id}`);
     }
