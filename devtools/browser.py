@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
 
 from .chromium import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
+from .crash_report import last_words, machine_state
 from .web import StaticServer
 
 BOOT_PAGE = "/test-pages/boot.html"
@@ -36,7 +37,9 @@ def launch_chromium(pw: Playwright, *, fake_media: bool = True,
 
 
 class ConsoleLog:
-    """Collects a page's console messages, uncaught errors and failed requests.
+    """Collects a page's console messages, uncaught errors and failed requests,
+    and, if its renderer process dies, what the machine says about it
+    (``devtools/crash_report.py``).
 
     ``str(log)`` is what a failing test prints (tests/e2e/conftest.py attaches
     it to the test report).
@@ -44,15 +47,23 @@ class ConsoleLog:
 
     def __init__(self, page: Page):
         self.lines: list[str] = []
+        self.crashed = False
         page.on("console", self._on_console)
         page.on("pageerror", lambda err: self.lines.append(f"[pageerror] {err}"))
         page.on("requestfailed", lambda req: self.lines.append(
             f"[requestfailed] {req.method} {req.url}: {req.failure}"))
+        page.on("crash", self._on_crash)
 
     def _on_console(self, msg: ConsoleMessage) -> None:
         self.lines.append(f"[{msg.type}] {msg.text}")
 
+    def _on_crash(self, page: Page) -> None:
+        self.crashed = True
+        self.lines.append(f"[crash] the renderer process of {page.url} died; {machine_state()}")
+
     def __str__(self) -> str:
+        if self.crashed:
+            return "\n".join(self.lines + ["[crash] " + line for line in last_words()])
         return "\n".join(self.lines)
 
 

@@ -16,6 +16,7 @@ from playwright.sync_api import sync_playwright
 
 from devtools.browser import ConsoleLog, launch_chromium
 from devtools.chromium import CHROMIUM
+from devtools.crash_report import chromium_log_env
 from devtools.partial_run import skip_or_fail
 from devtools.web import BUILD_WEB, StaticServer
 
@@ -33,6 +34,9 @@ def browser():
     if not os.access(CHROMIUM, os.X_OK):
         skip_or_fail(f"Chromium not found at {CHROMIUM} (WEBVOICE_CHROMIUM; "
                      "apt-get install -y chromium)")
+    # Chromium's stderr goes to build/test-logs/chromium.log, for the report
+    # of a page whose renderer dies (devtools/crash_report.py).
+    os.environ.update(chromium_log_env())
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
         yield browser
