@@ -102,6 +102,37 @@ def test_compact_and_case_insensitive_names():
     assert canonical_name("i") == "Call-ID" and canonical_name("x-custom") == "x-custom"
 
 
+def test_every_known_header_is_stored_under_its_canonical_spelling():
+    """The lookups (Headers.get/get_all/has/set, the typed accessors) compare
+    known names as stored: whatever case or compact form came in, from the
+    wire or from build(), what is stored is the canonical name."""
+    from webvoice.sip.syntax._headers import _CANONICAL, _KNOWN
+
+    spellings = {name: [name.upper(), name.lower(), name.swapcase()] for name in _KNOWN}
+    for compact, name in _CANONICAL.items():
+        if len(compact) == 1:
+            spellings[name] += [compact, compact.upper()]
+    for name, variants in sorted(spellings.items()):
+        for spelling in variants:
+            extra = "" if name == "Content-Length" else f"{spelling}: x-value\r\n"
+            text = INVITE.replace("Max-Forwards: 70\r\n", f"Max-Forwards: 70\r\n{extra}")
+            try:
+                m = parse_message(text)
+            except SipParseError:
+                continue  # a typed header that cannot hold "x-value": not stored at all
+            stored = {n for n, _ in m.headers}
+            assert not {n for n in stored if n.lower() == name.lower() and n != name}, (spelling, stored)
+            if extra:
+                assert m.headers.has(spelling) and m.headers.has(name.lower())
+                assert m.headers.get_all(spelling) == m.headers.get_all(name)
+    built = Headers.build([("call-ID", "abc"), ("SUPPORTED", "timer"), ("x-Custom", "1")])
+    assert [n for n, _ in built] == ["Call-ID", "Supported", "x-Custom"]
+    assert built.get_all("supported") == ["timer"] and built.get_all("X-CUSTOM") == ["1"]
+    assert [n for n, _ in built.set("k", "100rel")] == ["Call-ID", "Supported", "x-Custom"]
+    assert built.set("k", "100rel").get_all("Supported") == ["100rel"]
+    assert not built.remove("x-custom").has("X-Custom") and built.remove("x-custom").has("call-id")
+
+
 def test_folding_and_multivalue_split():
     text = INVITE.replace(
         "Max-Forwards: 70\r\n",

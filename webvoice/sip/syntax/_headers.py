@@ -60,6 +60,9 @@ _CANONICAL.update(_COMPACT)
 
 
 _KNOWN = frozenset(_CANONICAL.values())
+# The canonical spellings themselves, which is what the stack asks for most:
+# found without lowering the name first.
+_AS_IS = {name: name for name in _KNOWN}
 
 
 def canonical_name(name: str) -> str:
@@ -68,7 +71,7 @@ def canonical_name(name: str) -> str:
     Unknown names come back as given: their case is the sender's choice and
     comparisons are case-insensitive anyway.
     """
-    return _CANONICAL.get(name.lower(), name)
+    return _AS_IS.get(name) or _CANONICAL.get(name.lower(), name)
 
 
 # --- writing -----------------------------------------------------------------------
@@ -106,8 +109,11 @@ def format_headers(headers: "Headers") -> list[str]:
 class Headers(tuple[tuple[str, HeaderValue], ...]):
     """The ordered ``(name, value)`` pairs of a message, one value per pair.
 
-    Names are canonical (:func:`canonical_name`); lookups are case-insensitive
-    and accept compact forms. Values are typed for the headers the stack uses
+    Names are canonical (:func:`canonical_name`): a header the stack knows is
+    stored under exactly its canonical spelling (the parser and :meth:`build`
+    see to it), so lookups compare those names as they are and only unknown
+    ones case-insensitively; to callers, lookups are case-insensitive and
+    accept compact forms. Values are typed for the headers the stack uses
     (see the module docstring) and text for the rest. Immutable: the editing
     methods return a new list.
     """
@@ -140,11 +146,17 @@ class Headers(tuple[tuple[str, HeaderValue], ...]):
         return default
 
     def get_all(self, name: str) -> list[HeaderValue]:
-        key = canonical_name(name).lower()
+        key = canonical_name(name)
+        if key in _KNOWN:
+            return [v for n, v in self if n == key]
+        key = key.lower()
         return [v for n, v in self if n.lower() == key]
 
     def has(self, name: str) -> bool:
-        key = canonical_name(name).lower()
+        key = canonical_name(name)
+        if key in _KNOWN:
+            return any(n == key for n, _ in self)
+        key = key.lower()
         return any(n.lower() == key for n, _ in self)
 
     def add(self, name: str, value: HeaderValue) -> "Headers":
@@ -155,11 +167,13 @@ class Headers(tuple[tuple[str, HeaderValue], ...]):
 
     def set(self, name: str, value: HeaderValue | None) -> "Headers":
         """Replace every ``name`` header by ``value`` at the first one's place (or append)."""
-        key = canonical_name(name).lower()
+        key = canonical_name(name)
+        known = key in _KNOWN
+        key = key if known else key.lower()
         new = _checked(name, value) if value is not None else []
         out, placed = [], False
         for n, v in self:
-            if n.lower() == key:
+            if (n if known else n.lower()) == key:
                 if not placed:
                     out.extend(new)
                     placed = True

@@ -59,7 +59,13 @@ class _First(Generic[_T]):
         self.name = name
 
     def __get__(self, message: _Common, owner: type | None = None) -> _T | None:
-        return cast("_T | None", message.headers.get(self.name))
+        # ``name`` is a canonical name, stored as it is (see Headers): no
+        # lookup by lowered name, which every message reads many times over.
+        name = self.name
+        for n, v in message.headers:
+            if n == name:
+                return cast("_T", v)
+        return None
 
 
 class _All(Generic[_T]):
@@ -71,7 +77,8 @@ class _All(Generic[_T]):
         self.name = name
 
     def __get__(self, message: _Common, owner: type | None = None) -> list[_T]:
-        return cast("list[_T]", message.headers.get_all(self.name))
+        name = self.name
+        return [cast("_T", v) for n, v in message.headers if n == name]
 
 
 class _Common:
