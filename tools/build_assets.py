@@ -29,6 +29,9 @@ build/web/webvoice/install.mjs
 build/web/webvoice/boot.mjs
     ``bootWebvoice({indexURL, wheelURL, snapshotURL})``: Pyodide restored from
     the snapshot below when it is offered and fits, else the normal boot.
+build/web/webvoice/preconnect.mjs
+    ``preconnectSip(wsUrl)``: the WebSocket to the SIP server opened while
+    Pyodide boots; webvoice's transport takes it when it first connects.
 build/web/snapshot/webvoice.snapshot.gz and webvoice.snapshot.json
     A Pyodide memory snapshot taken in Node (tools/make_snapshot.mjs) after
     installing the wheel served here and importing every webvoice module, and
@@ -370,6 +373,7 @@ def main() -> int:
     # The boot helper (snapshot or normal boot) and its snapshot, made from the
     # files just assembled: the Pyodide and the wheel pages will load.
     shutil.copy2(ROOT / "webvoice" / "browser" / "boot.mjs", tmp / "webvoice" / "boot.mjs")
+    shutil.copy2(ROOT / "webvoice" / "browser" / "preconnect.mjs", tmp / "webvoice" / "preconnect.mjs")
     make_snapshot(pyo, wheels / webvoice_whl.name, tmp / "snapshot", index["sha256"], wheel_gz_sha256)
     pyscript_version = json.loads((PYSCRIPT_NPM / "package.json").read_text())["version"]
 

@@ -188,17 +188,22 @@ def test_plain_pyodide_quick_start(browser, site, kamailio, bob):
         page.context.close()
 
 
-def test_fast_start_boot(browser, site):
-    """The boot helper as README "Fast start" shows it: restored from the snapshot, it says so."""
+def test_fast_start_boot(browser, site, kamailio):
+    """The boot helper as README "Fast start" shows it: restored from the snapshot, it
+    says so, and the SIP server's socket it was asked to open is open, waiting for webvoice."""
     (block,) = blocks_for("test_fast_start_boot")
+    code = substitute(block.code, ws_url=kamailio.ws_url)
     page = open_snippet_page(browser, site, "fast.html",
-                             f'<!doctype html>\n<script type="module">\n{block.code}</script>\n')
+                             f'<!doctype html>\n<script type="module">\n{code}</script>\n')
     try:
         for _ in range(int(PAGE_TIMEOUT_MS / 100)):
             if any(line == "[log] snapshot null" for line in page.console.lines):
                 break
             page.wait_for_timeout(100)
         assert "[log] snapshot null" in page.console.lines, str(page.console)
+        page.wait_for_function("""(url) => globalThis.__webvoicePreconnected?.entries.get(url)
+                                  ?.socket.readyState === WebSocket.OPEN""",
+                               arg=kamailio.ws_url + "/", timeout=STEP_TIMEOUT_MS)
     finally:
         page.context.close()
 

@@ -5,6 +5,12 @@ is valid UTF-8 (what servers and JsSIP expect) and as a binary frame otherwise;
 received text and binary frames both reach the driver as bytes. The listener
 proxies are created once per socket and destroyed when it closes, so nothing
 leaks per message or per reconnection.
+
+A page may have opened the socket already, while Pyodide booted
+(``preconnectSip`` in ``webvoice/preconnect.mjs``): the first transport to the
+same URL takes that socket instead of opening one, and is told what it
+reported meanwhile (its open event, any message), in order, before anything
+newer.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import logging
 from typing import Any
 
 import js
-from pyodide.ffi import create_proxy
+from pyodide.ffi import create_once_callable, create_proxy
 
 from .._transport import TransportCallbacks
 
@@ -22,6 +28,23 @@ __all__ = ["WebSocketTransport"]
 log = logging.getLogger("webvoice")
 
 _EVENTS = ("open", "message", "close", "error")
+_PRECONNECTED = "__webvoicePreconnected"  # preconnect.mjs's pool of sockets opened ahead
+
+
+def _take_preconnected(url: str) -> tuple[Any, list[Any]] | None:
+    """The socket a page opened ahead to ``url`` and the events it reported,
+    or None (none, closing already, or a URL the browser would not parse)."""
+    pool = getattr(js.globalThis, _PRECONNECTED, None)
+    if pool is None:
+        return None
+    try:
+        href = js.URL.new(url).href
+    except Exception:  # noqa: BLE001 -- a URL the browser refuses: it says so when we open it
+        return None
+    taken = pool.take(href)
+    if taken is None:
+        return None
+    return taken.socket, list(taken.early)
 
 
 class WebSocketTransport:
@@ -42,14 +65,32 @@ class WebSocketTransport:
     def open(self) -> None:
         if self._socket is not None:
             raise RuntimeError("this transport was already opened; make a new one to reconnect")
-        socket = js.WebSocket.new(self.url, "sip")
+        taken = _take_preconnected(self.url)
+        socket = taken[0] if taken else js.WebSocket.new(self.url, "sip")
         socket.binaryType = "arraybuffer"
-        handlers = {"open": self._on_open, "message": self._on_message, "close": self._on_close, "error": self._on_error}
         for name in _EVENTS:
-            proxy = create_proxy(handlers[name])
+            proxy = create_proxy(self._handler(name))
             self._proxies[name] = proxy
             socket.addEventListener(name, proxy)
         self._socket = socket
+        if taken and taken[1]:
+            log.debug("WebSocket to %s taken from the page's preconnection", self.url)
+            # A microtask: after open() has returned (on_open follows it, as
+            # for a socket of our own) and before any newer event's task.
+            early = taken[1]
+            js.queueMicrotask(create_once_callable(lambda: self._replay(socket, early)))
+        elif taken:
+            log.debug("WebSocket to %s taken from the page's preconnection, still connecting", self.url)
+
+    def _replay(self, socket: Any, early: list[Any]) -> None:
+        for event in early:
+            if self._socket is not socket or not self._proxies:
+                return  # closed meanwhile: the close was reported
+            self._handler(str(event.type))(event)
+
+    def _handler(self, event_name: str) -> Any:
+        return {"open": self._on_open, "message": self._on_message,
+                "close": self._on_close, "error": self._on_error}[event_name]
 
     def send(self, data: bytes) -> None:
         if not self.is_open:

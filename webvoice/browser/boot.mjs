@@ -49,6 +49,10 @@
  * `import webvoice` runs in tasks of at most a frame's work (`importWebvoice`
  * below): no step of the start-up holds the main thread for long.
  *
+ * `preconnect: wsUrl` opens the WebSocket to the SIP server at once
+ * (`preconnectSip`, preconnect.mjs): the connection is made while Pyodide
+ * boots, and webvoice takes it when it first connects to that URL.
+ *
  * Other options: `wheelSha256` (hex) checks the wheel as install.mjs does;
  * `pyodideOptions` are passed on to loadPyodide in both paths. Besides the
  * stage durations (`timings`) and when each stage ended (`marks`,
@@ -58,6 +62,7 @@
  */
 
 import { invalidateCachesCode, readWheel, writeWheel } from "./install.mjs";
+import { preconnectSip } from "./preconnect.mjs";
 
 const BUILD_ID_OFFSET = 16; // bytes; 8 little-endian words (pyodide.asm.mjs)
 export const SNAPSHOT_CACHE = "webvoice-snapshot"; // the Cache API's cache of inflated snapshots
@@ -70,9 +75,12 @@ export async function bootWebvoice({
   snapshotURL,
   manifestURL,
   snapshotCache = true,
+  preconnect,
   pyodideOptions = {},
 } = {}) {
   if (!wheelURL) throw new Error("webvoice: bootWebvoice needs wheelURL (the webvoice wheel)");
+  // The SIP server's WebSocket, opened while Pyodide boots (preconnect.mjs).
+  if (preconnect) preconnectSip(preconnect);
   const base = globalThis.location?.href;
   const index = new URL(indexURL, base).href.replace(/\/?$/, "/");
   const pyodideModule = import(`${index}pyodide.mjs`);
