@@ -61,7 +61,7 @@
  * run in parallel overlap there.
  */
 
-import { invalidateCachesCode, readWheel, writeWheel } from "./install.mjs";
+import { readWheel, writeWheel } from "./install.mjs";
 import { preconnectSip } from "./preconnect.mjs";
 
 const BUILD_ID_OFFSET = 16; // bytes; 8 little-endian words (pyodide.asm.mjs)
@@ -117,12 +117,15 @@ export async function bootWebvoice({
       await nextTask();
       const t = performance.now();
       // webvoice and every module of it are imported already: nothing to run
-      // but the renewal, in one Python call (each costs a compile).
-      const webvoiceVersion = pyodide.runPython(`${site ? invalidateCachesCode(site) : ""}import random, time
-random.seed()
-time.timezone, time.altzone, time.daylight, time.tzname = ${pageTimeZone()}
-del random, time
-__import__("sys").modules["webvoice"].__version__`);
+      // but the renewal, one call of a function in the snapshot (no source
+      // to compile: webvoice/browser/_restore.py).
+      const restore = pyodide.pyimport("webvoice.browser._restore");
+      let webvoiceVersion;
+      try {
+        webvoiceVersion = restore.renew(site ?? "", ...pageTimeZone());
+      } finally {
+        restore.destroy();
+      }
       measure("renew", t);
       mark("import_webvoice_ms");
       const cached = snapshot.keep(); // for the next visit, in the background
@@ -189,9 +192,10 @@ webvoice.__version__
 `);
 }
 
-/** The page's time zone as Python's \`time\` module describes it, as a Python
- * literal (Pyodide has no time.tzset(): the values are computed as Emscripten's
- * tzset and CPython's time module do at start-up). */
+/** The page's time zone as Python's \`time\` module describes it: timezone,
+ * altzone, daylight and the two tzname names (Pyodide has no time.tzset(): the
+ * values are computed as Emscripten's tzset and CPython's time module do at
+ * start-up). */
 function pageTimeZone() {
   const year = new Date().getFullYear();
   const winter = new Date(year, 0, 1).getTimezoneOffset();
@@ -205,7 +209,7 @@ function pageTimeZone() {
   const standard = Math.max(winter, summer);
   const daylight = Number(winter !== summer);
   const altzone = standard * 60 - (daylight ? 3600 : 0);
-  return `(${standard * 60}, ${altzone}, ${daylight}, ("${name(standard)}", "${name(Math.min(winter, summer))}"))`;
+  return [standard * 60, altzone, daylight, name(standard), name(Math.min(winter, summer))];
 }
 
 /**
