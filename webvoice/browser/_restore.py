@@ -29,8 +29,9 @@ def renew(site: str, timezone: int, altzone: int, daylight: int, std_name: str, 
     """
     if site:
         finder = sys.path_importer_cache.get(site)
-        if finder is not None:
-            finder.invalidate_caches()
+        invalidate = getattr(finder, "invalidate_caches", None)  # FileFinder's; not every finder has it
+        if invalidate is not None:
+            invalidate()
     random.seed()
     time.timezone, time.altzone, time.daylight = int(timezone), int(altzone), int(daylight)
     time.tzname = (str(std_name), str(dst_name))
