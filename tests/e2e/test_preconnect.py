@@ -177,3 +177,18 @@ json.dumps(sip.is_registered())
     assert not eager_server.errors
     assert len(sockets(page)) == 1
     py(page, "await sip.close()")
+
+
+def test_a_url_the_browser_refuses_fails_the_boot_at_once_and_says_which(page, static_server):
+    page.goto(static_server.url(FAST_BOOT))
+    page.wait_for_function("window.bootReady === true")
+    message = page.evaluate("""async () => {
+        const { bootWebvoice } = await import("/webvoice/boot.mjs");
+        try {
+            await bootWebvoice({ wheelURL: "/wheels/none.whl", preconnect: "sip:alice@example.org" });
+            return "booted";
+        } catch (error) {
+            return String(error.message);
+        }
+    }""")
+    assert message.startswith('webvoice: cannot preconnect to "sip:alice@example.org": '), message

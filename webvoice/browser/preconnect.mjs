@@ -54,7 +54,13 @@ class PreconnectPool {
 }
 
 export function preconnectSip(url, { unusedAfterMs = 30_000 } = {}) {
-  const socket = new WebSocket(url, "sip");
+  let socket;
+  try {
+    socket = new WebSocket(url, "sip");
+  } catch (error) {
+    // A URL the browser refuses (not ws:, wss:, http: or https:; malformed): say which.
+    throw new Error(`webvoice: cannot preconnect to ${JSON.stringify(String(url))}: ${error.message}`);
+  }
   socket.binaryType = "arraybuffer";
   const early = [];
   const keep = (event) => early.push(event);
