@@ -14,6 +14,13 @@ public, max-age=31536000``, as README "Fast start" advises for the snapshot),
 or there would be no return visit to measure. Both boots alternate within one
 run. Medians over ``runs`` runs.
 
+Then, over a slow link (a proxy that delays every byte by 25 ms each way in
+front of Kamailio: devtools/delay_proxy.py), the snapshot boot with and
+without the SIP server's WebSocket opened while Pyodide boots
+(bootWebvoice's ``preconnect``; the page's ``?preconnect=0``): register()'s
+duration and navigation to registered. On loopback the difference is lost in
+the noise; over a link, it is the connection's round trips.
+
 Also the longest main-thread task (``PerformanceObserver('longtask')``, tasks
 over 50 ms) from the navigation to registered: in all (Pyodide's boot, which
 instantiates WebAssembly and starts CPython or restores the snapshot in single
@@ -40,6 +47,7 @@ import threading
 
 from bench.common import MOUNTS, log, median
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
+from devtools.delay_proxy import DelayProxy
 from devtools.static_files import MountedFilesHandler
 from devtools.web import BUILD_WEB
 
@@ -48,6 +56,8 @@ BOOTS = ("normal", "snapshot")
 VISITS = ("first", "return")
 GOAL_MS = {"first": 1000.0, "return": 600.0}  # the snapshot boot's (issue 16)
 LONG_TASK_MS = 50.0  # webvoice's part of the start-up: no task longer (issue 16)
+SLOW_LINK_ONE_WAY_S = 0.025  # the slow link's delay each way: a 50 ms round trip to the SIP server
+AHEAD = ("ahead", "not ahead")  # the SIP server's socket opened while Pyodide boots (preconnect), or not
 WHEEL_INDEX = BUILD_WEB / "wheels" / "index.json"
 
 # The snapshot boot's stages as figure 7 lists them, in the order they start.
@@ -129,10 +139,11 @@ def run(env, pw, *, runs: int) -> dict:
                             f"{r['registered_ms']:.0f} ms, {r['bytes'] / 1e6:.2f} MB")
                 finally:
                     shutil.rmtree(profile, ignore_errors=True)
+        slow = _slow_link(pw, base, account, wheel, runs=runs, kamailio_port=k.ws_port)
     finally:
         httpd.shutdown()
         httpd.server_close()
-    out: dict = {"runs": runs, "goal_ms": GOAL_MS}
+    out: dict = {"runs": runs, "goal_ms": GOAL_MS, "slow_link": slow}
     for boot in BOOTS:
         out[boot] = {visit: {"registered_ms": median([r["registered_ms"] for r in rs]),
                              "booted_ms": median([r["booted_ms"] for r in rs]),
@@ -145,6 +156,32 @@ def run(env, pw, *, runs: int) -> dict:
                              "runs": rs}
                      for visit, rs in samples[boot].items()}
     return out
+
+
+def _slow_link(pw, base: str, account: dict, wheel: dict, *, runs: int, kamailio_port: int) -> dict:
+    """The snapshot boot over a 50 ms round trip to Kamailio, the socket opened ahead or not (alternating)."""
+    samples: dict = {variant: {visit: [] for visit in VISITS} for variant in AHEAD}
+    with DelayProxy(kamailio_port, one_way_s=SLOW_LINK_ONE_WAY_S) as proxy:
+        slow_account = {**account, "wsUrl": proxy.url}
+        for n in range(runs):
+            for variant in (AHEAD if n % 2 == 0 else AHEAD[::-1]):
+                query = "?boot=snapshot" + ("" if variant == "ahead" else "&preconnect=0")
+                profile = tempfile.mkdtemp(prefix="webvoice-bench-profile-")
+                try:
+                    for visit in VISITS:
+                        r = _visit(pw, profile, f"{base}/bench/fast-start.html{query}", slow_account, wheel)
+                        samples[variant][visit].append(r)
+                        log(f"fast start over a slow link {n + 1}/{runs}, socket {variant}, {visit}: "
+                            f"registered at {r['registered_ms']:.0f} ms")
+                finally:
+                    shutil.rmtree(profile, ignore_errors=True)
+    return {"round_trip_ms": 2000 * SLOW_LINK_ONE_WAY_S,
+            **{variant: {visit: {"registered_ms": median([r["registered_ms"] for r in rs]),
+                                 "register_ms": median([r["stages"]["register"][1] - r["stages"]["register"][0]
+                                                        for r in rs]),
+                                 "runs": rs}
+                         for visit, rs in samples[variant].items()}
+               for variant in AHEAD}}
 
 
 def _stages(runs: list[dict]) -> dict:
@@ -208,6 +245,14 @@ def rows(fig: dict) -> list[tuple]:
                 where = ", ".join(f"{stage} {e['count']} (longest {e['longest_ms']:.0f} ms)"
                                   for stage, e in sorted(d["long_tasks_by_stage"].items()))
                 out.append((f"       webvoice's tasks over 50 ms in all {fig['runs']} runs, by stage: {where}",))
+    slow = fig["slow_link"]
+    out.append((f"   snapshot boot over a {slow['round_trip_ms']:.0f} ms round trip to the SIP server (a delaying "
+                "proxy), the socket opened while Pyodide boots (preconnect) or not; ratio: ahead / not",))
+    for visit in VISITS:
+        ahead, not_ahead = slow["ahead"][visit], slow["not ahead"][visit]
+        for key, label in (("register_ms", "register() to registered"), ("registered_ms", "navigation to registered")):
+            out.append((f"     {visit} visit: {label}, socket opened ahead", ms(ahead[key]), "",
+                        f"{ahead[key] / not_ahead[key]:.2f}x", f"not ahead: {ms(not_ahead[key])}", "info"))
     out.append(("   where the snapshot boot's time goes, medians (stages overlap: the downloads run at once)",))
     for visit in VISITS:
         stages = fig["snapshot"][visit]["stages"]
