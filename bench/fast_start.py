@@ -170,6 +170,8 @@ def _slow_link(pw, base: str, account: dict, wheel: dict, *, runs: int, kamailio
                 try:
                     for visit in VISITS:
                         r = _visit(pw, profile, f"{base}/bench/fast-start.html{query}", slow_account, wheel)
+                        if r["path"] != "snapshot":
+                            raise RuntimeError(f"asked for the snapshot boot, got {r['path']}: {r['reason']}")
                         samples[variant][visit].append(r)
                         log(f"fast start over a slow link {n + 1}/{runs}, socket {variant}, {visit}: "
                             f"registered at {r['registered_ms']:.0f} ms")

@@ -95,6 +95,13 @@ def test_bench_quick_run_produces_every_figure(tmp_path):
             for key in ("registered_ms", "booted_ms", "bytes"):
                 assert _number(fast_start[boot][visit][key]), (boot, visit, key)
             assert all(r["path"] == boot for r in fast_start[boot][visit]["runs"])
+    # Over a slow link (devtools/delay_proxy.py), the SIP server's socket opened ahead or not.
+    slow = fast_start["slow_link"]
+    assert slow["round_trip_ms"] == 50
+    for variant in ("ahead", "not ahead"):
+        for visit in ("first", "return"):
+            for key in ("registered_ms", "register_ms"):
+                assert _number(slow[variant][visit][key]), (variant, visit, key)
     # The return visit comes from the HTTP cache of the profile the first one filled.
     assert fast_start["snapshot"]["return"]["bytes"] < fast_start["snapshot"]["first"]["bytes"]
 
