@@ -128,17 +128,10 @@ def run(env, pw, *, runs: int) -> dict:
     try:
         for n in range(runs):
             for boot in BOOTS:
-                profile = tempfile.mkdtemp(prefix="webvoice-bench-profile-")
-                try:
-                    for visit in VISITS:
-                        r = _visit(pw, profile, f"{base}/bench/fast-start.html?boot={boot}", account, wheel)
-                        if r["path"] != boot:
-                            raise RuntimeError(f"asked for the {boot} boot, got {r['path']}: {r['reason']}")
-                        samples[boot][visit].append(r)
-                        log(f"fast start {n + 1}/{runs} {boot} {visit}: registered at "
-                            f"{r['registered_ms']:.0f} ms, {r['bytes'] / 1e6:.2f} MB")
-                finally:
-                    shutil.rmtree(profile, ignore_errors=True)
+                visits = _both_visits(pw, f"{base}/bench/fast-start.html?boot={boot}", account, wheel, boot,
+                                      f"fast start {n + 1}/{runs} {boot}")
+                for visit, r in visits.items():
+                    samples[boot][visit].append(r)
         slow = _slow_link(pw, base, account, wheel, runs=runs, kamailio_port=k.ws_port)
     finally:
         httpd.shutdown()
@@ -158,6 +151,22 @@ def run(env, pw, *, runs: int) -> dict:
     return out
 
 
+def _both_visits(pw, url: str, account: dict, wheel: dict, boot: str, label: str) -> dict:
+    """The first and the return visit of ``url`` in one fresh profile, each checked to have taken ``boot``."""
+    profile = tempfile.mkdtemp(prefix="webvoice-bench-profile-")
+    try:
+        out = {}
+        for visit in VISITS:
+            r = _visit(pw, profile, url, account, wheel)
+            if r["path"] != boot:
+                raise RuntimeError(f"asked for the {boot} boot, got {r['path']}: {r['reason']}")
+            log(f"{label} {visit}: registered at {r['registered_ms']:.0f} ms, {r['bytes'] / 1e6:.2f} MB")
+            out[visit] = r
+        return out
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
 def _slow_link(pw, base: str, account: dict, wheel: dict, *, runs: int, kamailio_port: int) -> dict:
     """The snapshot boot over a 50 ms round trip to Kamailio, the socket opened ahead or not (alternating)."""
     samples: dict = {variant: {visit: [] for visit in VISITS} for variant in AHEAD}
@@ -166,17 +175,10 @@ def _slow_link(pw, base: str, account: dict, wheel: dict, *, runs: int, kamailio
         for n in range(runs):
             for variant in (AHEAD if n % 2 == 0 else AHEAD[::-1]):
                 query = "?boot=snapshot" + ("" if variant == "ahead" else "&preconnect=0")
-                profile = tempfile.mkdtemp(prefix="webvoice-bench-profile-")
-                try:
-                    for visit in VISITS:
-                        r = _visit(pw, profile, f"{base}/bench/fast-start.html{query}", slow_account, wheel)
-                        if r["path"] != "snapshot":
-                            raise RuntimeError(f"asked for the snapshot boot, got {r['path']}: {r['reason']}")
-                        samples[variant][visit].append(r)
-                        log(f"fast start over a slow link {n + 1}/{runs}, socket {variant}, {visit}: "
-                            f"registered at {r['registered_ms']:.0f} ms")
-                finally:
-                    shutil.rmtree(profile, ignore_errors=True)
+                visits = _both_visits(pw, f"{base}/bench/fast-start.html{query}", slow_account, wheel, "snapshot",
+                                      f"fast start over a slow link {n + 1}/{runs}, socket {variant}")
+                for visit, r in visits.items():
+                    samples[variant][visit].append(r)
     return {"round_trip_ms": 2000 * SLOW_LINK_ONE_WAY_S,
             **{variant: {visit: {"registered_ms": median([r["registered_ms"] for r in rs]),
                                  "register_ms": median([r["stages"]["register"][1] - r["stages"]["register"][0]

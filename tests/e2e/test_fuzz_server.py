@@ -23,10 +23,9 @@ import random
 import re
 import threading
 
-from websockets.sync.server import serve
-
 from devtools.browser import ConsoleLog, boot_webvoice
 from devtools.pyrun import py
+from devtools.ws_standin import WsStandIn
 from webvoice.sip import SipParseError, parse_message, response_for_parse_error, without_peer_controls
 
 CORPUS = pathlib.Path(__file__).resolve().parents[1] / "data" / "rfc4475"
@@ -150,52 +149,37 @@ def expected_refusals(messages: list[bytes]) -> dict[str, int]:
     return expected
 
 
-class HostileServer:
+class HostileServer(WsStandIn):
     def __init__(self, messages: list[bytes]) -> None:
         self.messages = messages
         self.received: list[bytes] = []
         self.registered = threading.Event()
         self.go = threading.Event()
         self.done = threading.Event()
-        self.errors: list[str] = []
-        self._server = serve(self._handler, "127.0.0.1", 0, subprotocols=["sip"], max_size=2**20)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}"
+        super().__init__(max_size=2**20)
 
-    def close(self) -> None:
-        self._server.shutdown()
-        self._thread.join(5)
-
-    def _handler(self, ws) -> None:
-        try:
-            for frame in ws:
-                data = frame.encode() if isinstance(frame, str) else frame
-                self.received.append(data)
-                if data.startswith(b"REGISTER "):
-                    request = parse_message(data)
-                    contact = request.contact.with_params(expires="600")
-                    ws.send(bytes(request.response(200, to_tag="reg", headers=[("Contact", contact)])).decode())
-                    self.registered.set()
-                    break
-            reader = threading.Thread(target=self._read, args=(ws,), daemon=True)
-            reader.start()
-            self.go.wait(60)
-            for data in self.messages:
-                try:
-                    ws.send(data.decode("utf-8"))
-                except UnicodeDecodeError:
-                    ws.send(data)
-            ws.send("OPTIONS sip:alice@webvoice.test SIP/2.0\r\nVia: SIP/2.0/WS fuzz.invalid;branch=z9hG4bKfinal\r\n"
-                    "Max-Forwards: 70\r\nFrom: <sip:fuzzer@webvoice.test>;tag=end\r\nTo: <sip:alice@webvoice.test>\r\n"
-                    "Call-ID: fuzz-final\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
-            reader.join(60)
-        except Exception as exc:  # noqa: BLE001  (reported by the test)
-            self.errors.append(repr(exc))
+    def handle(self, ws) -> None:
+        for data in self.frames(ws):
+            self.received.append(data)
+            if data.startswith(b"REGISTER "):
+                ws.send(self.register_ok(data, expires="600"))
+                self.registered.set()
+                break
+        reader = threading.Thread(target=self._read, args=(ws,), daemon=True)
+        reader.start()
+        self.go.wait(60)
+        for data in self.messages:
+            try:
+                ws.send(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                ws.send(data)
+        ws.send("OPTIONS sip:alice@webvoice.test SIP/2.0\r\nVia: SIP/2.0/WS fuzz.invalid;branch=z9hG4bKfinal\r\n"
+                "Max-Forwards: 70\r\nFrom: <sip:fuzzer@webvoice.test>;tag=end\r\nTo: <sip:alice@webvoice.test>\r\n"
+                "Call-ID: fuzz-final\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+        reader.join(60)
 
     def _read(self, ws) -> None:
-        for frame in ws:
-            data = frame.encode() if isinstance(frame, str) else frame
+        for data in self.frames(ws):
             self.received.append(data)
             if b"branch=z9hG4bKfinal" in data and data.startswith(b"SIP/2.0 "):
                 self.done.set()

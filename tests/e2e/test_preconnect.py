@@ -10,16 +10,14 @@ init script wraps the constructor), so "one socket" is seen, not assumed.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 
 import pytest
-from websockets.sync.server import serve
 
 from devtools.browser import boot_webvoice
 from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
 from devtools.pyrun import py
-from webvoice.sip import parse_message
+from devtools.ws_standin import WsStandIn
 
 FAST_BOOT = "/test-pages/fast-boot.html"
 
@@ -120,7 +118,7 @@ json.dumps(sip.is_registered())
     py(page, "await sip.unregister()\nawait sip.close()")
 
 
-class EagerServer:
+class EagerServer(WsStandIn):
     """Sends an OPTIONS as soon as a WebSocket is accepted (before the page has
     said anything), then answers REGISTER with 200 OK; records what came in."""
 
@@ -130,27 +128,14 @@ class EagerServer:
 
     def __init__(self) -> None:
         self.received: list[str] = []
-        self.errors: list[str] = []
-        self._server = serve(self._handler, "127.0.0.1", 0, subprotocols=["sip"])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}"
+        super().__init__()
 
-    def close(self) -> None:
-        self._server.shutdown()
-        self._thread.join(5)
-
-    def _handler(self, ws) -> None:
-        try:
-            ws.send(self.OPTIONS)
-            for frame in ws:
-                data = frame.encode() if isinstance(frame, str) else frame
-                self.received.append(data.split(b"\r\n", 1)[0].decode())
-                if data.startswith(b"REGISTER "):
-                    request = parse_message(data)
-                    ws.send(bytes(request.response(200, to_tag="reg", headers=[("Contact", request.contact)])).decode())
-        except Exception as exc:  # noqa: BLE001  (reported by the test)
-            self.errors.append(repr(exc))
+    def handle(self, ws) -> None:
+        ws.send(self.OPTIONS)
+        for data in self.frames(ws):
+            self.received.append(data.split(b"\r\n", 1)[0].decode())
+            if data.startswith(b"REGISTER "):
+                ws.send(self.register_ok(data))
 
 
 @pytest.fixture
