@@ -38,6 +38,8 @@ class FakeMediaSession:
         self.log: list[str] = []
         self.ringback = False
         self.stats: dict | None = None  # what get_stats returns, when a test sets it
+        self.arriving = True  # else nothing arrives (a dead path the "browser" has not noticed)
+        self._arrived = 0  # consent answers so far, one more at each sample while arriving
 
     async def create_offer(self, *, ice_restart: bool = False) -> str:
         await asyncio.sleep(0)
@@ -85,7 +87,9 @@ class FakeMediaSession:
     async def get_stats(self) -> dict:
         if self.stats is not None:
             return dict(self.stats)
-        return {"inbound": {"packets_received": 0}, "outbound": {"packets_sent": 0}, "round_trip_time": None}
+        self._arrived += self.arriving
+        return {"inbound": {"packets_received": 0}, "outbound": {"packets_sent": 0}, "round_trip_time": None,
+                "transport": {"bytes_received": 0, "bytes_sent": 0, "responses_received": self._arrived}}
 
     async def replace_microphone(self, device_id):
         self.log.append(f"mic:{device_id}")

@@ -83,6 +83,8 @@ class CallStatus:
         """Call the handlers of ``name`` with ``event``; returns the tasks of ``async def`` ones."""
         if name in ("progress", "confirmed", "held", "unheld") or name in MEDIA_EVENTS:
             self._instance._line_changed(self)
+        if name in ("held", "unheld"):
+            self._recovery.hold_changed()
         tasks: list[asyncio.Future[Any]] = []
         for handler in list(self._handlers.get(name, ())):
             task = call_handler(handler, event, what=f"the {name!r} handler of the call on line {self._line_id}")

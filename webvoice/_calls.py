@@ -107,7 +107,7 @@ class Call(CallControls):
             line_id=line_id, direction=direction, options=instance._settings.ua, emit=self._emit,
             restart_ice=lambda: self._reoffer(use_update=False, ice_restart=True),
             hang_up=self._hang_up, media=lambda: self.media, spawn=self._spawn,
-            input_expected=self._input_expected)
+            input_expected=self._input_expected, arrivals_expected=lambda: not self.is_on_hold())
         self._sdp = OfferAnswer(
             line_id=line_id, media=self._started_media, core=self.started_core, run_core=instance._run_core,
             emit=self._emit, ended=self.is_ended, terminate=self.terminate, spawn=self._spawn)

@@ -45,6 +45,9 @@ UA_CONFIG_KEYS: dict[str, str] = {
     "ringback": "play a local ringback tone while an outgoing call rings without early media (bool, default True)",
     "media_timeout": "seconds media may take to connect after the answer before media_failed, 0 for no "
                      "watchdog (number, default 10)",
+    "media_stall_timeout": "seconds connected media may receive nothing (no RTP, RTCP or ICE consent answer) "
+                           "before media_interrupted with cause 'RTP', 0 to trust the browser alone "
+                           "(number, default 8)",
     "ice_restart_attempts": "ICE restarts (re-INVITE with new ICE credentials) tried when an established call's "
                             "media is interrupted, 0 for none (int, default 5)",
     "quality_warnings": "raise warning/warning_cleared call events (high-rtt, high-jitter, high-packet-loss, "
@@ -278,6 +281,8 @@ def _check_ua_config(ua_config: Mapping[str, Any] | None) -> dict[str, Any]:
         _number("ua_config['ice_restart_attempts']", out["ice_restart_attempts"], integer=True)
     if "media_timeout" in out:
         _number("ua_config['media_timeout']", out["media_timeout"])
+    if "media_stall_timeout" in out:
+        _number("ua_config['media_stall_timeout']", out["media_stall_timeout"])
     if "no_answer_timeout" in out:
         _number("ua_config['no_answer_timeout']", out["no_answer_timeout"], integer=True, minimum=1)
     if "connection_recovery_max_per_minute" in out:

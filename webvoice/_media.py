@@ -123,7 +123,10 @@ class MediaSession(Protocol):
              "outbound": {"packets_sent": int, "bytes_sent": int,
                           "audio_level": float 0..1 | None, "total_audio_energy": float | None,
                           "total_samples_duration": float (s) | None},  # the microphone (media-source)
-             "round_trip_time": float (s) | None, "codec": "audio/opus" | ... | None}
+             "round_trip_time": float (s) | None, "codec": "audio/opus" | ... | None,
+             # summed over the ICE candidate pairs (media health's evidence of a live path):
+             "transport": {"bytes_received": int | None, "bytes_sent": int | None,
+                           "responses_received": int | None}}  # STUN answers (consent)
 
         All zeros/None before media flows, and once closed."""
 

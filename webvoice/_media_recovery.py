@@ -1,9 +1,10 @@
-"""A call's media recovery (beyond the JS SDK): the watchdog, ICE restarts, quality warnings.
+"""A call's media recovery (beyond the JS SDK): the watchdog, stalls, ICE restarts, quality warnings.
 
 A part owned by each :class:`~webvoice._calls.Call`, with its own state: the
 media health (:class:`~webvoice._media_health.MediaHealth`), the watchdog that
-fails media never connected, the loop of ICE restarts that brings interrupted
-media back, and the stats sampling behind quality warnings. It knows the call
+fails media never connected, the stats sampling that notices media stalled
+while the browser still says connected (and feeds quality warnings), and the
+loop of ICE restarts that brings interrupted media back. It knows the call
 only through the few functions it is given (emit an event, re-offer, hang up,
 the media session, start a task), so it reads and tests on its own.
 """
@@ -16,12 +17,13 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from ._media import MediaError, MediaSession
-from ._media_health import MediaHealth, MediaStateEvent
+from ._media_health import FlowWatch, MediaHealth, MediaStateEvent, received_total
 from ._quality import QualityMonitor
 from .sip import Cause
 
 __all__ = ["MediaRecovery", "MEDIA_TIMEOUT", "ICE_RESTART_ATTEMPTS", "ICE_RESTART_FIRST_DELAY",
-           "ICE_RESTART_MAX_DELAY", "ICE_RESTART_SETTLE", "QUALITY_INTERVAL"]
+           "ICE_RESTART_MAX_DELAY", "ICE_RESTART_SETTLE", "MEDIA_STALL_TIMEOUT", "QUALITY_INTERVAL",
+           "STALL_INTERVAL"]
 
 log = logging.getLogger("webvoice")
 
@@ -34,8 +36,15 @@ ICE_RESTART_ATTEMPTS = 5
 #: ends rarely re-offer at once (a 491 glare is retried as any failed attempt).
 ICE_RESTART_FIRST_DELAY = {"outgoing": 1.0, "incoming": 3.0}
 ICE_RESTART_MAX_DELAY = 8.0
+#: Seconds connected media may receive nothing at all (no RTP, RTCP or consent answer)
+#: before it counts as interrupted (``ua_config["media_stall_timeout"]``). Above the
+#: ~5 s between consent checks and RTCP reports, below a person's patience.
+MEDIA_STALL_TIMEOUT = 8.0
 #: Seconds between the stats samples of quality warnings (``ua_config["quality_warnings"]``).
 QUALITY_INTERVAL = 1.0
+#: Seconds between stats samples when only stalls are watched: one getStats() per
+#: call every 2 s is the price of noticing what the browser does not.
+STALL_INTERVAL = 2.0
 #: Seconds a restart's answered offer gets to bring media back before the next try.
 ICE_RESTART_SETTLE = 3.0
 
@@ -48,13 +57,16 @@ class MediaRecovery:
     ``options`` is the instance's ``ua_config``; ``emit(name, event)`` raises a
     call event; ``restart_ice()`` re-offers with new ICE credentials (True when
     answered); ``hang_up(cause)`` ends the call; ``media()`` is the call's media
-    session (None before it has one); ``spawn(coro)`` runs a task of the call.
+    session (None before it has one); ``spawn(coro)`` runs a task of the call;
+    ``input_expected()``: the microphone should be heard (not muted, not held);
+    ``arrivals_expected()``: the far end should be heard (not held either way).
     """
 
     def __init__(self, *, line_id: str, direction: str, options: Mapping[str, Any],
                  emit: Callable[[str, object], object], restart_ice: Callable[[], Awaitable[bool]],
                  hang_up: Callable[[str], None], media: Callable[[], MediaSession | None],
-                 spawn: Spawn, input_expected: Callable[[], bool] = lambda: True) -> None:
+                 spawn: Spawn, input_expected: Callable[[], bool] = lambda: True,
+                 arrivals_expected: Callable[[], bool] = lambda: True) -> None:
         self._line_id = line_id
         self._direction = direction
         self._options = options
@@ -64,12 +76,14 @@ class MediaRecovery:
         self._media = media
         self._spawn = spawn
         self._input_expected = input_expected
+        self._arrivals_expected = arrivals_expected
         self.health = MediaHealth()
         self._stopped = False
         self._watchdog: asyncio.TimerHandle | None = None
         self._restarting: asyncio.Task[Any] | None = None
         self._restart_now = False  # the WebSocket came back: skip the current backoff wait
-        self._quality: asyncio.Task[Any] | None = None
+        self._sampling: asyncio.Task[Any] | None = None
+        self._hold_ended = asyncio.Event()  # a held call's sampling sleeps on it, not on a timer
 
     @property
     def state(self) -> str:
@@ -95,13 +109,17 @@ class MediaRecovery:
             self._restart_now = True
         self._start_ice_restarts(at_once=True)
 
+    def hold_changed(self) -> None:
+        """Either side held or resumed the call: sampling paused for the hold goes on."""
+        self._hold_ended.set()
+
     def stop(self) -> None:
         """The call ended: no watchdog, restart or sampling outlives it."""
         self._stopped = True
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
-        for task in (self._restarting, self._quality):
+        for task in (self._restarting, self._sampling):
             if task is not None:
                 task.cancel()
 
@@ -123,7 +141,7 @@ class MediaRecovery:
         elif name == "media_interrupted":
             self._start_ice_restarts()
         elif name == "media_connected":
-            self._start_quality_warnings()
+            self._start_sampling()
 
     def _watchdog_fired(self, timeout: float) -> None:
         self._watchdog = None
@@ -174,28 +192,52 @@ class MediaRecovery:
             await asyncio.sleep(0.1)
         return self.health.state == "connected"
 
-    def _start_quality_warnings(self) -> None:
-        option = self._options.get("quality_warnings", False)
-        if option and self._quality is None:
-            monitor = QualityMonitor(option if isinstance(option, dict) else None)
-            self._quality = self._spawn(self._watch_quality(monitor))
+    def _start_sampling(self) -> None:
+        quality = self._options.get("quality_warnings", False)
+        stall = self._options.get("media_stall_timeout", MEDIA_STALL_TIMEOUT)
+        if (quality or stall) and self._sampling is None:
+            monitor = QualityMonitor(quality if isinstance(quality, dict) else None) if quality else None
+            watch = FlowWatch(stall) if stall else None
+            interval = QUALITY_INTERVAL if quality else STALL_INTERVAL
+            self._sampling = self._spawn(self._sample(monitor, watch, interval))
 
-    async def _watch_quality(self, monitor: QualityMonitor) -> None:
-        """One stats sample a QUALITY_INTERVAL while media is connected; warnings as
-        the monitor says (see :mod:`webvoice._quality`)."""
+    async def _sample(self, monitor: QualityMonitor | None, watch: FlowWatch | None, interval: float) -> None:
+        """One stats sample every ``interval`` seconds while media is connected (or
+        interrupted, when stalls are watched): stalls and their end as the flow watch
+        says, warnings as the quality monitor says (see :mod:`webvoice._quality`)."""
+        loop = asyncio.get_running_loop()
         while not self._stopped:
-            await asyncio.sleep(QUALITY_INTERVAL)
+            await asyncio.sleep(interval)
             media = self._media()
-            if self._stopped or media is None or self.health.state != "connected":
+            state = self.health.state
+            watched = state == "connected" or (state == "interrupted" and watch is not None)
+            if self._stopped or media is None or not watched:
                 continue
-            speaking = self._input_expected()
+            # Expected both before and after the sample: a mute or hold in between
+            # makes the sample's silence no evidence of anything.
+            speaking, hearing = self._input_expected(), self._arrivals_expected()
+            if monitor is None and watch is not None and state == "connected" and not hearing:
+                # Held: nothing to judge, so no stats and no timer until the hold ends
+                # (eight lines, seven of them held, wake up once every interval, not eight times).
+                self._hold_ended.clear()
+                await self._hold_ended.wait()
+                watch.pause(loop.time())
+                continue
             try:
                 stats = await media.get_stats()
             except MediaError as exc:
-                log.debug("webvoice: line %s: no stats for quality warnings: %s", self._line_id, exc)
+                log.debug("webvoice: line %s: no stats sample: %s", self._line_id, exc)
                 continue
-            # Expected both before and after the sample: a mute or hold in between
-            # makes the sample's silence no evidence of a dead microphone.
-            for name, warning in monitor.sample(stats, input_expected=speaking and self._input_expected()):
-                if not self._stopped:
-                    self._emit(name, warning)
+            if self._stopped:
+                return
+            if watch is not None:
+                judged = hearing and self._arrivals_expected() and self.health.state == "connected"
+                verdict = watch.sample(received_total(stats), loop.time(), judged=judged)
+                if verdict == "stalled":
+                    self._changed(self.health.stalled(watch.timeout))
+                elif verdict == "flowing":
+                    self._changed(self.health.flowing())
+            if monitor is not None and state == "connected" and self.health.state == "connected":
+                for name, warning in monitor.sample(stats, input_expected=speaking and self._input_expected()):
+                    if not self._stopped:
+                        self._emit(name, warning)

@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from devtools.fake_media import FakeMediaBackend
+from devtools.fake_media import FakeMediaBackend, _sdp
 from tests.driver.conftest import drop_connection, established, make_instance, run, serving, transport_of, until
-from webvoice._media_health import MediaHealth, stall_cause
+from webvoice._media_health import FlowWatch, MediaHealth, received_total, stall_cause
 
 # (browser states in order) -> (call events raised, final media state)
 TABLE = [
@@ -126,6 +126,7 @@ def test_the_watchdog_can_keep_the_call_up():
 @pytest.mark.parametrize("config,error", [
     ({"media_timeout": -1}, ValueError), ({"media_timeout": "10"}, ValueError),
     ({"media_failure_ends_call": 1}, TypeError),
+    ({"media_stall_timeout": -1}, ValueError), ({"media_stall_timeout": True}, ValueError),
 ])
 def test_bad_media_health_options_fail_before_anything_is_sent(config, error):
     with pytest.raises(error, match="media_"):
@@ -233,6 +234,181 @@ def test_a_websocket_reconnect_leaves_connected_media_alone(quick_restarts):
         await until(lambda: transport_of(sip) is not transport and sip.is_connected(), "reconnected")
         await until(lambda: server.requests("UPDATE"), "the target refresh")
         assert not _ice_restart_offers(server) and call.get_media_state() == "connected"
+        call.terminate()
+        task.cancel()
+
+    run(main())
+
+
+# --- stalls: the browser says connected, nothing arrives ---------------------------------------------------
+
+def test_a_stall_interrupts_and_only_arrivals_or_a_real_reconnection_end_it():
+    health = MediaHealth()
+    health.update("connected", "connected")
+    name, event = health.stalled(8)
+    assert (name, event.cause, event.state) == ("media_interrupted", "RTP", "interrupted")
+    assert "nothing received for 8 s" in event.reason
+    assert health.stalled(8) is None  # once
+    assert health.update("connected", "connected") is None  # the browser's unchanged word proves nothing
+    assert health.update(None, "completed") is None
+    assert health.flowing()[0] == "media_recovered" and health.state == "connected"
+    assert health.flowing() is None
+
+    health.stalled(8)
+    health.update("connected", "checking")  # an ICE restart under way...
+    assert health.update("connected", "connected")[0] == "media_recovered"  # ...and ICE up again
+
+    health.stalled(8)
+    assert health.update("disconnected", "disconnected") is None  # still interrupted; the browser agrees now
+    assert health.flowing() is None  # no longer a stall: the browser says when it is back
+    assert health.update("connected", "connected")[0] == "media_recovered"
+
+    health.stalled(8)
+    name, event = health.give_up("restarts exhausted")
+    assert (name, event.cause) == ("media_failed", "RTP")
+
+
+def test_a_stall_needs_connected_media():
+    health = MediaHealth()
+    assert health.stalled(8) is None and health.state == "new"
+    health.update("connected", "connected")
+    health.update("disconnected", "disconnected")
+    assert health.stalled(8) is None and health.flowing() is None and health.state == "interrupted"
+
+
+def test_the_flow_watch_counts_only_judged_samples_without_growth():
+    watch = FlowWatch(5)
+    assert watch.sample(10, 0, judged=True) is None  # the first sample is a baseline
+    assert watch.sample(11, 2, judged=True) == "flowing"
+    assert watch.sample(11, 6, judged=True) is None
+    assert watch.sample(11, 7, judged=True) == "stalled"  # 5 s since it last grew
+    assert watch.sample(11, 9, judged=True) == "stalled"
+    assert watch.sample(11, 10, judged=False) is None  # on hold: the clock restarts
+    assert watch.sample(11, 14, judged=True) is None
+    assert watch.sample(11, 15, judged=True) == "stalled"
+    assert watch.sample(12, 16, judged=False) == "flowing"  # arrivals count even when not expected
+
+
+def test_the_received_total_adds_rtp_packets_payload_bytes_and_consent_answers():
+    assert received_total({"inbound": {"packets_received": 3},
+                           "transport": {"bytes_received": 100, "responses_received": 2}}) == 105
+    assert received_total({"inbound": {"packets_received": 3}}) == 3
+    assert received_total({"inbound": {}, "transport": {"bytes_received": None, "responses_received": None}}) == 0
+
+
+@pytest.fixture
+def quick_stalls(quick_restarts, monkeypatch):
+    import webvoice._media_recovery as calls
+    monkeypatch.setattr(calls, "STALL_INTERVAL", 0.02)
+    return {"media_stall_timeout": 0.15}
+
+
+def test_a_stall_the_browser_does_not_see_is_healed_by_an_ice_restart(quick_stalls):
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config=quick_stalls)
+        server, task = await serving(sip)
+        events, handlers = _recorder(["media_connected", "media_interrupted", "media_recovered", "media_failed"])
+        call = await sip.call("bob", events=handlers)
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        await asyncio.sleep(0.3)  # arrivals: no stall
+        assert call.get_media_state() == "connected"
+        session = media.sessions[0]
+        session.arriving = False  # the relay died; the browser still says connected
+        await until(lambda: call.get_media_state() == "interrupted", "the stall noticed")
+        assert events[1][1].cause == "RTP"
+        await until(lambda: _ice_restart_offers(server), "an ICE restart")
+        assert call.get_media_state() == "interrupted"  # the answer's "connected" is not enough
+        session.arriving = True
+        await until(lambda: call.get_media_state() == "connected", "media back")
+        assert [n for n, _ in events] == ["media_connected", "media_interrupted", "media_recovered"]
+        assert (await call.get_stats())["media"]["state"] == "connected"
+        call.terminate()
+        task.cancel()
+
+    run(main())
+
+
+def test_a_stall_that_restarts_do_not_heal_ends_the_call(quick_stalls):
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config={**quick_stalls, "ice_restart_attempts": 2})
+        server, task = await serving(sip)
+        events, handlers = _recorder(["media_interrupted", "media_recovered", "media_failed", "ended"])
+        call = await sip.call("bob", events=handlers)
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        media.sessions[0].arriving = False
+        await until(call.is_ended, "given up")
+        assert [n for n, _ in events] == ["media_interrupted", "media_failed", "ended"]
+        assert events[1][1].cause == "RTP" and "2 ICE restarts" in events[1][1].reason
+        assert len(_ice_restart_offers(server)) == 2
+        task.cancel()
+
+    run(main())
+
+
+@pytest.mark.parametrize("who", ["local", "remote"])
+def test_a_held_call_is_not_a_stall_until_it_resumes(quick_stalls, who):
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config=quick_stalls)
+        server, task = await serving(sip)
+        events, handlers = _recorder(["media_interrupted"])
+        call = await established(sip, "bob", events=handlers)
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        (invite,) = server.requests("INVITE")
+        if who == "local":
+            await call.hold()
+        else:
+            server.send_reinvite(invite, _sdp("inactive", 50000, 2), cseq=2)
+            await until(lambda: call.is_on_hold().remote, "bob holds")
+        media.sessions[0].arriving = False  # a held call carries no RTP; some peers send no RTCP either
+        await asyncio.sleep(0.5)
+        assert call.get_media_state() == "connected" and not events
+        if who == "local":
+            await call.unhold()
+        else:
+            server.ack(invite, 2)
+            server.send_reinvite(invite, _sdp("sendrecv", 50000, 3), cseq=3)
+        await until(lambda: call.get_media_state() == "interrupted", "a stall once the call is resumed")
+        assert events[0][1].cause == "RTP"
+        call.terminate()
+        task.cancel()
+
+    run(main())
+
+
+def test_stalls_are_not_watched_when_turned_off(quick_stalls):
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config={"media_stall_timeout": 0})
+        server, task = await serving(sip)
+        call = await sip.call("bob")
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        media.sessions[0].arriving = False
+        await asyncio.sleep(0.4)
+        assert call.get_media_state() == "connected" and not _ice_restart_offers(server)
+        call.terminate()
+        task.cancel()
+
+    run(main())
+
+
+def test_a_held_call_takes_no_stats_samples_unless_quality_warnings_want_them(quick_stalls):
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config=quick_stalls)
+        server, task = await serving(sip)
+        call = await established(sip, "bob")
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        await call.hold()
+        session = media.sessions[0]
+        await asyncio.sleep(0.1)
+        taken = session._arrived
+        await asyncio.sleep(0.3)
+        assert session._arrived == taken  # every 0.02 s otherwise
+        await call.unhold()
+        await until(lambda: session._arrived > taken + 3, "sampled again once resumed")
         call.terminate()
         task.cancel()
 

@@ -1,6 +1,7 @@
 """Media health in Chromium through Kamailio (beyond the JS SDK): a call whose
 media cannot connect says why and ends itself; a call whose network breaks
-comes back by itself.
+comes back by itself; a call on hold, which carries no audio, is not taken
+for a stalled one.
 
 Both pages use relay-only ICE through a coturn TURN relay on loopback (the
 ``relay`` fixture), so the test can break the media path: killing the relay
@@ -31,6 +32,9 @@ from tests.e2e.test_calls import make_phone
 
 MANGLE = REPO / "devtools" / "pages" / "mangle-answer.js"
 WATCHDOG = 3  # ua_config["media_timeout"] of the caller
+# ua_config["media_stall_timeout"] of the caller: it notices a dead relay this soon,
+# well before Chromium's own ~10 s; the callee trusts Chromium alone (0).
+STALL = 2
 
 HEALTH = ("media_connected", "media_interrupted", "media_recovered", "media_failed")
 RECORD = """
@@ -105,8 +109,8 @@ def relay():
 def phones(browser, static_server, kamailio, relay):
     options = {"call_options": {"pc_config": relay.pc_config}}
     caller = make_phone(browser, static_server, kamailio, "carol", init_script=MANGLE,
-                        ua_config={"media_timeout": WATCHDOG}, **options)
-    callee = make_phone(browser, static_server, kamailio, "dave", **options)
+                        ua_config={"media_timeout": WATCHDOG, "media_stall_timeout": STALL}, **options)
+    callee = make_phone(browser, static_server, kamailio, "dave", ua_config={"media_stall_timeout": 0}, **options)
     for page in (caller, callee):
         py(page, RECORD)
     yield caller, callee
@@ -189,9 +193,14 @@ def test_a_relay_outage_is_healed_by_an_ice_restart(phones, relay):
     py(callee, "await wait_for(lambda: bcall.get_media_state() == 'connected')")
     assert py(caller, "await inbound_growth(call, 0.5)") > 5  # audio through the relay
     assert "typ relay" in py(caller, "call.get_connection().remoteDescription.sdp")
+    transport = py(caller, "(await call.get_stats())['transport']")
+    assert transport["bytes_received"] > 0 and transport["responses_received"] > 0, transport
     relay.stop()
-    # ICE notices the dead relay in about 10 s (consent checks go unanswered).
+    stopped = py(caller, "time.monotonic()")
+    # The caller notices nothing arrives within STALL s (and a sample); the callee
+    # waits for Chromium, whose consent checks go unanswered for about 10 s.
     py(caller, "await wait_for(lambda: call.get_media_state() == 'interrupted', timeout=30)", timeout=40)
+    py(callee, "await wait_for(lambda: bcall.get_media_state() == 'interrupted', timeout=30)", timeout=40)
     assert py(caller, "await inbound_growth(call, 0.5)") == 0  # the audio stopped
     relay.start()
     back = py(caller, "time.monotonic()")
@@ -199,9 +208,14 @@ def test_a_relay_outage_is_healed_by_an_ice_restart(phones, relay):
     py(callee, "await wait_for(lambda: bcall.get_media_state() == 'connected', timeout=30)", timeout=40)
     health = py(caller, "health")
     assert [h[0] for h in health] == ["media_connected", "media_interrupted", "media_recovered"], health
+    assert health[1][1:3] == ["RTP", "interrupted"], health  # the caller's own watch, not Chromium's
+    assert health[1][5] - stopped <= STALL + 2.5, health
     assert health[2][5] - back <= 10, health  # restored within 10 s of the relay being back
     assert py(caller, "await inbound_growth(call, 0.5)") > 5
-    assert [h[0] for h in py(callee, "health")][-1] == "media_recovered"
+    callee_health = py(callee, "health")
+    # (the callee's handlers come after its answer, sometimes after media_connected)
+    assert [h[:2] for h in callee_health][-2:] == [["media_interrupted", "ICE"], ["media_recovered", None]], \
+        callee_health  # Chromium's own word: its consent checks went unanswered
     assert call_alive(caller, callee)
     py(caller, "call.terminate()\nawait wait_for(call.is_ended)")
     py(callee, "await wait_for(bcall.is_ended)")
@@ -209,3 +223,27 @@ def test_a_relay_outage_is_healed_by_an_ice_restart(phones, relay):
 
 def call_alive(caller, callee) -> bool:
     return py(caller, "call.is_established()") and py(callee, "bcall.is_established()")
+
+
+def test_a_call_held_longer_than_the_stall_timeout_is_not_a_stall(phones):
+    """On hold no RTP arrives at all (webvoice takes the microphone off the
+    sender). The caller's watch would call 2 s of nothing a stall; in Chromium
+    consent answers and RTCP still arrive on hold, and the watch does not judge
+    a held call anyway (tests/driver/test_media_health.py shows that part with
+    nothing arriving). Resumed, the call is judged again and stays connected."""
+    caller, callee = phones
+    caller.evaluate("window.webvoiceMangle = null")
+    call(caller, callee)
+    py(caller, "await wait_for(lambda: call.get_media_state() == 'connected')")
+    py(callee, "await wait_for(lambda: bcall.get_media_state() == 'connected')")
+    py(caller, "await call.hold()")
+    assert py(callee, "await settled_growth(bcall, False)") <= 3, "the held party receives no RTP"
+    assert py(caller, f"await inbound_growth(call, {3 * STALL})") <= 3, "nor does the holding one"
+    assert py(caller, "call.get_media_state()") == "connected"
+    py(caller, "await call.unhold()")
+    assert py(caller, "await settled_growth(call, True)") > 20
+    py(caller, f"await asyncio.sleep({2 * STALL})")
+    assert [h[0] for h in py(caller, "health")] == ["media_connected"], py(caller, "health")
+    assert [h[0] for h in py(callee, "health")] in (["media_connected"], []), py(callee, "health")
+    py(caller, "call.terminate()\nawait wait_for(call.is_ended)")
+    py(callee, "await wait_for(bcall.is_ended)")

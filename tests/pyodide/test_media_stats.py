@@ -44,3 +44,14 @@ def test_summarize_picks_audio_rtp_codec_and_round_trip(selenium):
     # Nothing has flowed: zeros and None, never a KeyError.
     assert summarize([]) == empty_stats()
     assert summarize([{"id": "IT", "type": "inbound-rtp", "kind": "audio"}])["inbound"]["audio_level"] is None
+
+    # The transport: every candidate pair's figures summed (an ICE restart adds
+    # pairs); None where no pair reports one (Firefox counts few STUN answers).
+    pairs = [
+        {"id": "CP1", "type": "candidate-pair", "bytesReceived": 1000, "bytesSent": 900, "responsesReceived": 4},
+        {"id": "CP2", "type": "candidate-pair", "bytesReceived": 50, "bytesSent": 60},
+        {"id": "CP3", "type": "candidate-pair", "bytesReceived": True},  # not a number: ignored
+    ]
+    assert summarize(pairs)["transport"] == {"bytes_received": 1050, "bytes_sent": 960, "responses_received": 4}
+    assert summarize(pairs[1:])["transport"]["responses_received"] is None
+    assert empty_stats()["transport"] == {"bytes_received": None, "bytes_sent": None, "responses_received": None}

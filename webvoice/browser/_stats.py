@@ -17,7 +17,16 @@ it runs on.
                      "total_samples_duration": float | None},  # seconds
         "round_trip_time": float | None,  # seconds
         "codec": str | None,  # MIME type sent (else received), e.g. "audio/opus"
+        # everything the ICE candidate pairs carried, summed over the pairs
+        # (None when the browser reports no such figure):
+        "transport": {"bytes_received": int | None,  # RTP and RTCP payload
+                      "bytes_sent": int | None,
+                      "responses_received": int | None},  # STUN answers: consent checks (RFC 7675)
     }
+
+``transport`` is what media health reads to tell a dead path from a quiet
+one: while the path works, consent answers and RTCP keep arriving even when
+the far end sends no audio.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ def empty_stats() -> dict[str, Any]:
                      "total_samples_duration": None},
         "round_trip_time": None,
         "codec": None,
+        "transport": {"bytes_received": None, "bytes_sent": None, "responses_received": None},
     }
 
 
@@ -78,6 +88,21 @@ def _media_source(entries: list[dict[str, Any]], by_id: dict[str, dict[str, Any]
             "total_samples_duration": _number(source, "totalSamplesDuration")}
 
 
+def _transport(entries: list[dict[str, Any]]) -> dict[str, int | None]:
+    """Sums over every candidate pair: an ICE restart adds pairs, and the
+    figure must not depend on which one the browser calls selected."""
+    out: dict[str, int | None] = {"bytes_received": None, "bytes_sent": None, "responses_received": None}
+    for entry in entries:
+        if entry.get("type") != "candidate-pair":
+            continue
+        for key, name in (("bytes_received", "bytesReceived"), ("bytes_sent", "bytesSent"),
+                          ("responses_received", "responsesReceived")):
+            value = _number(entry, name)
+            if value is not None:
+                out[key] = (out[key] or 0) + int(value)
+    return out
+
+
 def summarize(entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """The figures of one audio line from a stats report's entries."""
     entries = list(entries)
@@ -102,6 +127,7 @@ def summarize(entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
         }
     stats["outbound"].update(_media_source(entries, by_id, outbound))
     stats["round_trip_time"] = _round_trip_time(entries, by_id)
+    stats["transport"] = _transport(entries)
     for rtp in (outbound, inbound):
         codec = by_id.get((rtp or {}).get("codecId", ""))
         if codec and codec.get("mimeType"):
