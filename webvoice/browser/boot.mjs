@@ -112,7 +112,7 @@ export async function bootWebvoice({
       await nextTask(); // webvoice's part in tasks of its own, not appended to Pyodide's
       // site-packages as the manifest has it: no Python call to find it.
       const site = (await snapshot.manifest).site_packages;
-      await writeWheel(pyodide, await wheel, site ? { sitePackages: site, invalidateCaches: false } : {});
+      await writeWheel(pyodide, await wheel, site ? { sitePackages: site } : {});
       mark("install_webvoice_ms");
       await nextTask();
       const t = performance.now();
@@ -122,7 +122,7 @@ export async function bootWebvoice({
       const restore = pyodide.pyimport("webvoice.browser._restore");
       let webvoiceVersion;
       try {
-        webvoiceVersion = restore.renew(site ?? "", ...pageTimeZone());
+        webvoiceVersion = restore.renew(...pageTimeZone());
       } finally {
         restore.destroy();
       }

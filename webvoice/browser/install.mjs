@@ -77,10 +77,11 @@ export async function readWheel(wheelUrl, { sha256, only } = {}) {
  * Writes readWheel's files into site-packages (or `sitePackages`); resolves to
  * their names. In tasks of a few ms each (`budgetMs`), yielding to the page in
  * between: a wheel's hundred files would be one long task otherwise. Then the
- * import system is told of the new files, unless `invalidateCaches` is false
- * (the caller does it in a Python call of its own: each call costs a compile).
+ * import system is told of the new files (forgetListing), on either boot: a
+ * fresh Pyodide's, or one restored from a snapshot whose finders remember
+ * the maker's listing.
  */
-export async function writeWheel(pyodide, files, { sitePackages, budgetMs = 8, invalidateCaches = true } = {}) {
+export async function writeWheel(pyodide, files, { sitePackages, budgetMs = 8 } = {}) {
   let start = performance.now();
   const t = start;
   const FS = pyodide.FS;
@@ -100,22 +101,29 @@ export async function writeWheel(pyodide, files, { sitePackages, budgetMs = 8, i
     }
     FS.writeFile(`${target}/${name}`, data);
   }
-  if (invalidateCaches) pyodide.runPython(invalidateCachesCode(target));
+  forgetListing(pyodide, target);
   measure("wheel write", t);
   return files.map(([name]) => name);
 }
 
 /**
- * Python that lets the import system see new files in `site`: it caches
- * directory listings. Only that directory's own finder: importlib's
- * invalidate_caches() would also import importlib.metadata (~60 ms) for its
- * distribution cache.
+ * Lets the import system see new files in `site`: it caches directory
+ * listings. Only that directory's own finder (a FileFinder; other finders may
+ * have no such method): importlib's invalidate_caches() would also import
+ * importlib.metadata (~60 ms) for its distribution cache. Through the FFI,
+ * not Python source: compiling even a line costs Pyodide milliseconds.
  */
-export function invalidateCachesCode(site) {
-  return `f = __import__("sys").path_importer_cache.get(${JSON.stringify(site)})
-if f is not None: f.invalidate_caches()
-del f
-`;
+export function forgetListing(pyodide, site) {
+  const sys = pyodide.pyimport("sys");
+  const cache = sys.path_importer_cache;
+  const finder = cache.get(site);
+  try {
+    if (typeof finder?.invalidate_caches === "function") finder.invalidate_caches();
+  } finally {
+    finder?.destroy?.();
+    cache.destroy();
+    sys.destroy();
+  }
 }
 
 /**
