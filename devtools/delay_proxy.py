@@ -10,6 +10,11 @@ round trips, as a ws:// one does over a real link (wss:// adds TLS's).
 
     with DelayProxy(target_port, one_way_s=0.025) as proxy:
         proxy.url  # "ws://127.0.0.1:<port>"
+
+``blackhole()`` kills the path of every connection open so far the way a
+network dies under a long-lived connection (a NAT forgets it, a laptop
+changes networks): their bytes are dropped and nothing is closed, so both
+ends still think they are connected. Connections made after it work.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ class DelayProxy:
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._serve(),), daemon=True)
         self._ready = threading.Event()
+        self._paths: list[dict[str, bool]] = []  # one per connection: {"dead": ...}
+        self._tasks: set[asyncio.Task] = set()
 
     @property
     def url(self) -> str:
@@ -40,6 +47,13 @@ class DelayProxy:
         if not self._ready.wait(10):
             raise RuntimeError("the delay proxy did not start")
         return self
+
+    def blackhole(self) -> int:
+        """Drop every byte of the connections open now, closing none; returns how many."""
+        paths = list(self._paths)
+        for path in paths:
+            path["dead"] = True
+        return len(paths)
 
     def __exit__(self, *exc: object) -> None:
         if self._stop is not None:
@@ -53,18 +67,39 @@ class DelayProxy:
         self._ready.set()
         async with server:
             await self._stop.wait()
+            # Connections still open (a black-holed one stays open): ended here, inside
+            # the loop, not left to be destroyed with it.
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _connection(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._forward_both(client_r, client_w)
+        finally:
+            self._tasks.discard(task)
+            client_w.close()
+
+    async def _forward_both(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         await asyncio.sleep(2 * self.one_way_s)
         try:
             server_r, server_w = await asyncio.open_connection(*self.target)
         except OSError:
             client_w.close()
             return
-        await asyncio.gather(self._pipe(client_r, server_w), self._pipe(server_r, client_w),
-                             return_exceptions=True)
+        path = {"dead": False}
+        self._paths.append(path)
+        try:
+            await asyncio.gather(self._pipe(client_r, server_w, path), self._pipe(server_r, client_w, path),
+                                 return_exceptions=True)
+        finally:
+            server_w.close()
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: dict[str, bool]) -> None:
         """Forward ``reader`` to ``writer``, each chunk ``one_way_s`` after it arrived."""
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
@@ -72,6 +107,8 @@ class DelayProxy:
             while True:
                 due, data = await queue.get()
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
+                if path["dead"]:
+                    continue  # lost on the way, the close too
                 if not data:
                     writer.close()
                     return
@@ -88,3 +125,4 @@ class DelayProxy:
             await forwarding
         finally:
             forwarding.cancel()
+            await asyncio.gather(forwarding, return_exceptions=True)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from ._errors import NotConnectedError
 from ._handlers import call_handler, check_handlers
 from ._instance_base import InstanceBase
-from ._transport import Transport, TransportFactory, TransportLink
+from ._transport import CurrentOnly, Transport, TransportFactory, TransportLink
 from .sip import Backoff, Cause, record, redact_authorization
 
 __all__ = [
@@ -218,13 +218,26 @@ class ConnectionMethods(InstanceBase):
         self._emit("connecting", ConnectingEvent(self._settings.ws_url, self._ever_opened))
         self._ever_opened = True
         self._backoff.attempt(self._now())
-        self._transport = self._transport_factory(self._settings.ws_url, self._link)
+        callbacks = CurrentOnly(self._link, lambda: self._transport)
+        self._transport = callbacks.transport = self._transport_factory(self._settings.ws_url, callbacks)
         try:
             self._transport.open()
         except Exception as exc:  # e.g. a URL the browser refuses outright
             log.warning("webvoice: cannot open %s: %s", self._settings.ws_url, exc)
             self._transport = None
             self._transport_closed(1006, str(exc))
+
+    def _flow_failed(self, transport: Transport | None, reason: str) -> None:
+        """The connection is open but dead (the core's FlowFailed): dropped now, as if it
+        had closed, and opened again; its own close event, whenever it comes, is ignored."""
+        if transport is None or transport is not self._transport:
+            return
+        log.warning("webvoice: the connection to %s is dead (%s); connecting again", self._settings.ws_url, reason)
+        self._transport_closed(1006, reason)
+        try:
+            transport.close()
+        except Exception:  # closing a dead socket may fail; it is dropped either way
+            log.debug("webvoice: closing the dead connection failed", exc_info=True)
 
     def _schedule_reconnect(self) -> None:
         if self._reconnect_handle is not None:

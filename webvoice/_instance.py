@@ -44,6 +44,7 @@ from ._transport import Transport, TransportFactory, TransportLink
 from .sip import (
     Backoff,
     Cause,
+    FlowFailed,
     MessageRefused,
     Registered,
     RegistrationExpiring,
@@ -295,6 +296,8 @@ class SipInstance(ConnectionMethods, CallMethods, TransferMethods, AudioDeviceMe
                 waiter.set_exception(RegistrationError(
                     "registration lost", status_code=None, cause=event.cause or Cause.TERMINATED))
             self._emit("unregistered", UnregisteredEvent(event.cause))
+        elif isinstance(event, FlowFailed):  # after this pump: closing runs the core again
+            self._loop.call_soon(self._flow_failed, self._transport, event.reason)
         elif isinstance(event, RegistrationExpiring):
             self._emit("registration_expiring", ExpiringEvent(max(0.0, event.expires_at - self._now())))
         elif isinstance(event, MessageRefused):

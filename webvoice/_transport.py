@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["Transport", "TransportFactory", "TransportCallbacks", "TransportLink"]
+__all__ = ["CurrentOnly", "Transport", "TransportFactory", "TransportCallbacks", "TransportLink"]
 
 
 class TransportCallbacks(Protocol):
@@ -54,3 +54,32 @@ class TransportLink:
         self.on_open = on_open
         self.on_data = on_data
         self.on_close = on_close
+
+
+class CurrentOnly:
+    """One transport's callbacks: passed on to the instance's ``link`` while
+    ``current()`` is that transport, dropped after. The instance drops a dead
+    flow (no pong) at once and connects again; the old socket's close event,
+    which a browser may deliver minutes later, must not close the new one."""
+
+    __slots__ = ("forwards_to", "_current", "transport")
+
+    def __init__(self, link: TransportLink, current: Callable[[], object]) -> None:
+        self.forwards_to = link
+        self._current = current
+        self.transport: object = None  # set once the factory made it
+
+    def _live(self) -> bool:
+        return self.transport is not None and self._current() is self.transport
+
+    def on_open(self) -> None:
+        if self._live():
+            self.forwards_to.on_open()
+
+    def on_data(self, data: bytes) -> None:
+        if self._live():
+            self.forwards_to.on_data(data)
+
+    def on_close(self, code: int, reason: str) -> None:
+        if self._live():
+            self.forwards_to.on_close(code, reason)

@@ -29,7 +29,7 @@ def make_instance(media: FakeMediaBackend | None = None, **kwargs) -> webvoice.S
 def transport_of(sip: webvoice.SipInstance) -> FakeTransport | None:
     """The newest connection ``sip`` opened through the test's transport factory (the
     factory is handed the instance's transport link as its callbacks), or None before the first."""
-    mine = [t for t in FakeTransport.instances if t.callbacks is sip._link]
+    mine = [t for t in FakeTransport.instances if getattr(t.callbacks, "forwards_to", None) is sip._link]
     return mine[-1] if mine else None
 
 

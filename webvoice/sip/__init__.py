@@ -57,7 +57,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "transaction._transaction": ("build_ack", "build_cancel", "TransactionStateError"),
     "ua._registration": ("Registered", "Registration", "RegistrationExpiring", "RegistrationFailed", "Unregistered"),
     "ua._config": ("UaConfig",),
-    "ua._ua": ("UserAgent",),
+    "ua._ua": ("FlowFailed", "PONG_TIMEOUT", "UserAgent"),
     "ua._uas": ("check_request", "response_for_parse_error", "SERVED_METHODS", "UasPolicy", "without_peer_controls"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -228,7 +228,9 @@ if TYPE_CHECKING:  # the lazy exports above, spelled out for type checkers and I
     from .ua._registration import RegistrationFailed as RegistrationFailed
     from .ua._registration import Unregistered as Unregistered
     from .ua._registration import UnregisterFailed as UnregisterFailed
+    from .ua._ua import FlowFailed as FlowFailed
     from .ua._ua import MessageRefused as MessageRefused
+    from .ua._ua import PONG_TIMEOUT as PONG_TIMEOUT
     from .ua._ua import UserAgent as UserAgent
     from .ua._uas import check_request as check_request
     from .ua._uas import response_for_parse_error as response_for_parse_error

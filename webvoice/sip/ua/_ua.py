@@ -55,11 +55,24 @@ if TYPE_CHECKING:
     from ._message_method import OutgoingMessage
     from ._parts import PartsContext
 
-__all__ = ["UaConfig", "UserAgent", "MessageRefused"]
+__all__ = ["UaConfig", "UserAgent", "MessageRefused", "FlowFailed", "PONG_TIMEOUT"]
 
 #: A CRLF keep-alive ping and the pong that answers it (RFC 5626 3.5.1).
 PING = b"\r\n\r\n"
 PONG = b"\r\n"
+#: Seconds a server that answers pings gets to answer one before the flow counts
+#: as failed (RFC 5626 4.4.1).
+PONG_TIMEOUT = 10.0
+
+
+@record
+class FlowFailed:
+    """The connection looks open but is dead: a server that answers keep-alive
+    pings did not answer one within PONG_TIMEOUT seconds, and nothing else came
+    (RFC 5626 4.4.1). The driver closes it and connects again; a browser's
+    WebSocket would otherwise stay "open" on a dead network for many minutes."""
+
+    reason: str
 
 @record
 class MessageRefused:
@@ -98,6 +111,10 @@ class UserAgent:
         self._out: list[Outgoing] = []
         self._events: list[object] = []
         self._keepalive_at: float | None = None
+        self._pong_due: float | None = None  # a ping awaits its pong (or any frame) by then
+        # The server answered a ping once: only then is a missing pong a dead flow
+        # (a server that never answers pings is not failed for it).
+        self._server_pongs = False
         # REGISTER client transactions and the request Registration knows them by.
         self._register_tx: dict[ClientTransaction, Request] = {}
         # What the parts see of us (made with the first part: see parts), and the live calls.
@@ -151,7 +168,8 @@ class UserAgent:
         return out
 
     def get_timer(self) -> float | None:
-        best = earliest(self.transactions.get_timer(), self.registration.get_timer(), self._keepalive_at)
+        best = earliest(self.transactions.get_timer(), self.registration.get_timer(), self._keepalive_at,
+                        self._pong_due)
         for parts in (self.sessions, self.subscriptions, self.publications.values()):
             for part in parts:
                 t = part.get_timer()
@@ -168,15 +186,22 @@ class UserAgent:
             sub.handle_timer(now)
         for pub in list(self.publications.values()):
             pub.handle_timer(now)
+        if self._pong_due is not None and now >= self._pong_due:
+            self._pong_due = None
+            self._keepalive_at = None  # until the driver reconnects: no pings on a dead flow
+            self._events.append(FlowFailed(f"no answer to a keep-alive ping in {PONG_TIMEOUT:g} s"))
         if self._keepalive_at is not None and now >= self._keepalive_at:
             self._out.append(PING)
             self._schedule_keepalive(now)
+            if self._server_pongs and self._pong_due is None:
+                self._pong_due = now + PONG_TIMEOUT
         self._pump(now)
 
     # --- the connection ------------------------------------------------------------------------
 
     def connection_made(self, now: float, via_transport: str = "WS") -> None:
         self.connected = True
+        self._pong_due = None
         self.via_transport = via_transport
         self._schedule_keepalive(now)
         self.registration.connection_restored(now)
@@ -194,6 +219,7 @@ class UserAgent:
     def connection_lost(self, now: float) -> None:
         self.connected = False
         self._keepalive_at = None
+        self._pong_due = None
         self.transactions.transport_error(now)
         self._pump(now)
         for sub in list(self.subscriptions):
@@ -203,9 +229,12 @@ class UserAgent:
 
     def receive_data(self, data: bytes, now: float) -> None:
         """One frame from the connection: a SIP message or a keep-alive."""
+        self._pong_due = None  # anything at all shows the flow alive
         if not data.strip(b"\r\n"):
             if data == PING:
                 self._out.append(PONG)
+            elif data == PONG:
+                self._server_pongs = True
             return
         try:
             message = parse_message(data, limits=self.config.limits)
