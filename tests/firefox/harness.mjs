@@ -17,6 +17,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import dgram from "node:dgram";
+import net from "node:net";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import path from "node:path";
@@ -80,6 +81,41 @@ export async function startServers() {
     async stop() {
       child.stdin.end(); // the server stops when its stdin closes
       await bounded(exited, 20_000, "tests.firefox.servers did not stop");
+    },
+  };
+}
+
+// A TCP proxy in front of `target` ("ws://host:port"), for a path that dies under a
+// connection: blackhole() drops every byte of the connections open so far and
+// closes none, so both ends still think they are connected (as when a NAT
+// forgets a long-lived connection); connections made after it work. The same
+// as devtools/delay_proxy.py's, without its delay.
+export async function startBlackholeProxy(target) {
+  const { hostname, port } = new URL(target);
+  const paths = [];
+  const sockets = new Set();
+  const server = net.createServer((client) => {
+    const path = { dead: false };
+    const upstream = net.connect(Number(port), hostname);
+    for (const [from, to] of [[client, upstream], [upstream, client]]) {
+      sockets.add(from);
+      from.on("data", (data) => { if (!path.dead) to.write(data); });
+      from.on("end", () => { if (!path.dead) to.end(); });
+      from.on("error", () => to.destroy());
+      from.on("close", () => sockets.delete(from));
+    }
+    paths.push(path);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `ws://127.0.0.1:${server.address().port}`,
+    blackhole() {
+      for (const path of paths) path.dead = true;
+      return paths.length;
+    },
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
     },
   };
 }
