@@ -11,7 +11,10 @@ from __future__ import annotations
 from devtools.delay_proxy import DelayProxy
 from devtools.kamailio_server import kamailio  # noqa: F401  (fixture)
 from devtools.pyrun import py
+from devtools.web import REPO
 from tests.e2e.test_calls import make_phone
+
+CONNECTION_LOG = REPO / "devtools" / "pages" / "connection_log.py"
 
 
 def test_a_connection_whose_path_died_is_dropped_and_made_again(browser, static_server, kamailio):
@@ -20,16 +23,8 @@ def test_a_connection_whose_path_died_is_dropped_and_made_again(browser, static_
             "keep_alive_interval": 1, "connection_recovery_min_interval": 0.5,
             "connection_recovery_max_interval": 1})
         try:
-            py(page, """
-import time
-conn = []
-sip.on_connection_event({
-    "connected": lambda e: conn.append(["connected", time.monotonic()]),
-    "disconnected": lambda e: conn.append(["disconnected", time.monotonic(), e.code, e.reason]),
-    "registered": lambda e: conn.append(["registered", time.monotonic()]),
-})
-await asyncio.sleep(2.5)  # pings answered: Kamailio is known to answer them
-""")
+            py(page, CONNECTION_LOG.read_text())
+            py(page, "await asyncio.sleep(2.5)")  # pings answered: Kamailio is known to answer them
             assert proxy.blackhole() == 1
             died = py(page, "time.monotonic()")
             py(page, "try:\n    await wait_for(lambda: [c for c in conn if c[0] == 'registered'], timeout=30)\nexcept AssertionError:\n    pass", timeout=40)

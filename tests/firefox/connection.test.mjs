@@ -6,9 +6,11 @@
 // connection, connects again through the proxy and registers again.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { launchFirefox, makePhone, startBlackholeProxy, startServers, withLogs } from "./harness.mjs";
+import { launchFirefox, makePhone, REPO, startBlackholeProxy, startServers, withLogs } from "./harness.mjs";
 
 let servers, proxy, firefox, alice;
 
@@ -29,16 +31,8 @@ after(async () => {
 
 describe("a dead connection in Firefox", () => {
   test("a connection whose path died is dropped, made again and registered again", () => withLogs([alice], async () => {
-    await alice.py(`
-import time
-conn = []
-sip.on_connection_event({
-    "connected": lambda e: conn.append(["connected", time.monotonic()]),
-    "disconnected": lambda e: conn.append(["disconnected", time.monotonic(), e.code, e.reason]),
-    "registered": lambda e: conn.append(["registered", time.monotonic()]),
-})
-await asyncio.sleep(2.5)  # pings answered: Kamailio is known to answer them
-`);
+    await alice.py(readFileSync(path.join(REPO, "devtools/pages/connection_log.py"), "utf8"));
+    await alice.py("await asyncio.sleep(2.5)"); // pings answered: Kamailio is known to answer them
     assert.equal(proxy.blackhole(), 1);
     const died = await alice.py("time.monotonic()");
     await alice.py("await wait_for(lambda: [c for c in conn if c[0] == 'registered'], timeout=30)", { timeoutMs: 40_000 });
