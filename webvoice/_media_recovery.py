@@ -210,6 +210,8 @@ class MediaRecovery:
             await asyncio.sleep(interval)
             media = self._media()
             state = self.health.state
+            if state == "failed":
+                return  # final: nothing left to notice (media_failure_ends_call False keeps the call)
             watched = state == "connected" or (state == "interrupted" and watch is not None)
             if self._stopped or media is None or not watched:
                 continue
