@@ -83,7 +83,7 @@ class MediaRecovery:
         self._restarting: asyncio.Task[Any] | None = None
         self._restart_now = False  # the WebSocket came back: skip the current backoff wait
         self._sampling: asyncio.Task[Any] | None = None
-        self._hold_ended = asyncio.Event()  # a held call's sampling sleeps on it, not on a timer
+        self._hold_changed = asyncio.Event()  # a held call's sampling sleeps on it, not on a timer
 
     @property
     def state(self) -> str:
@@ -111,7 +111,7 @@ class MediaRecovery:
 
     def hold_changed(self) -> None:
         """Either side held or resumed the call: sampling paused for the hold goes on."""
-        self._hold_ended.set()
+        self._hold_changed.set()
 
     def stop(self) -> None:
         """The call ended: no watchdog, restart or sampling outlives it."""
@@ -221,8 +221,8 @@ class MediaRecovery:
             if monitor is None and watch is not None and state == "connected" and not hearing:
                 # Held: nothing to judge, so no stats and no timer until the hold ends
                 # (eight lines, seven of them held, wake up once every interval, not eight times).
-                self._hold_ended.clear()
-                await self._hold_ended.wait()
+                self._hold_changed.clear()
+                await self._hold_changed.wait()
                 watch.pause(loop.time())
                 continue
             try:
