@@ -356,6 +356,30 @@ def test_the_next_page_restores_the_inflated_snapshot_the_first_kept(browser, st
     assert py(second, "import importlib.metadata as m; m.version('webvoice')") == py(second, "webvoice.__version__")
 
 
+def test_a_kept_copy_evicted_is_downloaded_once_and_kept_again(browser, static_server, request):
+    """The browser may evict the Cache API's copy (storage pressure, or the user
+    clearing site data): the next page downloads the snapshot once, restores
+    it and keeps it again; the page after it downloads nothing."""
+    context = browser.new_context()
+    request.addfinalizer(context.close)
+    first, second, third = context.new_page(), context.new_page(), context.new_page()
+    for page in (first, second, third):
+        page.console = ConsoleLog(page)
+    request.node.browser_console = Consoles(first, second, third)
+    boot_webvoice(first, static_server, path=FAST_BOOT)
+    assert _snapshot_kept(first) is True
+    assert first.evaluate("async () => await caches.delete('webvoice-snapshot')") is True
+    downloads = len(_snapshot_downloads(static_server))
+    boot_webvoice(second, static_server, path=FAST_BOOT)
+    assert boot_path(second) == {"path": "snapshot", "reason": None}
+    assert second.evaluate("window.snapshotSource") == "network"
+    assert len(_snapshot_downloads(static_server)) == downloads + 1
+    assert _snapshot_kept(second) is True
+    boot_webvoice(third, static_server, path=FAST_BOOT)
+    assert third.evaluate("window.snapshotSource") == "cache"
+    assert len(_snapshot_downloads(static_server)) == downloads + 1, "the third page downloaded the snapshot again"
+
+
 SEED_CACHE = """async ([url, sha256, zeroBuildId]) => {
   // What a page keeps (webvoice/browser/boot.mjs: SnapshotSource.keep), put by hand.
   const packed = await fetch(url, { cache: "no-store" });
