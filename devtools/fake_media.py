@@ -40,6 +40,10 @@ class FakeMediaSession:
         self.stats: dict | None = None  # what get_stats returns, when a test sets it
         self.arriving = True  # else nothing arrives (a dead path the "browser" has not noticed)
         self._arrived = 0  # consent answers so far, one more at each sample while arriving
+        self.probe = True  # arrival_mark answers (else None: a browser without the probe)
+        self.probes = 0  # arrival_mark calls
+        self.stats_taken = 0  # get_stats calls
+        self._mark = 0.0  # the last packet's time, one more at each probe while arriving
 
     async def create_offer(self, *, ice_restart: bool = False) -> str:
         await asyncio.sleep(0)
@@ -84,7 +88,15 @@ class FakeMediaSession:
     async def send_dtmf(self, tones: str, duration: int, inter_tone_gap: int) -> None:
         self.dtmf.append(tones)
 
+    async def arrival_mark(self) -> float | None:
+        self.probes += 1
+        if not self.probe:
+            return None
+        self._mark += self.arriving
+        return self._mark
+
     async def get_stats(self) -> dict:
+        self.stats_taken += 1
         if self.stats is not None:
             return dict(self.stats)
         self._arrived += self.arriving

@@ -130,6 +130,12 @@ class MediaSession(Protocol):
 
         All zeros/None before media flows, and once closed."""
 
+    async def arrival_mark(self) -> float | None:
+        """When the peer's audio last reached this line (ms, a clock of the browser's own),
+        None when the browser does not say. Cheap beside ``get_stats``: media health
+        probes it first, and a mark that moved since the last probe is evidence enough
+        that media flows (see ``MediaRecovery``)."""
+
     async def replace_microphone(self, device_id: str | None) -> None:
         """Send from another microphone (``replaceTrack``); None: the default."""
 

@@ -159,6 +159,19 @@ class FlowWatch:
         self.timeout = timeout
         self._last: int | None = None
         self._since = 0.0  # when the total last grew, or judging (re)started
+        self._mark: float | None = None  # the last probe's mark
+
+    def probed(self, mark: float | None, now: float) -> bool:
+        """A cheap probe's mark (when audio last arrived, see
+        ``MediaSession.arrival_mark``): True when it moved since the last probe,
+        which counts as a sample that grew; False (it did not move, the first
+        probe, no mark) asks for a full sample. A probe is only ever evidence
+        that media flows, never that it stalled."""
+        moved = mark is not None and self._mark is not None and mark > self._mark
+        self._mark = mark
+        if moved:
+            self._since = now
+        return moved
 
     def pause(self, now: float) -> None:
         """A sample not taken (nothing to judge): as one not judged."""

@@ -42,8 +42,9 @@ ICE_RESTART_MAX_DELAY = 8.0
 MEDIA_STALL_TIMEOUT = 8.0
 #: Seconds between the stats samples of quality warnings (``ua_config["quality_warnings"]``).
 QUALITY_INTERVAL = 1.0
-#: Seconds between stats samples when only stalls are watched: one getStats() per
-#: call every 2 s is the price of noticing what the browser does not.
+#: Seconds between samples when only stalls are watched: one cheap probe per call
+#: every 2 s (``MediaSession.arrival_mark``; a getStats() report only when the probe
+#: saw nothing arrive) is the price of noticing what the browser does not.
 STALL_INTERVAL = 2.0
 #: Seconds a restart's answered offer gets to bring media back before the next try.
 ICE_RESTART_SETTLE = 3.0
@@ -225,6 +226,17 @@ class MediaRecovery:
                 await self._hold_changed.wait()
                 watch.pause(loop.time())
                 continue
+            if monitor is None and watch is not None and state == "connected":
+                # Only stalls are watched: the peer's audio arriving since the last probe
+                # says all there is to say, without a stats report (see FlowWatch.probed).
+                try:
+                    mark = await media.arrival_mark()
+                except MediaError:
+                    mark = None
+                if self._stopped:
+                    return
+                if watch.probed(mark, loop.time()) and self._arrivals_expected():
+                    continue
             try:
                 stats = await media.get_stats()
             except MediaError as exc:

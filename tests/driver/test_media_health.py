@@ -289,6 +289,19 @@ def test_the_flow_watch_counts_only_judged_samples_without_growth():
     assert watch.sample(12, 16, judged=False) == "flowing"  # arrivals count even when not expected
 
 
+def test_a_probe_that_moved_counts_as_growth_and_one_that_did_not_asks_for_a_sample():
+    watch = FlowWatch(5)
+    assert watch.sample(10, 0, judged=True) is None
+    assert watch.probed(None, 1) is False  # no mark: a full sample
+    assert watch.probed(100.0, 2) is False  # a first mark is a baseline
+    assert watch.probed(100.0, 3) is False  # did not move: a full sample
+    assert watch.probed(180.0, 4) is True  # moved: arrivals at 4
+    assert watch.sample(10, 8, judged=True) is None  # 4 s since the probe saw arrivals
+    assert watch.sample(10, 9, judged=True) == "stalled"
+    assert watch.probed(180.0, 10) is False  # never evidence of a stall by itself
+    assert watch.sample(10, 10, judged=True) == "stalled"
+
+
 def test_the_received_total_adds_rtp_packets_payload_bytes_and_consent_answers():
     assert received_total({"inbound": {"packets_received": 3},
                            "transport": {"bytes_received": 100, "responses_received": 2}}) == 105
@@ -404,11 +417,60 @@ def test_a_held_call_takes_no_stats_samples_unless_quality_warnings_want_them(qu
         await call.hold()
         session = media.sessions[0]
         await asyncio.sleep(0.1)
-        taken = session._arrived
+        taken = session.probes + session.stats_taken
         await asyncio.sleep(0.3)
-        assert session._arrived == taken  # every 0.02 s otherwise
+        assert session.probes + session.stats_taken == taken  # every 0.02 s otherwise
         await call.unhold()
-        await until(lambda: session._arrived > taken + 3, "sampled again once resumed")
+        await until(lambda: session.probes > taken + 3, "sampled again once resumed")
+        call.terminate()
+        task.cancel()
+
+    run(main())
+
+
+@pytest.mark.parametrize("probe", [True, False])
+def test_flowing_media_is_probed_without_a_stats_report_where_the_browser_can(quick_stalls, probe):
+    """Only stalls watched (the default): where the browser says when audio last
+    arrived (getSynchronizationSources), a mark that moved is the whole sample;
+    elsewhere each sample is a stats report."""
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config=quick_stalls)
+        server, task = await serving(sip)
+        call = await established(sip, "bob")
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        session = media.sessions[0]
+        session.probe = probe
+        await until(lambda: session.probes > 10, "probed")
+        taken = session.stats_taken
+        await asyncio.sleep(0.2)  # ten samples
+        if probe:
+            assert session.stats_taken == taken
+        else:
+            assert session.stats_taken >= taken + 5
+        assert call.get_media_state() == "connected"
+        session.arriving = False  # the probe stops moving: full samples, and the stall
+        await until(lambda: call.get_media_state() == "interrupted", "the stall noticed")
+        assert session.stats_taken > taken
+        call.terminate()
+        task.cancel()
+
+    run(main())
+
+
+def test_quality_warnings_take_a_stats_report_every_sample(quick_stalls, monkeypatch):
+    import webvoice._media_recovery as recovery
+    monkeypatch.setattr(recovery, "QUALITY_INTERVAL", 0.02)
+
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config={**quick_stalls, "quality_warnings": True})
+        server, task = await serving(sip)
+        call = await established(sip, "bob")
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        session = media.sessions[0]
+        await until(lambda: session.stats_taken > 5, "sampled")
+        assert session.probes == 0  # the warnings need the report anyway
         call.terminate()
         task.cancel()
 

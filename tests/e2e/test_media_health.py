@@ -146,6 +146,22 @@ def test_healthy_call_reports_media_connected_in_events_stats_and_lines(phones):
     stats = py(caller, "await call.get_stats()")
     assert stats["media"] == {"state": "connected", "connection": "connected", "ice": "connected"}
     assert py(caller, "sip.get_call_lines()[0].media_state") == "connected"
+    # The stall watch's cheap probe (getSynchronizationSources): its mark moves while
+    # audio arrives, and then the watch's samples need no stats report.
+    first = py(caller, "await call.media.arrival_mark()")
+    py(caller, "await asyncio.sleep(0.5)")
+    assert py(caller, "await call.media.arrival_mark()") > first
+    py(caller, "await asyncio.sleep(2)")  # the watch's first sample (its baseline) is a full one
+    caller.evaluate("""() => {
+      window.statsReports = 0;
+      const getStats = RTCPeerConnection.prototype.getStats;
+      RTCPeerConnection.prototype.getStats = function (...args) {
+        window.statsReports++;
+        return getStats.apply(this, args);
+      };
+    }""")
+    py(caller, "await asyncio.sleep(5)")  # two samples at least (STALL_INTERVAL: 2 s)
+    assert caller.evaluate("window.statsReports") == 0
     py(caller, "call.terminate()\nawait wait_for(call.is_ended)")
     py(callee, "await wait_for(bcall.is_ended)")
 

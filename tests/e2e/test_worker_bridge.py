@@ -193,8 +193,10 @@ def test_two_bridged_lines_connect_through_the_page(page):
     result = run_in_worker(page, """
         a, b, offer, answer = await connected_pair()
         await wait_for(lambda: receiving([a, b], 10), what="packets flowing")
+        mark = await a.arrival_mark()
         grew = await growth([a, b], 0.5)
-        json.dumps({"worker": in_worker(), "has_pc": hasattr(js, "RTCPeerConnection"),
+        marks = [mark, await a.arrival_mark()]
+        json.dumps({"worker": in_worker(), "marks": marks, "has_pc": hasattr(js, "RTCPeerConnection"),
                     "offer": offer, "answer": answer, "grew": grew, "stats": await a.get_stats(),
                     "connection": a.connection(), "elements": [a.element_id, b.element_id],
                     "bridge": backend.bridge_id, "agent": backend.agent_id,
@@ -207,6 +209,8 @@ def test_two_bridged_lines_connect_through_the_page(page):
     for sdp in (result["offer"], result["answer"]):
         assert "\r\na=candidate:" in sdp and "telephone-event/8000" in sdp and "a=sendrecv" in sdp
     assert all(n > 5 for n in result["grew"]), result["grew"]
+    # The stall watch's probe works across the bridge too: its mark moves as audio arrives.
+    assert result["marks"][0] is not None and result["marks"][1] > result["marks"][0], result["marks"]
     stats = result["stats"]
     assert stats["outbound"]["packets_sent"] > 0 and stats["inbound"]["bytes_received"] > 0
     assert stats["codec"] == "audio/opus"

@@ -84,6 +84,8 @@ class EngineSession:
         self._pc: Ref | None = None
         self._sender: Ref | None = None
         self._transceiver: Ref | None = None
+        self._receiver: Ref | None = None  # the transceiver's, made on the first arrival_mark()
+        self._probe = True  # False once the browser has no getSynchronizationSources()
         self._audio: Ref | None = None
         self._remote: tuple[Ref | None, Ref | None] = (None, None)  # (stream, track) playing
         self._remote_id: str | None = None  # the id of that track
@@ -250,6 +252,26 @@ class EngineSession:
         entries = await self._realm.call(self._pc, "getStats", doing="getStats")
         return summarize(entries or [])
 
+    async def arrival_mark(self) -> float | None:
+        # RTCRtpReceiver.getSynchronizationSources(): a synchronous call answering a
+        # few plain objects, where getStats() makes a report of every object the
+        # connection has, through a promise. Its timestamp is when the source's last
+        # packet was played out; no source yet, or no such method, is no answer.
+        if self._closed or self._transceiver is None or not self._probe:
+            return None
+        realm = self._realm
+        if self._receiver is None:
+            self._receiver = realm.ref(self._transceiver, "receiver")
+        try:
+            sources = await realm.call(self._receiver, "getSynchronizationSources", doing="getSynchronizationSources")
+        except MediaError as exc:
+            log.debug("webvoice: line %s: no arrival probe: %s", self.line_id, exc)
+            self._probe = False
+            return None
+        stamps = [s.get("timestamp") for s in sources if isinstance(s, dict)] if isinstance(sources, list) else []
+        numbers = [float(t) for t in stamps if isinstance(t, (int, float)) and not isinstance(t, bool)]
+        return max(numbers) if numbers else None
+
     async def replace_microphone(self, device_id: str | None) -> None:
         self._check_open()
         realm = self._realm
@@ -388,8 +410,8 @@ class EngineSession:
         if self._audio is not None:
             realm.set(self._audio, "srcObject", None)
             realm.fire(self._audio, "remove", doing="remove", on_error=ignore)
-        realm.release(self._stream, self._track, self._pc, self._sender, self._transceiver, self._audio,
-                      *self._remote)
+        realm.release(self._stream, self._track, self._pc, self._sender, self._transceiver, self._receiver,
+                      self._audio, *self._remote)
         self._audio = None
         self._remote, self._remote_id = (None, None), None
 
