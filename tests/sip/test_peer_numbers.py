@@ -112,3 +112,54 @@ def test_sdp_rtpmap_with_huge_numbers_is_skipped():
     sdp = parse_sdp(f"v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nt=0 0\r\nm=audio 1 RTP/AVP 0 {HUGE}\r\n"
                     f"a=rtpmap:{HUGE} x/{HUGE}\r\n")
     assert list(sdp.media[0].rtpmap) == [0]
+
+
+# str.isdigit() is true of "²" (which int() refuses) and of other scripts' digits
+# (which int() reads): every number read from a peer is ASCII digits, bounded.
+NOT_ASCII_DIGITS = ["²", "١٢", "１２", "2²"]
+
+
+@pytest.mark.parametrize("text", NOT_ASCII_DIGITS + ["", " 1", "1_0", "+1", "12345678901"])
+def test_plain_numbers_are_ascii_digits_only(text):
+    from webvoice.sip.syntax._abnf import plain_number
+    assert plain_number(text, 10) is None
+    assert plain_number("0042", 4) == 42 and plain_number("12345", 4) is None
+
+
+@pytest.mark.parametrize("digits", NOT_ASCII_DIGITS)
+@pytest.mark.parametrize("code", [481, 503])
+def test_a_subscribe_refused_with_odd_retry_after_digits_is_retried_later(code, digits):
+    from tests.sip.test_subscription import Notifier
+    n = Notifier()
+    sub, request = n.subscribe()
+    n.answer(request, code, headers=[("Retry-After", digits)])  # kept as text by the parser
+    assert sub.state is not None  # no exception out of receive_data
+    n.advance(3600)
+    assert n.subscribes(), "tried again (the default wait: the odd number is ignored)"
+
+
+def test_a_retry_after_with_a_comment_is_honoured():
+    from tests.sip.test_subscription import Notifier
+    n = Notifier()
+    sub, request = n.subscribe()
+    n.answer(request, 503, headers=[("Retry-After", "20 (maintenance);duration=60")])
+    n.advance(19.9)
+    assert n.subscribes() == []
+    n.advance(0.2)
+    assert len(n.subscribes()) == 1
+
+
+@pytest.mark.parametrize("digits", NOT_ASCII_DIGITS)
+def test_odd_digits_elsewhere_are_no_number(digits):
+    from webvoice.sip.event._dialog_info import parse_dialog_info
+    from webvoice.sip.event._notify import int_param
+    from webvoice.sip.event._xml import XmlRefused
+    assert int_param({"expires": digits}, "expires") is None
+    document = (f'<?xml version="1.0"?><dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" '
+                f'version="{digits}" state="full" entity="sip:bob@example.com"/>').encode()
+    with pytest.raises(XmlRefused, match="version"):
+        parse_dialog_info(document)
+    with pytest.raises(SdpParseError, match="format"):  # not even a token
+        parse_sdp("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+                  f"m=audio 4000 RTP/AVP 0 {digits}\r\n")
+    assert parse_dtmf_relay(f"Signal=1\r\nDuration={digits}\r\n".encode()) == ("1", 100)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..syntax import _abnf
 from ..util._record import record
 from ._xml import XmlRefused, parse_xml
 
@@ -72,7 +73,8 @@ def parse_dialog_info(body: bytes) -> DialogInfo:
     if root.tag != f"{_NS}dialog-info":
         raise XmlRefused(f"not a dialog-info document (root {root.tag!r})")
     version_text = root.get("version", "")
-    if not version_text.isdigit() or len(version_text) > 10:
+    version = _abnf.plain_number(version_text, 10)
+    if version is None:
         raise XmlRefused(f"dialog-info version {version_text!r} is not a number")
     full = root.get("state", "full") != "partial"
     dialogs = []
@@ -94,7 +96,7 @@ def parse_dialog_info(body: bytes) -> DialogInfo:
             call_id=element.get("call-id"),
             event=state_element.get("event") if state_element is not None else None,
         ))
-    return DialogInfo(root.get("entity", ""), int(version_text), full, tuple(dialogs))
+    return DialogInfo(root.get("entity", ""), version, full, tuple(dialogs))
 
 
 class LineState:

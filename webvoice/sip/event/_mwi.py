@@ -20,7 +20,7 @@ MAX_SUMMARY = 8192
 #: The message classes of RFC 3842 5.2 (RFC 3458 message-context-class).
 _CLASSES = ("voice-message", "fax-message", "pager-message", "multimedia-message", "text-message", "none")
 _LINE_BREAK = compile_regex(r"\r?\n")
-_COUNTS = compile_regex(r"(\d{1,9})\s*/\s*(\d{1,9})(?:\s*\(\s*(\d{1,9})\s*/\s*(\d{1,9})\s*\))?\s*")
+_COUNTS = compile_regex(r"([0-9]{1,9})\s*/\s*([0-9]{1,9})(?:\s*\(\s*([0-9]{1,9})\s*/\s*([0-9]{1,9})\s*\))?\s*")
 
 
 @record

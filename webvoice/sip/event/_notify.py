@@ -12,6 +12,7 @@ load the subscriber machinery.
 from __future__ import annotations
 
 
+from ..syntax import _abnf
 from ..syntax._message import Request, Response
 from ..util._regex import compile_regex
 
@@ -41,8 +42,7 @@ def parse_subscription_state(value: str) -> tuple[str, dict[str, str]] | None:
 def int_param(params: dict[str, str], name: str) -> int | None:
     """A Subscription-State parameter as a number (``expires``, ``retry-after``), None when
     absent or not a plain number of at most nine digits (a peer's number is bounded)."""
-    text = params.get(name, "")
-    return int(text) if text.isdigit() and len(text) < 10 else None
+    return _abnf.plain_number(params.get(name, ""), 9)
 
 
 def check_notify(request: Request, event: str) -> Response | tuple[str, dict[str, str]]:

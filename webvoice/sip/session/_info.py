@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..syntax import _abnf
 from ..syntax._message import Request
 from ._events import DtmfReceived, InfoReceived
 from ._state import CallState
@@ -50,7 +51,7 @@ def parse_dtmf_relay(body: bytes) -> tuple[str, int] | None:
             if not _DTMF_TONE.fullmatch(value):
                 return None
             signal = value.upper()
-        elif name == "duration" and duration is None and value.isascii() and value.isdigit():
+        elif name == "duration" and duration is None and _abnf.DIGITS.fullmatch(value):
             duration = DTMF_MAX_DURATION if len(value) > 6 else min(int(value), DTMF_MAX_DURATION)
     if signal is None:
         return None

@@ -174,6 +174,18 @@ CSEQ = compile_regex(rf"([0-9]+){LWS}({TOKEN})")
 # callid = word [ "@" word ]
 CALL_ID = compile_regex(rf"{WORD}(?:@{WORD})?")
 DIGITS = compile_regex(r"[0-9]+")
+
+
+def plain_number(text: str, max_digits: int) -> int | None:
+    """``text`` as a number when it is 1 to ``max_digits`` ASCII digits, else None.
+
+    Not ``str.isdigit()``: that is also true of ``"²"`` (which ``int()``
+    refuses) and of other scripts' digits (which ``int()`` reads), and a peer's
+    number is bounded before it is converted.
+    """
+    if 0 < len(text) <= max_digits and DIGITS.fullmatch(text):
+        return int(text)
+    return None
 TOKEN_RE = compile_regex(TOKEN)
 # media-type = m-type SLASH m-subtype *(SEMI m-parameter); Accept allows "*".
 MEDIA_TYPE = compile_regex(rf"({TOKEN}){SWS}/{SWS}({TOKEN})")

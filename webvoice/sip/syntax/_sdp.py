@@ -27,6 +27,7 @@ import dataclasses
 import re
 from dataclasses import field
 
+from . import _abnf
 from ..util._record import record
 from ..util._regex import compile_regex
 
@@ -268,7 +269,9 @@ class MediaSection:
                 declared.setdefault(pt, RtpMap(pt, m[2], int(m[3]), int(m[4]) if m[4] else None))
         found = {}
         for fmt in self.formats if "RTP" in self.proto else ():
-            pt = int(fmt) if fmt.isdigit() and len(fmt) <= 3 else -1
+            pt = _abnf.plain_number(fmt, 3)
+            if pt is None:
+                continue
             if entry := declared.get(pt) or _STATIC.get(pt):
                 found[pt] = entry
         return found
