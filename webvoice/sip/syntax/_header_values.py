@@ -96,9 +96,15 @@ class NameAddr:
 
     @property
     def tag(self) -> str | None:
-        return self.params.get("tag")
+        """The ``tag`` parameter; None when absent, and when it has no value (``;tag``,
+        ``;tag=``): a tag is a token (RFC 3261 25.1), so an empty one is none, as an
+        RFC 2543 peer's missing tag is (12.1.1). Never "": a dialog keyed on an
+        empty tag would write ``tag=`` into every request, which no parser takes."""
+        return self.params.get("tag") or None
 
     def with_tag(self, tag: str) -> "NameAddr":
+        if not isinstance(tag, str) or not _abnf.TOKEN_RE.fullmatch(tag):
+            raise ValueError(f"a tag is a token, not {tag!r}")
         return NameAddr(self.uri, self._display_to_copy(), self.params.set("tag", tag))
 
     def with_params(self, **changes: str | None) -> "NameAddr":
