@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from webvoice.sip import parse_message
 from webvoice.sip.auth._client import (
+    MAX_CHALLENGES_READ,
+    MAX_REALMS_ANSWERED,
     MAX_SESSIONS,
     DigestClient,
     parse_credentials,
     verify_digest,
 )
+from webvoice.sip.auth._retry import AuthenticationError
 from webvoice.sip.session._events import CallFailed, IncomingCall, RemoteOffer
 from webvoice.sip.syntax._header_values import NameAddr
 from webvoice.sip.syntax._uri import parse_uri
@@ -113,11 +118,26 @@ def test_cached_sessions_are_bounded_and_keep_the_newest() -> None:
     assert client.preauthorize(method="INVITE", uri=f"sip:user{last}@webvoice.test")
 
 
-def test_a_challenge_naming_more_realms_than_the_cache_holds_is_answered() -> None:
+def test_a_challenge_naming_many_realms_answers_the_first_few_and_reads_no_further() -> None:
+    """Each proxy on the path may challenge, and real paths have a few: a peer
+    listing a thousand realms (found by fuzzing: a thousand digests, and a retry
+    too large for any parser) gets the first MAX_REALMS_ANSWERED answered, and
+    what follows the first MAX_CHALLENGES_READ challenges is not even parsed."""
     client = DigestClient("alice", "pa")
-    many = ", ".join(chal(f"n{n}", realm=f"r{n}") for n in range(MAX_SESSIONS + 4))
-    fields = client.respond(proxy_authenticate=many, **INVITE_BOB)
-    assert len(fields) == MAX_SESSIONS + 4
+    many = ", ".join(chal(f"n{n}", realm=f"r{n}") for n in range(1000))
+    fields = client.respond(proxy_authenticate=[many, "Digest realm=broken, , ,"], **INVITE_BOB)
+    assert [f.realm for f in fields] == [f"r{n}" for n in range(MAX_REALMS_ANSWERED)]
+    # Only Basic in the challenges read: the Digest one after them is never reached.
+    with pytest.raises(AuthenticationError):
+        client.respond(proxy_authenticate=["Basic realm=x"] * MAX_CHALLENGES_READ + [chal("late", realm="late")],
+                       **INVITE_BOB)
+
+
+def test_realms_over_many_challenges_are_cached_up_to_the_bound() -> None:
+    client = DigestClient("alice", "pa")
+    for batch in range(MAX_SESSIONS // MAX_REALMS_ANSWERED + 2):
+        realms = ", ".join(chal(f"n{batch}-{n}", realm=f"r{batch}-{n}") for n in range(MAX_REALMS_ANSWERED))
+        assert len(client.respond(proxy_authenticate=realms, **INVITE_BOB)) >= MAX_REALMS_ANSWERED
     client.respond(www_authenticate=chal("reg"), **REG)
     assert len(client._sessions) == MAX_SESSIONS
 
@@ -323,3 +343,17 @@ def test_in_dialog_challenges_are_answered_with_their_own_kind_only() -> None:
     net.run(net.a, lambda: a.terminate(net.now))
     byes = net.sent("BYE")
     assert [credentials(m) for m in byes] == [[], [("Proxy-Authorization", "dlg-BYE")]]
+
+
+def test_a_401_listing_a_thousand_realms_gets_a_register_any_parser_takes() -> None:
+    ua = UserAgent(UaConfig(user="alice", domain="webvoice.test", password="pa"), rng=random.Random(1))
+    ua.connection_made(0.0)
+    ua.register(0.0)
+    register = next(parse_message(bytes(m)) for m in ua.outgoing() if getattr(m, "method", None) == "REGISTER")
+    challenges = [chal(f"n{n}", realm=f"r{n}") for n in range(1000)]
+    lines = [("WWW-Authenticate", ", ".join(challenges[i:i + 200])) for i in range(0, 1000, 200)]
+    ua.receive_data(bytes(register.response(401, to_tag="reg", headers=lines)), 0.1)
+    [retry] = [parse_message(bytes(m)) for m in ua.outgoing() if not isinstance(m, bytes)]
+    assert retry.method == "REGISTER"
+    assert len(retry.header_texts("Authorization")) == MAX_REALMS_ANSWERED
+    assert not retry.header_texts("Proxy-Authorization")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 
 from webvoice.sip import SipParseError, parse_message
-from webvoice.sip.syntax._header_parsers import parse_name_addr
 from webvoice.sip.session._call import CallState
 from webvoice.sip.session._events import IncomingCall
+from webvoice.sip.syntax._header_parsers import parse_name_addr
 from webvoice.sip.syntax._uri import parse_uri
 
 from .test_call import ANSWER, OFFER, Wire

@@ -123,6 +123,13 @@ _Key = tuple[bool, str, str]  # (is proxy challenge, realm, scope: see _scope)
 #: Most cached sessions; the oldest goes first. Registrar and proxy sessions
 #: are a handful; sessions scoped to one UAS (a 401 from a callee) add up.
 MAX_SESSIONS = 16
+#: Realms answered from one 401/407: each proxy on the path may challenge (RFC 3261
+#: 22.3), and real paths have a few. A peer listing a thousand realms would
+#: otherwise cost a thousand digests and a retry too large to send.
+MAX_REALMS_ANSWERED = 4
+#: Challenges read from one 401/407 (in the order given): enough for every realm
+#: of a real path, each offered with a few algorithms; the rest is not parsed.
+MAX_CHALLENGES_READ = 16
 
 
 def _scope(proxy: bool, method: str, uri: str) -> str:
@@ -234,13 +241,18 @@ class DigestClient:
         offered: list[str] = []
         errors: list[str] = []
         our_realm_seen = False
+        budget = MAX_CHALLENGES_READ
         for proxy, values in ((False, _values(www_authenticate)), (True, _values(proxy_authenticate))):
             for value in values:
+                if budget <= 0:
+                    break
                 try:
-                    challenges = parse_challenges(value)
+                    challenges = parse_challenges(value, most=budget)
                 except AuthParseError as exc:
                     errors.append(str(exc))
+                    budget -= 1
                     continue
+                budget -= len(challenges)
                 for ch in challenges:
                     if not ch.is_digest:
                         offered.append(ch.scheme)
@@ -251,7 +263,9 @@ class DigestClient:
                     our_realm_seen = True
                     plan = _plan(ch, self._prefer_auth_int)
                     key = (proxy, ch.realm or "", _scope(proxy, method, uri))
-                    if plan is not None and (key not in chosen or _strength(ch) > _strength(chosen[key][0])):
+                    if plan is None or (key not in chosen and len(chosen) >= MAX_REALMS_ANSWERED):
+                        continue  # (the first realms listed are answered)
+                    if key not in chosen or _strength(ch) > _strength(chosen[key][0]):
                         chosen[key] = (ch, *plan)
         if not chosen:
             raise unanswerable(tuple(offered), errors, self._realm, our_realm_seen)

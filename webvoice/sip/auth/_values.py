@@ -139,15 +139,16 @@ def _parse_params(text: str, pos: int, scheme: str) -> tuple[int, _Params]:
             return pos, tuple(params)
 
 
-def _parse_list(text: str, what: str) -> list[tuple[str, _Params, str | None]]:
-    """RFC 7235: 1#( auth-scheme [ 1*SP ( token68 / #auth-param ) ] )."""
+def _parse_list(text: str, what: str, most: int | None = None) -> list[tuple[str, _Params, str | None]]:
+    """RFC 7235: 1#( auth-scheme [ 1*SP ( token68 / #auth-param ) ] ); the first ``most``
+    of them when given (the rest is not read)."""
     if not isinstance(text, str):
         raise TypeError(f"{what} must be a str, not {type(text).__name__}")
     items: list[tuple[str, _Params, str | None]] = []
     pos = _skip_separators(text, 0)
     if pos == len(text):
         raise AuthParseError(f"empty {what}: expected an auth-scheme")
-    while pos < len(text):
+    while pos < len(text) and (most is None or len(items) < most):
         if _PARAM_START_RE.match(text, pos):
             raise AuthParseError(f"auth-param without an auth-scheme at offset {pos}: {_excerpt(text, pos)}")
         m = _TOKEN_RE.match(text, pos)
@@ -370,12 +371,13 @@ class Credentials(_AuthValue):
         return qop.lower() if qop is not None else None
 
 
-def parse_challenges(value: str) -> list[Challenge]:
-    """Every challenge in one WWW-Authenticate / Proxy-Authenticate value.
+def parse_challenges(value: str, most: int | None = None) -> list[Challenge]:
+    """Every challenge in one WWW-Authenticate / Proxy-Authenticate value (the first
+    ``most`` when given: what follows them is not read).
 
     Raises AuthParseError (and nothing else, for any str) on malformed input.
     """
-    return [Challenge(scheme, params, token68) for scheme, params, token68 in _parse_list(value, "challenge")]
+    return [Challenge(scheme, params, token68) for scheme, params, token68 in _parse_list(value, "challenge", most)]
 
 
 def parse_credentials(value: str) -> Credentials:

@@ -269,11 +269,9 @@ class MediaSection:
                 declared.setdefault(pt, RtpMap(pt, m[2], int(m[3]), int(m[4]) if m[4] else None))
         found = {}
         for fmt in self.formats if "RTP" in self.proto else ():
-            pt = _abnf.plain_number(fmt, 3)
-            if pt is None:
-                continue
-            if entry := declared.get(pt) or _STATIC.get(pt):
-                found[pt] = entry
+            number = _abnf.plain_number(fmt, 3)
+            if number is not None and (entry := declared.get(number) or _STATIC.get(number)):
+                found[number] = entry
         return found
 
     @property
