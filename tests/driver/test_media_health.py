@@ -407,13 +407,19 @@ def test_stalls_are_not_watched_when_turned_off(quick_stalls):
     run(main())
 
 
+async def _connected_call(ua_config):
+    """A call from a fake-media instance, its media connected: (backend, call, server task)."""
+    media = FakeMediaBackend()
+    sip = make_instance(media, ua_config=ua_config)
+    _, task = await serving(sip)
+    call = await established(sip, "bob")
+    await until(lambda: call.get_media_state() == "connected", "media connected")
+    return media, call, task
+
+
 def test_a_held_call_takes_no_stats_samples_unless_quality_warnings_want_them(quick_stalls):
     async def main():
-        media = FakeMediaBackend()
-        sip = make_instance(media, ua_config=quick_stalls)
-        server, task = await serving(sip)
-        call = await established(sip, "bob")
-        await until(lambda: call.get_media_state() == "connected", "media connected")
+        media, call, task = await _connected_call(quick_stalls)
         await call.hold()
         session = media.sessions[0]
         await asyncio.sleep(0.1)
@@ -434,11 +440,7 @@ def test_flowing_media_is_probed_without_a_stats_report_where_the_browser_can(qu
     arrived (getSynchronizationSources), a mark that moved is the whole sample;
     elsewhere each sample is a stats report."""
     async def main():
-        media = FakeMediaBackend()
-        sip = make_instance(media, ua_config=quick_stalls)
-        server, task = await serving(sip)
-        call = await established(sip, "bob")
-        await until(lambda: call.get_media_state() == "connected", "media connected")
+        media, call, task = await _connected_call(quick_stalls)
         session = media.sessions[0]
         session.probe = probe
         await until(lambda: session.probes > 10, "probed")
@@ -463,11 +465,7 @@ def test_quality_warnings_take_a_stats_report_every_sample(quick_stalls, monkeyp
     monkeypatch.setattr(recovery, "QUALITY_INTERVAL", 0.02)
 
     async def main():
-        media = FakeMediaBackend()
-        sip = make_instance(media, ua_config={**quick_stalls, "quality_warnings": True})
-        server, task = await serving(sip)
-        call = await established(sip, "bob")
-        await until(lambda: call.get_media_state() == "connected", "media connected")
+        media, call, task = await _connected_call({**quick_stalls, "quality_warnings": True})
         session = media.sessions[0]
         await until(lambda: session.stats_taken > 5, "sampled")
         assert session.probes == 0  # the warnings need the report anyway

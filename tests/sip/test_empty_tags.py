@@ -69,29 +69,29 @@ def test_a_2xx_whose_to_tag_has_no_value_makes_a_dialog_without_a_remote_tag():
     assert [m.method for m in out if getattr(m, "method", None)] == ["BYE"]
 
 
-def test_an_invite_whose_to_tag_has_no_value_is_answered_with_our_tag():
+def _accepted_invite_with_a_valueless(header: str):
+    """bob accepts alice's INVITE whose ``header`` tag was stripped of its value on the
+    way: (the wire, bob's incoming call, what bob sent, all of it parseable)."""
     w = Wire()
     w.a.call(parse_uri("sip:bob@webvoice.test"), OFFER, w.now)
     invite = next(m for m in w.a.outgoing() if getattr(m, "method", None) == "INVITE")
-    w.b.receive_data(_valueless(bytes(invite), "To"), w.now)
+    w.b.receive_data(_valueless(bytes(invite), header), w.now)
     [incoming] = [e for e in w.b.events() if isinstance(e, IncomingCall)]
     incoming.session.accept(ANSWER, w.now)
     w.b._pump(w.now)
     out = w.b.outgoing()
     _all_parse(out)
+    return w, incoming, out
+
+
+def test_an_invite_whose_to_tag_has_no_value_is_answered_with_our_tag():
+    _, incoming, out = _accepted_invite_with_a_valueless("To")
     ok = next(parse_message(bytes(m)) for m in out if getattr(m, "status_code", 0) == 200)
     assert ok.to.tag and ok.to.tag == incoming.session.dialog.local_tag
 
 
 def test_a_peer_from_tag_without_a_value_gets_requests_without_one():
-    w = Wire()
-    w.a.call(parse_uri("sip:bob@webvoice.test"), OFFER, w.now)
-    invite = next(m for m in w.a.outgoing() if getattr(m, "method", None) == "INVITE")
-    w.b.receive_data(_valueless(bytes(invite), "From"), w.now)
-    [incoming] = [e for e in w.b.events() if isinstance(e, IncomingCall)]
-    incoming.session.accept(ANSWER, w.now)
-    w.b._pump(w.now)
-    _all_parse(w.b.outgoing())
+    w, incoming, _ = _accepted_invite_with_a_valueless("From")
     assert incoming.session.dialog.remote_tag is None
     incoming.session.terminate(w.now)
     w.b._pump(w.now)
