@@ -1,5 +1,5 @@
-"""A tag without a value (``;tag``, ``;tag=``) is no tag (RFC 3261 25.1: a tag
-is a token): a peer that sends one gets the RFC 2543 treatment of a missing
+"""A tag without a value (``;tag``, ``;tag=``) or with one that is no token
+(``;tag="q"``) is no tag (RFC 3261 25.1: a tag is a token): a peer that sends one gets the RFC 2543 treatment of a missing
 tag, and nothing webvoice writes afterwards carries ``tag=`` (found by
 fuzzing: a 2xx with ``To: <sip:bob@h>;tag`` gave an ACK and a BYE that no
 parser takes, webvoice's own included).
@@ -19,7 +19,7 @@ from .test_call import ANSWER, OFFER, Wire
 
 
 @pytest.mark.parametrize("text", ["<sip:bob@example.com>;tag", "<sip:bob@example.com>;tag;x=1",
-                                  "<sip:bob@example.com>"])
+                                  '<sip:bob@example.com>;tag="q"', "<sip:bob@example.com>"])
 def test_a_tag_without_a_value_is_none(text):
     assert parse_name_addr(text, "To").tag is None
 
@@ -32,12 +32,15 @@ def test_a_tag_written_is_a_token():
     assert str(parse_name_addr("<sip:bob@example.com>;tag", "To").with_tag("x1")) == "<sip:bob@example.com>;tag=x1"
 
 
-def _valueless(data: bytes, header: str) -> bytes:
+NO_TOKEN_TAGS = [";tag", ';tag="q"']
+
+
+def _valueless(data: bytes, header: str, tag: str = ";tag") -> bytes:
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     for i, line in enumerate(lines):
         if line.startswith(header.encode() + b":"):
-            lines[i] = line.split(b";tag=")[0] + b";tag"
+            lines[i] = line.split(b";tag=")[0] + tag.encode()
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
@@ -50,13 +53,14 @@ def _all_parse(messages) -> None:
                 raise AssertionError(f"webvoice sent what no parser takes ({exc}):\n{message}") from None
 
 
-def test_a_2xx_whose_to_tag_has_no_value_makes_a_dialog_without_a_remote_tag():
+@pytest.mark.parametrize("tag", NO_TOKEN_TAGS)
+def test_a_2xx_whose_to_tag_is_no_token_makes_a_dialog_without_a_remote_tag(tag):
     w = Wire()
     a, b = w.call()
     b.accept(ANSWER, w.now)
     w.b._pump(w.now)
     ok = next(m for m in w.b.outgoing() if not isinstance(m, bytes) and getattr(m, "status_code", 0) == 200)
-    w.a.receive_data(_valueless(bytes(ok), "To"), w.now)
+    w.a.receive_data(_valueless(bytes(ok), "To", tag), w.now)
     out = w.a.outgoing()
     _all_parse(out)
     assert a.state is CallState.ESTABLISHED and a.dialog.remote_tag is None
@@ -69,13 +73,13 @@ def test_a_2xx_whose_to_tag_has_no_value_makes_a_dialog_without_a_remote_tag():
     assert [m.method for m in out if getattr(m, "method", None)] == ["BYE"]
 
 
-def _accepted_invite_with_a_valueless(header: str):
+def _accepted_invite_with_a_valueless(header: str, tag: str = ";tag"):
     """bob accepts alice's INVITE whose ``header`` tag was stripped of its value on the
     way: (the wire, bob's incoming call, what bob sent, all of it parseable)."""
     w = Wire()
     w.a.call(parse_uri("sip:bob@webvoice.test"), OFFER, w.now)
     invite = next(m for m in w.a.outgoing() if getattr(m, "method", None) == "INVITE")
-    w.b.receive_data(_valueless(bytes(invite), header), w.now)
+    w.b.receive_data(_valueless(bytes(invite), header, tag), w.now)
     [incoming] = [e for e in w.b.events() if isinstance(e, IncomingCall)]
     incoming.session.accept(ANSWER, w.now)
     w.b._pump(w.now)
@@ -90,8 +94,9 @@ def test_an_invite_whose_to_tag_has_no_value_is_answered_with_our_tag():
     assert ok.to.tag and ok.to.tag == incoming.session.dialog.local_tag
 
 
-def test_a_peer_from_tag_without_a_value_gets_requests_without_one():
-    w, incoming, _ = _accepted_invite_with_a_valueless("From")
+@pytest.mark.parametrize("tag", NO_TOKEN_TAGS)
+def test_a_peer_from_tag_that_is_no_token_gets_requests_without_one(tag):
+    w, incoming, _ = _accepted_invite_with_a_valueless("From", tag)
     assert incoming.session.dialog.remote_tag is None
     incoming.session.terminate(w.now)
     w.b._pump(w.now)

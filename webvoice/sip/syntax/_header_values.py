@@ -96,11 +96,13 @@ class NameAddr:
 
     @property
     def tag(self) -> str | None:
-        """The ``tag`` parameter; None when absent, and when it has no value (``;tag``,
-        ``;tag=``): a tag is a token (RFC 3261 25.1), so an empty one is none, as an
-        RFC 2543 peer's missing tag is (12.1.1). Never "": a dialog keyed on an
-        empty tag would write ``tag=`` into every request, which no parser takes."""
-        return self.params.get("tag") or None
+        """The ``tag`` parameter; None when absent, and when it is no token (``;tag``,
+        ``;tag=``, ``;tag="q"``): a tag is a token (RFC 3261 25.1), so anything else
+        is no tag, as an RFC 2543 peer's missing one is (12.1.1). Never "" nor a
+        quoted string: a dialog keyed on one would write it back into every
+        request, and no parser (webvoice's included) takes ``tag=`` or a quoted tag."""
+        value = self.params.get("tag")
+        return value if value and _abnf.TOKEN_RE.fullmatch(value) else None
 
     def with_tag(self, tag: str) -> "NameAddr":
         if not isinstance(tag, str) or not _abnf.TOKEN_RE.fullmatch(tag):
