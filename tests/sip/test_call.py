@@ -475,3 +475,28 @@ def test_a_target_refresh_gives_up_after_its_tries():
     w.advance(120.0)
     assert len(w.sent("b", "UPDATE")) == 6  # the first and five more
     assert b.is_established  # the call itself goes on: media does not need the proxy
+
+
+@pytest.mark.parametrize("status", [200, 401, 422, 491])
+def test_an_answer_to_our_reinvite_after_the_peers_bye_is_moot(status):
+    """The peer's BYE crossed our re-INVITE: its answer, whatever it is, comes to a
+    dialog that is over. Nothing is sent in it (no ACK, no retry, no glare retry
+    later) and nothing raises (found by fuzzing: the 2xx's ACK raised out of
+    receive_data)."""
+    w = Wire()
+    a, b = w.established()
+    w.drop = lambda sender, message: sender == "a" and getattr(message, "method", "") == "INVITE"
+    run(w.a, w, lambda: a.reoffer(HOLD, w.now))
+    reinvite = w.sent("a", "INVITE")[-1]
+    run(w.b, w, lambda: b.terminate(w.now))
+    assert a.is_ended
+    headers = {200: [("Contact", "<sip:bob@192.0.2.2>"), ("Content-Type", "application/sdp")],
+               401: [("WWW-Authenticate", 'Digest realm="webvoice.test", nonce="n1"')],
+               422: [("Min-SE", "1800")], 491: []}[status]
+    body = HOLD_ANSWER.encode() if status == 200 else b""
+    before = len(w.log)
+    w.a.receive_data(bytes(reinvite.response(status, to_tag=reinvite.to.tag, headers=headers, body=body)), w.now)
+    w.advance(10)
+    sent = [m.method for side, m in w.log[before:] if side == "a" and hasattr(m, "method")]
+    # (a non-2xx final answer is ACKed by its INVITE transaction, as RFC 3261 17.1.1.3 says)
+    assert sent == ([] if status == 200 else ["ACK"])

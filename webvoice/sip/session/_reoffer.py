@@ -16,6 +16,7 @@ import random
 from typing import TYPE_CHECKING
 
 from ..auth._retry import ChallengeRetry
+from ..dialog._state import DialogState
 from ..syntax._causes import Cause, cause_for_status
 from ..syntax._message import Request, Response
 from ..util._deadlines import earliest
@@ -132,6 +133,12 @@ class OfferAnswer:
         assert self._pending is not None and session.dialog is not None
         method, _, refresh = self._pending
         self._tx = None
+        if session.dialog.state is DialogState.TERMINATED:
+            # The dialog ended meanwhile (the peer's BYE crossed our offer): the answer
+            # is moot, and nothing can be sent in the dialog any more, no ACK, no retry.
+            self._pending = None
+            self._refreshing_target = False
+            return
         if 200 <= code < 300:
             self._refreshing_target = False
             session.dialog.receive_response(transaction.request, response)
