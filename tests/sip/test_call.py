@@ -500,3 +500,27 @@ def test_an_answer_to_our_reinvite_after_the_peers_bye_is_moot(status):
     sent = [m.method for side, m in w.log[before:] if side == "a" and hasattr(m, "method")]
     # (a non-2xx final answer is ACKed by its INVITE transaction, as RFC 3261 17.1.1.3 says)
     assert sent == ([] if status == 200 else ["ACK"])
+
+
+@pytest.mark.parametrize("answer", ["200", "timeout"])
+def test_the_bye_to_a_fork_that_answered_second_leaves_the_call_alone(answer):
+    """RFC 3261 13.2.2.4: a second 2xx from another fork is ACKed and hung up.
+    That BYE's answer (or its timeout) ends that fork's dialog only, not the
+    call's (found by fuzzing: the call stayed "established" on a dialog that
+    was gone, its peer's requests got 481 and its refreshes raised)."""
+    w = Wire()
+    a, b = w.established()
+    ok = w.sent("b", 200)[0]
+    assert ok.cseq.method == "INVITE"
+    forked = ok.replace(headers=ok.headers.set("To", ok.to.with_tag("fork2")))
+    w.a.receive_data(bytes(forked), w.now)
+    out = [m for m in w.a.outgoing() if not isinstance(m, bytes)]
+    [bye] = [m for m in out if m.method == "BYE"]
+    assert bye.to.tag == "fork2"
+    if answer == "200":
+        w.a.receive_data(bytes(bye.response(200)), w.now)
+    else:
+        w.advance(40)  # Timer F: the fork never answers
+    assert a.is_established and a.dialog.remote_tag == ok.to.tag and w.a.dialogs.get(a.dialog.id) is a.dialog
+    run(w.b, w, lambda: b.terminate(w.now))  # the real peer can still hang up in the call's dialog
+    assert a.is_ended and w.sent("a", 200)[-1].cseq.method == "BYE"

@@ -68,18 +68,27 @@ class DialogRequests:
             fields = challenges.answer(transaction.request, response)
             if fields is not None:
                 self.send(self.with_credentials(transaction.request, fields), now, challenges)
-            elif request.method == "BYE":
+            elif self._ends_the_call(request):
                 self._session.forget_dialog()
             return
         if request.method == "BYE":
-            self._session.forget_dialog()
+            if self._ends_the_call(request):
+                self._session.forget_dialog()
         elif code in (408, 481):
             self._session.end_after_failure(code, now)
 
     def transaction_failed(self, transaction: ClientTransaction) -> None:
         request, _ = self._sent.pop(transaction)
-        if request.method == "BYE":
+        if self._ends_the_call(request):
             self._session.forget_dialog()
+
+    def _ends_the_call(self, request: Request) -> bool:
+        """Whether ``request`` is a BYE in the call's own dialog: not one to a fork
+        that answered second (RFC 3261 13.2.2.4), whose answer or timeout leaves
+        the call's dialog as it is."""
+        dialog = self._session.dialog
+        return (request.method == "BYE" and dialog is not None and request.to is not None
+                and request.to.tag == dialog.remote_tag)
 
     # --- a challenged request again in the dialog (also for the offer/answer part) ------------
 
