@@ -524,3 +524,27 @@ def test_the_bye_to_a_fork_that_answered_second_leaves_the_call_alone(answer):
     assert a.is_established and a.dialog.remote_tag == ok.to.tag and w.a.dialogs.get(a.dialog.id) is a.dialog
     run(w.b, w, lambda: b.terminate(w.now))  # the real peer can still hang up in the call's dialog
     assert a.is_ended and w.sent("a", 200)[-1].cseq.method == "BYE"
+
+
+@pytest.mark.parametrize("retry_tag", ["t1", "t2"])
+def test_an_invite_retried_after_a_challenge_leaves_no_early_dialog_behind(retry_tag):
+    """A 180 made an early dialog, then a 407 asked for credentials: the INVITE
+    goes again with the next CSeq, and the first one's early dialogs end with
+    it (found by fuzzing: the retry's 180 from the same To tag raised "a live
+    dialog ... is already registered", and one from another tag left the first
+    early dialog in the store for good)."""
+    ua = UserAgent(UaConfig(user="alice", domain="webvoice.test", password="pa"), rng=random.Random(1))
+    ua.connection_made(0.0)
+    session = ua.call(parse_uri("sip:bob@webvoice.test"), OFFER, 0.0)
+    [invite] = [parse_message(bytes(m)) for m in ua.outgoing() if getattr(m, "method", None) == "INVITE"]
+    contact = [("Contact", "<sip:bob@192.0.2.2>")]
+    ua.receive_data(bytes(invite.response(180, to_tag="t1", headers=contact)), 0.1)
+    assert len(ua.dialogs) == 1
+    ua.receive_data(bytes(invite.response(407, to_tag="proxy", headers=[
+        ("Proxy-Authenticate", 'Digest realm="webvoice.test", nonce="abc", qop="auth"')])), 0.2)
+    [retry] = [parse_message(bytes(m)) for m in ua.outgoing() if getattr(m, "method", None) == "INVITE"]
+    assert retry.cseq.seq == invite.cseq.seq + 1 and len(ua.dialogs) == 0
+    ua.receive_data(bytes(retry.response(180, to_tag=retry_tag, headers=contact)), 0.3)
+    ua.receive_data(bytes(retry.response(200, to_tag=retry_tag, headers=contact, body=ANSWER.encode(),
+                                         content_type="application/sdp")), 0.4)
+    assert session.is_established and [d.remote_tag for d in ua.dialogs] == [retry_tag]

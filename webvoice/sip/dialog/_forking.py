@@ -286,6 +286,16 @@ class InviteDialogs:
         self._acks[tag] = ack
         return ForkDiscarded(response, dialog, ack, bye)
 
+    def abandon(self) -> tuple[Dialog, ...]:
+        """The INVITE is sent again (a retry after 401, 407 or 422, with the next
+        CSeq): the early dialogs its provisional answers made end, and leave the
+        store, so that the retry's answers make their own. Returns them."""
+        ended = self._terminate_early()
+        if self._store is not None:
+            for dialog in ended:
+                self._store.discard(dialog)
+        return ended
+
     def _on_failure(self, response: Response | None) -> InviteFailed:
         return InviteFailed(response, self._terminate_early())
 

@@ -61,6 +61,8 @@ class OutgoingInvite:
             return
         assert isinstance(tx, InviteClientTransaction), "an INVITE makes an INVITE client transaction"
         self._tx = tx
+        if self._forks is not None:
+            self._forks.abandon()  # a retry: the first INVITE's early dialogs end with it
         self._forks = InviteDialogs(tx.request, via=self._ctx.new_via, store=self._ctx.dialogs)
 
     def cancel(self, now: float) -> None:
