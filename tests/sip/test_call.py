@@ -548,3 +548,33 @@ def test_an_invite_retried_after_a_challenge_leaves_no_early_dialog_behind(retry
     ua.receive_data(bytes(retry.response(200, to_tag=retry_tag, headers=contact, body=ANSWER.encode(),
                                          content_type="application/sdp")), 0.4)
     assert session.is_established and [d.remote_tag for d in ua.dialogs] == [retry_tag]
+
+
+def test_a_peer_inventing_forks_does_not_grow_the_ua():
+    """Every response with a new To tag is another fork (RFC 3261 13.2.2.4): at most
+    MAX_FORKS early dialogs ring at once, and hung-up forks are remembered up to
+    the same bound (found by fuzzing: 5,000 invented forks kept 5,000 dialogs for
+    the call's life). Each one still gets its ACK and BYE."""
+    from webvoice.sip.dialog._forking import MAX_FORKS
+
+    ua = UserAgent(UaConfig(user="alice", domain="webvoice.test", password="pa"), rng=random.Random(1))
+    ua.connection_made(0.0)
+    session = ua.call(parse_uri("sip:bob@webvoice.test"), OFFER, 0.0)
+    [invite] = [parse_message(bytes(m)) for m in ua.outgoing() if getattr(m, "method", None) == "INVITE"]
+    contact = [("Contact", "<sip:bob@192.0.2.2>")]
+    for n in range(3 * MAX_FORKS):
+        ua.receive_data(bytes(invite.response(180, to_tag=f"ring{n}", headers=contact)), 0.1)
+    assert len(ua.dialogs) == MAX_FORKS and session.state is CallState.RINGING
+    answer = {"headers": contact, "body": ANSWER.encode(), "content_type": "application/sdp"}
+    ua.receive_data(bytes(invite.response(200, to_tag="ring0", **answer)), 0.2)
+    assert session.is_established
+    ua.outgoing()
+    for n in range(3 * MAX_FORKS):
+        ua.receive_data(bytes(invite.response(200, to_tag=f"late{n}", **answer)), 0.3)
+        sent = [m.method for m in ua.outgoing() if not isinstance(m, bytes)]
+        assert sent == ["ACK", "BYE"]
+    assert [d.remote_tag for d in ua.dialogs if d.state.value != "terminated"] == ["ring0"] and session.is_established
+    assert len(session.outgoing._forks.dialogs) <= MAX_FORKS  # the forks it remembers
+    # The oldest hung-up fork forgotten, a retransmission of its 2xx is hung up again.
+    ua.receive_data(bytes(invite.response(200, to_tag="late0", **answer)), 0.4)
+    assert [m.method for m in ua.outgoing() if not isinstance(m, bytes)] == ["ACK", "BYE"]

@@ -39,8 +39,15 @@ from ._store import DialogStore
 
 __all__ = [
     "INVITE_TRANSITIONS", "DialogConfirmed", "ForkDiscarded", "InviteDialogs", "InviteEvent",
-    "InviteFailed", "InviteState", "ProvisionalReceived", "ResponseIgnored", "Retransmitted2xx",
+    "InviteFailed", "InviteState", "MAX_FORKS", "ProvisionalReceived", "ResponseIgnored", "Retransmitted2xx",
 ]
+
+
+#: Dialogs one INVITE keeps, early or discarded forks: forking proxies fan out to a
+#: few contacts, and a peer inventing a new To tag for every response must not grow
+#: the UA without bound (a provisional beyond it makes no early dialog; the oldest
+#: discarded fork is forgotten, a retransmission of its 2xx is then hung up again).
+MAX_FORKS = 16
 
 
 @record
@@ -261,6 +268,8 @@ class InviteDialogs:
             return ProvisionalReceived(response, None)
         dialog = self._dialogs.get(tag)
         if dialog is None:
+            if len(self._dialogs) >= MAX_FORKS:
+                return ProvisionalReceived(response, None)
             return ProvisionalReceived(response, self._new_dialog(response, register=True), True)
         dialog.receive_response(self.invite, response)
         return ProvisionalReceived(response, dialog)
@@ -280,6 +289,13 @@ class InviteDialogs:
             return Retransmitted2xx(response, self._winner, self._acks.get(tag))
         if tag in self._acks:  # a fork we already hung up
             return Retransmitted2xx(response, self._dialogs[tag], self._acks[tag])
+        winner = self._winner.remote_tag if self._winner is not None else None
+        while len(self._dialogs) >= MAX_FORKS:
+            oldest = next((t for t in self._dialogs if t != winner), None)
+            if oldest is None:
+                break
+            del self._dialogs[oldest]
+            self._acks.pop(oldest, None)
         dialog = self._new_dialog(response, register=False)
         ack = dialog.create_ack(self.invite, via=self._via())
         bye = dialog.create_request("BYE", via=self._via())
