@@ -73,9 +73,9 @@ def test_a_response_that_does_not_echo_the_request_is_dropped(kind, status, chan
 
 
 def test_the_layer_says_why_it_dropped_one():
-    from webvoice.sip.transaction._layer import _not_echoed
+    from webvoice.sip.syntax._message import not_an_answer
     ua, request = _start("SUBSCRIBE")
     for change, reason in (("Call-ID", "Call-ID"), ("CSeq", "CSeq"), ("From tag", "From tag")):
         forged = parse_message(_forged(request, 200, change))
-        assert reason in _not_echoed(request, forged) and "8.2.6.2" in _not_echoed(request, forged)
-    assert _not_echoed(request, request.response(200, to_tag="far")) is None
+        assert reason in not_an_answer(request, forged) and "8.2.6.2" in not_an_answer(request, forged)
+    assert not_an_answer(request, request.response(200, to_tag="far")) is None

@@ -35,7 +35,7 @@ from .._media import (
 from ._negotiation import Negotiation
 from ._realm import Realm, Ref, Until, ignore
 from ._ringback import Ringback, RingbackContext
-from ._stats import empty_stats, summarize
+from ._stats import _number, empty_stats, summarize
 
 __all__ = ["EngineSession", "SessionHost"]
 
@@ -268,9 +268,8 @@ class EngineSession:
             log.debug("webvoice: line %s: no arrival probe: %s", self.line_id, exc)
             self._probe = False
             return None
-        stamps = [s.get("timestamp") for s in sources if isinstance(s, dict)] if isinstance(sources, list) else []
-        numbers = [float(t) for t in stamps if isinstance(t, (int, float)) and not isinstance(t, bool)]
-        return max(numbers) if numbers else None
+        stamps = [_number(s, "timestamp") for s in sources if isinstance(s, dict)] if isinstance(sources, list) else []
+        return max((t for t in stamps if t is not None), default=None)
 
     async def replace_microphone(self, device_id: str | None) -> None:
         self._check_open()

@@ -19,7 +19,7 @@ from enum import Enum
 from typing import NamedTuple
 
 from ..syntax._header_values import CSeq, NameAddr
-from ..syntax._message import Request, Response
+from ..syntax._message import Request, Response, not_an_answer
 from ..util._record import record
 
 __all__ = ["DIALOG_TRANSITIONS", "TARGET_REFRESH_METHODS", "DialogId", "DialogState", "RequestRejected"]
@@ -131,10 +131,4 @@ def _core(message: Request | Response) -> _Core:
 
 
 def _same_transaction(request: Request, response: Response) -> bool:
-    return (
-        response.call_id == request.call_id
-        and response.cseq == request.cseq
-        and response.from_ is not None
-        and request.from_ is not None
-        and response.from_.tag == request.from_.tag
-    )
+    return not_an_answer(request, response) is None

@@ -38,7 +38,7 @@ from ..auth._client import AuthorizationField, DigestClient
 from ..auth._retry import ChallengeRetry, resend_with
 from ..dialog._dialog import Dialog
 from ..dialog._state import DialogState
-from ..syntax import _abnf
+from ..syntax._header_parsers import leading_delta
 from ..syntax._header_values import HeaderValue, NameAddr, Via
 from ..syntax._message import Request, Response, build_request
 from ..syntax._uri import Uri
@@ -221,9 +221,7 @@ class Subscription:
             self._end(f"{code} {response.reason}", code, will_retry=False)
         elif code == 481 or code in PASSING_STATUSES or (code >= 500 and response.header("Retry-After")):
             after = response.header("Retry-After")
-            # delta-seconds, then an optional comment and parameters (RFC 3261 20.33)
-            wait = _abnf.plain_number(after.split(";")[0].split("(")[0].strip(), 10) if isinstance(after, str) \
-                else None
+            wait = leading_delta(after) if isinstance(after, str) else None
             self._retry_later(f"{code} {response.reason}", code, now, wait=0.0 if code == 481 else wait)
         else:
             self._end(f"{code} {response.reason}", code, will_retry=False)

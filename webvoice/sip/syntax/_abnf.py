@@ -183,7 +183,7 @@ def plain_number(text: str, max_digits: int) -> int | None:
     refuses) and of other scripts' digits (which ``int()`` reads), and a peer's
     number is bounded before it is converted.
     """
-    if 0 < len(text) <= max_digits and DIGITS.fullmatch(text):
+    if len(text) <= max_digits and DIGITS.fullmatch(text):
         return int(text)
     return None
 TOKEN_RE = compile_regex(TOKEN)

@@ -32,7 +32,7 @@ from ._header_values import (
 from ._uri import Params, _new, _slot_setters, _tuple_new, parse_uri
 from ..util._regex import compile_regex
 
-__all__ = ["HEADER_SPECS", "SINGLE_VALUED", "parse_header_values", "parse_name_addr"]
+__all__ = ["HEADER_SPECS", "SINGLE_VALUED", "leading_delta", "parse_header_values", "parse_name_addr"]
 
 
 _PARAM_RE = compile_regex(
@@ -223,6 +223,14 @@ def _int_parser(limit: int, clamp: bool = False) -> Callable[[str, str], int]:
 # Session-Expires, Min-SE (RFC 4028), Retry-After (RFC 3261 20.33). The text is
 # kept for the readers that interpret it; the number is checked here, once.
 _DELTA_AND_REST = compile_regex(r"([0-9]++)[ \t]*+(\([^()]*+\))?+[ \t]*+(;.*+)?+")
+
+
+def leading_delta(text: str) -> int | None:
+    """The delta-seconds of a value kept as text by a delta parser (Retry-After,
+    Session-Expires, Min-SE: a number, then a comment and parameters), None
+    when it has none; bounded as the parser checked it."""
+    m = _DELTA_AND_REST.fullmatch(text.strip())
+    return _abnf.plain_number(m.group(1), 10) if m else None
 
 
 def _delta_parser(limit: int) -> Callable[[str, str], str]:

@@ -18,7 +18,7 @@ from ._header_values import CSeq, HeaderValue, MediaType, NameAddr, Via
 from ._headers import Headers, format_headers
 from ._uri import AbsoluteUri, SipUri, TelUri, Uri, parse_uri
 
-__all__ = ["Request", "Response", "Message", "build_request", "REASON_PHRASES"]
+__all__ = ["Request", "Response", "Message", "build_request", "not_an_answer", "REASON_PHRASES"]
 
 REASON_PHRASES = {
     100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued",
@@ -297,3 +297,18 @@ def build_request(
         items.append(("Content-Type", content_type))
     return Request(method, parse_uri(uri) if isinstance(uri, str) else uri, Headers.build(items), bytes(body))
 
+
+def not_an_answer(request: Request, response: Response) -> str | None:
+    """Why ``response`` cannot answer ``request``, None when it can: a response
+    copies the request's Call-ID, CSeq and From (RFC 3261 8.2.6.2; the From tag
+    is what identifies it). The transaction layer drops a response off the wire
+    that matched a transaction but says otherwise; dialogs refuse such a pair
+    from an application."""
+    if response.call_id != request.call_id:
+        return "its Call-ID is not the request's (RFC 3261 8.2.6.2)"
+    if response.cseq != request.cseq:
+        return "its CSeq is not the request's (RFC 3261 8.2.6.2)"
+    mine, theirs = request.from_, response.from_
+    if mine is None or theirs is None or mine.tag != theirs.tag:
+        return "its From tag is not the request's (RFC 3261 8.2.6.2)"
+    return None

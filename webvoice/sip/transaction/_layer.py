@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol, cast
 
 from ..syntax._header_values import HeaderValue, NameAddr, Via
-from ..syntax._message import Message, Request, Response
+from ..syntax._message import Message, Request, Response, not_an_answer
 from ._events import (
     AckReceived,
     CancelReceived,
@@ -272,7 +272,7 @@ class TransactionLayer:
                 self._events.append(StrayResponse(response))
                 return None
             return self._drop(response, "it matches no client transaction")
-        if (mismatch := _not_echoed(tx.request, response)) is not None:
+        if (mismatch := not_an_answer(tx.request, response)) is not None:
             return self._drop(response, mismatch)
         self._collect(tx, tx._receive_response(response, now))
         if isinstance(tx, InviteClientTransaction) and tx.cancel_pending:
@@ -372,20 +372,3 @@ class TransactionLayer:
 
     def _drop(self, message: Message, reason: str) -> None:
         self._events.append(MessageDropped(message, reason))
-
-
-def _not_echoed(request: Request, response: Response) -> str | None:
-    """Why ``response`` cannot answer ``request`` though it matched its transaction
-    (branch and method), None when it can. A response copies the request's
-    Call-ID, CSeq and From (RFC 3261 8.2.6.2); one that does not is a peer's
-    mistake or a forgery, and whoever owns the request (a call, a
-    subscription, a registration) must never see it: each builds dialogs and
-    retries from it, trusting those to be the request's."""
-    if response.call_id != request.call_id:
-        return "its Call-ID is not the request's (RFC 3261 8.2.6.2)"
-    if response.cseq != request.cseq:
-        return "its CSeq is not the request's (RFC 3261 8.2.6.2)"
-    mine, theirs = request.from_, response.from_
-    if mine is None or theirs is None or mine.tag != theirs.tag:
-        return "its From tag is not the request's (RFC 3261 8.2.6.2)"
-    return None
