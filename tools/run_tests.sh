@@ -80,6 +80,14 @@ for tier in "${tiers[@]}"; do
   awk '/^ℹ pass [0-9]+$/ {p = $3} /^ℹ fail [0-9]+$/ {f = $3} /^ℹ cancelled [0-9]+$/ {c = $3}
        END {if (p != "") printf "%s: %d passed, %d failed, %d cancelled\n", tier, p, f, c}' tier="$tier" "$logs/$tier.log"
   grep -E '^(ERROR: |E?UsageError)' "$logs/$tier.log" | head -n 3
+  # What failed, and why, where a reader of the summary alone sees it (CI may
+  # keep only the tail of the output): pytest's short summary lines, and for
+  # node each failing test with its error's first line.
+  grep -E '^FAILED ' "$logs/$tier.log" | head -n 8 | cut -c1-400
+  awk '/^✖ failing tests:$/ {on = 1; next}
+       on && /^✖ / {print; why = 1; n++; next}
+       on && why && NF {sub(/^ +/, ""); print "    " substr($0, 1, 400); why = 0}
+       n >= 8 {exit}' "$logs/$tier.log"
 done
 if [ "${WEBVOICE_ALLOW_SKIP:-}" = 1 ]; then
   echo "PARTIAL run (WEBVOICE_ALLOW_SKIP=1): skipped tests proved nothing"
