@@ -2,7 +2,9 @@
 
 Shared by the Playwright helper (devtools/browser.py) and the
 pytest-pyodide tier (tests/pyodide/conftest.py, selenium + chromedriver);
-kept free of imports so either can use it.
+kept free of imports so either can use it. ``WEBVOICE_CHROMIUM_FLAGS``
+(space-separated) adds flags for an experiment, e.g.
+``WEBVOICE_CHROMIUM_FLAGS=--js-flags=--no-liftoff python -m bench.run --only lines``.
 """
 
 import os
@@ -20,7 +22,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-]
+] + os.environ.get("WEBVOICE_CHROMIUM_FLAGS", "").split()
 
 # A fake microphone/camera and an auto-accepted permission prompt, so
 # getUserMedia() works headless; WebRTC tests need this.
