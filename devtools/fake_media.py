@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from webvoice._media import AudioDevice, MediaPermissionError
+from webvoice._media import AudioDevice, MediaError, MediaPermissionError
 
 _versions = itertools.count(1)
 
@@ -49,6 +49,9 @@ class FakeMediaSession:
         await asyncio.sleep(0)
         if self.backend.fail_offer is not None:
             raise self.backend.fail_offer
+        if ice_restart and not self.backend.gathers:  # as the engine: an ICE restart with no candidate
+            self.log.append("restart without candidates")
+            raise MediaError("no ICE candidate gathered for the ICE restart")
         self.log.append("offer")
         return _sdp("sendonly" if self.held else "sendrecv", self.port, next(_versions))
 
@@ -133,11 +136,14 @@ class FakeMediaBackend:
     """``deny``: the microphone is refused; ``fail_offer``: an exception that
     ``create_offer`` raises; ``fail_open``: one that ``open_session`` raises.
     ``opened`` records each open_session's keyword arguments. ``connects``:
-    sessions report media connected once offer/answer completes."""
+    sessions report media connected once offer/answer completes. ``gathers``
+    (an attribute, True): else an ICE restart gathers no candidate and its
+    ``create_offer`` raises, as the engine's does."""
 
     def __init__(self, *, deny: bool = False, fail_offer: BaseException | None = None,
                  fail_open: BaseException | None = None, connects: bool = True) -> None:
         self.connects = connects
+        self.gathers = True  # else an ICE restart gathers no candidate (a network still down)
         self.deny = deny
         self.fail_offer = fail_offer
         self.fail_open = fail_open

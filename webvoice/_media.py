@@ -88,7 +88,10 @@ class MediaSession(Protocol):
     bounded wait for server-reflexive ones is over): SIP carries no trickle.
     """
 
-    async def create_offer(self, *, ice_restart: bool = False) -> str: ...
+    async def create_offer(self, *, ice_restart: bool = False) -> str:
+        """Make and set our offer, return it once it holds candidates. An
+        ``ice_restart`` that gathers no candidate raises MediaError, its offer
+        undone: it could not connect, so it is not worth a re-INVITE."""
 
     async def create_answer(self, remote_offer: str) -> str:
         """Apply the remote offer, answer it, return our answer."""

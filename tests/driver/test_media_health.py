@@ -183,6 +183,54 @@ def test_ice_restarts_are_bounded_then_media_failed_ends_the_call(quick_restarts
     run(main())
 
 
+def test_ice_restarts_that_gather_no_candidate_send_nothing_and_are_not_awaited(quick_restarts, monkeypatch):
+    """The network (or the TURN server) is still down: each restart's offer has no
+    candidate, so no re-INVITE goes out, and the next try does not wait for an
+    answer to settle (ICE_RESTART_SETTLE, made long here, is never waited)."""
+    import webvoice._media_recovery as recovery
+    monkeypatch.setattr(recovery, "ICE_RESTART_SETTLE", 30.0)
+
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media, ua_config={"ice_restart_attempts": 3})
+        server, task = await serving(sip)
+        events, handlers = _recorder(["media_interrupted", "media_failed", "ended"])
+        call = await sip.call("bob", events=handlers)
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        media.gathers = False
+        media.sessions[0].report("failed", "failed")
+        await until(call.is_ended, "given up")
+        assert [n for n, _ in events] == ["media_interrupted", "media_failed", "ended"]
+        assert media.sessions[0].log.count("restart without candidates") == 3
+        assert _ice_restart_offers(server) == []
+        task.cancel()
+
+    run(main(), timeout=5.0)
+
+
+def test_a_restart_that_gathers_again_heals_after_ones_that_could_not(quick_restarts, monkeypatch):
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media)
+        server, task = await serving(sip)
+        events, handlers = _recorder(["media_interrupted", "media_recovered", "media_failed"])
+        call = await sip.call("bob", events=handlers)
+        await until(lambda: call.get_media_state() == "connected", "media connected")
+        media.gathers = False
+        session = media.sessions[0]
+        session.report("disconnected", "disconnected")
+        await until(lambda: session.log.count("restart without candidates") == 2, "two restarts without candidates")
+        media.gathers = True  # the network is back
+        await until(lambda: call.get_media_state() == "connected", "media back")
+        assert [n for n, _ in events] == ["media_interrupted", "media_recovered"]
+        assert len(_ice_restart_offers(server)) == 1
+        assert call.is_established()
+        call.terminate()
+        task.cancel()
+
+    run(main())
+
+
 def test_no_ice_restart_when_turned_off(quick_restarts):
     async def main():
         media = FakeMediaBackend()

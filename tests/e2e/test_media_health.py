@@ -40,10 +40,14 @@ HEALTH = ("media_connected", "media_interrupted", "media_recovered", "media_fail
 RECORD = """
 import time
 health = []
+offers = []  # the caller's offers: [time, has candidates]
 def health_handler(tag):
     def handler(event):
         health.append([tag, event.cause, event.state, event.connection, event.ice, time.monotonic()])
     return handler
+def on_sdp(event):
+    if (event.originator, event.type) == ("local", "offer"):
+        offers.append([time.monotonic(), "\\na=candidate:" in event.sdp])
 """
 
 
@@ -121,9 +125,9 @@ def phones(browser, static_server, kamailio, relay):
 def call(caller, callee):
     py(callee, "events.clear(); incoming.clear(); health.clear(); mode['answer'] = 'accept'")
     py(caller, f"""
-events.clear(); health.clear()
+events.clear(); health.clear(); offers.clear()
 handlers = {{name: record(name) for name in CALL_EVENTS}}
-handlers.update({{name: health_handler(name) for name in {HEALTH!r}}})
+handlers.update({{name: health_handler(name) for name in {HEALTH!r}}}, sdp=on_sdp)
 call = await sip.call("dave", handlers)
 await wait_for(lambda: call.is_established() or call.is_ended())
 answered = time.monotonic()
@@ -227,6 +231,12 @@ def test_a_relay_outage_is_healed_by_an_ice_restart(phones, relay):
     assert health[1][1:3] == ["RTP", "interrupted"], health  # the caller's own watch, not Chromium's
     assert health[1][5] - stopped <= STALL + 2.5, health
     assert health[2][5] - back <= 10, health  # restored within 10 s of the relay being back
+    # While the relay was down the caller's restarts gathered nothing: none was offered
+    # (a re-INVITE that could not connect); any it offered since carried candidates
+    # (the callee's own restart may have healed the call first).
+    restarts = py(caller, "offers")[1:]  # after the call's own offer
+    assert [o for o in restarts if o[0] < back] == [], (restarts, back)
+    assert all(o[1] for o in restarts), restarts
     assert py(caller, "await inbound_growth(call, 0.5)") > 5
     callee_health = py(callee, "health")
     # (the callee's handlers come after its answer, sometimes after media_connected)

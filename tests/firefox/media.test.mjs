@@ -5,9 +5,10 @@
 // does it in Chromium.
 //
 // * A relay outage is healed by webvoice by itself: the relay is killed mid
-//   call, the caller's media goes `interrupted` and the audio stops; once the
-//   relay is back, an ICE restart (re-INVITE with new ICE credentials) brings
-//   audio back within 10 s, events in order (media_connected,
+//   call, the caller's media goes `interrupted` and the audio stops; the relay
+//   stays down past the caller's first ICE restart (which gathers nothing, so
+//   is not offered); once it is back, an ICE restart (re-INVITE with new ICE
+//   credentials) brings audio back within 10 s, events in order (media_connected,
 //   media_interrupted, media_recovered), whichever browser placed the call.
 //   Firefox may keep the connection `connected` for over 40 s after the relay
 //   died (1-2 runs in 6 before webvoice watched for it): webvoice notices
@@ -123,6 +124,9 @@ describe("media health in Firefox", () => {
       await caller.py("await wait_for(lambda: call.get_media_state() == 'interrupted', timeout=40)",
         { timeoutMs: 50_000 });
       assert.equal(await caller.py("await packets_growth(call)"), 0, "the audio stopped");
+      // Down past the caller's first restart (1 s after the interruption, gathering for
+      // at most 1.5 s): it gathers nothing and is not offered; a later one heals.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
       await relay.start();
       const back = await caller.py("time.monotonic()");
       for (const phone of [alice, bob]) {

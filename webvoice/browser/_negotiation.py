@@ -19,6 +19,11 @@ set, settled in the browser):
 * with STUN/TURN servers, until gathering completes, at most ``GATHER_LIMIT``
   (1.5 s) in all (an unreachable STUN server costs 1.5 s, not Chrome's ~10 s).
 
+An ICE restart that gathers no candidate at all (the network or the TURN
+server is still down) is rolled back and fails with a MediaError instead of
+being offered: it could not connect, and the recovery loop's next try comes
+sooner than an answer's settling would.
+
 Later offers and answers without an ICE restart keep the candidates gathered
 (JSEP: the local description carries them): the description is read as soon
 as it is set, and a waiter (two listeners, a timer, four crossings to arm and
@@ -137,7 +142,16 @@ class Negotiation:
                 else:  # JSEP's implicit description: the offer made and set in one step, one wait
                     await self._realm.invoke(self._pc, "setLocalDescription", doing="setLocalDescription(offer)",
                                              keep=False)
-                return await self._gathered_sdp(waiter)
+                sdp = await self._gathered_sdp(waiter)
+                if ice_restart and not _has_candidates(sdp):
+                    # An ICE restart without a candidate cannot connect (the network or the
+                    # TURN server is still unreachable): offering it would only cost the peer
+                    # a re-INVITE, and glare with its own restart. Undone, and failed, so the
+                    # recovery loop tries again after its delay instead of awaiting an answer.
+                    await self._realm.call(self._pc, "setLocalDescription", {"type": "rollback"}, doing="rollback")
+                    raise MediaError(f"no ICE candidate gathered in {GATHER_LIMIT:g} s for the ICE restart "
+                                     "(the network or the TURN server is unreachable)")
+                return sdp
             finally:
                 if waiter is not None:
                     self._realm.release(waiter)
