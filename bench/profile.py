@@ -158,7 +158,10 @@ _out.getvalue()
 # --ops: the realm's operations into the browser (by method, property path,
 # constructor), the socket's sends, and the core's and driver's entry points, each
 # timed with performance.now() in the page (wall time: a busy machine's
-# preemption shows; the counts are exact).
+# preemption shows; the counts are exact). The page is not cross-origin
+# isolated, so Chromium coarsens its clock to 0.1 ms: a total over many calls
+# holds, the time of one small operation (a few tens of microseconds) does not;
+# time such an operation by repeating it in a page instead.
 OPS_START = r'''
 import collections, time
 import webvoice._instance, webvoice.sip.ua._ua
