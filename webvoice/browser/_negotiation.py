@@ -148,7 +148,7 @@ class Negotiation:
                     # TURN server is still unreachable): offering it would only cost the peer
                     # a re-INVITE, and glare with its own restart. Undone, and failed, so the
                     # recovery loop tries again after its delay instead of awaiting an answer.
-                    await self._realm.call(self._pc, "setLocalDescription", {"type": "rollback"}, doing="rollback")
+                    await self._roll_back()
                     raise MediaError(f"no ICE candidate gathered in {GATHER_LIMIT:g} s for the ICE restart "
                                      "(the network or the TURN server is unreachable)")
                 return sdp
@@ -219,8 +219,12 @@ class Negotiation:
                 return False
             if state not in ("have-local-offer", "have-remote-offer"):
                 raise MediaError(f"cannot roll back in signaling state {state} (after a provisional answer)")
-            await self._realm.call(self._pc, "setLocalDescription", {"type": "rollback"}, doing="rollback")
+            await self._roll_back()
             return True
+
+    async def _roll_back(self) -> None:
+        """Undo the pending description (the lock held by the caller)."""
+        await self._realm.call(self._pc, "setLocalDescription", {"type": "rollback"}, doing="rollback")
 
     async def _set_direction(self, *, offer: bool) -> None:
         if not self._held():
