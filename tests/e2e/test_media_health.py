@@ -38,7 +38,12 @@ STALL = 2
 
 HEALTH = ("media_connected", "media_interrupted", "media_recovered", "media_failed")
 RECORD = """
-import time
+import logging, time
+class Warnings(logging.Handler):
+    def emit(self, record):
+        warnings.append(record.getMessage())
+warnings = []  # webvoice's log lines of WARNING and above
+logging.getLogger("webvoice").addHandler(Warnings(logging.WARNING))
 health = []
 offers = []  # the caller's offers: [time, has candidates]
 def health_handler(tag):
@@ -237,6 +242,10 @@ def test_a_relay_outage_is_healed_by_an_ice_restart(phones, relay):
     restarts = py(caller, "offers")[1:]  # after the call's own offer
     assert [o for o in restarts if o[0] < back] == [], (restarts, back)
     assert all(o[1] for o in restarts), restarts
+    # Each restart that gathered nothing is one warning, saying why it was not offered.
+    warnings = py(caller, "warnings")
+    futile = [w for w in warnings if "cannot re-offer" in w and "no ICE candidate gathered" in w]
+    assert futile and not [w for w in warnings if w.startswith("line ")], warnings
     assert py(caller, "await inbound_growth(call, 0.5)") > 5
     callee_health = py(callee, "health")
     # (the callee's handlers come after its answer, sometimes after media_connected)

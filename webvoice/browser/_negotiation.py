@@ -142,7 +142,9 @@ class Negotiation:
                 else:  # JSEP's implicit description: the offer made and set in one step, one wait
                     await self._realm.invoke(self._pc, "setLocalDescription", doing="setLocalDescription(offer)",
                                              keep=False)
-                sdp = await self._gathered_sdp(waiter)
+                # An explicit restart's lack of candidates is its failure, reported by the
+                # caller (one warning per try, not two).
+                sdp = await self._gathered_sdp(waiter, warn=not ice_restart)
                 if ice_restart and not _has_candidates(sdp):
                     # An ICE restart without a candidate cannot connect (the network or the
                     # TURN server is still unreachable): offering it would only cost the peer
@@ -246,9 +248,10 @@ class Negotiation:
             until.append(Until("icecandidate", field="candidate.type", equals="host", grace=HOST_GRACE))
         return self._realm.arm(self._pc, until, GATHER_LIMIT)
 
-    async def _gathered_sdp(self, waiter: Ref | None) -> str:
+    async def _gathered_sdp(self, waiter: Ref | None, *, warn: bool = True) -> str:
         """Our local description once it holds candidates (see the module doc);
-        without a waiter (candidates gathered before), at once unless it has none."""
+        without a waiter (candidates gathered before), at once unless it has none.
+        ``warn``: log when none came (a caller that fails on it says so itself)."""
         if waiter is None:
             sdp = await self._realm.get(self._pc, "localDescription.sdp") or ""
             self._check_open()
@@ -256,7 +259,7 @@ class Negotiation:
                 return sdp
             waiter = self._arm_gathering()  # none after all: wait as a first exchange does
             try:
-                return await self._gathered_sdp(waiter)
+                return await self._gathered_sdp(waiter, warn=warn)
             finally:
                 self._realm.release(waiter)
         _, read = await self._realm.settle(waiter, ("localDescription.sdp",))
@@ -264,6 +267,6 @@ class Negotiation:
         sdp = read.get("localDescription.sdp") or ""
         if _has_candidates(sdp):
             self._gathered = True
-        else:
+        elif warn:
             log.warning("line %s: no ICE candidate gathered in %.1f s", self._line_id, GATHER_LIMIT)
         return sdp
