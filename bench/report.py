@@ -110,9 +110,16 @@ def rows(results: dict) -> list[tuple]:
         w, j = ln["webvoice"], ln["jssip"]
         out.append((f"5. {ln['lines']} simultaneous lines in one page, per line (caller's page)",))
         out.append(("   CPU to set a line up (TaskDuration)", _ms(w["cpu_setup_ms_per_line"]),
-                    _ms(j["cpu_setup_ms_per_line"]), _ratio(ln["ratio_cpu_setup"]), "", "info"))
+                    _ms(j["cpu_setup_ms_per_line"]), _ratio(ln["ratio_cpu_setup"]), "<= 1.0x",
+                    _verdict(ln["ratio_cpu_setup"] <= 1.0)))
         out.append(("     of which script/Wasm (ScriptDuration)", _ms(w["script_setup_ms_per_line"]),
                     _ms(j["script_setup_ms_per_line"]), "", "", "info"))
+        if "webvoice_worker" in ln:
+            ww = ln["webvoice_worker"]
+            out.append(("   webvoice in a Web Worker: the page's main thread", _ms(ww["cpu_setup_ms_per_line"]),
+                        _ms(j["cpu_setup_ms_per_line"]), _ratio(ln["ratio_worker_main_cpu_setup"]), "", "info"))
+            out.append(("     and the worker's thread (trace)", _ms(ww["traced_worker_ms_per_line"]), "", "",
+                        "", "info"))
         out.append((f"   CPU with all lines up, per second ({ln['idle_s']:g} s)",
                     _ms(w["cpu_idle_ms_per_line_per_s"]), _ms(j["cpu_idle_ms_per_line_per_s"]),
                     _ratio(ln["ratio_cpu_idle"]), "", "info"))

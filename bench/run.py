@@ -106,6 +106,25 @@ def _merge(windows: list[dict]) -> dict:
             "windows": len(windows), "durations_ms": [t["duration_ms"] for t in tasks]}
 
 
+def _lines_worker(env):
+    """Figure 5's third caller: webvoice in a Web Worker (figure 6's page), registered."""
+    k = env.kamailio
+    log("opening the worker page for figure 5 (Pyodide boots in its worker)")
+    worker = worker_calls.open_worker_page(env)
+    user = lines.WORKER_USER
+    args = {"user": user, "password": k.users[user], "ws_url": k.ws_url, "domain": k.domain}
+    worker_calls.in_worker(worker.page, f"import json\njson.dumps(await start_ua(**{args!r}))")
+    return worker
+
+
+def _close_lines_worker(worker) -> None:
+    try:
+        worker_calls.in_worker(worker.page, "await stop_ua()\njson.dumps(None)", timeout=10)
+    except Exception:  # noqa: BLE001 - the page closes anyway
+        pass
+    worker.close()
+
+
 def run(args: argparse.Namespace) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -173,7 +192,12 @@ def run(args: argparse.Namespace) -> dict:
                             for caller, callee in pages.values():
                                 env.hang_up(caller)
                                 env.wait_idle(caller, callee, timeout=30)
-                            figures["lines"] = lines.run(env, pages, lines=args.lines, idle_s=args.idle)
+                            worker = _lines_worker(env)
+                            try:
+                                figures["lines"] = lines.run(env, pages, lines=args.lines, idle_s=args.idle,
+                                                             worker=worker)
+                            finally:
+                                _close_lines_worker(worker)
                         except Exception:  # noqa: BLE001
                             results["errors"]["lines"] = traceback.format_exc()
                     for stack_pages in pages.values():

@@ -42,12 +42,13 @@ async def counted_call(target):
 """
 
 
-def _in_worker(page, code: str, timeout: float = 60.0):
+def in_worker(page, code: str, timeout: float = 60.0):
+    """Run ``code`` in the worker of a page from :func:`open_worker_page`: its last value, JSON, decoded."""
     out = js(page, "(code) => window.runInWorker(code)", code, timeout=timeout)
     return None if out is None else json.loads(out)
 
 
-def _open_worker_page(env: Env):
+def open_worker_page(env: Env):
     sp = env._new_page("webvoice-worker")
     sp.page.goto(env.server.url(WORKER_PAGE))
     sp.page.wait_for_function("window.benchReady === true", timeout=30000)
@@ -60,12 +61,12 @@ def run(env: Env, *, calls: int, settle_s: float = 0.3) -> dict:
     k = env.kamailio
     callee = env.open_webvoice()
     direct = env.open_webvoice()
-    worker = _open_worker_page(env)
+    worker = open_worker_page(env)
     try:
         env.start_ua(callee, CALLEE)
         env.start_ua(direct, CALLER)
         args = {"user": CALLER, "password": k.users[CALLER], "ws_url": k.ws_url, "domain": k.domain}
-        _in_worker(worker.page, f"import json\njson.dumps(await start_ua(**{args!r}))")
+        in_worker(worker.page, f"import json\njson.dumps(await start_ua(**{args!r}))")
         target = f"sip:{CALLEE}@{k.domain}"
         samples: dict[str, list] = {"direct": [], "worker": []}
         for i in range(calls):
@@ -75,10 +76,10 @@ def run(env: Env, *, calls: int, settle_s: float = 0.3) -> dict:
                     env.hang_up(direct)
                     env.wait_idle(direct, callee)
                 else:
-                    r = _in_worker(worker.page, f"json.dumps(await counted_call({target!r}))")
-                    _in_worker(worker.page, "hang_up()\njson.dumps(None)")
+                    r = in_worker(worker.page, f"json.dumps(await counted_call({target!r}))")
+                    in_worker(worker.page, "hang_up()\njson.dumps(None)")
                     deadline = time.monotonic() + 15
-                    while _in_worker(worker.page, "json.dumps(live_calls())") or env.live_calls(callee):
+                    while in_worker(worker.page, "json.dumps(live_calls())") or env.live_calls(callee):
                         if time.monotonic() > deadline:
                             raise RuntimeError("the worker's call is still up after 15 s")
                         time.sleep(0.05)
@@ -96,7 +97,7 @@ def run(env: Env, *, calls: int, settle_s: float = 0.3) -> dict:
             except Exception:  # noqa: BLE001 - the pages close anyway
                 pass
         try:
-            _in_worker(worker.page, "await stop_ua()\njson.dumps(None)", timeout=10)
+            in_worker(worker.page, "await stop_ua()\njson.dumps(None)", timeout=10)
         except Exception:  # noqa: BLE001
             pass
     out = {mode: {"median_ms": median([s["ms"] for s in ss]), "samples_ms": [s["ms"] for s in ss],

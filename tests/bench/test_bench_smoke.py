@@ -82,6 +82,12 @@ def test_bench_quick_run_produces_every_figure(tmp_path):
                     "js_heap_kib_per_line", "total_heap_kib_per_line"):
             assert _number(lines[stack][key]), (stack, key)
     assert _number(lines["webvoice"]["python_heap_kib_per_line"])
+    # The same lines placed by webvoice in a Web Worker: the page's thread and the worker's.
+    in_worker = lines["webvoice_worker"]
+    for key in ("cpu_setup_ms_per_line", "cpu_idle_ms_per_line_per_s", "traced_main_ms_per_line"):
+        assert _number(in_worker[key]), key
+    assert _number(in_worker["traced_worker_ms_per_line"]) and in_worker["traced_worker_ms_per_line"] > 0
+    assert _number(lines["ratio_worker_main_cpu_setup"])
 
     worker = figures["worker_calls"]  # figure 6 (bench/worker_calls.py)
     for mode in ("direct", "worker"):
@@ -106,5 +112,6 @@ def test_bench_quick_run_produces_every_figure(tmp_path):
     assert fast_start["snapshot"]["return"]["bytes"] < fast_start["snapshot"]["first"]["bytes"]
 
     for heading in ("1. SIP parsing", "2. Call setup", "3. Start-up", "4. Main-thread long tasks",
-                    "5. 2 simultaneous lines", "7. Navigation to registered"):
+                    "5. 2 simultaneous lines", "webvoice in a Web Worker: the page's main thread",
+                    "7. Navigation to registered"):
         assert heading in proc.stdout, f"the table has no {heading!r}:\n{proc.stdout}"
