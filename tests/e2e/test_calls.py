@@ -113,9 +113,9 @@ calls.append(call)
 """)
 
 
-def established(a, b):
+def established(a, b, target="bob"):
     py(b, "events.clear(); incoming.clear(); mode['answer'] = 'accept'")
-    place(a)
+    place(a, target)
     py(a, "await wait_for(call.is_established)")
     py(b, "await wait_for(lambda: incoming and incoming[-1].call.is_established())\nbcall = incoming[-1].call")
 

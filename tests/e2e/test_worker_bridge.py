@@ -505,3 +505,41 @@ def test_ringback_plays_on_the_page_and_stops(page):
     page.wait_for_function("window.audioContexts.at(-1).state === 'suspended'", timeout=5000)
     assert playing["state"] == "running" and playing["peak"] > 0.05, playing
     assert stopped is False
+
+
+# What the agent's slots hold, by the constructor of each value (for a failing test's message).
+SLOT_KINDS = """() => [...window.agent.clients.values()].flatMap((client) => [...client.slots.values()]
+    .map((cell) => (cell.value === undefined || cell.value === null) ? String(cell.value) : cell.value.constructor?.name))"""
+
+
+def test_many_lines_leave_nothing_in_the_agent_or_the_worker(page):
+    """A worker's phone stays open for hours: each line's objects on the page (the
+    agent's slots) and its proxies in the worker are freed with the line, so a
+    dozen lines, renegotiated and closed, leave the counts where one line did
+    (a leak of one a line would grow a count by the number of lines)."""
+    lines = 10
+
+    def counts() -> dict:
+        page.wait_for_function("window.openPcs().length === 0 && !document.querySelector('audio')", timeout=5000)
+        return {"slots": page.evaluate("() => [...window.agent.clients.values()]"
+                                       ".reduce((n, client) => n + client.slots.size, 0)"),
+                "proxies": run_in_worker(page, "json.dumps(backend.live_proxies)")}
+
+    def pairs(n: int) -> None:
+        run_in_worker(page, f"""
+            for _ in range({n}):
+                a, b, *_ = await connected_pair()
+                await reoffer(a, b)  # a renegotiation (hold, ICE restart) on the way
+                await a.get_stats()
+                a.close()
+                b.close()
+            await asyncio.sleep(0.3)  # the last close messages reach the page
+            json.dumps(None)
+        """, timeout_s=120)
+
+    pairs(1)  # first use: whatever is made once per backend
+    before = counts()
+    pairs(lines)
+    after = counts()
+    assert after["slots"] - before["slots"] < lines / 2, (before, after, page.evaluate(SLOT_KINDS))
+    assert after["proxies"] - before["proxies"] < lines / 2, (before, after)

@@ -126,7 +126,9 @@ class EngineSession:
         realm.set(audio, "hidden", True)
         realm.set(audio, "dataset.webvoiceLine", self.line_id)
         realm.set(audio, "dataset.webvoiceBridge", realm.id)
-        realm.fire(realm.ref(document, "body"), "appendChild", audio, doing="appendChild")
+        body = realm.ref(document, "body")
+        realm.fire(body, "appendChild", audio, doing="appendChild")
+        realm.release(body)  # in a worker, a slot on the page for each line otherwise
         await realm.sync()
 
     async def _choose_element_id(self) -> str:
