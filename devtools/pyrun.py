@@ -33,14 +33,15 @@ _POLL = """([code, timeoutMs, id]) => {
     const runs = (window.__pyRuns ??= {});
     if (!(id in runs)) {
         runs[id] = null;
-        const settle = (text) => { if (runs[id] === null) runs[id] = text; };
+        let timer;  // cleared once settled: a page's pending timers stay its own (tests/e2e/test_soak.py)
+        const settle = (text) => { if (runs[id] === null) { runs[id] = text; clearTimeout(timer); } };
         window.pyodide.runPythonAsync(code).then(
             (value) => { const v = (value && value.toJs) ? value.toJs({dict_converter: Object.fromEntries}) : value;
                          if (value && value.destroy) value.destroy();
                          // A Python callable (say, an unsubscribe function) is not data: null.
                          settle(JSON.stringify({ok: v === undefined || typeof v === "function" ? null : v})); },
             (error) => settle(JSON.stringify({error: String(error.message || error)})));
-        setTimeout(() => settle(JSON.stringify({error: `timed out after ${timeoutMs} ms`})), timeoutMs);
+        timer = setTimeout(() => settle(JSON.stringify({error: `timed out after ${timeoutMs} ms`})), timeoutMs);
     }
     const text = runs[id];
     if (text !== null) delete runs[id];

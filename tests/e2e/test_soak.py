@@ -1,4 +1,5 @@
-"""Many calls leave nothing behind: an agent's phone stays open for hours.
+"""Many calls, messages and watches leave nothing behind: an agent's phone
+stays open for hours.
 
 Two pages call each other a dozen times through Kamailio (half of the calls
 held and resumed, with DTMF and mute on the way), then each page takes a
@@ -10,6 +11,9 @@ imports and caches):
   everything it reaches alive) and asyncio's tasks, futures and handles;
 * the browser: peer connections not closed, `<audio>` elements, AudioContexts
   made, timers still pending (devtools/pages/object-census.js counts them).
+
+The same for a dozen rounds of a message each way and a busy lamp and a
+presence watch started and stopped.
 
 A leak of one object a call grows its count by at least the number of calls;
 the test allows less than half that, so a count that moves by a few (a cache
@@ -88,27 +92,33 @@ def _grown(before: dict, after: dict) -> dict:
     out = {}
     for side in ("py", "js"):
         for name, count in after[side].items():
-            if side == "js" and name in CUMULATIVE:
+            if side == "js" and (name in CUMULATIVE or not isinstance(count, int)):
                 continue
             if count - before[side].get(name, 0) >= CALLS / 2:
                 out[f"{side}:{name}"] = (before[side].get(name, 0), count)
     return out
 
 
-def test_many_calls_leave_nothing_behind(soak_phones):
-    a, b = soak_phones
-    for n in range(WARM_UP):
-        _one_call(a, b, n)
-    before = {name: _census(page) for name, page in (("caller", a), ("callee", b))}
-    for n in range(CALLS):
-        _one_call(a, b, n)
+def _settled_growth(pages: dict, before: dict) -> tuple[dict, dict]:
+    """The census once nothing more is freed (bounded: SETTLE_S), and what grew."""
     deadline = time.monotonic() + SETTLE_S
-    while True:  # the last calls' transactions and timers end on their own: wait (bounded)
-        after = {name: _census(page) for name, page in (("caller", a), ("callee", b))}
+    while True:  # the last transactions and timers end on their own: wait (bounded)
+        after = {name: _census(page) for name, page in pages.items()}
         grown = {name: _grown(before[name], after[name]) for name in after}
         if not any(grown.values()) or time.monotonic() > deadline:
-            break
+            return after, grown
         time.sleep(2.0)
+
+
+def test_many_calls_leave_nothing_behind(soak_phones):
+    a, b = soak_phones
+    pages = {"caller": a, "callee": b}
+    for n in range(WARM_UP):
+        _one_call(a, b, n)
+    before = {name: _census(page) for name, page in pages.items()}
+    for n in range(CALLS):
+        _one_call(a, b, n)
+    after, grown = _settled_growth(pages, before)
     assert not any(grown.values()), grown
     for name, census in after.items():
         js = census["js"]
@@ -118,3 +128,34 @@ def test_many_calls_leave_nothing_behind(soak_phones):
         assert js["audioContexts"] <= before[name]["js"]["audioContexts"] + 1, (name, js)
     for page in (a, b):  # and the phones still work
         assert py(page, "sip.is_registered()") is True
+
+
+def _one_round(a, b, n: int) -> None:
+    assert py(a, f"await sip.send_message('frank', 'hello {n}')") == 200
+    assert py(b, f"await sip.send_message('erin', 'hi {n}')") == 200
+    for page, text in ((b, f"hello {n}"), (a, f"hi {n}")):
+        py(page, f"await wait_for(lambda: {text!r} in received)\nreceived.clear()")
+    py(a, """
+seen = []
+lamp = sip.watch_line('frank', seen.append)
+presence = sip.watch_presence('frank', seen.append)
+await wait_for(lambda: len(seen) >= 2)
+lamp.stop()
+presence.stop()
+assert not lamp.active and not presence.active
+lamp = presence = seen = None
+""")
+
+
+def test_many_messages_and_watches_leave_nothing_behind(soak_phones):
+    a, b = soak_phones
+    pages = {"erin": a, "frank": b}
+    for page in (a, b):
+        py(page, "received = []\nsip.on_message(lambda message: received.append(message.body))")
+    for n in range(WARM_UP):
+        _one_round(a, b, n)
+    before = {name: _census(page) for name, page in pages.items()}
+    for n in range(CALLS):
+        _one_round(a, b, n)
+    after, grown = _settled_growth(pages, before)
+    assert not any(grown.values()), (grown, {name: c["js"]["timersPendingDelays"] for name, c in after.items()})
