@@ -514,9 +514,10 @@ SLOT_KINDS = """() => [...window.agent.clients.values()].flatMap((client) => [..
 
 def test_many_lines_leave_nothing_in_the_agent_or_the_worker(page):
     """A worker's phone stays open for hours: each line's objects on the page (the
-    agent's slots) and its proxies in the worker are freed with the line, so a
-    dozen lines, renegotiated and closed, leave the counts where one line did
-    (a leak of one a line would grow a count by the number of lines)."""
+    agent's slots) and its proxies in the worker are freed with the line, so ten
+    pairs of lines (ringback, hold and resume, mute, DTMF, a new microphone,
+    stats), closed, leave the counts where one pair did (a leak of one a line
+    would grow a count by the number of lines)."""
     lines = 10
 
     def counts() -> dict:
@@ -529,8 +530,18 @@ def test_many_lines_leave_nothing_in_the_agent_or_the_worker(page):
         run_in_worker(page, f"""
             for _ in range({n}):
                 a, b, *_ = await connected_pair()
-                await reoffer(a, b)  # a renegotiation (hold, ICE restart) on the way
+                a.start_ringback()
+                a.stop_ringback()
+                a.set_hold(True)
+                await reoffer(a, b)  # renegotiations: a hold and its resume
+                a.set_hold(False)
+                await reoffer(a, b)
+                a.set_muted(True)
+                a.set_muted(False)
+                await a.send_dtmf("1", 100, 70)
+                await a.replace_microphone(None)
                 await a.get_stats()
+                await a.arrival_mark()
                 a.close()
                 b.close()
             await asyncio.sleep(0.3)  # the last close messages reach the page
