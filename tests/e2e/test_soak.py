@@ -99,27 +99,29 @@ def _grown(before: dict, after: dict) -> dict:
     return out
 
 
-def _settled_growth(pages: dict, before: dict) -> tuple[dict, dict]:
-    """The census once nothing more is freed (bounded: SETTLE_S), and what grew."""
+def _soak(pages: dict, one_round) -> tuple[dict, dict]:
+    """``one_round(n)`` WARM_UP times, a census, CALLS times, and the census once
+    nothing more is freed (bounded: SETTLE_S); fails on what grew by a leak's
+    count. Returns both censuses."""
+    for n in range(WARM_UP):
+        one_round(n)
+    before = {name: _census(page) for name, page in pages.items()}
+    for n in range(CALLS):
+        one_round(n)
     deadline = time.monotonic() + SETTLE_S
     while True:  # the last transactions and timers end on their own: wait (bounded)
         after = {name: _census(page) for name, page in pages.items()}
         grown = {name: _grown(before[name], after[name]) for name in after}
         if not any(grown.values()) or time.monotonic() > deadline:
-            return after, grown
+            break
         time.sleep(2.0)
+    assert not any(grown.values()), (grown, {name: c["js"]["timersPendingDelays"] for name, c in after.items()})
+    return before, after
 
 
 def test_many_calls_leave_nothing_behind(soak_phones):
     a, b = soak_phones
-    pages = {"caller": a, "callee": b}
-    for n in range(WARM_UP):
-        _one_call(a, b, n)
-    before = {name: _census(page) for name, page in pages.items()}
-    for n in range(CALLS):
-        _one_call(a, b, n)
-    after, grown = _settled_growth(pages, before)
-    assert not any(grown.values()), grown
+    before, after = _soak({"caller": a, "callee": b}, lambda n: _one_call(a, b, n))
     for name, census in after.items():
         js = census["js"]
         assert js["peerConnections"] >= CALLS, (name, js)  # the census saw the calls
@@ -149,13 +151,6 @@ lamp = presence = seen = None
 
 def test_many_messages_and_watches_leave_nothing_behind(soak_phones):
     a, b = soak_phones
-    pages = {"erin": a, "frank": b}
     for page in (a, b):
         py(page, "received = []\nsip.on_message(lambda message: received.append(message.body))")
-    for n in range(WARM_UP):
-        _one_round(a, b, n)
-    before = {name: _census(page) for name, page in pages.items()}
-    for n in range(CALLS):
-        _one_round(a, b, n)
-    after, grown = _settled_growth(pages, before)
-    assert not any(grown.values()), (grown, {name: c["js"]["timersPendingDelays"] for name, c in after.items()})
+    _soak({"erin": a, "frank": b}, lambda n: _one_round(a, b, n))
