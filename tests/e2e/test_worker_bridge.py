@@ -554,3 +554,24 @@ def test_many_lines_leave_nothing_in_the_agent_or_the_worker(page):
     after = counts()
     assert after["slots"] - before["slots"] < lines / 2, (before, after, page.evaluate(SLOT_KINDS))
     assert after["proxies"] - before["proxies"] < lines / 2, (before, after)
+
+
+def test_watching_devices_on_and_off_leaves_no_slot(page):
+    """Before any line the watch makes its own reference to navigator.mediaDevices:
+    released when the watch stops, so turning it on and off does not pile them up."""
+    slots = "() => [...window.agent.clients.values()].reduce((n, client) => n + client.slots.size, 0)"
+    run_in_worker(page, """
+        backend.on_devices_changed(lambda: None)
+        backend.on_devices_changed(None)
+        await asyncio.sleep(0.2)
+        json.dumps(None)
+    """)
+    before = page.evaluate(slots)
+    run_in_worker(page, """
+        for _ in range(10):
+            backend.on_devices_changed(lambda: None)
+            backend.on_devices_changed(None)
+        await asyncio.sleep(0.2)
+        json.dumps(None)
+    """)
+    assert page.evaluate(slots) - before < 5, (before, page.evaluate(SLOT_KINDS))

@@ -53,6 +53,7 @@ class EngineBackend:
         self._sessions: list[EngineSession] = []
         self._devices_handler: Callable[[], None] | None = None
         self._devices_subscription: int | None = None
+        self._devices_target: Ref | None = None  # navigator.mediaDevices, when the watch made the reference
         self._media_devices: Ref | None = None
         self._sink_id: bool | None = None
         self._webrtc = True
@@ -173,9 +174,12 @@ class EngineBackend:
         self._devices_handler = handler
         if handler is None and self._devices_subscription is not None:
             self.realm.unlisten(self._devices_subscription)
-            self._devices_subscription = None
+            self.realm.release(self._devices_target)  # its own reference, if it made one (below)
+            self._devices_subscription = self._devices_target = None
         elif handler is not None and self._devices_subscription is None:
-            target = self._media_devices or self.realm.global_ref("navigator.mediaDevices")
+            target = self._media_devices
+            if target is None:  # before the first call: a reference of the watch's own
+                target = self._devices_target = self.realm.global_ref("navigator.mediaDevices")
             self._devices_subscription = self.realm.listen(target, "devicechange", self._devices_changed)
 
     def _devices_changed(self, data: dict[str, Any]) -> None:
@@ -196,7 +200,7 @@ class EngineBackend:
         self._sink_id = None
         self.ringback.lost()
         if self._devices_subscription is not None:
-            self._devices_subscription = None
+            self._devices_subscription = self._devices_target = None  # the old page's, gone with it
             handler, self._devices_handler = self._devices_handler, None
             self.on_devices_changed(handler)
 
