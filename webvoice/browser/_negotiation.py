@@ -135,10 +135,12 @@ class Negotiation:
                 if restart or any(name != "iceRestart" for name in self._offer_options):
                     options = {**self._offer_options, "iceRestart": restart}
                     offer = await self._realm.invoke(self._pc, "createOffer", options, doing="createOffer")
-                    self._check_open()
-                    await self._realm.invoke(self._pc, "setLocalDescription", offer, doing="setLocalDescription",
-                                             keep=False)
-                    self._realm.release(offer)
+                    try:
+                        self._check_open()
+                        await self._realm.invoke(self._pc, "setLocalDescription", offer,
+                                                 doing="setLocalDescription", keep=False)
+                    finally:  # refused or not, the description is not needed again
+                        self._realm.release(offer)
                 else:  # JSEP's implicit description: the offer made and set in one step, one wait
                     await self._realm.invoke(self._pc, "setLocalDescription", doing="setLocalDescription(offer)",
                                              keep=False)
@@ -175,13 +177,15 @@ class Negotiation:
                                        keep=False)
                 else:  # a later one keeps our DTLS role: read it before setting it
                     answer = await realm.invoke(self._pc, "createAnswer", doing="createAnswer")
-                    self._check_open()
-                    created = await realm.get(answer, "sdp")
-                    kept = keep_dtls_role(created, remote_offer, self._dtls_role)
-                    description: Any = answer if kept == created else {"type": "answer", "sdp": kept}
-                    await realm.invoke(self._pc, "setLocalDescription", description, doing="setLocalDescription",
-                                       keep=False)
-                    realm.release(answer)
+                    try:
+                        self._check_open()
+                        created = await realm.get(answer, "sdp")
+                        kept = keep_dtls_role(created, remote_offer, self._dtls_role)
+                        description: Any = answer if kept == created else {"type": "answer", "sdp": kept}
+                        await realm.invoke(self._pc, "setLocalDescription", description,
+                                           doing="setLocalDescription", keep=False)
+                    finally:  # refused or not, the description is not needed again
+                        realm.release(answer)
                 sdp = await self._gathered_sdp(waiter)
             finally:
                 if waiter is not None:
