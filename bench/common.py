@@ -41,6 +41,9 @@ BENCH_ARGS = [
 
 # Accounts of the Kamailio configuration, split between the phases so that no
 # binding of one phase is around in another.
+#: A Chromium trace's top-level task events (their ``tdur`` is the task's thread time).
+TRACE_TASKS = ("ThreadControllerImpl::RunTask", "RunTask")
+
 USERS = {
     "webvoice": {"startup": "erin", "caller": "alice", "callee": "bob"},
     "jssip": {"startup": "frank", "caller": "carol", "callee": "dave"},

@@ -34,10 +34,10 @@ import collections
 import json
 import time
 
-from bench.common import USERS, log, pycall
+from bench.common import TRACE_TASKS, USERS, log, pycall
+from bench.worker_calls import in_worker
 
 WORKER_USER = "grace"  # the worker page's account (figure 6 uses it later, with pages of its own)
-_TASK = ("ThreadControllerImpl::RunTask", "RunTask")
 
 
 def _metrics(cdp) -> dict:
@@ -129,7 +129,7 @@ def _thread_ms(trace: bytes) -> dict[str, float]:
              if e.get("ph") == "M" and e.get("name") == "thread_name"}
     busy: collections.Counter = collections.Counter()
     for e in events:
-        if e.get("ph") == "X" and e.get("name") in _TASK:
+        if e.get("ph") == "X" and e.get("name") in TRACE_TASKS:
             busy[(e["pid"], e["tid"])] += e.get("tdur", 0) / 1000
     workers = [(ms, key) for key, ms in busy.items() if names.get(key) == "DedicatedWorker thread"]
     if not workers:
@@ -141,8 +141,6 @@ def _thread_ms(trace: bytes) -> dict[str, float]:
 
 def _worker_stack(env, worker, callee, *, lines: int, idle_s: float) -> dict:
     """Eight lines placed by webvoice in ``worker`` (bench/worker_calls.py's page) to ``callee``."""
-    from bench.worker_calls import in_worker
-
     target = f"sip:{USERS['webvoice']['callee']}@{env.kamailio.domain}"
     place = f"import json\njson.dumps(await call({target!r}, 60))"
     in_worker(worker.page, place, timeout=70)  # a first call: the worker's call modules, the agent's first use

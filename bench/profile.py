@@ -44,7 +44,7 @@ import collections
 import json
 
 from bench.browser_parse import MESSAGES
-from bench.common import USERS, Env, pycall
+from bench.common import TRACE_TASKS, USERS, Env, pycall
 from bench.jssip_bundle import ensure_bundle
 
 PROFILE_PARSE = r'''
@@ -201,7 +201,6 @@ for owner, name, original in _saved:
 "\n".join(f"{n:6d} {t * 1000:8.2f} ms  {k}" for k, (n, t) in sorted(_ops.items(), key=lambda kv: -kv[1][1]))
 '''
 
-_TASK = ("ThreadControllerImpl::RunTask", "RunTask")
 _KINDS = ("TimerFire", "FunctionCall", "EventDispatch", "RunMicrotasks", "MinorGC", "MajorGC", "UpdateLayoutTree")
 
 
@@ -215,9 +214,9 @@ def _main_thread_tasks(trace: bytes) -> str:
     for e in events:
         if e.get("ph") == "X" and (e.get("pid"), e.get("tid")) in mains:
             by_thread[(e["pid"], e["tid"])].append(e)
-    busiest = max(by_thread.values(), key=lambda evs: sum(1 for e in evs if e["name"] in _TASK))
+    busiest = max(by_thread.values(), key=lambda evs: sum(1 for e in evs if e["name"] in TRACE_TASKS))
     busiest.sort(key=lambda e: e["ts"])
-    tasks = [e for e in busiest if e["name"] in _TASK]
+    tasks = [e for e in busiest if e["name"] in TRACE_TASKS]
     inner = [e for e in busiest if e["name"] in _KINDS]
     starts = [e["ts"] for e in inner]
     count: collections.Counter = collections.Counter()
