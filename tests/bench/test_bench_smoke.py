@@ -119,8 +119,16 @@ def test_bench_quick_run_produces_every_figure(tmp_path):
                 assert _number(slow[variant][visit][key]), (variant, visit, key)
     # The return visit comes from the HTTP cache of the profile the first one filled.
     assert fast_start["snapshot"]["return"]["bytes"] < fast_start["snapshot"]["first"]["bytes"]
+    # The floor: Pyodide alone, restored from a snapshot of its own (bench/pyodide_floor.mjs).
+    for visit in ("first", "return"):
+        floor = fast_start["floor"][visit]
+        for key in ("floor_ms", "page_start_ms", "load_pyodide_ms", "loaded_ms"):
+            assert _number(floor[key]) and floor[key] > 0, (visit, key)
+        assert floor["floor_ms"] <= floor["loaded_ms"], floor
+        assert all(r["path"] == "floor" and r["answer"] == 42 for r in floor["runs"])
+    assert fast_start["floor"]["return"]["bytes"] < fast_start["floor"]["first"]["bytes"]
 
     for heading in ("1. SIP parsing", "2. Call setup", "3. Start-up", "4. Main-thread long tasks",
                     "5. 2 simultaneous lines", "webvoice in a Web Worker: the page's main thread",
-                    "7. Navigation to registered"):
+                    "7. Navigation to registered", "the floor: Pyodide alone"):
         assert heading in proc.stdout, f"the table has no {heading!r}:\n{proc.stdout}"
