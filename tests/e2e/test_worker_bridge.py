@@ -575,3 +575,122 @@ def test_watching_devices_on_and_off_leaves_no_slot(page):
         json.dumps(None)
     """)
     assert page.evaluate(slots) - before < 5, (before, page.evaluate(SLOT_KINDS))
+
+
+FAIL_SET_LOCAL_JS = """(mode) => {
+    // setLocalDescription refused for an offer ("offer": a stable connection's)
+    // or an answer ("answer": one with the peer's offer set), as a browser may.
+    const proto = RTCPeerConnection.prototype;
+    if (!window.realSetLocal) window.realSetLocal = proto.setLocalDescription;
+    proto.setLocalDescription = mode === null ? window.realSetLocal : function (...args) {
+        const offering = this.signalingState === "stable" || this.signalingState === "have-local-offer";
+        if ((mode === "offer") === offering) {
+            return Promise.reject(new DOMException("refused by the test", "OperationError"));
+        }
+        return window.realSetLocal.apply(this, args);
+    };
+}"""
+
+
+def test_negotiations_that_fail_leave_nothing_in_the_agent_or_the_worker(page):
+    """A description the browser would not set (setLocalDescription rejected) is
+    released like one that was set. Each try fails four ways: a new line's
+    offer and answer (made and set in one step), and on a connected pair an
+    ICE restart's offer and a re-answer (made, then set: the paths that hold a
+    description of their own). Ten tries, every line closed, leave the agent's
+    slots and the worker's proxies where one try did."""
+    tries = 10
+    slots = "() => [...window.agent.clients.values()].reduce((n, client) => n + client.slots.size, 0)"
+
+    def counts() -> dict:
+        page.wait_for_function("window.openPcs().length === 0", timeout=5000)
+        return {"slots": page.evaluate(slots), "proxies": run_in_worker(page, "json.dumps(backend.live_proxies)")}
+
+    def failing(mode: str | None, code: str) -> str:
+        page.evaluate(FAIL_SET_LOCAL_JS, mode)
+        return run_in_worker(page, f"""
+            try:
+{textwrap.indent(textwrap.dedent(code), " " * 16)}
+            except MediaError as exc:
+                outcome = type(exc).__name__
+            else:
+                outcome = "set"
+            json.dumps(outcome)
+        """)
+
+    def one_try() -> list:
+        run_in_worker(page, """
+            n = await open_line("n")
+            fresh_offer = await n.create_offer()
+            n.close()
+            a, b, *_ = await connected_pair()
+            json.dumps(None)
+        """)
+        outcomes = [
+            failing("offer", 's = await open_line("s")\ntry:\n    await s.create_offer()\nfinally:\n    s.close()'),
+            failing("answer", 's = await open_line("s")\ntry:\n    await s.create_answer(fresh_offer)\n'
+                              'finally:\n    s.close()'),
+            failing("offer", "await a.create_offer(ice_restart=True)"),
+        ]
+        page.evaluate(FAIL_SET_LOCAL_JS, None)
+        run_in_worker(page, "second_offer = await a.create_offer()\njson.dumps(None)")
+        outcomes.append(failing("answer", "await b.create_answer(second_offer)"))
+        page.evaluate(FAIL_SET_LOCAL_JS, None)
+        run_in_worker(page, """
+            a.close()
+            b.close()
+            await asyncio.sleep(0.3)  # the last close messages reach the page
+            json.dumps(None)
+        """)
+        return outcomes
+
+    try:
+        assert "set" not in one_try()  # first use: whatever is made once per backend
+        before = counts()
+        outcomes = [o for _ in range(tries) for o in one_try()]
+        after = counts()
+    finally:
+        page.evaluate(FAIL_SET_LOCAL_JS, None)
+    assert len(outcomes) == 4 * tries and "set" not in outcomes, outcomes
+    assert after["slots"] - before["slots"] < tries / 2, (before, after, page.evaluate(SLOT_KINDS))
+    assert after["proxies"] - before["proxies"] < tries / 2, (before, after)
+
+
+def test_a_failure_stops_only_the_line_it_belongs_to(page):
+    """Operations of several lines travel to the page in one batch when they are
+    made in the same turn; one line's failure (a description the browser would
+    not set) must not stop another line's, here a hang-up: its connection
+    closed, its microphone stopped, its audio element removed."""
+    run_in_worker(page, """
+        x = await open_line("x")
+        y = await open_line("y")
+        z = await open_line("z")
+        y_offer = await y.create_offer()  # y has its audio element and microphone
+        json.dumps(None)
+    """)
+    page.evaluate(FAIL_SET_LOCAL_JS, "offer")
+    try:
+        outcome = run_in_worker(page, """
+            async def hang_up(line):
+                line.close()
+            async def offer(line):
+                try:
+                    await line.create_offer()
+                except MediaError as exc:
+                    return type(exc).__name__
+                return "set"
+            # Started together: their first steps run in the same turn, their
+            # operations leave in one batch.
+            outcome = await asyncio.gather(offer(x), hang_up(y), offer(z))
+            await asyncio.sleep(0.3)
+            json.dumps(outcome)
+        """)
+    finally:
+        page.evaluate(FAIL_SET_LOCAL_JS, None)
+    assert outcome[0] != "set" and outcome[2] != "set", outcome
+    deadline = time.monotonic() + 5
+    while (open_pcs := page.evaluate("window.openPcs().length")) != 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert open_pcs == 2, f"{open_pcs} connections open: x's and z's, not y's, should be"
+    run_in_worker(page, "x.close()\nz.close()\njson.dumps(None)")
+    page.wait_for_function("window.openPcs().length === 0", timeout=5000)

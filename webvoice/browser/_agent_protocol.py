@@ -14,10 +14,10 @@ realm's random id, so several workers share a channel without crossing
 wires) and, from the agent, ``agent`` (its id)::
 
     worker -> agent  {kind: "hello"}                      who is there? (a channel spans every
-                     {kind: "batch", agent, id, ops, reply, lock}      tab of the origin)
+                     {kind: "batch", agent, id, ops, chains, reply, lock}   tab of the origin)
                      {kind: "detach", agent}
     agent -> worker  {kind: "here", visible}              a visible page's agent is preferred
-                     {kind: "reply", id, ok, results, at?, error?}
+                     {kind: "reply", id, ok, results, failures?, at?, error?}
                      {kind: "failed", id, at, error}       a "fire" call failed
                      {kind: "event", sub, data, refs}
                      {kind: "gone"}                        the page is going away
@@ -35,11 +35,18 @@ arguments; target ``null`` is ``globalThis``)::
     ["arm", to, on, until, timeout_ms]    ["settle", on, read]*
     ["lost", on, method]                  ["release", [slots]]        ["sync"]*
 
-Only a batch holding a starred operation is answered (``reply``: their
-values in order, or the first failure, ``at`` its index, with the error's
-name, message and constraint); a failing operation ends its batch, and the
-slots the rest would fill fail the same way. A failure of a ``fire`` call is
-reported as ``failed`` and the batch goes on.
+Each operation belongs to a *chain* (``chains``, one per operation): the
+task that queued it, or ``null`` outside a task. A failing operation ends
+its chain in the batch, not the batch: the rest of that chain does not run
+(except ``release``, clean-up that a ``finally`` queued behind the failure),
+and the slots it would fill fail the same way; other chains go on, so one
+line's failure never drops another line's operations queued in the same
+turn (its hang-up, say). Outside a task each operation is on its own. Only a
+batch holding a starred operation or a failure is answered (``reply``: the
+starred operations' values in order, ``null`` for one that did not run;
+``failures``, each chain's failure as ``[index, error]``, the error's name,
+message and constraint; ``at`` and ``error``, the first of them). A failure
+of a ``fire`` call is reported as ``failed`` and its chain goes on.
 
 The worker holds a Web Lock (``webvoice-bridge-<id>``) while the realm is
 open; the agent waits on it, so when the worker dies (a kernel restart,
@@ -64,7 +71,7 @@ __all__ = ["DEFAULT_CHANNEL", "PROTOCOL", "WebLock"]
 #: The BroadcastChannel name the agent and the realm use unless told otherwise.
 DEFAULT_CHANNEL = "webvoice-media"
 #: The message protocol's version (``wv`` in every message; agent.js ``PROTOCOL``).
-PROTOCOL = 2
+PROTOCOL = 3
 
 
 def _encode(value: Any) -> Any:
@@ -87,6 +94,7 @@ class _Batch:
     def __init__(self, batch_id: int) -> None:
         self.id = batch_id
         self.ops: list[list[Any]] = []
+        self.chains: list[int | None] = []  # the task each operation came from (see the module doc)
         self.doing: list[str] = []
         self.outs: list[tuple[int, asyncio.Future]] = []  # (op index, future)
         self.on_error: dict[int, Callable[[MediaError], None] | None] = {}
@@ -98,15 +106,25 @@ class _Batch:
             if index >= at and not future.done():
                 future.set_exception(error)
 
-    def answer(self, results: list[Any], at: int | None, error: MediaError | None) -> None:
+    def answer(self, results: list[Any], failures: list[tuple[int, MediaError]]) -> None:
+        """Settle what waits on the batch: ``results``, one per starred operation in
+        order; ``failures``, (index, error) of each chain that failed: what its chain
+        asked for from there on fails with its error, other chains get their values."""
+        stopped = {self.chains[at]: (at, error) for at, error in failures if self.chains[at] is not None}
+        own = dict(failures)
         values = iter(results)
         for index, future in self.outs:
+            value = next(values, None)
             if future.done():
                 continue
-            if at is not None and index >= at:
-                future.set_exception(error)
+            chain = self.chains[index]
+            failure = own.get(index)
+            if failure is None and chain in stopped and stopped[chain][0] < index:
+                failure = stopped[chain][1]
+            if failure is not None:
+                future.set_exception(failure)
             else:
-                future.set_result(next(values, None))
+                future.set_result(value)
 
     def error(self, message: dict[str, Any]) -> MediaError:
         """The failure a ``reply`` or ``failed`` message reports, naming what the

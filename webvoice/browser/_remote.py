@@ -44,6 +44,16 @@ _HELLO_REPEAT = 0.25
 _PREFER_VISIBLE = 0.1
 
 
+def _chain() -> int | None:
+    """The chain an operation queued now belongs to: the task running (see
+    _agent_protocol's module doc), or None outside one."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no loop running: a browser callback's own operations
+        return None
+    return None if task is None else id(task)
+
+
 class RemoteRealm:
     """:class:`~webvoice.browser._realm.Realm` for Python in a Web Worker (see the module doc).
 
@@ -179,6 +189,7 @@ class RemoteRealm:
             asyncio.get_event_loop().call_soon(self._flush)
         batch = self._batch
         batch.ops.append(op)
+        batch.chains.append(_chain())
         batch.doing.append(doing)
         batch.patient |= patient
         batch.wait += wait
@@ -212,8 +223,8 @@ class RemoteRealm:
             return
         self._batch = None
         reply = bool(batch.outs)
-        self._post({"kind": "batch", "agent": self._agent, "id": batch.id, "ops": batch.ops, "reply": reply,
-                    "lock": self._lock})
+        self._post({"kind": "batch", "agent": self._agent, "id": batch.id, "ops": batch.ops, "chains": batch.chains,
+                    "reply": reply, "lock": self._lock})
         self._pending[batch.id] = batch
 
     def _connect_soon(self) -> asyncio.Task:
@@ -343,14 +354,18 @@ class RemoteRealm:
         batch = self._pending.pop(message.get("id"), None)
         if batch is None:
             return
-        if message.get("ok"):
-            batch.answer(message.get("results") or [], None, None)
-            return
-        error = batch.error(message)
+        failures = [(int(at), batch.error({"at": int(at), "error": error}))
+                    for at, error in message.get("failures") or []]
+        if not message.get("ok") and not failures:  # the batch as a whole (not one operation) failed
+            failures = [(int(message.get("at") or 0), batch.error(message))]
         if batch.outs:
-            batch.answer(message.get("results") or [], int(message.get("at") or 0), error)
-        else:
-            log.warning("webvoice: %s", error)
+            batch.answer(message.get("results") or [], failures)
+        # A failure nothing here waits on is told, once per failed chain.
+        waited = {index for index, _ in batch.outs}
+        for at, error in failures:
+            chain = batch.chains[at] if at < len(batch.chains) else None
+            if not any(i >= at and (i == at or (chain is not None and batch.chains[i] == chain)) for i in waited):
+                log.warning("webvoice: %s", error)
 
     def _on_failed(self, message: dict[str, Any]) -> None:
         batch = self._pending.get(message.get("id"))

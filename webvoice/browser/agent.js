@@ -7,7 +7,7 @@
 //   <script type="module" src="/static/agent.js?start"></script>  (or ?channel=my-phone)
 //   import { startAgent } from "./agent.js"; startAgent({channelName: "my-phone"});
 
-export const PROTOCOL = 2;
+export const PROTOCOL = 3;
 export const DEFAULT_CHANNEL = "webvoice-media";
 
 const DEFINES = new Set(["new", "ref", "invoke", "arm"]); // op[1] is the slot they fill (or null)
@@ -141,21 +141,41 @@ class Client {
     }
   }
 
-  async batch({ id, ops, reply }) {
+  // A failure ends its chain (the worker's task that queued it), not the batch:
+  // the rest of that chain does not run but for its clean-up ("release"), and
+  // the slots it would fill fail the same way; other chains (another line's
+  // hang-up queued in the same turn) go on. Outside a task (chain null) each
+  // operation stands alone. See webvoice/browser/_agent_protocol.py.
+  async batch({ id, ops, chains, reply }) {
     for (const op of ops) if (DEFINES.has(op[0]) && op[1] !== null) this.cell(op[1]);
-    const results = [];
+    const results = []; // one per answering operation, in order: null where it did not run
+    const failures = []; // [index, error], the first failure of each chain
+    const stopped = new Map(); // chain -> its error
     for (let at = 0; at < ops.length; at += 1) {
-      const [kind, on, method, args] = ops[at];
+      const op = ops[at];
+      const [kind, on, method, args] = op;
+      const chain = chains?.[at] ?? null;
       const failed = (error) => this.post({ kind: "failed", id, at, error: describe(error) });
-      try {
-        if (kind === "fire") { // a call nobody waits for: made now, in order; a failure does not stop the batch
-          await this.apply(on, method, args).then(([value]) => Promise.resolve(value).catch(failed), failed);
-        } else if (ANSWERS.has(kind)) results.push(await this.run(ops[at]));
-        else await this.run(ops[at]);
-      } catch (error) { // the rest does not run; the slots it would fill fail the same way
-        for (const op of ops.slice(at)) if (DEFINES.has(op[0]) && op[1] !== null) this.slots.get(op[1])?.reject(error);
-        return this.post({ kind: "reply", id, ok: false, at, results, error: describe(error) });
+      if (chain !== null && stopped.has(chain) && kind !== "release") {
+        if (DEFINES.has(kind) && op[1] !== null) this.slots.get(op[1])?.reject(stopped.get(chain));
+        if (ANSWERS.has(kind)) results.push(null);
+        continue;
       }
+      try {
+        if (kind === "fire") { // a call nobody waits for: made now, in order; a failure does not stop the chain
+          await this.apply(on, method, args).then(([value]) => Promise.resolve(value).catch(failed), failed);
+        } else if (ANSWERS.has(kind)) results.push(await this.run(op));
+        else await this.run(op);
+      } catch (error) {
+        if (DEFINES.has(kind) && op[1] !== null) this.slots.get(op[1])?.reject(error);
+        if (ANSWERS.has(kind)) results.push(null);
+        if (chain !== null) stopped.set(chain, error);
+        failures.push([at, describe(error)]);
+      }
+    }
+    if (failures.length) {
+      const [at, error] = failures[0];
+      return this.post({ kind: "reply", id, ok: false, results, failures, at, error });
     }
     if (reply) this.post({ kind: "reply", id, ok: true, results });
   }
