@@ -524,7 +524,11 @@ def test_many_lines_leave_nothing_in_the_agent_or_the_worker(page):
         page.wait_for_function("window.openPcs().length === 0 && !document.querySelector('audio')", timeout=5000)
         return {"slots": page.evaluate("() => [...window.agent.clients.values()]"
                                        ".reduce((n, client) => n + client.slots.size, 0)"),
-                "proxies": run_in_worker(page, "json.dumps(backend.live_proxies)")}
+                "proxies": run_in_worker(page, "json.dumps(backend.live_proxies)"),
+                # the worker's record of each batch sent to the page, kept until it is answered
+                "batches": run_in_worker(page, "import gc\nfrom webvoice.browser._agent_protocol import _Batch\n"
+                                               "gc.collect()\n"
+                                               "json.dumps(sum(isinstance(o, _Batch) for o in gc.get_objects()))")}
 
     def pairs(n: int) -> None:
         run_in_worker(page, f"""
@@ -554,6 +558,7 @@ def test_many_lines_leave_nothing_in_the_agent_or_the_worker(page):
     after = counts()
     assert after["slots"] - before["slots"] < lines / 2, (before, after, page.evaluate(SLOT_KINDS))
     assert after["proxies"] - before["proxies"] < lines / 2, (before, after)
+    assert after["batches"] - before["batches"] < lines / 2, (before, after)
 
 
 def test_watching_devices_on_and_off_leaves_no_slot(page):

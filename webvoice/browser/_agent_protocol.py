@@ -14,7 +14,7 @@ realm's random id, so several workers share a channel without crossing
 wires) and, from the agent, ``agent`` (its id)::
 
     worker -> agent  {kind: "hello"}                      who is there? (a channel spans every
-                     {kind: "batch", agent, id, ops, chains, reply, lock}   tab of the origin)
+                     {kind: "batch", agent, id, ops, chains, lock}     tab of the origin)
                      {kind: "detach", agent}
     agent -> worker  {kind: "here", visible}              a visible page's agent is preferred
                      {kind: "reply", id, ok, results, failures?, at?, error?}
@@ -41,12 +41,14 @@ its chain in the batch, not the batch: the rest of that chain does not run
 (except ``release``, clean-up that a ``finally`` queued behind the failure),
 and the slots it would fill fail the same way; other chains go on, so one
 line's failure never drops another line's operations queued in the same
-turn (its hang-up, say). Outside a task each operation is on its own. Only a
-batch holding a starred operation or a failure is answered (``reply``: the
-starred operations' values in order, ``null`` for one that did not run;
+turn (its hang-up, say). Outside a task each operation is on its own. Every
+batch is answered, once all of it has run (``reply``: the starred
+operations' values in order, ``null`` for one that did not run;
 ``failures``, each chain's failure as ``[index, error]``, the error's name,
-message and constraint; ``at`` and ``error``, the first of them). A failure
-of a ``fire`` call is reported as ``failed`` and its chain goes on.
+message and constraint; ``at`` and ``error``, the first of them): the
+worker keeps a batch (what each operation was doing, whom a failure goes
+to) until then, and no longer. A failure of a ``fire`` call is reported as
+``failed``, before the reply, and its chain goes on.
 
 The worker holds a Web Lock (``webvoice-bridge-<id>``) while the realm is
 open; the agent waits on it, so when the worker dies (a kernel restart,

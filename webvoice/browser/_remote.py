@@ -222,9 +222,8 @@ class RemoteRealm:
             self._connect_soon()  # flushes once attached
             return
         self._batch = None
-        reply = bool(batch.outs)
         self._post({"kind": "batch", "agent": self._agent, "id": batch.id, "ops": batch.ops, "chains": batch.chains,
-                    "reply": reply, "lock": self._lock})
+                    "lock": self._lock})
         self._pending[batch.id] = batch
 
     def _connect_soon(self) -> asyncio.Task:
@@ -400,8 +399,9 @@ class RemoteRealm:
             return
         batch, self._batch = self._batch, None
         if self._agent is not None:
-            if batch is not None and batch.ops:  # what was queued last (closing sessions) goes first
-                self._post({"kind": "batch", "agent": self._agent, "id": batch.id, "ops": batch.ops, "reply": False,
+            if batch is not None and batch.ops:  # what was queued last (closing sessions) goes first,
+                # without chains: every clean-up runs, whatever fails before it (its reply finds us gone)
+                self._post({"kind": "batch", "agent": self._agent, "id": batch.id, "ops": batch.ops,
                             "lock": self._lock})
             self._post({"kind": "detach", "agent": self._agent})
         if batch is not None:

@@ -146,7 +146,7 @@ class Client {
   // the slots it would fill fail the same way; other chains (another line's
   // hang-up queued in the same turn) go on. Outside a task (chain null) each
   // operation stands alone. See webvoice/browser/_agent_protocol.py.
-  async batch({ id, ops, chains, reply }) {
+  async batch({ id, ops, chains }) {
     for (const op of ops) if (DEFINES.has(op[0]) && op[1] !== null) this.cell(op[1]);
     const results = []; // one per answering operation, in order: null where it did not run
     const failures = []; // [index, error], the first failure of each chain
@@ -173,11 +173,13 @@ class Client {
         failures.push([at, describe(error)]);
       }
     }
+    // Every batch is answered, once its "fire" calls have settled too (their
+    // failures, posted as "failed", come first): the worker keeps a batch until then.
     if (failures.length) {
       const [at, error] = failures[0];
       return this.post({ kind: "reply", id, ok: false, results, failures, at, error });
     }
-    if (reply) this.post({ kind: "reply", id, ok: true, results });
+    this.post({ kind: "reply", id, ok: true, results });
   }
 
   forward(sub, event, fields, refs) {
