@@ -42,6 +42,7 @@ log = logging.getLogger("webvoice")
 _HELLO_REPEAT = 0.25
 # After a hidden page's agent answers first, how long a visible one may take.
 _PREFER_VISIBLE = 0.1
+_WATCHDOG_S = 0.5  # how often unanswered operations are checked against their time-outs
 
 
 def _chain() -> int | None:
@@ -78,6 +79,8 @@ class RemoteRealm:
         self._batch: _Batch | None = None
         self._waits: dict[int, float] = {}  # waiter slot -> its time-out
         self._pending: dict[int, _Batch] = {}
+        self._deadlines: dict[asyncio.Future, tuple[float, str]] = {}  # an answer awaited -> (by when, else what)
+        self._watchdog: asyncio.Handle | None = None
         self._handlers: dict[int, EventHandler] = {}
         self._agent: str | None = None
         self._connecting: asyncio.Task | None = None
@@ -208,11 +211,29 @@ class RemoteRealm:
                 await asyncio.wait([self._connecting])
         if batch.patient:
             return await future
+        # Not asyncio.wait_for: in Pyodide each would leave a timer (and its handle) for
+        # the whole time-out, ~20 s, after the answer came; one watchdog checks them all.
         timeout = self.op_timeout + batch.wait
+        self._deadlines[future] = (asyncio.get_event_loop().time() + timeout,
+                                   f"the media agent did not answer {doing!r} within {timeout:g} s")
+        self._arm_watchdog()
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
-        except TimeoutError:
-            raise MediaError(f"the media agent did not answer {doing!r} within {timeout:g} s") from None
+            return await future
+        finally:
+            self._deadlines.pop(future, None)
+
+    def _arm_watchdog(self) -> None:
+        if self._watchdog is None and self._deadlines and not self._closed:
+            self._watchdog = asyncio.get_event_loop().call_later(_WATCHDOG_S, self._watch)
+
+    def _watch(self) -> None:
+        """Fail what the agent has not answered in time; look again while anything waits."""
+        self._watchdog = None
+        now = asyncio.get_event_loop().time()
+        for future, (deadline, message) in list(self._deadlines.items()):
+            if now >= deadline and not future.done():
+                future.set_exception(MediaError(message))
+        self._arm_watchdog()
 
     def _flush(self) -> None:
         batch = self._batch
