@@ -149,6 +149,12 @@ class CallControls(CallStatus):
             return
         self._instance._run_core(lambda now: self.started_core().terminate(now))
 
+    def _end_here(self) -> None:
+        """End a call whose hang-up had no answer before the connection closed for
+        good (:meth:`SipInstance.close`: a CANCEL's 487 that never came): here only,
+        as a local cancel ends, its media released. Nothing, if it ended."""
+        self._finish("failed", EndEvent(Cause.CANCELED, "local"))
+
     # --- the work that needs the browser ------------------------------------------------------------------
 
     async def _set_hold(self, held: bool, *, use_update: bool) -> bool:

@@ -64,6 +64,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SipInstance"]
 
+#: How long close() waits for calls that cannot end at once (see SipInstance.close).
+CLOSE_CALLS_WAIT_S = 2.0
+
 log = logging.getLogger("webvoice")
 
 class SipInstance(ConnectionMethods, CallMethods, TransferMethods, AudioDeviceMethods, MessagingMethods,
@@ -187,7 +190,28 @@ class SipInstance(ConnectionMethods, CallMethods, TransferMethods, AudioDeviceMe
         await waiter
 
     async def close(self) -> None:
-        """Unregister if registered, then close the connection for good."""
+        """Hang up every call, unregister if registered, then close the connection for good.
+
+        Each call ends as :meth:`Call.terminate` ends it (BYE once answered,
+        CANCEL before, 486 for one still ringing here), at once: its media is
+        released, and the peer and the server see it end. Closed without that,
+        the peer would talk to no one until its media timed out, and a proxy
+        that follows dialogs would keep the call for hours (a busy lamp
+        showing the line in a call). The unregistration that follows travels
+        behind the calls' requests on the same connection. A call that cannot
+        end at once (an outgoing one still ringing ends when its CANCEL's 487
+        comes) is waited for at most ``CLOSE_CALLS_WAIT_S``; once the connection
+        is closed, whatever is left ends here.
+        """
+        calls = list(dict.fromkeys([*self._lines.calls(), *self._calls.values()]))
+        for call in calls:
+            if not call.is_ended():
+                call.terminate()
+        deadline = self._loop.time() + CLOSE_CALLS_WAIT_S
+        while self._transport is not None and not all(call.is_ended() for call in calls):
+            if self._loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.02)
         if self.is_registered():
             try:
                 await asyncio.wait_for(self.unregister(), 5.0)
@@ -199,6 +223,9 @@ class SipInstance(ConnectionMethods, CallMethods, TransferMethods, AudioDeviceMe
             self._reconnect_handle = None
         if self._transport is not None:
             self._transport.close()
+        for call in calls:
+            if not call.is_ended():
+                call._end_here()
 
     def _aor(self) -> SipUri:
         return self._ua.config.aor

@@ -1,0 +1,83 @@
+"""close() leaves no call behind: each is hung up before the connection closes
+for good, and one whose hang-up gets no answer in time ends here anyway, its
+microphone released (tests/integration/test_close_kamailio.py: the peers see
+the ends through Kamailio)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import webvoice
+from devtools.fake_media import FakeMediaBackend
+from tests.driver.conftest import FakeServer, drop_connection, established, make_instance, run, serving, until
+
+
+class _DeafToCancel(FakeServer):
+    """Lets a call ring and never answers its CANCEL (nor sends the 487)."""
+
+    def _handle(self, request) -> None:
+        if request.method != "CANCEL":
+            super()._handle(request)
+
+
+def _ends(call: webvoice.Call) -> list:
+    seen = []
+    call.add_handlers({name: (lambda event, name=name: seen.append((name, event.cause, event.originator)))
+                       for name in ("ended", "failed")})
+    return seen
+
+
+def test_close_hangs_up_an_answered_call_and_unregisters_after_its_bye():
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media)
+        server, task = await serving(sip)
+        await sip.register()
+        call = await established(sip, "bob")
+        seen = _ends(call)
+        await sip.close()
+        assert call.is_ended() and seen == [("ended", "Terminated", "local")], seen
+        methods = [r.method for r in server.log]
+        assert methods.index("BYE") < len(methods) - 1 - methods[::-1].index("REGISTER"), methods
+        assert media.open_sessions == [] and sip.get_call_lines() == []
+        task.cancel()
+
+    run(main())
+
+
+def test_a_cancel_left_unanswered_ends_the_call_here_within_the_bound():
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media)
+        server = _DeafToCancel(sip, invite=lambda r: None)  # rings, never answered
+        task = asyncio.ensure_future(server.serve())
+        await sip.connect()
+        call = await sip.call("bob")
+        await until(lambda: call.get_status() == "progress", "ringing")
+        seen = _ends(call)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await sip.close()
+        waited = loop.time() - started
+        assert [r.method for r in server.log].count("CANCEL") == 1
+        assert call.is_ended() and seen == [("failed", "Canceled", "local")], seen
+        assert media.open_sessions == [] and sip.get_call_lines() == []
+        assert waited >= webvoice._instance.CLOSE_CALLS_WAIT_S  # it waited for the 487, bounded
+        task.cancel()
+
+    run(main())
+
+
+def test_closing_without_a_connection_ends_the_calls_at_once():
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media)
+        _, task = await serving(sip, invite=lambda r: None)
+        call = await sip.call("bob")
+        await until(lambda: call.get_status() == "progress", "ringing")
+        drop_connection(sip)
+        await sip.close()
+        assert call.is_ended() and media.open_sessions == [] and sip.get_call_lines() == []
+        task.cancel()
+
+    run(main(), timeout=webvoice._instance.CLOSE_CALLS_WAIT_S + 5)
