@@ -190,14 +190,18 @@ class SipInstance(ConnectionMethods, CallMethods, TransferMethods, AudioDeviceMe
         await waiter
 
     async def close(self) -> None:
-        """Hang up every call, unregister if registered, then close the connection for good.
+        """Hang up every call, stop every watch, unregister if registered, then close
+        the connection for good.
 
         Each call ends as :meth:`Call.terminate` ends it (BYE once answered,
         CANCEL before, 486 for one still ringing here), at once: its media is
         released, and the peer and the server see it end. Closed without that,
         the peer would talk to no one until its media timed out, and a proxy
         that follows dialogs would keep the call for hours (a busy lamp
-        showing the line in a call). The unregistration that follows travels
+        showing the line in a call). Each watch (``watch_line``,
+        ``watch_presence``, ``watch_voicemail``) is stopped as ``stop()`` stops
+        it, so the server drops its subscription now, and ``active`` says
+        False. The unregistration that follows travels
         behind the calls' requests on the same connection. A call that cannot
         end at once (an outgoing one still ringing ends when its CANCEL's 487
         comes) is waited for at most ``CLOSE_CALLS_WAIT_S``; once the connection
@@ -207,6 +211,8 @@ class SipInstance(ConnectionMethods, CallMethods, TransferMethods, AudioDeviceMe
         for call in calls:
             if not call.is_ended():
                 call.terminate()
+        for watch in list(self._watches.values()):  # ended politely (Expires: 0), not left to expire
+            watch.stop()
         deadline = self._loop.time() + CLOSE_CALLS_WAIT_S
         while self._transport is not None and not all(call.is_ended() for call in calls):
             if self._loop.time() >= deadline:

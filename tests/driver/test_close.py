@@ -81,3 +81,21 @@ def test_closing_without_a_connection_ends_the_calls_at_once():
         task.cancel()
 
     run(main(), timeout=webvoice._instance.CLOSE_CALLS_WAIT_S + 5)
+
+
+def test_close_ends_each_watch_with_an_unsubscribe_before_unregistering():
+    async def main():
+        sip = make_instance()
+        server, task = await serving(sip)
+        await sip.register()
+        watches = [sip.watch_line("bob", lambda event: None), sip.watch_presence("carol", lambda event: None)]
+        await until(lambda: len(server.requests("SUBSCRIBE")) == 2, "both subscriptions")
+        await sip.close()
+        assert not any(w.active for w in watches)
+        ended = [r for r in server.requests("SUBSCRIBE") if r.header("Expires") == 0]
+        assert sorted(r.header("Event") for r in ended) == ["dialog", "presence"], ended
+        last_register = max(i for i, r in enumerate(server.log) if r.method == "REGISTER")
+        assert all(server.log.index(r) < last_register for r in ended)
+        task.cancel()
+
+    run(main())

@@ -63,3 +63,17 @@ def test_close_cancels_a_ringing_call_and_refuses_one_ringing_here(kamailio):
             await sip.close()
 
     run(main())
+
+
+def test_close_stops_every_watch(kamailio):
+    async def main():
+        heidi = instance(kamailio, "heidi")
+        await heidi.register()
+        lamps, states = [], []
+        watches = [heidi.watch_line("bob", lamps.append), heidi.watch_presence("bob", states.append)]
+        await until(lambda: lamps and states)
+        assert all(w.active for w in watches)
+        await heidi.close()
+        assert not any(w.active for w in watches)
+
+    run(main())
