@@ -100,7 +100,8 @@ class SipInstance(ConnectionMethods, CallMethods, TransferMethods, AudioDeviceMe
         self._transport: Transport | None = None
         # What the transport reports to: kept off the public surface, where a user
         # would take on_open / on_data / on_close for subscriptions.
-        self._link = TransportLink(self._transport_opened, self._data_received, self._transport_closed)
+        self._link = TransportLink(self._transport_opened, self._data_received, self._transport_closed,
+                                   self._page_hidden)
         self._ever_opened = False  # for ConnectingEvent.reconnecting
         self._connected = False
         self._want_connection = False
@@ -207,12 +208,7 @@ class SipInstance(ConnectionMethods, CallMethods, TransferMethods, AudioDeviceMe
         comes) is waited for at most ``CLOSE_CALLS_WAIT_S``; once the connection
         is closed, whatever is left ends here.
         """
-        calls = list(dict.fromkeys([*self._lines.calls(), *self._calls.values()]))
-        for call in calls:
-            if not call.is_ended():
-                call.terminate()
-        for watch in list(self._watches.values()):  # ended politely (Expires: 0), not left to expire
-            watch.stop()
+        calls = self._hang_up_everything()
         deadline = self._loop.time() + CLOSE_CALLS_WAIT_S
         while self._transport is not None and not all(call.is_ended() for call in calls):
             if self._loop.time() >= deadline:
@@ -232,6 +228,28 @@ class SipInstance(ConnectionMethods, CallMethods, TransferMethods, AudioDeviceMe
         for call in calls:
             if not call.is_ended():
                 call._end_here()
+
+    def _hang_up_everything(self) -> list[Call]:
+        """Hang up every call and stop every watch (ended politely, Expires: 0, not
+        left to expire); the calls, for what waits on their ends."""
+        calls = list(dict.fromkeys([*self._lines.calls(), *self._calls.values()]))
+        for call in calls:
+            if not call.is_ended():
+                call.terminate()
+        for watch in list(self._watches.values()):
+            watch.stop()
+        return calls
+
+    def _page_hidden(self) -> None:
+        """The page is going away (``pagehide``: a tab closed, a navigation), its
+        connection with it. What close() would do, done now and synchronously,
+        while the socket can still carry it (no answer will be read): the calls
+        hung up (else the peer talks to no one and the server keeps the call),
+        the watches stopped, the registration removed."""
+        self._hang_up_everything()
+        if self.is_registered():
+            self._auto_register = False
+            self._run_core(lambda now: self._ua.unregister(now))
 
     def _aor(self) -> SipUri:
         return self._ua.config.aor

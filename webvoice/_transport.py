@@ -17,6 +17,9 @@ class TransportCallbacks(Protocol):
     def on_open(self) -> None: ...
     def on_data(self, data: bytes) -> None: ...
     def on_close(self, code: int, reason: str) -> None: ...
+    # And, from a transport that can tell (the browser's, on a page), ``on_page_hide()``:
+    # the page is going away (``pagehide``), this connection with it; what is sent
+    # now, synchronously, still leaves (looked up with getattr: optional).
 
 
 class Transport(Protocol):
@@ -47,13 +50,14 @@ class TransportLink:
     for subscriptions like ``on_connection_event``.
     """
 
-    __slots__ = ("on_open", "on_data", "on_close")
+    __slots__ = ("on_open", "on_data", "on_close", "on_page_hide")
 
     def __init__(self, on_open: Callable[[], None], on_data: Callable[[bytes], None],
-                 on_close: Callable[[int, str], None]) -> None:
+                 on_close: Callable[[int, str], None], on_page_hide: Callable[[], None] | None = None) -> None:
         self.on_open = on_open
         self.on_data = on_data
         self.on_close = on_close
+        self.on_page_hide = on_page_hide
 
 
 class CurrentOnly:
@@ -83,3 +87,7 @@ class CurrentOnly:
     def on_close(self, code: int, reason: str) -> None:
         if self._live():
             self.forwards_to.on_close(code, reason)
+
+    def on_page_hide(self) -> None:
+        if self._live() and self.forwards_to.on_page_hide is not None:
+            self.forwards_to.on_page_hide()

@@ -9,7 +9,17 @@ import asyncio
 
 import webvoice
 from devtools.fake_media import FakeMediaBackend
-from tests.driver.conftest import FakeServer, drop_connection, established, make_instance, run, serving, until
+from tests.driver.conftest import (
+    FakeServer,
+    drop_connection,
+    established,
+    make_instance,
+    run,
+    serving,
+    transport_of,
+    until,
+)
+from webvoice.sip import parse_message
 
 
 class _DeafToCancel(FakeServer):
@@ -96,6 +106,29 @@ def test_close_ends_each_watch_with_an_unsubscribe_before_unregistering():
         assert sorted(r.header("Event") for r in ended) == ["dialog", "presence"], ended
         last_register = max(i for i, r in enumerate(server.log) if r.method == "REGISTER")
         assert all(server.log.index(r) < last_register for r in ended)
+        task.cancel()
+
+    run(main())
+
+
+def test_the_page_going_away_hangs_up_stops_watches_and_unregisters_at_once():
+    """pagehide (the browser transport reports it): no answer will be read, so all of
+    it is sent synchronously, in the handler: the BYE, the unSUBSCRIBE, the REGISTER
+    with Expires 0."""
+    async def main():
+        media = FakeMediaBackend()
+        sip = make_instance(media)
+        server, task = await serving(sip)
+        await sip.register()
+        call = await established(sip, "bob")
+        watch = sip.watch_line("carol", lambda event: None)
+        await until(lambda: server.requests("SUBSCRIBE"), "the subscription")
+        transport = transport_of(sip)
+        before = len(transport.sent)
+        transport.callbacks.on_page_hide()  # no await: what leaves, leaves in the handler
+        sent = [(m.method, m.header("Expires")) for m in map(parse_message, transport.sent[before:])]
+        assert call.is_ended() and not watch.active and media.open_sessions == []
+        assert ("BYE", None) in sent and ("SUBSCRIBE", 0) in sent and ("REGISTER", 0) in sent, sent
         task.cancel()
 
     run(main())

@@ -32,3 +32,19 @@ def test_closing_with_a_call_up_hangs_it_up_and_releases_the_media(browser, stat
     finally:
         for page in (a, b):
             page.context.close()
+
+
+def test_leaving_the_page_with_a_call_up_hangs_it_up(browser, static_server, kamailio):
+    """A tab closed or navigated away (pagehide) takes the connection with it: the
+    call is hung up first, so the peer sees the BYE instead of silence (the
+    unregistration and the watches' ends that go with it: tests/driver/test_close.py)."""
+    a = make_phone(browser, static_server, kamailio, "grace")
+    b = make_phone(browser, static_server, kamailio, "heidi")
+    try:
+        established(a, b, target="heidi")
+        a.goto("about:blank")  # pagehide on the phone's page
+        py(b, "await wait_for(bcall.is_ended)")
+        assert [e[:3] for e in py(b, "events") if e[0] in ("ended", "failed")] == [["ended", "Bye", "remote"]]
+    finally:
+        for page in (a, b):
+            page.context.close()

@@ -196,3 +196,47 @@ def test_instance_dispatches_into_plain_and_async_callbacks(selenium, echo_serve
     # the OPTIONS that came back from the "server" was answered 200
     answers = [f for f in received[before:] if isinstance(f, str) and f.startswith("SIP/2.0 200 OK")]
     assert answers and "CSeq: 1 OPTIONS" in answers[0]
+
+
+@run_in_pyodide(packages=["webvoice"])
+async def _page_hide(selenium, url):
+    import asyncio
+
+    import js
+
+    from webvoice.browser import WebSocketTransport
+
+    class Callbacks:
+        def __init__(self):
+            self.opened, self.closed, self.hidden = asyncio.Event(), asyncio.Event(), 0
+
+        def on_open(self):
+            self.opened.set()
+
+        def on_data(self, data):
+            pass
+
+        def on_close(self, code, reason):
+            self.closed.set()
+
+        def on_page_hide(self):
+            self.hidden += 1
+
+    cb = Callbacks()
+    transport = WebSocketTransport(url, cb)
+    transport.open()
+    assert transport.live_proxies == 5  # the socket's four, and the page's pagehide
+    await asyncio.wait_for(cb.opened.wait(), 5)
+    js.window.dispatchEvent(js.Event.new("pagehide"))
+    assert cb.hidden == 1  # told at once, in the event's handler
+    transport.close()
+    await asyncio.wait_for(cb.closed.wait(), 5)
+    assert transport.live_proxies == 0
+    js.window.dispatchEvent(js.Event.new("pagehide"))
+    assert cb.hidden == 1  # not after the socket closed: the listener went with it
+    return True
+
+
+def test_the_page_going_away_is_told_while_the_socket_is_open(selenium, echo_server):
+    url, _ = echo_server
+    assert _page_hide(selenium, url) is True

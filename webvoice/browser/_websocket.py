@@ -56,6 +56,7 @@ class WebSocketTransport:
         self._callbacks = callbacks
         self._socket: Any = None  # a JS WebSocket, once opened
         self._proxies: dict[str, Any] = {}  # event name -> its listener's JsProxy
+        self._page_hide: Any = None  # the page's pagehide listener (on a page, while open)
         self._closed_reported = False
 
     @property
@@ -73,6 +74,12 @@ class WebSocketTransport:
             self._proxies[name] = proxy
             socket.addEventListener(name, proxy)
         self._socket = socket
+        on_page_hide = getattr(self._callbacks, "on_page_hide", None)
+        if on_page_hide is not None and hasattr(js.globalThis, "document"):  # a page, not a worker
+            # The page going away takes this socket with it; told first, the
+            # instance hangs up its calls on it (what is sent now still leaves).
+            self._page_hide = create_proxy(lambda event: on_page_hide())
+            js.globalThis.addEventListener("pagehide", self._page_hide)
         if taken and taken[1]:
             log.debug("WebSocket to %s taken from the page's preconnection", self.url)
             # A microtask: after open() has returned (on_open follows it, as
@@ -138,8 +145,12 @@ class WebSocketTransport:
                 socket.removeEventListener(name, proxy)
             proxy.destroy()
         self._proxies.clear()
+        if self._page_hide is not None:
+            js.globalThis.removeEventListener("pagehide", self._page_hide)
+            self._page_hide.destroy()
+            self._page_hide = None
 
     @property
     def live_proxies(self) -> int:
         """How many listener proxies this transport holds (for leak tests)."""
-        return len(self._proxies)
+        return len(self._proxies) + (self._page_hide is not None)
