@@ -278,6 +278,12 @@ class Call(CallControls):
             self._emit("icecandidate", IceCandidateEvent(str(data.get("candidate", "")), data.get("sdp_mid")))
         elif name == "connectionstatechange":
             self._recovery.connection_state(data.get("state"), data.get("ice"))
+        elif name == "ended" and data.get("reason") != "microphone":  # the microphone alone: the call goes on
+            # The media went away without us (in a Web Worker: the page that held
+            # it was closed): no audio can flow again, so the call is hung up, the
+            # peer told, rather than left "confirmed" with nothing behind it.
+            log.warning("webvoice: line %s lost its media (%s); hanging up", self._line_id, data.get("reason"))
+            self._hang_up(Cause.WEBRTC_ERROR)
 
     # --- media health (beyond the JS SDK: see webvoice._media_recovery) -----------------------------
 

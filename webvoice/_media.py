@@ -75,7 +75,9 @@ class AudioDevice:
 #: peer connection's connectionState and iceConnectionState, on a change of either), "devicechange" {}, "ended"
 #: {reason} (reason "microphone": the browser ended the microphone track on
 #: its own, e.g. unplugged; the call goes on silent until
-#: ``reset_local_media``/``replace_microphone``).
+#: ``reset_local_media``/``replace_microphone``; any other reason: the media
+#: itself is gone, e.g. "agent", the page that held it for a Web Worker went
+#: away, and the call is hung up).
 MediaEventHandler = Callable[[str, dict[str, Any]], None]
 
 

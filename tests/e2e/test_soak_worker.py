@@ -131,3 +131,24 @@ def test_many_calls_from_a_worker_leave_nothing_behind(worker_phones):
     assert after["page"]["open"] == 0 and after["page"]["audio"] == 0, after["page"]
     assert "webvoice.browser._remote.RemoteRealm" in after["py"]  # the census sees webvoice's objects
     assert run_in_worker(page, "json.dumps([erin.is_registered(), frank.is_registered()])") == [True, True]
+
+
+def test_a_call_whose_media_page_goes_away_is_hung_up(worker_phones):
+    """The page holding a worker's media (its agent) goes away mid-call: no audio can
+    flow again, so the calls are hung up (the peer told by a BYE), not left
+    "confirmed" with nothing behind them."""
+    page = worker_phones
+    run_in_worker(page, """
+        lost = await erin.call("frank")
+        await until(lambda: lost.is_established() and inbox and inbox[-1].is_established(), what="the call")
+        json.dumps(None)
+    """)
+    page.evaluate("() => { window.agent.stop(); window.agent = window.startAgent(); }")
+    ends = run_in_worker(page, """
+        await until(lambda: lost.is_ended() and inbox[-1].is_ended(), what="both ends")
+        ends = [[c.get_status(), c.is_ended()] for c in (lost, inbox[-1])]
+        inbox.clear()
+        json.dumps(ends)
+    """)
+    assert ends == [["ended", True], ["ended", True]], ends
+    assert run_in_worker(page, "json.dumps([erin.get_call_lines(), frank.get_call_lines()])") == [[], []]
