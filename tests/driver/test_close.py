@@ -37,13 +37,18 @@ def _ends(call: webvoice.Call) -> list:
     return seen
 
 
+async def _registered_in_a_call():
+    """An instance registered and in an answered call to bob: (media, sip, server, its task, call)."""
+    media = FakeMediaBackend()
+    sip = make_instance(media)
+    server, task = await serving(sip)
+    await sip.register()
+    return media, sip, server, task, await established(sip, "bob")
+
+
 def test_close_hangs_up_an_answered_call_and_unregisters_after_its_bye():
     async def main():
-        media = FakeMediaBackend()
-        sip = make_instance(media)
-        server, task = await serving(sip)
-        await sip.register()
-        call = await established(sip, "bob")
+        media, sip, server, task, call = await _registered_in_a_call()
         seen = _ends(call)
         await sip.close()
         assert call.is_ended() and seen == [("ended", "Terminated", "local")], seen
@@ -116,11 +121,7 @@ def test_the_page_going_away_hangs_up_stops_watches_and_unregisters_at_once():
     it is sent synchronously, in the handler: the BYE, the unSUBSCRIBE, the REGISTER
     with Expires 0."""
     async def main():
-        media = FakeMediaBackend()
-        sip = make_instance(media)
-        server, task = await serving(sip)
-        await sip.register()
-        call = await established(sip, "bob")
+        media, sip, server, task, call = await _registered_in_a_call()
         watch = sip.watch_line("carol", lambda event: None)
         await until(lambda: server.requests("SUBSCRIBE"), "the subscription")
         transport = transport_of(sip)
