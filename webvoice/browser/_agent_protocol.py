@@ -108,25 +108,30 @@ class _Batch:
             if index >= at and not future.done():
                 future.set_exception(error)
 
-    def answer(self, results: list[Any], failures: list[tuple[int, MediaError]]) -> None:
+    def answer(self, results: list[Any], failures: list[tuple[int, MediaError]]) -> list[MediaError]:
         """Settle what waits on the batch: ``results``, one per starred operation in
         order; ``failures``, (index, error) of each chain that failed: what its chain
-        asked for from there on fails with its error, other chains get their values."""
+        asked for from there on fails with its error, other chains get their values.
+        Returns the failures nothing here waited on (to be told another way)."""
         stopped = {self.chains[at]: (at, error) for at, error in failures if self.chains[at] is not None}
         own = dict(failures)
+        told: set[int] = set()
         values = iter(results)
         for index, future in self.outs:
             value = next(values, None)
-            if future.done():
-                continue
             chain = self.chains[index]
             failure = own.get(index)
             if failure is None and chain in stopped and stopped[chain][0] < index:
                 failure = stopped[chain][1]
             if failure is not None:
+                told.add(id(failure))
+            if future.done():
+                continue
+            if failure is not None:
                 future.set_exception(failure)
             else:
                 future.set_result(value)
+        return [error for _, error in failures if id(error) not in told]
 
     def error(self, message: dict[str, Any]) -> MediaError:
         """The failure a ``reply`` or ``failed`` message reports, naming what the

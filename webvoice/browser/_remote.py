@@ -378,14 +378,8 @@ class RemoteRealm:
                     for at, error in message.get("failures") or []]
         if not message.get("ok") and not failures:  # the batch as a whole (not one operation) failed
             failures = [(int(message.get("at") or 0), batch.error(message))]
-        if batch.outs:
-            batch.answer(message.get("results") or [], failures)
-        # A failure nothing here waits on is told, once per failed chain.
-        waited = {index for index, _ in batch.outs}
-        for at, error in failures:
-            chain = batch.chains[at] if at < len(batch.chains) else None
-            if not any(i >= at and (i == at or (chain is not None and batch.chains[i] == chain)) for i in waited):
-                log.warning("webvoice: %s", error)
+        for error in batch.answer(message.get("results") or [], failures):  # nothing here waited on these
+            log.warning("webvoice: %s", error)
 
     def _on_failed(self, message: dict[str, Any]) -> None:
         batch = self._pending.get(message.get("id"))
